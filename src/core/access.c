@@ -1,0 +1,4 @@
+/*
+ * access.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

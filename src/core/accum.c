@@ -1,0 +1,4 @@
+/*
+ * accum.c — (being written; owner: durability helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * advice.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

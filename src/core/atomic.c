@@ -1,0 +1,4 @@
+/*
+ * atomic.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

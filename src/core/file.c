@@ -1,0 +1,4 @@
+/*
+ * file.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * flush.c — (being written; owner: durability helper)
+ */
+#include "internal.h"

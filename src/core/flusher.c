@@ -1,0 +1,4 @@
+/*
+ * flusher.c — (being written; owner: durability helper)
+ */
+#include "internal.h"

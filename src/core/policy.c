@@ -1,0 +1,4 @@
+/*
+ * policy.c — (being written; owner: durability helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * resize.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * sigbus.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * state.c — (being written; owner: durability helper)
+ */
+#include "internal.h"

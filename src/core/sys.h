@@ -1,0 +1,37 @@
+/*
+ * sys.h — the syscall and clock table of libmmapio (private).
+ *
+ * Every durability-relevant syscall of the core goes through mmapio_sys so
+ * unit tests can inject faults (a failing msync/fdatasync, ENOSPC from
+ * fallocate) and a deterministic clock. Production code never changes it.
+ * Tests change fields before use and call mmapio_sys_reset() after; the
+ * table is not synchronised, so change it only while no other thread uses
+ * the library.
+ */
+#ifndef MMAPIO_SYS_H
+#define MMAPIO_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mmapio_sys_ops {
+	int (*msync)(void *addr, size_t len, int flags);
+	int (*fdatasync)(int fd);
+	int (*fsync)(int fd);
+	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	int (*ftruncate)(int fd, off_t len);
+	int (*sync_file_range)(int fd, off64_t off, off64_t n, unsigned flags);
+	/* CLOCK_MONOTONIC in nanoseconds. */
+	int64_t (*now_ns)(void);
+};
+
+extern struct mmapio_sys_ops mmapio_sys;
+
+/* Restores the real syscalls and clock. */
+void mmapio_sys_reset(void);
+
+/* The real monotonic clock (what now_ns points to by default). */
+int64_t mmapio_monotonic_ns(void);
+
+#endif /* MMAPIO_SYS_H */

@@ -1,0 +1,4 @@
+/*
+ * view.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

@@ -1,0 +1,4 @@
+/*
+ * watch.c — (being written; owner: libmmapio access helper)
+ */
+#include "internal.h"

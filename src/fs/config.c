@@ -1,0 +1,4 @@
+/*
+ * config.c — (being written; owner: configuration helper)
+ */
+#include "config.h"
