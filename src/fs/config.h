@@ -89,4 +89,14 @@ int mmapfs_config_write_ini(const struct mmapfs_config *c, FILE *out);
 /* The file c was loaded from, or NULL for the built-in defaults. */
 const char *mmapfs_config_source(const struct mmapfs_config *c);
 
+/* True when a and b give every path the same settings and have the same
+ * [global] values and [match] sections (the source is not compared). */
+bool mmapfs_config_equal(const struct mmapfs_config *a,
+			 const struct mmapfs_config *b);
+
+/* "error", "warning", "notice", "info", "debug"; NULL when out of range. */
+const char *mmapfs_log_level_name(enum mmapfs_log_level level);
+/* The inverse of mmapfs_log_level_name(): 0, or -EINVAL for other text. */
+int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out);
+
 #endif /* MMAPFS_CONFIG_H */
