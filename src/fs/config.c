@@ -26,33 +26,42 @@
 
 #include "config_private.h"
 
-#define PATH_KEY(n, t, field) \
-	{ n, t, true, offsetof(struct mmapfs_file_settings, field), 0, 0 }
-#define GLOBAL_KEY(n, t, field, lo, hi) \
-	{ n, t, false, offsetof(struct mmapfs_global_settings, field), lo, hi }
+#define PATH_KEY(id, n, t, field) \
+	[id] = { n, t, true, offsetof(struct mmapfs_file_settings, field), 0, 0 }
+#define GLOBAL_KEY(id, n, t, field, lo, hi) \
+	[id] = { n, t, false, offsetof(struct mmapfs_global_settings, field), \
+		 lo, hi }
 
 const struct config_key config_keys[CONFIG_NKEYS] = {
-	PATH_KEY("flush", CONFIG_POLICY, flush),
-	PATH_KEY("prefetch_on_open", CONFIG_BOOL, prefetch_on_open),
-	PATH_KEY("preallocate", CONFIG_BOOL, preallocate),
-	PATH_KEY("lock", CONFIG_BOOL, lock),
-	PATH_KEY("hugepages", CONFIG_BOOL, hugepages),
-	GLOBAL_KEY("max_mapped_files", CONFIG_COUNT, max_mapped_files,
-		   1, 1000000),
-	GLOBAL_KEY("max_locked_bytes", CONFIG_SIZE, max_locked_bytes,
-		   0, UINT64_MAX),
-	GLOBAL_KEY("writeback_cache", CONFIG_BOOL, writeback_cache, 0, 0),
-	GLOBAL_KEY("keep_cache", CONFIG_BOOL, keep_cache, 0, 0),
-	GLOBAL_KEY("attr_timeout", CONFIG_SECONDS, attr_timeout,
-		   0, 86400000),
-	GLOBAL_KEY("entry_timeout", CONFIG_SECONDS, entry_timeout,
-		   0, 86400000),
-	GLOBAL_KEY("show_control", CONFIG_BOOL, show_control, 0, 0),
-	GLOBAL_KEY("control_dir", CONFIG_DIRNAME, control_dir, 0, 0),
-	GLOBAL_KEY("stats_dir", CONFIG_DIRNAME, stats_dir, 0, 0),
-	GLOBAL_KEY("metrics_max_files", CONFIG_COUNT, metrics_max_files,
-		   0, 1000000),
-	GLOBAL_KEY("log_level", CONFIG_LOG_LEVEL, log_level, 0, 0),
+	PATH_KEY(CONFIG_KEY_FLUSH, "flush", CONFIG_POLICY, flush),
+	PATH_KEY(CONFIG_KEY_PREFETCH_ON_OPEN, "prefetch_on_open", CONFIG_BOOL,
+		 prefetch_on_open),
+	PATH_KEY(CONFIG_KEY_PREALLOCATE, "preallocate", CONFIG_BOOL,
+		 preallocate),
+	PATH_KEY(CONFIG_KEY_LOCK, "lock", CONFIG_BOOL, lock),
+	PATH_KEY(CONFIG_KEY_HUGEPAGES, "hugepages", CONFIG_BOOL, hugepages),
+	GLOBAL_KEY(CONFIG_KEY_MAX_MAPPED_FILES, "max_mapped_files",
+		   CONFIG_COUNT, max_mapped_files, 1, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_MAX_LOCKED_BYTES, "max_locked_bytes",
+		   CONFIG_SIZE, max_locked_bytes, 0, UINT64_MAX),
+	GLOBAL_KEY(CONFIG_KEY_WRITEBACK_CACHE, "writeback_cache",
+		   CONFIG_BOOL, writeback_cache, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_KEEP_CACHE, "keep_cache",
+		   CONFIG_BOOL, keep_cache, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_ATTR_TIMEOUT, "attr_timeout",
+		   CONFIG_SECONDS, attr_timeout, 0, 86400000),
+	GLOBAL_KEY(CONFIG_KEY_ENTRY_TIMEOUT, "entry_timeout",
+		   CONFIG_SECONDS, entry_timeout, 0, 86400000),
+	GLOBAL_KEY(CONFIG_KEY_SHOW_CONTROL, "show_control",
+		   CONFIG_BOOL, show_control, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_CONTROL_DIR, "control_dir",
+		   CONFIG_DIRNAME, control_dir, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_STATS_DIR, "stats_dir",
+		   CONFIG_DIRNAME, stats_dir, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_METRICS_MAX_FILES, "metrics_max_files",
+		   CONFIG_COUNT, metrics_max_files, 0, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_LOG_LEVEL, "log_level",
+		   CONFIG_LOG_LEVEL, log_level, 0, 0),
 };
 
 static const char *const log_level_names[] = {
@@ -209,7 +218,7 @@ bool mmapfs_config_all_never(const struct mmapfs_config *c)
 	if (c->file.flush.kind != MMAPIO_POLICY_NEVER)
 		return false;
 	for (size_t i = 0; i < c->nmatch; i++) {
-		if ((c->match[i].set & 1u) &&
+		if ((c->match[i].set & (1u << CONFIG_KEY_FLUSH)) &&
 		    c->match[i].file.flush.kind != MMAPIO_POLICY_NEVER)
 			return false;
 	}
