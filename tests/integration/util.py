@@ -1,0 +1,368 @@
+"""Helpers for the mmapfs integration tests.
+
+Design: every operation a test performs on the mounted file system runs in
+a worker thread and is waited for with a deadline (call(), the `fs` proxy
+of the os module, run() for subprocesses, run_as() for operations under
+another uid).  A hung daemon therefore fails the test with OpTimeout instead
+of hanging the whole run; the fixture in conftest.py then unmounts lazily
+and kills the daemon, which aborts the FUSE connection and frees the
+abandoned worker thread.
+
+Threads: one worker thread serves call() at a time.  After a timeout the
+stuck worker is abandoned (it is a daemon thread, so it never blocks
+interpreter exit) and the next call() starts a fresh one.  Tests that want
+real concurrency start their own threads and join them with join_all().
+
+The ctypes wrappers cover what the os module lacks: renameat2 flags,
+fallocate modes, utimensat with UTIME_NOW/UTIME_OMIT.  They raise OSError
+with the C errno, as the os module does.
+"""
+
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import queue
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+OP_TIMEOUT = float(os.environ.get("MMAPFS_OP_TIMEOUT", "30"))
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# Daemon log lines that fail a test: sanitizer reports and crashes.
+SANITIZER_PATTERNS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "LeakSanitizer",
+    "runtime error:",
+    "SUMMARY: UndefinedBehaviorSanitizer",
+    "ThreadSanitizer",
+    "stack smashing detected",
+    "double free or corruption",
+    "malloc(): ",
+    "free(): ",
+)
+
+
+class OpTimeout(AssertionError):
+    """A client operation on the mount did not return within its deadline."""
+
+
+class _Worker:
+    def __init__(self):
+        self.jobs = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, daemon=True,
+                                       name="mmapfs-client-op")
+        self.thread.start()
+
+    def _loop(self):
+        while True:
+            fn, args, kwargs, box, done = self.jobs.get()
+            try:
+                box.append((True, fn(*args, **kwargs)))
+            except BaseException as e:  # handed back to the caller
+                box.append((False, e))
+            done.set()
+
+
+_worker = None
+_worker_lock = threading.Lock()
+
+
+def _describe(fn, args):
+    name = getattr(fn, "__qualname__", repr(fn))
+    shown = ", ".join(repr(a) if len(repr(a)) < 80 else repr(a)[:77] + "..."
+                      for a in args)
+    return f"{name}({shown})"
+
+
+def call(fn, *args, timeout=None, **kwargs):
+    """Runs fn(*args, **kwargs) in the worker thread and returns its result
+    (or raises its exception); raises OpTimeout after `timeout` seconds."""
+    global _worker
+    limit = OP_TIMEOUT if timeout is None else timeout
+    with _worker_lock:
+        if _worker is None:
+            _worker = _Worker()
+        worker = _worker
+    done = threading.Event()
+    box = []
+    worker.jobs.put((fn, args, kwargs, box, done))
+    if not done.wait(limit):
+        with _worker_lock:
+            if _worker is worker:
+                _worker = None
+        raise OpTimeout(f"{_describe(fn, args)} did not return within "
+                        f"{limit:g} s (daemon hung?)")
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
+
+
+class Timed:
+    """Proxy of a module whose functions run through call(): fs.stat(p)."""
+
+    def __init__(self, module, timeout=None):
+        self._module = module
+        self._timeout = timeout
+
+    def __getattr__(self, name):
+        attr = getattr(self._module, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args, **kwargs):
+            return call(attr, *args, timeout=self._timeout, **kwargs)
+        timed.__name__ = name
+        return timed
+
+
+fs = Timed(os)
+
+
+def expect_errno(code, fn, *args, **kwargs):
+    """Asserts that fn(*args) (run through call()) fails with errno code."""
+    try:
+        result = call(fn, *args, **kwargs)
+    except OSError as e:
+        assert e.errno == code, (
+            f"{_describe(fn, args)}: expected {errno.errorcode[code]}, "
+            f"got {errno.errorcode.get(e.errno, e.errno)} ({e})")
+        return e
+    raise AssertionError(f"{_describe(fn, args)}: expected "
+                         f"{errno.errorcode[code]}, succeeded with {result!r}")
+
+
+def _write_file(path, data, flags):
+    fd = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    finally:
+        os.close(fd)
+
+
+def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
+    call(_write_file, path, data, flags)
+
+
+def _read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_file(path):
+    return call(_read_file, path)
+
+
+def _pread_all(fd, size, offset):
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, min(size, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def pread_all(fd, size, offset=0):
+    """Reads up to size bytes at offset, looping over short reads."""
+    return call(_pread_all, fd, size, offset)
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
+
+
+def pwrite_all(fd, data, offset):
+    call(_pwrite_all, fd, data, offset)
+
+
+def pattern(size, seed=0):
+    """Deterministic non-repeating-looking bytes (page-misaligned period)."""
+    period = 4093
+    base = bytes(((i * 131 + seed * 17 + (i >> 8)) & 0xFF)
+                 for i in range(period))
+    reps = size // period + 1
+    return (base * reps)[:size]
+
+
+def run(argv, timeout=None, check=False, **kwargs):
+    """subprocess.run with captured text output and a deadline."""
+    limit = OP_TIMEOUT if timeout is None else timeout
+    try:
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=limit, check=check, **kwargs)
+    except subprocess.TimeoutExpired as e:
+        raise OpTimeout(f"{argv} did not finish within {limit:g} s") from e
+
+
+def join_all(threads, timeout=None):
+    """Joins threads under one deadline; raises OpTimeout if any is stuck."""
+    deadline = time.monotonic() + (OP_TIMEOUT if timeout is None else timeout)
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            raise OpTimeout(f"thread {t.name} still running at its deadline")
+
+
+def wait_until(predicate, timeout=5.0, interval=0.05, what="condition"):
+    """Polls predicate() (run through call()) until it is true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = call(predicate)
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout:g} s")
+        time.sleep(interval)
+
+
+# ---- operations as another user ------------------------------------------
+
+# Runs in a child python under the target credentials.  E(fn, *args) returns
+# "OK" or the errno name, so a test asserts on permission outcomes; R(fn,
+# *args) returns the value (or the errno name).  The snippet's `result` is
+# printed as JSON.
+_AS_USER_PRELUDE = r"""
+import errno, json, os, stat, sys
+def E(fn, *a, **k):
+    try:
+        fn(*a, **k)
+        return "OK"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+def R(fn, *a, **k):
+    try:
+        return fn(*a, **k)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+def create(path, mode=0o644, data=b""):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.write(fd, data)
+    os.close(fd)
+def readall(path):
+    with open(path, "rb") as f:
+        return f.read().decode("latin-1")
+def writeall(path, data):
+    with open(path, "r+b") as f:
+        f.write(data)
+result = None
+"""
+
+
+def run_as(uid, gid, code, groups=(), timeout=None):
+    """Runs python `code` as uid/gid with supplementary groups in a child
+    process (cwd /, umask 022) and returns its JSON-decoded `result`."""
+    script = _AS_USER_PRELUDE + code + "\nprint(json.dumps(result))\n"
+    proc = run([sys.executable, "-I", "-c", script], timeout=timeout,
+               user=uid, group=gid, extra_groups=list(groups), cwd="/",
+               umask=0o022)
+    assert proc.returncode == 0, (
+        f"snippet as uid {uid} failed (status {proc.returncode}):\n"
+        f"{code}\n--- stderr:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---- syscalls the os module does not offer -------------------------------
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+AT_FDCWD = -100
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_ZERO_RANGE = 0x10
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
+_libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                            ctypes.c_char_p, ctypes.c_uint]
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                            ctypes.c_int64]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+_libc.utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                            ctypes.POINTER(_Timespec), ctypes.c_int]
+
+
+def _check(ret, what):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+
+
+def renameat2(old, new, flags):
+    _check(_libc.renameat2(AT_FDCWD, os.fsencode(old), AT_FDCWD,
+                           os.fsencode(new), flags), "renameat2")
+
+
+def fallocate(fd, mode, offset, length):
+    _check(_libc.fallocate(fd, mode, offset, length), "fallocate")
+
+
+def utimensat(path, atime, mtime, follow=True):
+    """atime/mtime: (sec, nsec) tuples, or UTIME_NOW / UTIME_OMIT."""
+    def ts(t):
+        if t in (UTIME_NOW, UTIME_OMIT):
+            return _Timespec(0, t)
+        return _Timespec(t[0], t[1])
+    times = (_Timespec * 2)(ts(atime), ts(mtime))
+    flags = 0 if follow else 0x100  # AT_SYMLINK_NOFOLLOW
+    _check(_libc.utimensat(AT_FDCWD, os.fsencode(path), times, flags),
+           "utimensat")
+
+
+# ---- inspection ----------------------------------------------------------
+
+def mounts():
+    """Mount points (unescaped) and fs types from /proc/self/mounts."""
+    result = []
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[1]
+            for esc, ch in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"),
+                            ("\\134", "\\")):
+                point = point.replace(esc, ch)
+            result.append((point, fields[2]))
+    return result
+
+
+def is_fuse_mounted(path):
+    path = os.path.realpath(path)
+    return any(p == path and t.startswith("fuse") for p, t in mounts())
+
+
+def sanitizer_lines(text):
+    """The lines of a daemon log that report a sanitizer error or crash."""
+    return [line for line in text.splitlines()
+            if any(p in line for p in SANITIZER_PATTERNS)]
+
+
+def kind(mode):
+    for test, name in ((stat.S_ISREG, "reg"), (stat.S_ISDIR, "dir"),
+                       (stat.S_ISLNK, "lnk"), (stat.S_ISFIFO, "fifo"),
+                       (stat.S_ISCHR, "chr"), (stat.S_ISBLK, "blk"),
+                       (stat.S_ISSOCK, "sock")):
+        if test(mode):
+            return name
+    return "?"
