@@ -16,9 +16,12 @@
  *   file.map_lock (read) -> fstate.lock
  * i.e. a writer holding the mapping for read may take the state lock to
  * account, and a flush takes the mapping for read then the state lock).
- *   file.map_lock (rwlock): read side for every access to base/len (copies,
- *     views while being created, msync); write side for resize/remap.
- *   file.pin_lock + pin_cv: count of pinned views; resize waits for 0.
+ *   file.map_lock (rwlock, writer-preferring so resizes are not starved:
+ *     never take its read side twice in one thread): read side for every
+ *     access to base/len (copies, views while being created, msync); write
+ *     side for resize/remap. Also allowed: file.map_lock -> file.pin_lock.
+ *   file.pin_lock + pin_cv: count of pinned views; a remap that would move
+ *     or cut the mapping waits for 0 WITHOUT holding map_lock.
  *   fstate.lock (mutex): bitmap, policy, deadline, sticky error, heap index.
  *   Counters readable without locks are _Atomic.
  */
@@ -37,19 +40,39 @@ struct mmapio_file {
 	atomic_uint refs;
 	enum mmapio_mode mode;
 	bool writable;            /* PROT_WRITE mapping (RW, or COW+writable) */
-	bool preallocate;
 	bool anon;
+	bool hugepages;           /* MADV_HUGEPAGE on every (re)mapping */
 	int fd;                   /* -1 for anonymous */
+	int prot;                 /* PROT_* of the mapping */
+	int map_flags;            /* MAP_SHARED or MAP_PRIVATE (| MAP_ANONYMOUS) */
 	char *path;               /* may be NULL */
 
 	pthread_rwlock_t map_lock;
-	uint8_t *base;            /* NULL while len == 0; guarded by map_lock */
-	_Atomic uint64_t len;     /* file length == mapped length */
-	uint64_t reserved;        /* bytes of address space reserved at base */
+	uint8_t *base;            /* NULL while nothing is mapped; guarded by
+				   * map_lock. With a reserve, base is the
+				   * reservation's start even while len == 0. */
+	_Atomic uint64_t len;     /* file length == mapped length; written only
+				   * with map_lock held for writing */
+	size_t mapped;            /* bytes of file mapped at base: len rounded
+				   * up to the page size; guarded by map_lock */
+	uint64_t reserved;        /* bytes of address space reserved at base
+				   * (0: none); guarded by map_lock */
+
+	/* Allocation rule (DESIGN §3.3). preallocate is cleared for good when
+	 * the file system answers EOPNOTSUPP; alloc_upto is a lower bound of
+	 * the first hole of the file: [0, alloc_upto) is known allocated, so
+	 * writes below it skip the SEEK_HOLE probe. Both only ever change
+	 * monotonically under the read lock (CAS), or arbitrarily under the
+	 * write lock (shrink, refresh). */
+	atomic_bool preallocate;
+	_Atomic uint64_t alloc_upto;
 
 	pthread_mutex_t pin_lock;
 	pthread_cond_t pin_cv;
-	unsigned pins;            /* live views; resize waits for 0 */
+	unsigned pins;            /* live views; guarded by pin_lock. Views are
+				   * created under map_lock (read), so while a
+				   * thread holds map_lock for writing, pins
+				   * can only go down. */
 
 	_Atomic uint64_t locked_bytes;   /* mlock()ed by mmapio_lock */
 
@@ -57,13 +80,49 @@ struct mmapio_file {
 };
 
 /* --- SIGBUS guard (sigbus.c) -------------------------------------------
- * Copies under a per-thread sigsetjmp scope; a SIGBUS/SIGSEGV inside the
- * mapping during the copy makes it return -EIO. Faults outside a scope are
- * passed to the previous handler. */
+ * Copies under a per-thread sigsetjmp scope; a SIGBUS during the copy
+ * makes it return -EIO. Faults outside a scope are passed to the previous
+ * handler. Scopes nest. */
+void mmapio_sigbus_install(void);
 int mmapio_guarded_copy(void *dst, const void *src, size_t n);
 /* Runs fn(arg) under the guard; returns its result or -EIO on a fault.
  * fn must not take locks or allocate (it may be abandoned mid-way). */
 int mmapio_guarded_call(int (*fn)(void *arg), void *arg);
+
+/* --- Mapping helpers (file.c, resize.c) ------------------------------- */
+
+/* The page size (cached; defined in state.c). */
+size_t mmapio_page_size(void);
+/* Rounds n up to a multiple of the page size. */
+static inline uint64_t mmapio_page_up(uint64_t n)
+{
+	uint64_t p = mmapio_page_size();
+
+	return (n + p - 1) & ~(p - 1);
+}
+/* True when [off, off + n) lies inside [0, len) (overflow-safe). */
+static inline bool mmapio_range_ok(uint64_t off, uint64_t n, uint64_t len)
+{
+	return off <= len && n <= len - off;
+}
+/* Waits (holding no lock of f) until no view of f is pinned. A remap that
+ * got -EBUSY drops map_lock, calls this, and starts over. */
+void mmapio_wait_unpinned(struct mmapio_file *f);
+/* With map_lock held for writing and new_len > len: extends the file to
+ * new_len (allocating [alloc_from, new_len) when preallocate is on, so the
+ * rest of a sparse file stays sparse), then grows the mapping to it.
+ * Returns 0; -EBUSY when the mapping must move while views are pinned (the
+ * file may stay extended: retry after mmapio_wait_unpinned); -ENOSPC,
+ * -EFBIG, -ENOMEM (the file is then back at its old length). */
+int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
+		       uint64_t alloc_from);
+/* With map_lock held (either side) and [off, off + n) inside the file:
+ * applies the allocation rule before bytes are copied into that range.
+ * Returns 0 or -errno (-ENOSPC). No syscall below alloc_upto. */
+int mmapio_prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n);
+/* With map_lock held for writing (or before f is shared): recomputes
+ * alloc_upto from the file's first hole (after an outside change). */
+void mmapio_reset_alloc_locked(struct mmapio_file *f);
 
 /* --- Durability state (state.c, accum.c, flush.c, flusher.c) ----------- */
 

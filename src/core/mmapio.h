@@ -366,6 +366,10 @@ int mmapio_touch(struct mmapio_file *f, uint64_t off, uint64_t len);
 /* mlock()/munlock() the range. Returns 0; -ERANGE; -ENOMEM; -EPERM. */
 int mmapio_lock(struct mmapio_file *f, uint64_t off, uint64_t len);
 int mmapio_unlock(struct mmapio_file *f, uint64_t off, uint64_t len);
+/* Bytes currently mlock()ed through mmapio_lock() (page-rounded sums of
+ * the ranges locked minus those unlocked; clamped to the mapping on
+ * shrink). O(1). */
+uint64_t mmapio_locked_bytes(const struct mmapio_file *f);
 /* 1 when part of the mapping is backed by huge pages (from
  * /proc/self/smaps), 0 when not, -errno when it cannot tell. */
 int mmapio_hugepage_backed(const struct mmapio_file *f);

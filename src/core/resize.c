@@ -1,4 +1,336 @@
 /*
- * resize.c — (being written; owner: libmmapio access helper)
+ * resize.c — changing the length of a file and its mapping, and the
+ * allocation rule (DESIGN §3.3).
+ *
+ * Design
+ *   - Grow: extend the file first (fallocate mode 0 of the new range when
+ *     preallocate is on, else ftruncate), then the mapping: inside the
+ *     address-space reserve by mapping the new pages MAP_FIXED after the
+ *     old ones (never moves); otherwise mremap in place, and only when that
+ *     fails mremap MREMAP_MAYMOVE, which needs no view pinned.
+ *   - Shrink: needs no view pinned; cut the mapping first (the reserve gets
+ *     PROT_NONE pages back), then truncate the file. So the mapping never
+ *     covers bytes past EOF that this object removed.
+ *   - Views pin the mapping without holding map_lock. A remap that would
+ *     move or cut the mapping while pinned returns -EBUSY; the caller drops
+ *     map_lock, waits for the pins to drain (mmapio_wait_unpinned) and
+ *     starts over. A view holder can therefore still call mmapio_read
+ *     while a resize waits for it.
+ *   - Allocation rule: before bytes are stored into a range that may hold
+ *     a hole, that range (page-aligned outward, capped at EOF) is allocated
+ *     with fallocate(2) mode 0, so a full disk is -ENOSPC and not a SIGBUS.
+ *     alloc_upto caches "no hole below X": a rewrite of allocated data costs
+ *     no syscall. Where fallocate is EOPNOTSUPP, preallocate is switched off
+ *     for the file and the SIGBUS guard is the fallback (-EIO).
+ *
+ * Invariants: mapped == page_up(len); base..base+mapped maps the file
+ * (inside a reserve of `reserved` bytes when non-zero); alloc_upto <= len.
+ *
+ * Locking: everything here runs with map_lock held for writing, except
+ * mmapio_prepare_write (read side suffices: it only reads base/len and
+ * moves alloc_upto up by CAS) and mmapio_wait_unpinned (no lock).
  */
 #include "internal.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void mmapio_wait_unpinned(struct mmapio_file *f)
+{
+	pthread_mutex_lock(&f->pin_lock);
+	while (f->pins)
+		pthread_cond_wait(&f->pin_cv, &f->pin_lock);
+	pthread_mutex_unlock(&f->pin_lock);
+}
+
+static bool is_pinned(struct mmapio_file *f)
+{
+	unsigned pins;
+
+	pthread_mutex_lock(&f->pin_lock);
+	pins = f->pins;
+	pthread_mutex_unlock(&f->pin_lock);
+	return pins != 0;
+}
+
+static void hint_hugepages(struct mmapio_file *f)
+{
+	/* A hint: kernels without THP answer EINVAL, which changes nothing. */
+	if (f->hugepages && f->mapped)
+		madvise(f->base, f->mapped, MADV_HUGEPAGE);
+}
+
+/* Grows the mapping to cover new_len (> len; the file is already that
+ * long). */
+static int remap_grow(struct mmapio_file *f, uint64_t new_len)
+{
+	size_t want = mmapio_page_up(new_len);
+	size_t have = f->mapped;
+	void *p;
+
+	if (want == have)
+		goto done;
+	if (f->reserved && want <= f->reserved) {
+		p = mmap(f->base + have, want - have, f->prot,
+			 f->map_flags | MAP_FIXED, f->fd, (off_t)have);
+		if (p == MAP_FAILED)
+			return -errno;
+	} else {
+		if (f->reserved) {
+			/* Outgrown: give the unused reserve back and become a
+			 * plain mapping that mremap may extend or move. */
+			munmap(f->base + have, f->reserved - have);
+			f->reserved = 0;
+			if (!have)
+				f->base = NULL;
+		}
+		if (!f->base) {
+			p = mmap(NULL, want, f->prot, f->map_flags, f->fd, 0);
+		} else {
+			p = mremap(f->base, have, want, 0);
+			if (p == MAP_FAILED) {
+				if (is_pinned(f))
+					return -EBUSY;
+				p = mremap(f->base, have, want, MREMAP_MAYMOVE);
+			}
+		}
+		if (p == MAP_FAILED)
+			return -errno;
+		f->base = p;
+	}
+	f->mapped = want;
+	hint_hugepages(f);
+done:
+	atomic_store_explicit(&f->len, new_len, memory_order_release);
+	return 0;
+}
+
+/* Shrinks the mapping to new_len (< len). */
+static int remap_shrink(struct mmapio_file *f, uint64_t new_len)
+{
+	size_t want = mmapio_page_up(new_len);
+	size_t have = f->mapped;
+	void *p;
+
+	if (is_pinned(f))
+		return -EBUSY;
+	if (want != have) {
+		if (f->reserved) {
+			p = mmap(f->base + want, have - want, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_FIXED, -1, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+		} else if (!want) {
+			munmap(f->base, have);
+			f->base = NULL;
+		} else {
+			/* Shrinking in place never moves. */
+			p = mremap(f->base, have, want, 0);
+			if (p == MAP_FAILED)
+				return -errno;
+		}
+		f->mapped = want;
+		if (atomic_load(&f->locked_bytes) > want)
+			atomic_store(&f->locked_bytes, want);
+	}
+	atomic_store_explicit(&f->len, new_len, memory_order_release);
+	mmapio_state_truncated(f, new_len);
+	if (atomic_load(&f->alloc_upto) > new_len)
+		atomic_store(&f->alloc_upto, new_len);
+	return 0;
+}
+
+/* Raises alloc_upto to at least upto (never lowers it). */
+static void advance_alloc(struct mmapio_file *f, uint64_t upto)
+{
+	uint64_t cur = atomic_load_explicit(&f->alloc_upto,
+					    memory_order_relaxed);
+
+	while (cur < upto &&
+	       !atomic_compare_exchange_weak(&f->alloc_upto, &cur, upto))
+		;
+}
+
+static int extend_file(struct mmapio_file *f, uint64_t new_len,
+		       uint64_t alloc_from)
+{
+	uint64_t old = atomic_load_explicit(&f->len, memory_order_relaxed);
+	uint64_t start = alloc_from & ~((uint64_t)mmapio_page_size() - 1);
+	struct stat st;
+
+	if (atomic_load(&f->preallocate) && start < new_len) {
+		/* Mode 0 sets the size to start + len when that is larger. */
+		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
+					 (off_t)(new_len - start)) == 0) {
+			if (start <= old &&
+			    atomic_load(&f->alloc_upto) >= old)
+				advance_alloc(f, new_len);
+			return 0;
+		}
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		atomic_store(&f->preallocate, false);
+	}
+	/* Never shrink a file someone else grew meanwhile. */
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size >= new_len)
+		return 0;
+	if (mmapio_sys.ftruncate(f->fd, (off_t)new_len) < 0)
+		return -errno;
+	return 0;
+}
+
+int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
+		       uint64_t alloc_from)
+{
+	uint64_t old = atomic_load_explicit(&f->len, memory_order_relaxed);
+	int rc;
+
+	rc = extend_file(f, new_len, alloc_from);
+	if (rc < 0)
+		return rc;
+	rc = remap_grow(f, new_len);
+	if (rc < 0 && rc != -EBUSY)
+		mmapio_sys.ftruncate(f->fd, (off_t)old);
+	return rc;
+}
+
+/* The slow path of mmapio_prepare_write: does a hole intersect
+ * [off, end)? If so allocate the range. Then move alloc_upto forward. */
+static int __attribute__((noinline))
+allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
+{
+	uint64_t page = mmapio_page_size();
+	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
+	uint64_t known = atomic_load(&f->alloc_upto);
+	uint64_t start, stop;
+	off_t hole;
+
+	hole = lseek(f->fd, (off_t)off, SEEK_HOLE);
+	if (hole < 0)
+		/* ENXIO: the file was cut below off from outside; the copy
+		 * will meet the guard. */
+		return errno == ENXIO ? 0 : -errno;
+	if ((uint64_t)hole < end) {
+		start = (uint64_t)hole & ~(page - 1);
+		stop = (end + page - 1) & ~(page - 1);
+		if (stop > len)
+			stop = len;
+		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
+					 (off_t)(stop - start)) < 0) {
+			if (errno != EOPNOTSUPP)
+				return -errno;
+			atomic_store(&f->preallocate, false);
+			return 0;
+		}
+		if (off > known)
+			return 0;
+		hole = lseek(f->fd, (off_t)known, SEEK_HOLE);
+		if (hole < 0)
+			return 0;
+	} else if (off > known) {
+		return 0;
+	}
+	/* [0, known) and [off, hole) are allocated, and off <= known. */
+	advance_alloc(f, (uint64_t)hole < len ? (uint64_t)hole : len);
+	return 0;
+}
+
+int mmapio_prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n)
+{
+	uint64_t end = off + n;
+
+	if (!n || !atomic_load_explicit(&f->preallocate, memory_order_relaxed) ||
+	    end <= atomic_load_explicit(&f->alloc_upto, memory_order_relaxed))
+		return 0;
+	return allocate_holes(f, off, end);
+}
+
+void mmapio_reset_alloc_locked(struct mmapio_file *f)
+{
+	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
+	off_t hole = 0;
+
+	if (atomic_load(&f->preallocate) && len) {
+		hole = lseek(f->fd, 0, SEEK_HOLE);
+		if (hole < 0)
+			hole = 0;
+	}
+	atomic_store(&f->alloc_upto,
+		     (uint64_t)hole < len ? (uint64_t)hole : len);
+}
+
+int mmapio_resize(struct mmapio_file *f, uint64_t size)
+{
+	uint64_t old;
+	int rc;
+
+	if (f->anon || f->mode == MMAPIO_COW)
+		return -EINVAL;
+	if (f->mode == MMAPIO_RO)
+		return -EBADF;
+	if (size > INT64_MAX)
+		return -EFBIG;
+	for (;;) {
+		pthread_rwlock_wrlock(&f->map_lock);
+		old = atomic_load_explicit(&f->len, memory_order_relaxed);
+		if (size > old) {
+			rc = mmapio_grow_locked(f, size, old);
+		} else if (size < old) {
+			rc = remap_shrink(f, size);
+			if (rc == 0 &&
+			    mmapio_sys.ftruncate(f->fd, (off_t)size) < 0) {
+				rc = -errno;
+				/* The file kept its length: map all of it
+				 * again (nothing is pinned). If even that
+				 * fails, the shorter mapping is still safe. */
+				(void)remap_grow(f, old);
+			}
+		} else {
+			rc = 0;
+		}
+		pthread_rwlock_unlock(&f->map_lock);
+		if (rc != -EBUSY)
+			return rc;
+		mmapio_wait_unpinned(f);
+	}
+}
+
+int64_t mmapio_refresh(struct mmapio_file *f)
+{
+	struct stat st;
+	uint64_t old, size;
+	int rc;
+
+	if (f->anon)
+		return -EINVAL;
+	for (;;) {
+		pthread_rwlock_wrlock(&f->map_lock);
+		old = atomic_load_explicit(&f->len, memory_order_relaxed);
+		if (fstat(f->fd, &st) < 0) {
+			rc = -errno;
+			pthread_rwlock_unlock(&f->map_lock);
+			return rc;
+		}
+		size = (uint64_t)st.st_size;
+		if (size > old)
+			rc = remap_grow(f, size);
+		else if (size < old)
+			rc = remap_shrink(f, size);
+		else
+			rc = 0;
+		if (rc == 0)
+			mmapio_reset_alloc_locked(f);
+		pthread_rwlock_unlock(&f->map_lock);
+		if (rc == -EBUSY) {
+			mmapio_wait_unpinned(f);
+			continue;
+		}
+		return rc < 0 ? rc : (int64_t)size;
+	}
+}
