@@ -1,40 +1,466 @@
 /*
- * state.c — PLACEHOLDER (owner: durability helper): minimal hooks so the
- * rest of the core links while the durability engine is being written.
+ * state.c — per-file durability state and its process-wide registry
+ * (DESIGN §3.4): attach/detach/truncate hooks, accessors and statistics.
+ *
+ * Design: every mapping of a backing file shares one struct mmapio_fstate,
+ * found by (st_dev, st_ino) in a chained hash table. The state holds the
+ * policy, the dirty-page accumulator, the pending write count, the ms
+ * deadline and the sticky error, so they belong to the FILE and survive
+ * close, reopen, unmap and eviction of any one mapping. COW and anonymous
+ * mappings get a private state outside the registry (their writes never
+ * reach a file: nothing is pending, flushes return MMAPIO_FLUSH_NOT_SHARED).
+ *
+ * Close rule (mmapio_state_detach): under any policy but never, the last
+ * detach of each mapping flushes what is pending before it returns, so the
+ * policy's bound holds after close; under never nothing is synced. The
+ * sticky error is returned by every detach while it is set, and cleared
+ * when the last mapping of the file detaches.
+ *
+ * Registry bound: a state whose last mapping detached is freed at once
+ * when nothing is pending; otherwise (only possible under never, or after
+ * a failed close flush) it is kept on a detached list, oldest first, so a
+ * reopen sees its pending counts. At most MMAPIO_DETACHED_CAP (65536)
+ * detached states are kept; beyond that the oldest is dropped, losing only
+ * its counts (its data stays in the page cache for the kernel to write
+ * back). About 300 bytes plus the bitmap each: ~20 MiB at the cap. A state
+ * is keyed by inode number, so a deleted file whose inode number is reused
+ * by a new file passes its leftover counts on (harmless: counts only err
+ * on the side of flushing sooner).
+ *
+ * Locking: see state.h. registry.lock guards the table, the detached list
+ * and each state's attached count and links; fstate.lock guards the files
+ * array, which flushes borrow a mapping from.
  */
-#include "internal.h"
+#include "state.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-struct mmapio_fstate {
-	int unused;
+static struct {
+	pthread_mutex_t lock;
+	struct mmapio_fstate **buckets;
+	size_t nbuckets;
+	size_t count;                    /* states in the table */
+	struct mmapio_fstate *lru_old;   /* detached list: oldest ... */
+	struct mmapio_fstate *lru_new;   /* ... newest */
+	size_t ndetached;
+	size_t detached_cap;
+} reg = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.detached_cap = MMAPIO_DETACHED_CAP,
 };
+
+size_t mmapio_page_size(void)
+{
+	static _Atomic size_t cached;
+	size_t ps = atomic_load_explicit(&cached, memory_order_relaxed);
+
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		ps = v > 0 ? (size_t)v : 4096;
+		atomic_store_explicit(&cached, ps, memory_order_relaxed);
+	}
+	return ps;
+}
+
+void state_publish_pending(struct mmapio_fstate *s)
+{
+	atomic_store_explicit(&s->st_pending_bytes,
+			      s->accum.dirty_pages << s->accum.page_shift,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->st_pending_writes, s->pending_writes_n,
+			      memory_order_relaxed);
+}
+
+static struct mmapio_fstate *state_new(void)
+{
+	struct mmapio_fstate *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->flush_lock, NULL);
+	accum_init(&s->accum, mmapio_page_size());
+	s->policy.kind = MMAPIO_POLICY_NEVER;
+	s->timer.index = TIMER_IDLE;
+	return s;
+}
+
+static void state_free(struct mmapio_fstate *s)
+{
+	accum_destroy(&s->accum);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->flush_lock);
+	free(s->files);
+	free(s);
+}
+
+/* --- registry (registry.lock held) ---------------------------------- */
+
+static size_t reg_hash(dev_t dev, ino_t ino, size_t nbuckets)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
+
+	h ^= h >> 29;
+	return (size_t)(h & (nbuckets - 1));
+}
+
+static struct mmapio_fstate *reg_find(dev_t dev, ino_t ino)
+{
+	struct mmapio_fstate *s;
+
+	if (!reg.nbuckets)
+		return NULL;
+	for (s = reg.buckets[reg_hash(dev, ino, reg.nbuckets)]; s; s = s->hash_next)
+		if (s->dev == dev && s->ino == ino)
+			return s;
+	return NULL;
+}
+
+/* Doubles the table when it is full; a failed resize keeps the old table
+ * (longer chains, still correct). */
+static void reg_grow(void)
+{
+	size_t n = reg.nbuckets ? 2 * reg.nbuckets : 64;
+	struct mmapio_fstate **b;
+
+	if (reg.count < reg.nbuckets)
+		return;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i < reg.nbuckets; i++) {
+		struct mmapio_fstate *s = reg.buckets[i], *next;
+
+		for (; s; s = next) {
+			size_t h = reg_hash(s->dev, s->ino, n);
+
+			next = s->hash_next;
+			s->hash_next = b[h];
+			b[h] = s;
+		}
+	}
+	free(reg.buckets);
+	reg.buckets = b;
+	reg.nbuckets = n;
+}
+
+static int reg_insert(struct mmapio_fstate *s)
+{
+	size_t h;
+
+	reg_grow();
+	if (!reg.nbuckets)
+		return -ENOMEM;
+	h = reg_hash(s->dev, s->ino, reg.nbuckets);
+	s->hash_next = reg.buckets[h];
+	reg.buckets[h] = s;
+	reg.count++;
+	return 0;
+}
+
+static void reg_unhash(struct mmapio_fstate *s)
+{
+	struct mmapio_fstate **pp = &reg.buckets[reg_hash(s->dev, s->ino, reg.nbuckets)];
+
+	while (*pp != s)
+		pp = &(*pp)->hash_next;
+	*pp = s->hash_next;
+	reg.count--;
+}
+
+static void lru_remove(struct mmapio_fstate *s)
+{
+	if (s->lru_prev)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		reg.lru_old = s->lru_next;
+	if (s->lru_next)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		reg.lru_new = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+	s->on_lru = false;
+	reg.ndetached--;
+}
+
+static void lru_append(struct mmapio_fstate *s)
+{
+	s->lru_prev = reg.lru_new;
+	s->lru_next = NULL;
+	if (reg.lru_new)
+		reg.lru_new->lru_next = s;
+	else
+		reg.lru_old = s;
+	reg.lru_new = s;
+	s->on_lru = true;
+	reg.ndetached++;
+}
+
+/* Removes a detached state from the registry and frees it. */
+static void reg_drop(struct mmapio_fstate *s)
+{
+	if (s->on_lru)
+		lru_remove(s);
+	reg_unhash(s);
+	mmapio_flusher_forget(s);
+	state_free(s);
+}
+
+static void reg_enforce_cap(void)
+{
+	while (reg.ndetached > reg.detached_cap)
+		reg_drop(reg.lru_old);
+}
+
+size_t mmapio_registry_states(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&reg.lock);
+	n = reg.count;
+	pthread_mutex_unlock(&reg.lock);
+	return n;
+}
+
+size_t mmapio_registry_detached(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&reg.lock);
+	n = reg.ndetached;
+	pthread_mutex_unlock(&reg.lock);
+	return n;
+}
+
+size_t mmapio_registry_set_detached_cap(size_t cap)
+{
+	size_t old;
+
+	pthread_mutex_lock(&reg.lock);
+	old = reg.detached_cap;
+	reg.detached_cap = cap;
+	reg_enforce_cap();
+	pthread_mutex_unlock(&reg.lock);
+	return old;
+}
+
+/* --- policy application at attach ---------------------------------- */
+
+/* Sets s's policy at attach time and arms the deadline an ms policy needs
+ * for counts already pending. s->lock held. A failed arm is retried by the
+ * next write, which flushes at once if it fails again. */
+static void state_adopt_policy(struct mmapio_fstate *s,
+			       const struct mmapio_policy *p)
+{
+	bool dirty = s->accum.dirty_pages || s->pending_writes_n;
+
+	s->policy = *p;
+	if (p->kind == MMAPIO_POLICY_THRESHOLD && p->ms && dirty) {
+		if (mmapio_flusher_arm(s, s->first_dirty_ns +
+					  (int64_t)p->ms * 1000000) == 0)
+			s->timer_armed = true;
+	} else if (s->timer_armed) {
+		mmapio_flusher_disarm(s);
+		s->timer_armed = false;
+	}
+}
+
+/* --- hooks ---------------------------------------------------------- */
+
+static int files_add(struct mmapio_fstate *s, struct mmapio_file *f)
+{
+	if (s->nfiles == s->files_cap) {
+		unsigned cap = s->files_cap ? 2 * s->files_cap : 4;
+		struct mmapio_file **v = realloc(s->files, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->files = v;
+		s->files_cap = cap;
+	}
+	s->files[s->nfiles++] = f;
+	return 0;
+}
+
+static void files_remove(struct mmapio_fstate *s, struct mmapio_file *f)
+{
+	for (unsigned i = 0; i < s->nfiles; i++) {
+		if (s->files[i] == f) {
+			s->files[i] = s->files[--s->nfiles];
+			return;
+		}
+	}
+}
 
 int mmapio_state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 {
-	(void)p;
-	f->state = calloc(1, sizeof(*f->state));
-	return f->state ? 0 : -ENOMEM;
+	static const struct mmapio_policy never = { .kind = MMAPIO_POLICY_NEVER };
+	struct mmapio_fstate *s;
+	struct stat st;
+	bool fresh = false;
+	int rc;
+
+	if (p && mmapio_policy_validate(p))
+		return -EINVAL;
+	if (f->anon || f->mode == MMAPIO_COW || f->fd < 0) {
+		s = state_new();
+		if (!s)
+			return -ENOMEM;
+		s->private_state = true;
+		s->attached = 1;
+		s->policy = p ? *p : never;
+		f->state = s;
+		return 0;
+	}
+	if (fstat(f->fd, &st))
+		return -errno;
+
+	pthread_mutex_lock(&reg.lock);
+	s = reg_find(st.st_dev, st.st_ino);
+	if (!s) {
+		s = state_new();
+		if (!s) {
+			pthread_mutex_unlock(&reg.lock);
+			return -ENOMEM;
+		}
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+		if (reg_insert(s)) {
+			pthread_mutex_unlock(&reg.lock);
+			state_free(s);
+			return -ENOMEM;
+		}
+		fresh = true;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = files_add(s, f);
+	if (!rc && (p || fresh))
+		state_adopt_policy(s, p ? p : &never);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		if (fresh)
+			reg_drop(s);
+		pthread_mutex_unlock(&reg.lock);
+		return rc;
+	}
+	if (s->on_lru)
+		lru_remove(s);
+	s->attached++;
+	pthread_mutex_unlock(&reg.lock);
+	f->state = s;
+	return 0;
 }
 
 int mmapio_state_detach(struct mmapio_file *f)
 {
-	free(f->state);
+	struct mmapio_fstate *s = f->state;
+	bool flush, keep;
+	int rc;
+
+	if (!s)
+		return 0;
+	if (s->private_state) {
+		mmapio_flusher_forget(s);
+		state_free(s);
+		f->state = NULL;
+		return 0;
+	}
+
+	pthread_mutex_lock(&s->flush_lock);
+	pthread_mutex_lock(&s->lock);
+	flush = s->policy.kind != MMAPIO_POLICY_NEVER &&
+		(s->accum.dirty_pages || s->pending_writes_n);
+	rc = s->sticky;
+	pthread_mutex_unlock(&s->lock);
+	if (flush)
+		rc = flush_full_locked(f, s);
+	pthread_mutex_lock(&s->lock);
+	files_remove(s, f);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->flush_lock);
+
+	pthread_mutex_lock(&reg.lock);
+	if (--s->attached == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->sticky = 0;
+		atomic_store_explicit(&s->st_sticky, 0, memory_order_relaxed);
+		keep = s->accum.dirty_pages || s->pending_writes_n;
+		pthread_mutex_unlock(&s->lock);
+		if (keep) {
+			lru_append(s);
+			reg_enforce_cap();
+		} else {
+			reg_drop(s);
+		}
+	}
+	pthread_mutex_unlock(&reg.lock);
 	f->state = NULL;
-	return 0;
+	return rc;
 }
 
 int mmapio_state_account(struct mmapio_file *f, uint64_t off, uint64_t len)
 {
-	(void)f;
-	(void)off;
-	(void)len;
-	return 0;
+	return flush_account(f, off, len, false);
 }
 
 void mmapio_state_truncated(struct mmapio_file *f, uint64_t new_len)
 {
-	(void)f;
-	(void)new_len;
+	struct mmapio_fstate *s = f->state;
+
+	pthread_mutex_lock(&s->lock);
+	accum_truncate(&s->accum, new_len);
+	if (!s->accum.dirty_pages) {
+		s->pending_writes_n = 0;
+		s->external_pending = false;
+		if (s->timer_armed) {
+			mmapio_flusher_disarm(s);
+			s->timer_armed = false;
+		}
+	}
+	state_publish_pending(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- accessors ------------------------------------------------------ */
+
+void mmapio_flush_policy(const struct mmapio_file *f, struct mmapio_policy *out)
+{
+	struct mmapio_fstate *s = f->state;
+
+	pthread_mutex_lock(&s->lock);
+	*out = s->policy;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t mmapio_pending_bytes(const struct mmapio_file *f)
+{
+	return atomic_load_explicit(&f->state->st_pending_bytes,
+				    memory_order_relaxed);
+}
+
+uint64_t mmapio_pending_writes(const struct mmapio_file *f)
+{
+	return atomic_load_explicit(&f->state->st_pending_writes,
+				    memory_order_relaxed);
+}
+
+void mmapio_stats(const struct mmapio_file *f, struct mmapio_stats *out)
+{
+	const struct mmapio_fstate *s = f->state;
+
+	out->bytes_written = atomic_load_explicit(&s->st_bytes_written, memory_order_relaxed);
+	out->writes = atomic_load_explicit(&s->st_writes, memory_order_relaxed);
+	out->flushes = atomic_load_explicit(&s->st_flushes, memory_order_relaxed);
+	out->flush_errors = atomic_load_explicit(&s->st_flush_errors, memory_order_relaxed);
+	out->pending_bytes = atomic_load_explicit(&s->st_pending_bytes, memory_order_relaxed);
+	out->pending_writes = atomic_load_explicit(&s->st_pending_writes, memory_order_relaxed);
+	out->last_flush_ns = atomic_load_explicit(&s->st_last_flush_ns, memory_order_relaxed);
+	out->last_flush_duration_ns =
+		atomic_load_explicit(&s->st_last_flush_duration_ns, memory_order_relaxed);
+	out->sticky_error = atomic_load_explicit(&s->st_sticky, memory_order_relaxed);
 }
