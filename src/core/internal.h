@@ -84,6 +84,10 @@ struct mmapio_file {
  * makes it return -EIO. Faults outside a scope are passed to the previous
  * handler. Scopes nest. */
 void mmapio_sigbus_install(void);
+/* Re-installs the handler if something replaced it since (the test
+ * harness cmocka swaps SIGBUS handlers around every test); the replacing
+ * handler becomes the one faults outside a scope are chained to. */
+void mmapio_sigbus_rearm(void);
 int mmapio_guarded_copy(void *dst, const void *src, size_t n);
 /* Runs fn(arg) under the guard; returns its result or -EIO on a fault.
  * fn must not take locks or allocate (it may be abandoned mid-way). */

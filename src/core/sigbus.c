@@ -80,6 +80,17 @@ void mmapio_sigbus_install(void)
 	pthread_once(&install_once, install);
 }
 
+void mmapio_sigbus_rearm(void)
+{
+	struct sigaction cur;
+
+	mmapio_sigbus_install();
+	if (sigaction(SIGBUS, NULL, &cur) == 0 &&
+	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == sigbus_handler)
+		return;
+	install();
+}
+
 /*
  * The two scopes below share one shape: save the outer scope, arm ours,
  * run, restore. The signal fences keep the compiler from moving the copy
