@@ -153,13 +153,15 @@ def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
     call(_write_file, path, data, flags)
 
 
-def _read_file(path):
+def raw_read(path):
+    """Reads a whole file without a deadline: for use inside call() and
+    wait_until() predicates, which already run in the worker."""
     with open(path, "rb") as f:
         return f.read()
 
 
 def read_file(path):
-    return call(_read_file, path)
+    return call(raw_read, path)
 
 
 def _pread_all(fd, size, offset):

@@ -1,0 +1,178 @@
+"""Backing files changed from outside the mount (DESIGN §4): sizes are
+re-checked, caches invalidated, and a file shrunk under a reader gives EIO
+or short reads to the client -- the daemon never dies of it.
+
+Changes made behind the daemon's back may be noticed only after the
+kernel's attribute/entry timeouts, so visibility is polled with a deadline
+(CHANGE_DEADLINE) instead of being expected at once.
+"""
+
+import errno
+import os
+import threading
+import time
+
+import util
+from util import PAGE, fs
+
+CHANGE_DEADLINE = 5.0
+
+
+def test_outside_extend_seen_after_reopen(mount):
+    data = util.pattern(2 * PAGE, seed=1)
+    util.write_file(mount.mnt / "f", data)
+    assert util.read_file(mount.mnt / "f") == data
+    more = util.pattern(3 * PAGE + 11, seed=2)
+    with open(mount.backing / "f", "ab") as f:
+        f.write(more)
+    util.wait_until(lambda: os.stat(mount.mnt / "f").st_size == len(data) +
+                    len(more), CHANGE_DEADLINE, what="new size via getattr")
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") == data + more,
+                    CHANGE_DEADLINE, what="new content after reopen")
+
+
+def test_outside_overwrite_seen_after_reopen(mount):
+    util.write_file(mount.mnt / "f", b"A" * PAGE)
+    assert util.read_file(mount.mnt / "f") == b"A" * PAGE
+    with open(mount.backing / "f", "r+b") as f:
+        f.seek(100)
+        f.write(b"B" * 50)
+    expected = b"A" * 100 + b"B" * 50 + b"A" * (PAGE - 150)
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") == expected,
+                    CHANGE_DEADLINE, what="outside overwrite visible")
+
+
+def test_outside_truncate_shorter_seen(mount):
+    data = util.pattern(8 * PAGE, seed=3)
+    util.write_file(mount.mnt / "f", data)
+    assert util.read_file(mount.mnt / "f") == data
+    os.truncate(mount.backing / "f", PAGE + 1)
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") == data[:PAGE + 1],
+                    CHANGE_DEADLINE, what="outside truncate visible")
+    # writing through the mount afterwards works at the new size
+    fd = fs.open(mount.mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        fs.write(fd, b"!")
+    finally:
+        fs.close(fd)
+    util.wait_until(lambda: (mount.backing / "f").read_bytes() ==
+                    data[:PAGE + 1] + b"!", CHANGE_DEADLINE,
+                    what="append after outside truncate")
+
+
+def test_shrink_under_open_reader(mount):
+    """The backing file shrinks while a client holds it open and has read
+    it: later reads past the new end are short, empty or EIO; the daemon
+    lives and serves the file afterwards."""
+    data = util.pattern(64 * PAGE, seed=4)
+    util.write_file(mount.mnt / "f", data)
+    fd = fs.open(mount.mnt / "f", os.O_RDONLY)
+    try:
+        assert util.pread_all(fd, len(data)) == data
+        os.truncate(mount.backing / "f", 2 * PAGE)
+        for off in (0, 10 * PAGE, 63 * PAGE):
+            try:
+                got = fs.pread(fd, 4 * PAGE, off)
+            except OSError as e:
+                assert e.errno == errno.EIO, e
+                continue
+            # whatever comes back must be the file's real bytes, not junk
+            assert got == data[off:off + len(got)] or \
+                got == bytes(len(got)), (off, len(got))
+    finally:
+        fs.close(fd)
+    assert mount.running()
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") ==
+                    data[:2 * PAGE], CHANGE_DEADLINE,
+                    what="shrunk file readable")
+
+
+def test_shrink_under_writer(mount):
+    fd = fs.open(mount.mnt / "f", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        util.pwrite_all(fd, util.pattern(32 * PAGE), 0)
+        os.truncate(mount.backing / "f", 0)
+        for off in (0, 5 * PAGE, 31 * PAGE):
+            try:
+                fs.pwrite(fd, b"after", off)
+            except OSError as e:
+                assert e.errno == errno.EIO, e
+        fs.fsync(fd)
+    finally:
+        fs.close(fd)
+    assert mount.running()
+    util.wait_until(lambda: os.stat(mount.mnt / "f").st_size ==
+                    os.stat(mount.backing / "f").st_size, CHANGE_DEADLINE,
+                    what="mount and backing agree on the size")
+    assert util.read_file(mount.mnt / "f") == \
+        (mount.backing / "f").read_bytes()
+
+
+def test_shrink_race_daemon_survives(mount):
+    """Readers hammer a file while it is truncated and regrown from
+    outside; clients may see EIO, the daemon must not crash or leak."""
+    data = util.pattern(256 * PAGE, seed=5)
+    util.write_file(mount.mnt / "f", data)
+    stop = threading.Event()
+    unexpected = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                fd = os.open(mount.mnt / "f", os.O_RDONLY)
+            except OSError as e:
+                unexpected.append(e)
+                return
+            try:
+                os.pread(fd, 256 * PAGE, 0)
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    unexpected.append(e)
+            finally:
+                os.close(fd)
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            os.truncate(mount.backing / "f", PAGE)
+            with open(mount.backing / "f", "r+b") as f:
+                f.write(data)
+    finally:
+        stop.set()
+        util.join_all(threads, timeout=30)
+    assert not unexpected, unexpected[:3]
+    assert mount.running()
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") == data,
+                    CHANGE_DEADLINE, what="file readable after the race")
+
+
+def test_outside_unlink_of_open_file(mount):
+    util.write_file(mount.mnt / "f", b"still here")
+    fd = fs.open(mount.mnt / "f", os.O_RDONLY)
+    try:
+        os.unlink(mount.backing / "f")
+        assert fs.pread(fd, 100, 0) == b"still here"
+    finally:
+        fs.close(fd)
+    util.wait_until(lambda: not os.path.exists(mount.mnt / "f"),
+                    CHANGE_DEADLINE, what="outside unlink visible")
+
+
+def test_outside_replace_by_rename(mount):
+    util.write_file(mount.mnt / "f", b"old version")
+    assert util.read_file(mount.mnt / "f") == b"old version"
+    (mount.backing / "f.new").write_bytes(b"new version!")
+    os.rename(mount.backing / "f.new", mount.backing / "f")
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") ==
+                    b"new version!", CHANGE_DEADLINE,
+                    what="outside replacement visible")
+
+
+def test_outside_create_and_mkdir(mount):
+    os.mkdir(mount.backing / "d")
+    (mount.backing / "d" / "f").write_bytes(b"made outside")
+    assert util.read_file(mount.mnt / "d" / "f") == b"made outside"
+    util.write_file(mount.mnt / "d" / "g", b"made inside")
+    assert (mount.backing / "d" / "g").read_bytes() == b"made inside"
