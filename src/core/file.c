@@ -196,11 +196,11 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 	return 0;
 }
 
-/* Extends an empty file that open-or-create found (or made) to size. */
+/* Extends an empty file that open-or-create found (or made) to size.
+ * Returns 1 when all of it was allocated, else 0, or -errno. */
 static int size_new_file(int fd, uint64_t size, bool preallocate)
 {
 	struct stat st;
-	int rc;
 
 	if (!size)
 		return 0;
@@ -211,9 +211,8 @@ static int size_new_file(int fd, uint64_t size, bool preallocate)
 	if (preallocate) {
 		/* Mode 0 only ever grows the file: a concurrent writer that
 		 * made it larger meanwhile keeps its bytes. */
-		rc = mmapio_sys.fallocate(fd, 0, 0, (off_t)size);
-		if (rc == 0)
-			return 0;
+		if (mmapio_sys.fallocate(fd, 0, 0, (off_t)size) == 0)
+			return 1;
 		if (errno != EOPNOTSUPP)
 			return -errno;
 	}
@@ -282,7 +281,7 @@ int mmapio_open(const char *path, const struct mmapio_options *o,
 		struct mmapio_file **out)
 {
 	struct mmapio_file *f;
-	bool created;
+	bool created, allocated = false;
 	int rc;
 
 	if (!path || !o || !out)
@@ -305,10 +304,14 @@ int mmapio_open(const char *path, const struct mmapio_options *o,
 		rc = size_new_file(f->fd, o->size, o->preallocate);
 		if (rc < 0)
 			goto fail_close;
+		allocated = rc == 1;
 	}
 	rc = map_fd(f, o);
 	if (rc < 0)
 		goto fail_close;
+	/* SEEK_HOLE may call fresh fallocated extents holes; we know better. */
+	if (allocated && (uint64_t)o->size == mmapio_len(f))
+		atomic_store(&f->alloc_upto, o->size);
 	*out = f;
 	return 0;
 

@@ -201,14 +201,16 @@ int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
 }
 
 /* The slow path of mmapio_prepare_write: does a hole intersect
- * [off, end)? If so allocate the range. Then move alloc_upto forward. */
+ * [off, end)? If so allocate the range. Then move alloc_upto forward over
+ * what is now known allocated. SEEK_HOLE reports fallocated-but-unwritten
+ * extents as holes on some file systems (ext4, xfs): that only costs a
+ * redundant fallocate, which allocates nothing. */
 static int __attribute__((noinline))
 allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
 {
 	uint64_t page = mmapio_page_size();
 	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
-	uint64_t known = atomic_load(&f->alloc_upto);
-	uint64_t start, stop;
+	uint64_t start = off, covered;
 	off_t hole;
 
 	hole = lseek(f->fd, (off_t)off, SEEK_HOLE);
@@ -216,28 +218,26 @@ allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
 		/* ENXIO: the file was cut below off from outside; the copy
 		 * will meet the guard. */
 		return errno == ENXIO ? 0 : -errno;
-	if ((uint64_t)hole < end) {
-		start = (uint64_t)hole & ~(page - 1);
-		stop = (end + page - 1) & ~(page - 1);
-		if (stop > len)
-			stop = len;
+	covered = (uint64_t)hole;
+	if (covered < end) {
+		start = covered & ~(page - 1);
+		covered = (end + page - 1) & ~(page - 1);
+		if (covered > len)
+			covered = len;
 		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
-					 (off_t)(stop - start)) < 0) {
+					 (off_t)(covered - start)) < 0) {
 			if (errno != EOPNOTSUPP)
 				return -errno;
 			atomic_store(&f->preallocate, false);
 			return 0;
 		}
-		if (off > known)
-			return 0;
-		hole = lseek(f->fd, (off_t)known, SEEK_HOLE);
-		if (hole < 0)
-			return 0;
-	} else if (off > known) {
-		return 0;
+		if (start > off)
+			start = off;
 	}
-	/* [0, known) and [off, hole) are allocated, and off <= known. */
-	advance_alloc(f, (uint64_t)hole < len ? (uint64_t)hole : len);
+	/* [start, covered) is allocated; it extends [0, alloc_upto) when the
+	 * two touch. */
+	if (start <= atomic_load(&f->alloc_upto))
+		advance_alloc(f, covered < len ? covered : len);
 	return 0;
 }
 

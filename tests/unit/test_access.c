@@ -1,0 +1,405 @@
+/*
+ * test_access.c — unit tests of src/core/access.c and the allocation rule:
+ * mmapio_read / mmapio_write / mmapio_write_grow bounds (overflow near
+ * UINT64_MAX), modes, growth, ENOSPC injection through mmapio_sys,
+ * sparse files staying sparse, the no-syscall fast path, concurrent
+ * growers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+static char dir[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/mmapio-access-XXXXXX", t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mmapio_sys_reset();
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *path_of(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static struct stat stat_of(const char *p)
+{
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	return st;
+}
+
+/* Counting / failing fallocate and ftruncate. */
+static int fallocate_calls, ftruncate_calls;
+static int fallocate_errno;
+
+static int counting_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	fallocate_calls++;
+	if (fallocate_errno) {
+		errno = fallocate_errno;
+		return -1;
+	}
+	return fallocate(fd, mode, off, len);
+}
+
+static int counting_ftruncate(int fd, off_t len)
+{
+	ftruncate_calls++;
+	return ftruncate(fd, len);
+}
+
+static void count_syscalls(int fail_errno)
+{
+	fallocate_calls = 0;
+	ftruncate_calls = 0;
+	fallocate_errno = fail_errno;
+	mmapio_sys.fallocate = counting_fallocate;
+	mmapio_sys.ftruncate = counting_ftruncate;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct mmapio_file *f;
+	char buf[16];
+	int fd;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("a"), 100, &f), 0);
+	assert_int_equal(mmapio_write(f, 10, "hello", 5), 0);
+	assert_int_equal(mmapio_read(f, 10, buf, 5), 0);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(mmapio_write(f, 95, "world", 5), 0);
+	fd = open(path_of("a"), O_RDONLY);
+	assert_int_equal(pread(fd, buf, 5, 95), 5);
+	close(fd);
+	assert_memory_equal(buf, "world", 5);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_bounds(void **state)
+{
+	struct mmapio_file *f;
+	char buf[16] = { 0 };
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("b"), 100, &f), 0);
+	/* Exact end and zero length at the end are fine. */
+	assert_int_equal(mmapio_read(f, 90, buf, 10), 0);
+	assert_int_equal(mmapio_write(f, 90, buf, 10), 0);
+	assert_int_equal(mmapio_read(f, 100, buf, 0), 0);
+	assert_int_equal(mmapio_write(f, 100, buf, 0), 0);
+	assert_int_equal(mmapio_write_grow(f, 100, buf, 0), 0);
+	/* One past. */
+	assert_int_equal(mmapio_read(f, 91, buf, 10), -ERANGE);
+	assert_int_equal(mmapio_write(f, 91, buf, 10), -ERANGE);
+	assert_int_equal(mmapio_read(f, 101, buf, 0), -ERANGE);
+	assert_int_equal(mmapio_write(f, 101, buf, 0), -ERANGE);
+	/* Overflowing off + len. */
+	assert_int_equal(mmapio_read(f, UINT64_MAX, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_write(f, UINT64_MAX, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_write_grow(f, UINT64_MAX, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_read(f, UINT64_MAX - 1, buf, 16), -ERANGE);
+	assert_int_equal(mmapio_write_grow(f, UINT64_MAX - 1, buf, 16), -ERANGE);
+	assert_int_equal(mmapio_read(f, 50, buf, SIZE_MAX), -ERANGE);
+	assert_int_equal(mmapio_write(f, 50, buf, SIZE_MAX), -ERANGE);
+	/* Past what a file can be. */
+	assert_int_equal(mmapio_write_grow(f, (uint64_t)INT64_MAX, buf, 2),
+			 -EFBIG);
+	assert_int_equal(mmapio_len(f), 100);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_write_modes(void **state)
+{
+	struct mmapio_file *ro, *cow;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("m"), 10, &ro), 0);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_open_ro(path_of("m"), &ro), 0);
+	assert_int_equal(mmapio_write(ro, 0, "x", 1), -EBADF);
+	assert_int_equal(mmapio_write_grow(ro, 0, "x", 1), -EBADF);
+	assert_int_equal(mmapio_write_grow(ro, 100, "x", 1), -EBADF);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_open_cow(path_of("m"), false, &cow), 0);
+	assert_int_equal(mmapio_write(cow, 0, "x", 1), -EBADF);
+	assert_int_equal(mmapio_write_grow(cow, 0, "x", 1), -EBADF);
+	mmapio_close(cow);
+}
+
+static void test_write_grow(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char buf[8];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("g"), 0, &f), 0);
+	/* Byte-exact growth, in place and across pages. */
+	assert_int_equal(mmapio_write_grow(f, 0, "abc", 3), 0);
+	assert_int_equal(mmapio_len(f), 3);
+	assert_int_equal(stat_of(path_of("g")).st_size, 3);
+	assert_int_equal(mmapio_write_grow(f, 3, "defg", 4), 0);
+	assert_int_equal(mmapio_write_grow(f, page - 2, "XYZW", 4), 0);
+	assert_int_equal(mmapio_len(f), page + 2);
+	assert_int_equal(mmapio_read(f, 0, buf, 7), 0);
+	assert_memory_equal(buf, "abcdefg", 7);
+	assert_int_equal(mmapio_read(f, page - 2, buf, 4), 0);
+	assert_memory_equal(buf, "XYZW", 4);
+	/* Inside the file: no growth. */
+	assert_int_equal(mmapio_write_grow(f, 1, "B", 1), 0);
+	assert_int_equal(mmapio_len(f), page + 2);
+	/* Far past EOF: the gap stays a hole, the written range is allocated. */
+	assert_int_equal(mmapio_write_grow(f, 64 * page, "far", 3), 0);
+	assert_int_equal(mmapio_len(f), 64 * page + 3);
+	st = stat_of(path_of("g"));
+	assert_int_equal(st.st_size, 64 * page + 3);
+	assert_true((uint64_t)st.st_blocks * 512 < 16 * page);
+	{
+		int fd = open(path_of("g"), O_RDONLY);
+		off_t hole = lseek(fd, 0, SEEK_HOLE);
+
+		assert_true(hole > 0 && hole < (off_t)(64 * page));
+		assert_int_equal(pread(fd, buf, 3, 64 * page), 3);
+		assert_memory_equal(buf, "far", 3);
+		close(fd);
+	}
+	assert_int_equal(mmapio_read(f, 10 * page, buf, 4), 0);
+	assert_memory_equal(buf, "\0\0\0\0", 4);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_grow_enospc(void **state)
+{
+	struct mmapio_file *f;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("n"), 10, &f), 0);
+	count_syscalls(ENOSPC);
+	assert_int_equal(mmapio_write_grow(f, 8, "abcd", 4), -ENOSPC);
+	assert_int_equal(fallocate_calls, 1);
+	assert_int_equal(mmapio_len(f), 10);
+	assert_int_equal(stat_of(path_of("n")).st_size, 10);
+	assert_int_equal(mmapio_resize(f, 4096), -ENOSPC);
+	assert_int_equal(mmapio_len(f), 10);
+	mmapio_sys_reset();
+	assert_int_equal(mmapio_write_grow(f, 8, "abcd", 4), 0);
+	assert_int_equal(mmapio_read(f, 8, buf, 4), 0);
+	assert_memory_equal(buf, "abcd", 4);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* A sparse file made from outside: writes into holes fallocate exactly
+ * their range; ENOSPC there is -ENOSPC and nothing is written. */
+static void test_hole_allocation(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char buf[4];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = open(path_of("s"), O_RDWR | O_CREAT, 0644);
+	assert_int_equal(ftruncate(fd, 256 * page), 0);
+	close(fd);
+	assert_int_equal(mmapio_open_rw(path_of("s"), &f), 0);
+	assert_int_equal(atomic_load(&f->alloc_upto), 0);
+
+	count_syscalls(ENOSPC);
+	assert_int_equal(mmapio_write(f, 100 * page + 10, "full", 4), -ENOSPC);
+	assert_int_equal(fallocate_calls, 1);
+	assert_int_equal(mmapio_read(f, 100 * page + 10, buf, 4), 0);
+	assert_memory_equal(buf, "\0\0\0\0", 4);
+
+	count_syscalls(0);
+	assert_int_equal(mmapio_write(f, 100 * page + 10, "data", 4), 0);
+	assert_int_equal(fallocate_calls, 1);
+	/* Rewriting allocated data allocates nothing more. */
+	assert_int_equal(mmapio_write(f, 100 * page + 20, "more", 4), 0);
+	assert_int_equal(fallocate_calls, 1);
+	/* The rest stays sparse. */
+	st = stat_of(path_of("s"));
+	assert_true((uint64_t)st.st_blocks * 512 <= 8 * page);
+	fd = open(path_of("s"), O_RDONLY);
+	assert_int_equal(lseek(fd, 0, SEEK_HOLE), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_DATA), (off_t)(100 * page));
+	close(fd);
+
+	/* Filling from the start moves the no-hole mark forward. */
+	assert_int_equal(mmapio_write(f, 0, "head", 4), 0);
+	assert_true(atomic_load(&f->alloc_upto) >= page);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* A dense file: writes cost no fallocate, and the mark covers it all. */
+static void test_dense_fast_path(void **state)
+{
+	struct mmapio_file *f;
+	int i;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("d"), 1 << 20, &f), 0);
+	assert_int_equal(atomic_load(&f->alloc_upto), 1 << 20);
+	count_syscalls(0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(mmapio_write(f, (uint64_t)i * 1000, "x", 1), 0);
+	assert_int_equal(fallocate_calls, 0);
+	/* Appends keep the mark at EOF. */
+	assert_int_equal(mmapio_write_grow(f, 1 << 20, "tail", 4), 0);
+	assert_int_equal(fallocate_calls, 1);
+	assert_int_equal(atomic_load(&f->alloc_upto), (1 << 20) + 4);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_eopnotsupp_falls_back(void **state)
+{
+	struct mmapio_file *f;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("e"), 0, &f), 0);
+	count_syscalls(EOPNOTSUPP);
+	assert_int_equal(mmapio_write_grow(f, 0, "abcd", 4), 0);
+	assert_int_equal(fallocate_calls, 1);
+	assert_int_equal(ftruncate_calls, 1);
+	assert_false(atomic_load(&f->preallocate));
+	/* Switched off for good: no more fallocate attempts. */
+	assert_int_equal(mmapio_write_grow(f, 4, "efgh", 4), 0);
+	assert_int_equal(fallocate_calls, 1);
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "abcd", 4);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_no_preallocate(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_options o;
+	struct mmapio_file *f;
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE;
+	o.preallocate = false;
+	o.size = 64 * page;
+	count_syscalls(0);
+	assert_int_equal(mmapio_open(path_of("np"), &o, &f), 0);
+	assert_int_equal(fallocate_calls, 0);
+	assert_int_equal(mmapio_write(f, 5 * page, "x", 1), 0);
+	assert_int_equal(mmapio_write_grow(f, 128 * page, "y", 1), 0);
+	assert_int_equal(fallocate_calls, 0);
+	assert_true(ftruncate_calls >= 2);
+	assert_true((uint64_t)stat_of(path_of("np")).st_blocks * 512 < 16 * page);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+struct grower {
+	struct mmapio_file *f;
+	int id;
+	int rc;
+};
+
+enum { GROWERS = 4, GROW_STEPS = 200, SLICE = 512 };
+
+static void *grow_thread(void *arg)
+{
+	struct grower *g = arg;
+	unsigned char buf[SLICE];
+	int i;
+
+	memset(buf, 'A' + g->id, sizeof(buf));
+	for (i = 0; i < GROW_STEPS && g->rc == 0; i++)
+		g->rc = mmapio_write_grow(g->f,
+			((uint64_t)i * GROWERS + (uint64_t)g->id) * SLICE,
+			buf, sizeof(buf));
+	return NULL;
+}
+
+static void test_concurrent_growers(void **state)
+{
+	struct grower g[GROWERS];
+	pthread_t t[GROWERS];
+	struct mmapio_file *f;
+	unsigned char buf[SLICE];
+	uint64_t i;
+	int k;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("cg"), 0, &f), 0);
+	for (k = 0; k < GROWERS; k++) {
+		g[k] = (struct grower){ .f = f, .id = k };
+		pthread_create(&t[k], NULL, grow_thread, &g[k]);
+	}
+	for (k = 0; k < GROWERS; k++) {
+		pthread_join(t[k], NULL);
+		assert_int_equal(g[k].rc, 0);
+	}
+	assert_int_equal(mmapio_len(f), (uint64_t)GROWERS * GROW_STEPS * SLICE);
+	for (i = 0; i < (uint64_t)GROWERS * GROW_STEPS; i++) {
+		assert_int_equal(mmapio_read(f, i * SLICE, buf, SLICE), 0);
+		assert_int_equal(buf[0], 'A' + i % GROWERS);
+		assert_int_equal(buf[SLICE - 1], 'A' + i % GROWERS);
+	}
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_grow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grow_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hole_allocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dense_fast_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eopnotsupp_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_preallocate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_growers, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
