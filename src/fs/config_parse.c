@@ -321,21 +321,28 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	strcpy(str, "\n");
 
+	for (i = 0; i < n && is_blank(line[i]); i++)
+		;
+	if (i < n && line[i] == '[' && (i > 0 || n > max)) {
+		/* a header we cannot read: skip the keys under it rather
+		 * than give them to the section before */
+		p->kind = SECTION_INVALID;
+	}
 	if (n > max) {
 		report(p, p->lineno, "line longer than %zu characters", max);
 		return str;
 	}
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)line[i];
+	for (size_t j = 0; j < n; j++) {
+		unsigned char ch = (unsigned char)line[j];
 
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
 			report(p, p->lineno, "control character 0x%02x in line",
 			       ch);
+			if (line[0] == '[')
+				p->kind = SECTION_INVALID;
 			return str;
 		}
 	}
-	for (i = 0; i < n && is_blank(line[i]); i++)
-		;
 	if (i == n || line[i] == ';' || line[i] == '#')
 		return str;
 	if (i > 0) {
@@ -528,6 +535,8 @@ static int parse_dirname(const char *v, char *out, char *msg, size_t len)
 				 "'%s' must be a single name (no '/')", v);
 	if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
 		return bad_value(msg, len, "'%s' is not a usable name", v);
+	if (v[0] == ';')   /* written back as "key = ;x", a comment */
+		return bad_value(msg, len, "'%s' must not start with ';'", v);
 	if (strlen(v) > NAME_MAX)
 		return bad_value(msg, len, "name longer than %d bytes",
 				 NAME_MAX);
@@ -605,6 +614,10 @@ static int on_key(void *user, const char *section, const char *name,
 		return 1;
 	}
 	section_label(p, label, sizeof(label));
+	if (!*name) {
+		report(p, p->lineno, "%s: missing key before '='", label);
+		return 1;
+	}
 	k = find_key(name, &idx);
 	if (!k) {
 		report(p, p->lineno, "%s: unknown key '%s'", label, name);
