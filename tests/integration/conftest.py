@@ -289,6 +289,24 @@ def daemon():
     return DAEMON
 
 
+SUMMARY_KEY = pytest.StashKey()
+
+
+@pytest.fixture
+def mmapfs_summary(request):
+    """A function that adds a line to the end-of-run summary (so numbers
+    such as the model checker's op count show in the CI log)."""
+    return request.config.stash.setdefault(SUMMARY_KEY, []).append
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(SUMMARY_KEY, [])
+    if lines:
+        terminalreporter.section("mmapfs")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
