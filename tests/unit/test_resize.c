@@ -1,0 +1,363 @@
+/*
+ * test_resize.c — unit tests of src/core/resize.c: mmapio_resize (grow,
+ * shrink, modes, limits, rollback on a failed truncate), the address-space
+ * reserve, pinned views holding a shrink back without deadlocking readers,
+ * mmapio_refresh after outside changes, and a concurrency smoke test
+ * (readers and writers while another thread resizes).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+static char dir[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/mmapio-resize-XXXXXX", t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mmapio_sys_reset();
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *path_of(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static off_t size_of(const char *p)
+{
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_grow_and_shrink(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("r"), 10, &f), 0);
+	assert_int_equal(mmapio_write(f, 6, "keep", 4), 0);
+	assert_int_equal(mmapio_resize(f, 100 * page + 1), 0);
+	assert_int_equal(mmapio_len(f), 100 * page + 1);
+	assert_int_equal(size_of(path_of("r")), (off_t)(100 * page + 1));
+	assert_int_equal(mmapio_write(f, 100 * page - 3, "endx", 4), 0);
+	assert_int_equal(mmapio_read(f, 6, buf, 4), 0);
+	assert_memory_equal(buf, "keep", 4);
+	/* Same size: nothing to do. */
+	assert_int_equal(mmapio_resize(f, 100 * page + 1), 0);
+	assert_int_equal(mmapio_resize(f, 8), 0);
+	assert_int_equal(mmapio_len(f), 8);
+	assert_int_equal(size_of(path_of("r")), 8);
+	assert_int_equal(mmapio_read(f, 6, buf, 2), 0);
+	assert_memory_equal(buf, "ke", 2);
+	assert_int_equal(mmapio_read(f, 6, buf, 4), -ERANGE);
+	/* To empty and back: nothing mapped, still usable. */
+	assert_int_equal(mmapio_resize(f, 0), 0);
+	assert_true(mmapio_is_empty(f));
+	assert_null(mmapio_ptr(f));
+	assert_int_equal(mmapio_resize(f, 3), 0);
+	assert_int_equal(mmapio_read(f, 0, buf, 3), 0);
+	assert_memory_equal(buf, "\0\0\0", 3);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_resize_errors(void **state)
+{
+	struct mmapio_file *f, *ro, *cow, *anon;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("e"), 10, &f), 0);
+	assert_int_equal(mmapio_resize(f, (uint64_t)INT64_MAX + 1), -EFBIG);
+	assert_int_equal(mmapio_resize(f, UINT64_MAX), -EFBIG);
+	assert_int_equal(mmapio_open_ro(path_of("e"), &ro), 0);
+	assert_int_equal(mmapio_resize(ro, 20), -EBADF);
+	assert_int_equal(mmapio_open_cow(path_of("e"), true, &cow), 0);
+	assert_int_equal(mmapio_resize(cow, 20), -EINVAL);
+	assert_int_equal(mmapio_anon(10, &anon), 0);
+	assert_int_equal(mmapio_resize(anon, 20), -EINVAL);
+	assert_int_equal(size_of(path_of("e")), 10);
+	assert_int_equal(mmapio_close(anon), 0);
+	mmapio_close(cow);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static int eperm_ftruncate(int fd, off_t len)
+{
+	(void)fd;
+	(void)len;
+	errno = EPERM;
+	return -1;
+}
+
+static void test_failed_truncate_keeps_file(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("t"), 4 * page, &f), 0);
+	assert_int_equal(mmapio_write(f, 3 * page, "last", 4), 0);
+	mmapio_sys.ftruncate = eperm_ftruncate;
+	assert_int_equal(mmapio_resize(f, page), -EPERM);
+	mmapio_sys_reset();
+	assert_int_equal(size_of(path_of("t")), (off_t)(4 * page));
+	assert_int_equal(mmapio_len(f), 4 * page);
+	assert_int_equal(mmapio_read(f, 3 * page, buf, 4), 0);
+	assert_memory_equal(buf, "last", 4);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_reserve_keeps_address(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_options o;
+	struct mmapio_file *f;
+	const void *base;
+	char buf[4];
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE;
+	o.size = page;
+	o.reserve = 64 * page;
+	assert_int_equal(mmapio_open(path_of("res"), &o, &f), 0);
+	base = mmapio_ptr(f);
+	assert_non_null(base);
+	assert_int_equal(mmapio_write(f, 0, "base", 4), 0);
+	assert_int_equal(mmapio_resize(f, 10 * page + 7), 0);
+	assert_ptr_equal(mmapio_ptr(f), base);
+	assert_int_equal(mmapio_write_grow(f, 64 * page - 4, "edge", 4), 0);
+	assert_ptr_equal(mmapio_ptr(f), base);
+	assert_int_equal(mmapio_resize(f, 2 * page), 0);
+	assert_ptr_equal(mmapio_ptr(f), base);
+	assert_int_equal(mmapio_resize(f, 0), 0);
+	assert_null(mmapio_ptr(f));
+	assert_int_equal(mmapio_resize(f, 3 * page), 0);
+	assert_ptr_equal(mmapio_ptr(f), base);
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "\0\0\0\0", 4);
+	assert_int_equal(mmapio_write(f, 0, "base", 4), 0);
+	/* Beyond the reserve it becomes a plain mapping. */
+	assert_int_equal(mmapio_write_grow(f, 200 * page, "far", 3), 0);
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "base", 4);
+	assert_int_equal(mmapio_read(f, 200 * page, buf, 3), 0);
+	assert_memory_equal(buf, "far", 3);
+	assert_int_equal(mmapio_resize(f, page), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+struct resizer {
+	struct mmapio_file *f;
+	uint64_t size;
+	atomic_int done;
+	int rc;
+};
+
+static void *resize_thread(void *arg)
+{
+	struct resizer *r = arg;
+
+	r->rc = mmapio_resize(r->f, r->size);
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+static void test_shrink_waits_for_view(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct resizer r = { .size = page };
+	struct mmapio_view v;
+	struct mmapio_file *f;
+	pthread_t t;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("p"), 8 * page, &f), 0);
+	assert_int_equal(mmapio_write(f, 5 * page, "view", 4), 0);
+	r.f = f;
+	assert_int_equal(mmapio_view(f, 5 * page, 4, &v), 0);
+	pthread_create(&t, NULL, resize_thread, &r);
+	sleep_ms(100);
+	assert_int_equal(atomic_load(&r.done), 0);
+	/* The view holder can still use the file meanwhile. */
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(v.data, "view", 4);
+	assert_int_equal(atomic_load(&r.done), 0);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(mmapio_len(f), page);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_refresh(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f, *ro;
+	char buf[5];
+	int fd;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("x"), 100, &f), 0);
+	assert_int_equal(mmapio_open_ro(path_of("x"), &ro), 0);
+	assert_int_equal(mmapio_refresh(f), 100);
+	fd = open(path_of("x"), O_RDWR);
+	assert_int_equal(pwrite(fd, "grown", 5, 3 * page), 5);
+	assert_int_equal(mmapio_refresh(f), (int64_t)(3 * page + 5));
+	assert_int_equal(mmapio_refresh(ro), (int64_t)(3 * page + 5));
+	assert_int_equal(mmapio_read(ro, 3 * page, buf, 5), 0);
+	assert_memory_equal(buf, "grown", 5);
+	assert_int_equal(ftruncate(fd, 50), 0);
+	assert_int_equal(mmapio_refresh(ro), 50);
+	assert_int_equal(mmapio_refresh(f), 50);
+	assert_int_equal(mmapio_len(f), 50);
+	assert_int_equal(mmapio_read(f, 50, buf, 1), -ERANGE);
+	/* A hole punched from outside is noticed by refresh. */
+	assert_int_equal(ftruncate(fd, 16 * page), 0);
+	assert_int_equal(mmapio_refresh(f), (int64_t)(16 * page));
+	assert_true(atomic_load(&f->alloc_upto) <= page);
+	close(fd);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* Concurrency smoke test: readers, writers and view users on the first
+ * 64 KiB while a resizer moves the length between 64 KiB and 4 MiB. */
+enum { SMOKE_LOW = 64 << 10, SMOKE_HIGH = 4 << 20 };
+
+struct smoke {
+	struct mmapio_file *f;
+	atomic_int stop;
+	atomic_int errors;
+};
+
+static void *smoke_io(void *arg)
+{
+	struct smoke *s = arg;
+	unsigned seed = (unsigned)(uintptr_t)&seed;
+	char buf[256];
+	struct mmapio_view v;
+	int rc;
+
+	memset(buf, 'w', sizeof(buf));
+	while (!atomic_load(&s->stop)) {
+		uint64_t off = (uint64_t)(rand_r(&seed) % (SMOKE_HIGH - 256));
+
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			rc = mmapio_read(s->f, off % (SMOKE_LOW - 256), buf, 256);
+			break;
+		case 1:
+			rc = mmapio_write(s->f, off % (SMOKE_LOW - 256), buf, 256);
+			break;
+		case 2:
+			/* Beyond the low mark: either fits or is -ERANGE. */
+			rc = mmapio_read(s->f, off, buf, 256);
+			if (rc == -ERANGE)
+				rc = 0;
+			break;
+		default:
+			rc = mmapio_view(s->f, off % (SMOKE_LOW - 256), 256, &v);
+			if (rc == 0) {
+				if (((volatile char *)v.data)[255] != 'w' &&
+				    ((volatile char *)v.data)[255] != 0)
+					rc = -EINVAL;
+				mmapio_view_release(&v);
+			}
+			break;
+		}
+		if (rc)
+			atomic_fetch_add(&s->errors, 1);
+	}
+	return NULL;
+}
+
+static void test_concurrency_smoke(void **state)
+{
+	enum { IO_THREADS = 4 };
+	struct smoke s = { 0 };
+	pthread_t t[IO_THREADS];
+	int i;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("smoke"), SMOKE_LOW, &s.f), 0);
+	for (i = 0; i < IO_THREADS; i++)
+		pthread_create(&t[i], NULL, smoke_io, &s);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(mmapio_resize(s.f, i % 2 ? SMOKE_LOW
+							  : SMOKE_HIGH), 0);
+		assert_true(mmapio_refresh(s.f) >= SMOKE_LOW);
+	}
+	atomic_store(&s.stop, 1);
+	for (i = 0; i < IO_THREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&s.errors), 0);
+	assert_int_equal(mmapio_len(s.f), SMOKE_LOW);
+	assert_int_equal(mmapio_close(s.f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_grow_and_shrink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_truncate_keeps_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_keeps_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shrink_waits_for_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrency_smoke, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
