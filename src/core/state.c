@@ -10,9 +10,11 @@
  * mappings get a private state outside the registry (their writes never
  * reach a file: nothing is pending, flushes return MMAPIO_FLUSH_NOT_SHARED).
  *
- * Close rule (mmapio_state_detach): under any policy but never, the last
- * detach of each mapping flushes what is pending before it returns, so the
- * policy's bound holds after close; under never nothing is synced. The
+ * Close rule (mmapio_state_detach): under any policy but never, the detach
+ * of the file's last mapping flushes what is pending before it returns, so
+ * the policy's bound holds after close (while other mappings stay attached
+ * the policy keeps applying through them); under never nothing is synced
+ * at close, unmap or eviction, and the counts stay for a reopen. The
  * sticky error is returned by every detach while it is set, and cleared
  * when the last mapping of the file detaches.
  *
@@ -371,9 +373,11 @@ int mmapio_state_detach(struct mmapio_file *f)
 		return 0;
 	}
 
+	/* Detaches serialise on flush_lock, so exactly one of them sees
+	 * itself as the file's last mapping (nfiles == 1). */
 	pthread_mutex_lock(&s->flush_lock);
 	pthread_mutex_lock(&s->lock);
-	flush = s->policy.kind != MMAPIO_POLICY_NEVER &&
+	flush = s->nfiles == 1 && s->policy.kind != MMAPIO_POLICY_NEVER &&
 		(s->accum.dirty_pages || s->pending_writes_n);
 	rc = s->sticky;
 	pthread_mutex_unlock(&s->lock);

@@ -9,6 +9,7 @@
 #include "dur_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static int count_msync(void *addr, size_t len, int flags)
 	int e = atomic_load(&dur.fail_msync);
 
 	atomic_fetch_add(&dur.msync, 1);
+	atomic_fetch_add(&dur.now, atomic_load(&dur.sync_cost));
 	if (e) {
 		errno = e;
 		return -1;
@@ -38,6 +40,7 @@ static int count_fdatasync(int fd)
 	int e = atomic_load(&dur.fail_fdatasync);
 
 	atomic_fetch_add(&dur.fdatasync, 1);
+	atomic_fetch_add(&dur.now, atomic_load(&dur.sync_cost));
 	if (e) {
 		errno = e;
 		return -1;
@@ -89,6 +92,7 @@ static void dur_counters_reset(void)
 	atomic_store(&dur.fail_msync, 0);
 	atomic_store(&dur.fail_fdatasync, 0);
 	atomic_store(&dur.now, 1000000000);
+	atomic_store(&dur.sync_cost, 0);
 }
 
 int dur_setup(void **state)

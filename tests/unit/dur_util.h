@@ -21,6 +21,7 @@ struct dur_sys {
 	atomic_int fail_msync;       /* errno to fail msync with; 0: succeed */
 	atomic_int fail_fdatasync;   /* errno to fail fdatasync with */
 	_Atomic int64_t now;         /* the injected clock (ns) */
+	_Atomic int64_t sync_cost;   /* each msync/fdatasync advances now by it */
 };
 
 extern struct dur_sys dur;
