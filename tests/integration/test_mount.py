@@ -4,6 +4,7 @@ Error cases run the daemon directly (no fixture mount) and check the exit
 status, that a message names the problem, and that nothing got mounted.
 """
 
+import errno
 import os
 import signal
 
@@ -11,7 +12,7 @@ import pytest
 
 import conftest
 import util
-from util import fs
+from util import expect_errno, fs
 
 
 def run_daemon(daemon, *args, timeout=20):
@@ -199,3 +200,35 @@ def test_many_mounts_in_parallel(mount_factory):
         util.write_file(m.mnt / "id", str(i).encode())
     for i, m in enumerate(mounts):
         assert (m.backing / "id").read_bytes() == str(i).encode()
+
+
+def test_read_only_mount(mount_factory):
+    m = mount_factory(opts=["ro"], start=False)
+    (m.backing / "f").write_bytes(b"ro data")
+    m.start()
+    assert util.read_file(m.mnt / "f") == b"ro data"
+    expect_errno(errno.EROFS, os.open, m.mnt / "f", os.O_WRONLY)
+    expect_errno(errno.EROFS, os.mkdir, m.mnt / "d")
+    expect_errno(errno.EROFS, os.unlink, m.mnt / "f")
+
+
+def test_check_config(daemon, tmp_path):
+    good = tmp_path / "good.ini"
+    good.write_text("[global]\nflush = bytes=4MiB,ms=500\n")
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[global]\nflush = sometimes\n")
+    ok = run_daemon(daemon, "--check-config", good)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ko = run_daemon(daemon, "--check-config", bad)
+    assert ko.returncode != 0
+    assert f"{bad}:2" in ko.stdout + ko.stderr, ko.stdout + ko.stderr
+
+
+def test_bad_config_refuses_mount(daemon, tmp_path):
+    backing, mnt = tmp_path / "b", tmp_path / "m"
+    backing.mkdir()
+    mnt.mkdir()
+    cfg = tmp_path / "bad.ini"
+    cfg.write_text("[global]\nno_such_key = 1\n")
+    proc = run_daemon(daemon, backing, mnt, "-f", "-o", f"config={cfg}")
+    assert_refused(proc, mnt, "no_such_key")

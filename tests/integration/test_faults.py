@@ -1,0 +1,229 @@
+"""Faults and limits (DESIGN §3.4, §4, §7): the daemon killed (nothing that
+reached the mapping is lost), auto_unmount, a full backing file system
+(ENOSPC, never SIGBUS or EIO), the open-file limit, the mapped-file cap,
+and running in the background.
+"""
+
+import errno
+import os
+import resource
+import signal
+import time
+
+import pytest
+
+import conftest
+import util
+from util import PAGE, fs
+
+MiB = 1 << 20
+
+
+def test_sigkill_loses_nothing_written(mount_factory):
+    """A process crash of the daemon loses nothing that reached the mapping:
+    it is the kernel's page cache of the backing file."""
+    m = mount_factory(config="[global]\nflush = never\n")
+    data = util.pattern(5 * PAGE + 7, seed=1)
+    fd = fs.open(m.mnt / "f", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        util.pwrite_all(fd, data, 0)
+    finally:
+        fs.close(fd)
+    m.expected_status = -signal.SIGKILL
+    m.proc.kill()
+    m.wait_exit()
+    assert (m.backing / "f").read_bytes() == data
+    expect = (errno.ENOTCONN, errno.ENOENT)
+    try:
+        fs.stat(m.mnt / "f")
+    except OSError as e:
+        assert e.errno in expect, e
+
+
+def test_auto_unmount_after_kill(mount_factory):
+    m = mount_factory(opts=["auto_unmount"])
+    util.write_file(m.mnt / "f", b"x")
+    m.expected_status = -signal.SIGKILL
+    m.proc.kill()
+    m.wait_exit()
+    deadline = time.monotonic() + 10
+    while util.is_fuse_mounted(m.mnt) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not util.is_fuse_mounted(m.mnt), "auto_unmount left the mount"
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 2 MiB tmpfs as backing directory, always unmounted afterwards."""
+    d = tmp_path / "small"
+    d.mkdir()
+    proc = util.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755",
+                     "tmpfs", str(d)])
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield d
+    util.run(["umount", str(d)])
+    if any(p == str(d) for p, _ in util.mounts()):
+        util.run(["umount", "-l", str(d)])
+
+
+def _fill(path, chunk):
+    """Writes chunks until an error; returns (bytes written, errno)."""
+    written = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while written < 64 * MiB:
+            try:
+                written += os.write(fd, chunk)
+            except OSError as e:
+                return written, e.errno
+        return written, 0
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_enospc_on_full_backing(small_tmpfs, mount_factory):
+    m = mount_factory(backing=small_tmpfs)
+    written, err = util.call(_fill, m.mnt / "big", b"z" * (64 * 1024))
+    assert err == errno.ENOSPC, (
+        f"filling the backing fs gave {errno.errorcode.get(err, err)} after "
+        f"{written} bytes, expected ENOSPC")
+    assert m.running()
+    # what was acknowledged is there
+    size = fs.stat(m.mnt / "big").st_size
+    assert size >= written - 64 * 1024
+    assert util.read_file(m.mnt / "big")[:written] == b"z" * written
+    # space freed: writing works again
+    fs.unlink(m.mnt / "big")
+    util.write_file(m.mnt / "after", b"space again")
+    assert (small_tmpfs / "after").read_bytes() == b"space again"
+
+
+def test_enospc_writing_into_hole(small_tmpfs, mount_factory):
+    """A write into a hole of a sparse file on a full fs is ENOSPC (the
+    range is allocated before the copy), not EIO or a dead daemon."""
+    m = mount_factory(backing=small_tmpfs)
+    fd = fs.open(m.mnt / "sparse", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fs.ftruncate(fd, 4 * MiB)
+        util.call(_fill, small_tmpfs / "filler", b"f" * (64 * 1024))
+        try:
+            fs.pwrite(fd, b"x" * (8 * PAGE), MiB)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+        else:
+            pytest.fail("write into a hole on a full fs succeeded")
+        assert m.running()
+        assert fs.pread(fd, 8, MiB) == bytes(8)
+    finally:
+        fs.close(fd)
+    assert m.running()
+
+
+def test_rlimit_nofile_raised(mount):
+    limits = (f"/proc/{mount.proc.pid}/limits")
+    with open(limits) as f:
+        row = next(line for line in f if line.startswith("Max open files"))
+    soft, hard = row.split()[3:5]
+    assert soft == hard, row
+
+
+def test_many_open_files(mount):
+    """More simultaneously open files than the default 1024 soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 3000
+    if hard != resource.RLIM_INFINITY and hard < want + 100:
+        pytest.skip(f"hard RLIMIT_NOFILE {hard} too small")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want + 100, hard))
+    fds = []
+    try:
+        def open_all():
+            for i in range(want):
+                fd = os.open(mount.mnt / f"f{i}", os.O_RDWR | os.O_CREAT,
+                             0o644)
+                fds.append(fd)
+                os.pwrite(fd, f"{i}".encode(), 0)
+        util.call(open_all, timeout=120)
+
+        def check_all():
+            return [i for i, fd in enumerate(fds)
+                    if os.pread(fd, 10, 0) != f"{i}".encode()]
+        assert util.call(check_all, timeout=120) == []
+    finally:
+        util.call(lambda: [os.close(fd) for fd in fds], timeout=120)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_mapped_file_cap_lru(mount_factory):
+    """With a small max_mapped_files, files keep their data while their
+    mappings are evicted and remapped round-robin."""
+    m = mount_factory(config="[global]\nmax_mapped_files = 4\n")
+    n = 24
+    fds = [fs.open(m.mnt / f"f{i}", os.O_RDWR | os.O_CREAT, 0o644)
+           for i in range(n)]
+    try:
+        for rnd in range(3):
+            for i, fd in enumerate(fds):
+                util.pwrite_all(fd, util.pattern(PAGE + i, seed=i + rnd),
+                                rnd * PAGE)
+        for i, fd in enumerate(fds):
+            expected = b"".join(
+                util.pattern(PAGE + i, seed=i + r)[:PAGE] for r in range(2)) \
+                + util.pattern(PAGE + i, seed=i + 2)
+            assert util.pread_all(fd, 4 * PAGE) == expected, i
+    finally:
+        for fd in fds:
+            fs.close(fd)
+    for i in range(n):
+        assert (m.backing / f"f{i}").stat().st_size == 3 * PAGE + i
+
+
+def _daemon_pids(mnt):
+    """Pids of mmapfs processes serving mnt (ours: the test started them)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0] == os.fsencode(conftest.DAEMON) and \
+                os.fsencode(str(mnt)) in argv:
+            pids.append(int(entry))
+    return pids
+
+
+def test_background_mode(tmp_path):
+    """Without -f the daemon forks, the parent exits 0 once mounted, and
+    the child serves requests (its threads start after the fork)."""
+    backing, mnt = tmp_path / "b", tmp_path / "m"
+    backing.mkdir()
+    mnt.mkdir()
+    cfg = tmp_path / "bg.ini"
+    cfg.write_text("[global]\nflush = ms=50\n")
+    proc = util.run([str(conftest.DAEMON), str(backing), str(mnt), "-o",
+                     f"config={cfg}"], timeout=30, env=conftest.daemon_env())
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert util.is_fuse_mounted(mnt)
+        util.write_file(mnt / "f", b"background")
+        assert util.read_file(mnt / "f") == b"background"
+        assert (backing / "f").read_bytes() == b"background"
+    finally:
+        pids = _daemon_pids(mnt)
+        util.run(["fusermount3", "-u", str(mnt)])
+        deadline = time.monotonic() + conftest.EXIT_TIMEOUT
+        while _daemon_pids(mnt) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stuck = _daemon_pids(mnt)
+        for pid in stuck:
+            os.kill(pid, signal.SIGKILL)
+        if util.is_fuse_mounted(mnt):
+            util.run(["fusermount3", "-uz", str(mnt)])
+    assert pids, "no background daemon process found"
+    assert not stuck, f"background daemon {stuck} did not exit on unmount"
