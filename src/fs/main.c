@@ -1,10 +1,469 @@
 /*
- * main.c — (being written; owner: daemon helper)
+ * main.c — the mmapfs daemon: command line, checks, mount, daemonize,
+ * signals, the session loop, and an orderly exit.
+ *
+ * Order of start-up (each step before the one that needs it):
+ *   1. parse the command line; --help/--version/--check-config end here;
+ *   2. resolve BACKING_DIR, MOUNTPOINT and the config file to absolute
+ *      paths (fuse_daemonize changes directory to /), check them, open the
+ *      backing directory (before mounting: `mmapfs /data /data` mounts over
+ *      it and must still reach what lies beneath), load the config
+ *      (a bad one mounts nothing);
+ *   3. raise RLIMIT_NOFILE to its hard limit, umask 0 (modes arrive from
+ *      the kernel already masked);
+ *   4. create the session, install libfuse's signal handlers, mount,
+ *      daemonize (unless -f);
+ *   5. only now start threads (a thread started before the fork would be
+ *      gone in the child): the invalidation thread, the SIGHUP reader; the
+ *      library's flusher starts lazily on first use.
+ * Exit (unmount, SIGTERM, SIGINT): close every mapping (flushing the
+ * policies other than never), shut libmmapio's flusher down, unmount, and
+ * exit 0.
+ *
+ * Threads: main thread only; the session loop spawns the workers.
  */
-#include <stdio.h>
+#include "fs.h"
 
-int main(void)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmdline.h"
+#include "log.h"
+#include "mmapfs_config.h"
+
+#define EXIT_USAGE 1
+#define EXIT_PATHS 2
+#define EXIT_MOUNT 3
+
+#define MAX_WORKER_THREADS 64
+#define MAX_IDLE_THREADS 16
+
+struct mmapfs_daemon mmapfs_d;
+
+static void print_help(const char *prog)
 {
-	fputs("mmapfs: not built yet\n", stderr);
-	return 1;
+	printf(
+"usage: %s BACKING_DIR MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
+"       %s --check-config FILE | --help | --version\n"
+"\n"
+"Mounts BACKING_DIR at MOUNTPOINT; every read and write of a regular file\n"
+"goes through a managed memory mapping of the backing file, flushed as the\n"
+"file's policy in the config says. MOUNTPOINT may be BACKING_DIR itself.\n"
+"Options may come before or after the paths.\n"
+"\n"
+"  -f                  stay in the foreground (log to stderr, else syslog)\n"
+"  -d                  FUSE debug output (implies -f)\n"
+"  -s                  single-threaded session loop\n"
+"  -h, --help          this text\n"
+"  -V, --version       print the version\n"
+"  --check-config FILE validate FILE, print its errors, exit 0 or 1;\n"
+"                      mounts nothing\n"
+"  -o config=FILE      INI configuration (default: built-in defaults, the\n"
+"                      values documented in conf/mmapfs.ini)\n"
+"  -o log_level=LEVEL  error, warning, notice, info or debug (overrides the\n"
+"                      config's log_level; default notice)\n"
+"  -o allow_other      let other users use the mount (turns on\n"
+"                      default_permissions); as root, new files belong to\n"
+"                      the requesting user\n"
+"  -o default_permissions  the kernel checks permissions (and POSIX ACLs)\n"
+"  -o auto_unmount     unmount when the daemon dies\n"
+"  -o ro               read-only mount\n"
+"  -o fsname=NAME, -o subtype=NAME, -o max_read=N and the other options of\n"
+"                      libfuse's fuse_session_new() and mount (see\n"
+"                      mount.fuse3(8))\n"
+"  mount(8)'s generic options are accepted: rw, ro, defaults, noatime,\n"
+"  atime, relatime, dev, nodev, suid, nosuid, exec, noexec, auto, noauto,\n"
+"  nofail, _netdev, user, users, x-*. Any other unknown option is an error.\n"
+"\n"
+"Signals: SIGHUP reloads the config file (a bad one is logged and the\n"
+"running config stays); SIGTERM and SIGINT flush and unmount.\n"
+"\n"
+"Exit status:\n"
+"  0  clean unmount, SIGTERM or SIGINT; --help, --version; a good config\n"
+"  1  bad command line or unknown option; bad config (nothing mounted)\n"
+"  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
+"     MOUNTPOINT busy (already a FUSE mount)\n"
+"  3  the mount or the FUSE session failed\n",
+	       prog, prog);
+}
+
+static int check_config(const char *path)
+{
+	struct mmapfs_config *c;
+	char *errors = NULL;
+	int res = mmapfs_config_load(path, &c, &errors);
+
+	if (res < 0) {
+		if (errors)
+			fputs(errors, stderr);
+		else
+			fprintf(stderr, "%s: %s\n", path, strerror(-res));
+		free(errors);
+		return EXIT_USAGE;
+	}
+	free(errors);
+	mmapfs_config_unref(c);
+	printf("%s: OK\n", path);
+	return 0;
+}
+
+/* Decodes the octal escapes of a /proc/self/mountinfo field in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* True when path is already the mount point of a FUSE file system. */
+static bool is_fuse_mountpoint(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool busy = false;
+
+	if (!f)
+		return false;
+	while (!busy && getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+		char fstype[64];
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		unescape_mountinfo(mnt);
+		busy = strcmp(mnt, path) == 0 && strncmp(fstype, "fuse", 4) == 0;
+	}
+	free(line);
+	fclose(f);
+	return busy;
+}
+
+/* Resolves and checks a directory argument. Returns 0 or an exit code. */
+static int resolve_dir(const char *what, const char *arg, char **out)
+{
+	struct stat st;
+
+	if (stat(arg, &st) < 0) {
+		if (errno == ENOTCONN)
+			fprintf(stderr, "mmapfs: %s %s: a FUSE mount whose daemon "
+				"is gone; unmount it first (fusermount3 -u %s)\n",
+				what, arg, arg);
+		else
+			fprintf(stderr, "mmapfs: %s %s: %s\n", what, arg,
+				strerror(errno));
+		return EXIT_PATHS;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "mmapfs: %s %s: not a directory\n", what, arg);
+		return EXIT_PATHS;
+	}
+	*out = realpath(arg, NULL);
+	if (!*out) {
+		fprintf(stderr, "mmapfs: %s %s: %s\n", what, arg,
+			strerror(errno));
+		return EXIT_PATHS;
+	}
+	return 0;
+}
+
+/* Opens the backing directory: O_PATH for the root inode, after checking
+ * that the daemon may list it. Returns the fd or -1 (message printed). */
+static int open_backing(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "mmapfs: backing directory %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "mmapfs: backing directory %s: %s\n", path,
+			strerror(errno));
+	return fd;
+}
+
+static int load_config(const char *path, struct mmapfs_config **out)
+{
+	char *errors = NULL;
+	int res;
+
+	if (!path) {
+		res = mmapfs_config_defaults(out);
+		if (res < 0)
+			fprintf(stderr, "mmapfs: %s\n", strerror(-res));
+		return res;
+	}
+	res = mmapfs_config_load(path, out, &errors);
+	if (res < 0) {
+		if (errors)
+			fputs(errors, stderr);
+		else
+			fprintf(stderr, "mmapfs: config %s: %s\n", path,
+				strerror(-res));
+		fprintf(stderr, "mmapfs: bad config, nothing mounted\n");
+	}
+	free(errors);
+	return res;
+}
+
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			mmapfs_warn("cannot raise RLIMIT_NOFILE: %s",
+				    strerror(errno));
+	}
+}
+
+/* Appends text to *opts (malloc'd), escaping commas and backslashes when
+ * escape is set. Returns 0 or -ENOMEM. */
+static int append_opt(char **opts, const char *text, bool escape)
+{
+	size_t n = strlen(*opts);
+	char *grown = realloc(*opts, n + 2 * strlen(text) + 1), *p;
+
+	if (!grown)
+		return -ENOMEM;
+	*opts = grown;
+	p = grown + n;
+	for (const char *s = text; *s; s++) {
+		if (escape && (*s == ',' || *s == '\\'))
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return 0;
+}
+
+/* Builds libfuse's argument vector: -d, and -o with the options for it
+ * plus subtype=mmapfs and fsname=BACKING unless given. */
+static int build_fuse_args(const struct mmapfs_cmdline *cl,
+			   const char *backing, struct fuse_args *args)
+{
+	char *opts = strdup(cl->fuse_opts);
+	int res = opts ? 0 : -ENOMEM;
+
+	if (res == 0 && !cl->has_subtype)
+		res = append_opt(&opts, ",subtype=mmapfs", false);
+	if (res == 0 && !cl->has_fsname) {
+		res = append_opt(&opts, ",fsname=", false);
+		if (res == 0)
+			res = append_opt(&opts, backing, true);
+	}
+	if (res == 0 &&
+	    (fuse_opt_add_arg(args, "mmapfs") < 0 ||
+	     (cl->debug && fuse_opt_add_arg(args, "-d") < 0) ||
+	     fuse_opt_add_arg(args, "-o") < 0 ||
+	     fuse_opt_add_arg(args, opts[0] == ',' ? opts + 1 : opts) < 0))
+		res = -ENOMEM;
+	free(opts);
+	return res;
+}
+
+static int run_loop(struct fuse_session *se, bool single_thread)
+{
+	struct fuse_loop_config *lc;
+	int res;
+
+	if (single_thread)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, 1);
+	fuse_loop_cfg_set_idle_threads(lc, MAX_IDLE_THREADS);
+	fuse_loop_cfg_set_max_threads(lc, MAX_WORKER_THREADS);
+	res = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return res;
+}
+
+/* Mounts, serves until unmount or signal, and cleans up. Returns the exit
+ * status. */
+static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
+		 const char *backing)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	int res, status = 0;
+
+	if (build_fuse_args(cl, backing, &args) < 0) {
+		fprintf(stderr, "mmapfs: out of memory\n");
+		return EXIT_MOUNT;
+	}
+	mmapfs_d.se = fuse_session_new(&args, &mmapfs_ops, sizeof(mmapfs_ops),
+				       NULL);
+	fuse_opt_free_args(&args);
+	if (!mmapfs_d.se) {
+		fprintf(stderr, "mmapfs: bad options (see mmapfs --help)\n");
+		return EXIT_USAGE;
+	}
+	if (fuse_set_signal_handlers(mmapfs_d.se) < 0) {
+		status = EXIT_MOUNT;
+		goto out_destroy;
+	}
+	if (fuse_session_mount(mmapfs_d.se, mountpoint) < 0) {
+		fprintf(stderr, "mmapfs: cannot mount on %s\n", mountpoint);
+		status = EXIT_MOUNT;
+		goto out_signals;
+	}
+	if (fuse_daemonize(cl->foreground) < 0) {
+		status = EXIT_MOUNT;
+		goto out_unmount;
+	}
+	if (!cl->foreground)
+		mmapfs_log_use_syslog();
+	res = mmapfs_invalidate_start();
+	if (res == 0)
+		res = mmapfs_signals_start();
+	if (res < 0) {
+		mmapfs_err("cannot start threads: %s", strerror(-res));
+		status = EXIT_MOUNT;
+		goto out_threads;
+	}
+	mmapfs_notice("serving %s on %s", backing, mountpoint);
+	res = run_loop(mmapfs_d.se, cl->single_thread);
+	if (res < 0) {
+		mmapfs_err("session loop failed: %s", strerror(-res));
+		status = EXIT_MOUNT;
+	}
+	mmapfs_notice("unmounting %s", mountpoint);
+out_threads:
+	mmapfs_signals_stop();
+	mmapfs_mapping_close_all();
+	mmapio_shutdown();
+	mmapfs_invalidate_stop();
+out_unmount:
+	fuse_session_unmount(mmapfs_d.se);
+out_signals:
+	fuse_remove_signal_handlers(mmapfs_d.se);
+out_destroy:
+	fuse_session_destroy(mmapfs_d.se);
+	mmapfs_d.se = NULL;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct mmapfs_cmdline cl;
+	struct mmapfs_config *cfg;
+	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
+	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
+	int root_fd, status;
+
+	if (mmapfs_cmdline_parse(argc, argv, &cl, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mmapfs: %s\nTry 'mmapfs --help'.\n", err);
+		return EXIT_USAGE;
+	}
+	if (cl.help || cl.version || cl.check_config) {
+		if (cl.help)
+			print_help(argv[0]);
+		else if (cl.version)
+			printf("mmapfs %s (libmmapio %s, libfuse %s)\n",
+			       MMAPFS_VERSION, mmapio_version(),
+			       fuse_pkgversion());
+		status = cl.check_config && !cl.help && !cl.version ?
+			 check_config(cl.check_config) : 0;
+		mmapfs_cmdline_free(&cl);
+		return status;
+	}
+	status = EXIT_USAGE;
+	if (!cl.backing || !cl.mountpoint) {
+		fprintf(stderr, "mmapfs: need BACKING_DIR and MOUNTPOINT\n"
+			"Try 'mmapfs --help'.\n");
+		goto out;
+	}
+	if (cl.log_level && mmapfs_log_level_parse(cl.log_level, &level) < 0) {
+		fprintf(stderr, "mmapfs: bad log_level '%s' (error, warning, "
+			"notice, info, debug)\n", cl.log_level);
+		goto out;
+	}
+	status = EXIT_PATHS;
+	if (resolve_dir("backing directory", cl.backing, &backing) ||
+	    resolve_dir("mountpoint", cl.mountpoint, &mountpoint))
+		goto out;
+	if (is_fuse_mountpoint(mountpoint)) {
+		fprintf(stderr, "mmapfs: mountpoint %s is busy: already a FUSE "
+			"mount\n", mountpoint);
+		goto out;
+	}
+	if (cl.config && !(config = realpath(cl.config, NULL))) {
+		fprintf(stderr, "mmapfs: config %s: %s\nmmapfs: bad config, "
+			"nothing mounted\n", cl.config, strerror(errno));
+		status = EXIT_USAGE;
+		goto out;
+	}
+	root_fd = open_backing(backing);
+	if (root_fd < 0)
+		goto out;
+	status = EXIT_USAGE;
+	if (load_config(config, &cfg) < 0) {
+		close(root_fd);
+		goto out;
+	}
+	if (mmapfs_config_global(cfg)->writeback_cache &&
+	    !mmapfs_config_all_never(cfg)) {
+		fprintf(stderr, "mmapfs: writeback_cache = true needs every "
+			"flush policy to be never; nothing mounted\n");
+		mmapfs_config_unref(cfg);
+		close(root_fd);
+		goto out;
+	}
+
+	mmapfs_d.root_path = backing;
+	mmapfs_d.is_root = geteuid() == 0;
+	mmapfs_d.default_permissions = cl.default_permissions;
+	mmapfs_d.foreground = cl.foreground;
+	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
+	mmapfs_d.config_path = config;
+	mmapfs_d.log_level_forced = cl.log_level != NULL;
+	mmapfs_log_init(false, cl.log_level ? level :
+			mmapfs_config_global(cfg)->log_level);
+	raise_nofile_limit();
+	umask(0);
+	mmapfs_creds_init();
+	if (mmapfs_inode_table_init(root_fd) < 0) {
+		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
+		mmapfs_config_unref(cfg);
+		close(root_fd);
+		status = EXIT_MOUNT;
+		goto out;
+	}
+	mmapfs_config_install(cfg);
+
+	status = serve(&cl, mountpoint, backing);
+
+	mmapfs_inode_table_destroy();
+	mmapfs_config_uninstall();
+	mmapfs_log_close();
+out:
+	free(backing);
+	free(mountpoint);
+	free(config);
+	mmapfs_cmdline_free(&cl);
+	return status;
 }

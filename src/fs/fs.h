@@ -1,0 +1,338 @@
+/*
+ * fs.h — the mmapfs daemon's shared state: the daemon singleton, the inode
+ * table entry, open-file handles, and the interfaces between the daemon's
+ * files (inode table, credentials, mappings, invalidation, reload, ops).
+ *
+ * FUSE node ids. A regular node id is the address of its struct
+ * mmapfs_inode (FUSE_ROOT_ID stands for the root). Node ids with
+ * MMAPFS_VIRTUAL_INO_BIT set are reserved for virtual inodes (the .ctl/ and
+ * .stats/ control files, integrated later): no user-space address has that
+ * bit, and every request is routed through mmapfs_ino_is_virtual() first.
+ *
+ * Locking (lock order, outermost first):
+ *   config lock (reload.c)      -> nothing else is taken while held
+ *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
+ *   inode.lock                  -> open-list lock
+ *   table shard lock (inode.c)  -> nothing else is taken while held
+ * The data path (read, write) takes only its own inode.lock, briefly, to
+ * pin the mapping (inflight++), and again to unpin it; the mapping calls
+ * themselves run unlocked.
+ */
+#ifndef MMAPFS_FS_H
+#define MMAPFS_FS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "mmapio.h"
+
+#define MMAPFS_VIRTUAL_INO_BIT (UINT64_C(1) << 63)
+
+/* One backing object (file, directory, symlink, node) known to the kernel.
+ *
+ * Locking:
+ *   fd, dev, ino, type: immutable after creation.
+ *   nlookup, hash_next: the table shard lock (inode.c).
+ *   open_count, inflight, mf, map_fd, unmappable, relpath, settings,
+ *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
+ *   the inode, so no FORGET can free it.
+ *   open_next, open_prev, listed: the open-list lock (mapping.c).
+ *   referenced, mtime_tick: atomics, no lock.
+ */
+struct mmapfs_inode {
+	int fd;                  /* O_PATH | O_NOFOLLOW */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;             /* S_IFMT bits */
+
+	uint64_t nlookup;
+	struct mmapfs_inode *hash_next;
+
+	pthread_mutex_t lock;
+	unsigned open_count;     /* FUSE opens not yet released */
+	unsigned inflight;       /* requests using mf right now */
+	struct mmapio_file *mf;  /* the shared mapping, NULL when not mapped */
+	int map_fd;              /* the mapping's fd while evicted, else -1 */
+	bool unmappable;         /* mmapio said -ENODEV: pread/pwrite only */
+	char *relpath;           /* path relative to the root at first open */
+	struct mmapfs_file_settings settings;
+	uint64_t locked_bytes;   /* bytes mlock()ed for settings.lock */
+	struct mmapfs_handle *handles;
+
+	struct mmapfs_inode *open_next, *open_prev;
+	bool listed;             /* on the open list */
+	atomic_bool referenced;  /* used since the clock hand last passed */
+	_Atomic int64_t mtime_tick; /* coarse time of the last mtime update */
+};
+
+/* An open file or directory (fuse_file_info.fh).
+ *
+ * Files: fd is this open's own descriptor of the backing file, opened
+ * with the access mode asked for: it checks access, and serves the
+ * pread/pwrite fallback, fallocate, lseek and copy_file_range.
+ * Directories: dp is a stream on the directory, pos/entry the readdir
+ * cursor (guarded by the kernel, which serialises readdir per open).
+ *
+ * Every handle is on its inode's handles list (guarded by inode.lock), so
+ * handles the kernel never released (an unmount by signal) are freed at
+ * exit. */
+struct mmapfs_handle {
+	struct mmapfs_inode *inode;
+	struct mmapfs_handle *next, *prev;
+	int fd;
+	int flags;               /* the open(2) flags */
+	DIR *dp;
+	off_t pos;
+	struct dirent *entry;    /* read but not yet returned */
+};
+
+/* The daemon singleton. Set up by main.c before the session starts; the
+ * fields are read-only afterwards except where noted. */
+struct mmapfs_daemon {
+	struct fuse_session *se;
+	struct mmapfs_inode root;
+	const char *root_path;   /* absolute path of the backing directory */
+	bool is_root;            /* running with euid 0: switch credentials */
+	bool default_permissions;/* the kernel checks permissions */
+	bool foreground;
+	_Atomic double attr_timeout;  /* updated on reload */
+	_Atomic double entry_timeout; /* updated on reload */
+	atomic_bool keep_cache;       /* updated on reload */
+	bool writeback_cache;         /* fixed at mount */
+	const char *config_path;      /* -o config=FILE, or NULL */
+	bool log_level_forced;        /* -o log_level given: the config's
+				       * log_level is ignored */
+};
+
+extern struct mmapfs_daemon mmapfs_d;
+
+/* The one routing predicate: true for node ids reserved for virtual
+ * inodes (control and stats files). */
+static inline bool mmapfs_ino_is_virtual(fuse_ino_t ino)
+{
+	return (ino & MMAPFS_VIRTUAL_INO_BIT) != 0;
+}
+
+/* First statement of every handler taking a node id: requests on virtual
+ * inodes go to their own handler. */
+#define MMAPFS_ROUTE_VIRTUAL(req, ino)                  \
+	do {                                            \
+		if (mmapfs_ino_is_virtual(ino)) {       \
+			mmapfs_virtual_reply(req);      \
+			return;                         \
+		}                                       \
+	} while (0)
+
+/* ---- inode.c: the inode table --------------------------------------- */
+
+int mmapfs_inode_table_init(int root_fd);
+/* Frees every inode (at exit; no request may run). */
+void mmapfs_inode_table_destroy(void);
+/* The inode of a (non-virtual) node id. */
+struct mmapfs_inode *mmapfs_inode_get(fuse_ino_t ino);
+fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in);
+/* Looks name up under parent (no symlink followed) and fills e, taking one
+ * lookup reference. Returns 0 or -errno. */
+int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
+			struct fuse_entry_param *e);
+/* Drops n lookup references; frees the inode at zero. */
+void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
+/* fstat of the inode's backing object. Returns 0 or -errno. */
+int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st);
+/* "/proc/self/fd/N" of the inode's O_PATH fd. */
+void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
+			   size_t len);
+/* The current path of fd relative to the backing root (malloc'd, "" for
+ * the root itself), read back from /proc/self/fd. Returns 0 or -errno. */
+int mmapfs_relpath_of_fd(int fd, char **out);
+/* Relative path of the entry name in directory parent (malloc'd). */
+int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+			    const char *name, char **out);
+
+/* ---- creds.c: per-request credentials ------------------------------- */
+
+struct mmapfs_creds_saved {
+	bool switched;
+};
+/* Captures the daemon's own groups; call once before threads start. */
+int mmapfs_creds_init(void);
+/* Switches this thread's fs uid/gid and supplementary groups to the
+ * requester's (only when the daemon runs as root). Returns 0 or -errno. */
+int mmapfs_creds_enter(fuse_req_t req, struct mmapfs_creds_saved *saved);
+/* Restores the daemon's own credentials. */
+void mmapfs_creds_leave(struct mmapfs_creds_saved *saved);
+
+/* ---- mapping.c: per-inode shared mappings --------------------------- */
+
+/* Registers an open of a regular file through handle h: on the first
+ * open maps the file (daemon credentials; RW, else RO) with the settings
+ * for its path. *changed: the file's size was changed from outside since
+ * it was mapped (the caller drops the kernel's cache). Returns 0 or
+ * -errno. */
+int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
+			bool *changed);
+/* Unregisters the open of h; the last one closes the mapping (policy
+ * flush). Frees h. */
+void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h);
+/* Adds/removes a directory handle to/from the inode's handle list. */
+void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
+void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
+/* Closes a handle's descriptors and frees it. */
+void mmapfs_handle_free(struct mmapfs_handle *h);
+/* After a getattr: when the backing size differs from the mapping's (a
+ * change from outside), adjusts the mapping and queues an invalidation of
+ * the kernel's cache. */
+void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size);
+/* True when the file's policy is `always` (settings of an open file, else
+ * looked up by its current path). */
+bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
+/* Pins the inode's mapping for one request (remapping an evicted one) and
+ * returns it, or NULL for files served by pread/pwrite. Every call is
+ * paired with mmapfs_mapping_put(). */
+struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in);
+void mmapfs_mapping_put(struct mmapfs_inode *in);
+/* Calls fn for every inode with open files, under the open-list lock
+ * (fn must not block for long, nor call mapping functions). */
+void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
+					     void *ctx), void *ctx);
+/* Re-applies the settings of c to every open file (reload). */
+void mmapfs_mapping_apply_config(const struct mmapfs_config *c);
+/* Closes every mapping (flushing per policy); at exit. */
+void mmapfs_mapping_close_all(void);
+/* Sets st_mtime/st_ctime of the file to now after a write, at most once
+ * per coarse clock tick. */
+void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
+
+/* ---- invalidate.c: kernel cache invalidation thread ----------------- */
+
+int mmapfs_invalidate_start(void);
+void mmapfs_invalidate_stop(void);
+/* Queues an invalidation of the inode's cached data and attributes. Never
+ * blocks; drops the request when the queue is full (logged once). */
+void mmapfs_invalidate_queue(fuse_ino_t ino);
+
+/* ---- reload.c: configuration and SIGHUP ----------------------------- */
+
+/* Installs the config loaded at start (takes over the reference). */
+void mmapfs_config_install(struct mmapfs_config *c);
+/* A reference to the running config; release with mmapfs_config_unref. */
+struct mmapfs_config *mmapfs_config_current(void);
+/* Reloads the config file: a good one replaces the running config and
+ * applies to open files; a bad one is logged and kept as the last error.
+ * Returns 0 or -errno. */
+int mmapfs_reload(void);
+/* The text of the last failed reload (malloc'd copy), or NULL. */
+char *mmapfs_reload_last_error(void);
+/* Drops the running config (at exit). */
+void mmapfs_config_uninstall(void);
+
+/* ---- signals.c: SIGHUP -> mmapfs_reload ------------------------------ */
+
+/* Blocks SIGHUP in this thread (and so in every thread created later) and
+ * starts the thread that reads it from a signalfd. Call after
+ * fuse_set_signal_handlers() and after daemonizing. */
+int mmapfs_signals_start(void);
+void mmapfs_signals_stop(void);
+
+/* ---- the operation handlers ----------------------------------------- */
+
+/* fs_ops.c */
+extern const struct fuse_lowlevel_ops mmapfs_ops;
+/* Entry-reply helpers shared by the handlers. */
+void mmapfs_reply_entry_or_err(fuse_req_t req, int res,
+			       const struct fuse_entry_param *e);
+double mmapfs_attr_timeout(void);
+double mmapfs_entry_timeout(void);
+/* Under the `always` policy of parent/name: fsyncs the entry (fd when
+ * >= 0; the directory name when fd is MMAPFS_SYNC_OPEN_DIR; nothing when
+ * -1) and then the parent directory. Returns 0 or -errno. */
+#define MMAPFS_SYNC_OPEN_DIR (-2)
+int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
+			 int fd);
+/* Replies ENOENT to a request on a reserved virtual node id. */
+void mmapfs_virtual_reply(fuse_req_t req);
+
+/* ops_entry.c */
+void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mmapfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets);
+void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
+void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int valid, struct fuse_file_info *fi);
+void mmapfs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void mmapfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev);
+void mmapfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode);
+void mmapfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name);
+void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname);
+void mmapfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mmapfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags);
+void mmapfs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+
+/* ops_dir.c */
+void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
+void mmapfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi);
+void mmapfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi);
+void mmapfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi);
+void mmapfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi);
+
+/* ops_file.c */
+void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino,
+		    struct fuse_file_info *fi);
+void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi);
+void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi);
+void mmapfs_op_flush(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi);
+void mmapfs_op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
+void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi);
+void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length,
+			 struct fuse_file_info *fi);
+void mmapfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi);
+void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags);
+/* Truncates an inode to size, through its mapping when it has one.
+ * fd: an open descriptor of the file, or -1. Returns 0 or -errno. */
+int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size);
+
+/* ops_xattr.c */
+void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags);
+void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size);
+void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino,
+			   const char *name);
+
+#endif /* MMAPFS_FS_H */

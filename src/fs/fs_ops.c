@@ -1,0 +1,172 @@
+/*
+ * fs_ops.c — the FUSE low-level operation table, connection setup (init),
+ * and the small helpers the handlers share (timeouts, entry replies,
+ * metadata durability under the `always` policy, virtual-inode routing).
+ *
+ * Connection choices (init):
+ *   - no splice: replies come straight from mappings and must be copied by
+ *     the kernel while the view is pinned (vmsplice would keep references
+ *     to the pages past the reply);
+ *   - atomic_o_trunc: O_TRUNC arrives with OPEN, so truncation goes through
+ *     the mapping;
+ *   - auto_inval_data: the kernel drops cached pages when it sees a new
+ *     mtime or size, so changes made from outside the mount show up;
+ *   - no handle_killpriv: the kernel clears setuid/setgid bits itself (our
+ *     writes go to a mapping, which would not clear them);
+ *   - writeback_cache only when the config asks (every policy is never);
+ *   - POSIX ACLs when the kernel checks permissions (default_permissions);
+ *   - max_write at libfuse's limit (1 MiB with 4 KiB pages).
+ *
+ * Threads: init runs once before any other request; the helpers are
+ * called from any request thread.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_WRITE (1024 * 1024)
+
+double mmapfs_attr_timeout(void)
+{
+	return atomic_load_explicit(&mmapfs_d.attr_timeout,
+				    memory_order_relaxed);
+}
+
+double mmapfs_entry_timeout(void)
+{
+	return atomic_load_explicit(&mmapfs_d.entry_timeout,
+				    memory_order_relaxed);
+}
+
+void mmapfs_reply_entry_or_err(fuse_req_t req, int res,
+			       const struct fuse_entry_param *e)
+{
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (fuse_reply_entry(req, e) < 0)
+		/* The request was interrupted: the kernel did not take the
+		 * lookup reference. */
+		mmapfs_inode_forget(mmapfs_inode_get(e->ino), 1);
+}
+
+void mmapfs_virtual_reply(fuse_req_t req)
+{
+	/* No virtual inode exists until the control files are integrated:
+	 * a node id in the reserved range names nothing. */
+	fuse_reply_err(req, ENOENT);
+}
+
+static int fsync_fd(int fd)
+{
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
+			 int fd)
+{
+	struct mmapfs_file_settings s;
+	struct mmapfs_config *cfg = mmapfs_config_current();
+	char *rel;
+	int res, dfd;
+
+	if (mmapfs_config_all_never(cfg)) {
+		mmapfs_config_unref(cfg);
+		return 0;
+	}
+	res = mmapfs_relpath_of_entry(parent, name, &rel);
+	if (res < 0) {
+		mmapfs_config_unref(cfg);
+		return res;
+	}
+	mmapfs_config_settings_for(cfg, rel, &s);
+	mmapfs_config_unref(cfg);
+	free(rel);
+	if (s.flush.kind != MMAPIO_POLICY_ALWAYS)
+		return 0;
+	if (fd >= 0) {
+		res = fsync_fd(fd);
+	} else if (fd == MMAPFS_SYNC_OPEN_DIR) {
+		dfd = openat(parent->fd, name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return -errno;
+		res = fsync_fd(dfd);
+		close(dfd);
+	}
+	if (res < 0)
+		return res;
+	dfd = openat(parent->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	res = fsync_fd(dfd);
+	close(dfd);
+	return res;
+}
+
+static void mmapfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+				  FUSE_CAP_SPLICE_READ |
+				  FUSE_CAP_HANDLE_KILLPRIV);
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (mmapfs_d.writeback_cache) {
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		else
+			mmapfs_warn("the kernel has no writeback cache for FUSE");
+	}
+	if (mmapfs_d.default_permissions &&
+	    (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	conn->max_write = MAX_WRITE;
+}
+
+const struct fuse_lowlevel_ops mmapfs_ops = {
+	.init = mmapfs_init,
+	.lookup = mmapfs_op_lookup,
+	.forget = mmapfs_op_forget,
+	.forget_multi = mmapfs_op_forget_multi,
+	.getattr = mmapfs_op_getattr,
+	.setattr = mmapfs_op_setattr,
+	.readlink = mmapfs_op_readlink,
+	.mknod = mmapfs_op_mknod,
+	.mkdir = mmapfs_op_mkdir,
+	.symlink = mmapfs_op_symlink,
+	.link = mmapfs_op_link,
+	.unlink = mmapfs_op_unlink,
+	.rmdir = mmapfs_op_rmdir,
+	.rename = mmapfs_op_rename,
+	.statfs = mmapfs_op_statfs,
+	.opendir = mmapfs_op_opendir,
+	.readdir = mmapfs_op_readdir,
+	.readdirplus = mmapfs_op_readdirplus,
+	.releasedir = mmapfs_op_releasedir,
+	.fsyncdir = mmapfs_op_fsyncdir,
+	.open = mmapfs_op_open,
+	.create = mmapfs_op_create,
+	.read = mmapfs_op_read,
+	.write = mmapfs_op_write,
+	.flush = mmapfs_op_flush,
+	.release = mmapfs_op_release,
+	.fsync = mmapfs_op_fsync,
+	.fallocate = mmapfs_op_fallocate,
+	.lseek = mmapfs_op_lseek,
+	.copy_file_range = mmapfs_op_copy_file_range,
+	.setxattr = mmapfs_op_setxattr,
+	.getxattr = mmapfs_op_getxattr,
+	.listxattr = mmapfs_op_listxattr,
+	.removexattr = mmapfs_op_removexattr,
+};

@@ -1,0 +1,319 @@
+/*
+ * inode.c — the inode table: every backing object the kernel knows, keyed
+ * by its backing (st_dev, st_ino), each holding an O_PATH descriptor.
+ *
+ * Design: as in libfuse's passthrough_ll, a node id is the address of the
+ * struct mmapfs_inode (the root is FUSE_ROOT_ID). A lookup opens the name
+ * with O_PATH | O_NOFOLLOW beneath its parent's descriptor, so no symlink
+ * and no ".." resolves outside the backing directory; hard links share one
+ * inode (and so one mapping). The kernel's lookup count (nlookup) is kept
+ * per inode; FORGET drops it and the last one frees the inode.
+ *
+ * Invariants: an inode is in the table exactly while nlookup > 0 (the
+ * root always). An inode with open files has nlookup > 0 (the kernel holds
+ * it), so FORGET never frees an inode that a handle points at.
+ *
+ * Locking: the table is split into shards by hash, each with its own
+ * mutex guarding its buckets and the nlookup/hash_next of its inodes. No
+ * other lock is taken while a shard lock is held; the descriptor is opened
+ * and stat'ed before the shard lock is taken.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SHARDS 64
+#define BUCKETS_PER_SHARD 4096
+
+struct shard {
+	pthread_mutex_t lock;
+	struct mmapfs_inode *buckets[BUCKETS_PER_SHARD];
+};
+
+static struct shard *shards;
+
+static uint64_t hash_key(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * UINT64_C(0x9E3779B97F4A7C15);
+
+	h ^= (uint64_t)dev * UINT64_C(0xC2B2AE3D27D4EB4F);
+	return h ^ (h >> 29);
+}
+
+static struct shard *shard_of(uint64_t h)
+{
+	return &shards[h % SHARDS];
+}
+
+static struct mmapfs_inode **bucket_of(struct shard *s, uint64_t h)
+{
+	return &s->buckets[(h / SHARDS) % BUCKETS_PER_SHARD];
+}
+
+static void inode_init_fields(struct mmapfs_inode *in, int fd,
+			      const struct stat *st)
+{
+	in->fd = fd;
+	in->dev = st->st_dev;
+	in->ino = st->st_ino;
+	in->type = st->st_mode & S_IFMT;
+	in->nlookup = 1;
+	in->hash_next = NULL;
+	pthread_mutex_init(&in->lock, NULL);
+	in->open_count = 0;
+	in->inflight = 0;
+	in->mf = NULL;
+	in->map_fd = -1;
+	in->unmappable = false;
+	in->relpath = NULL;
+	in->locked_bytes = 0;
+	in->handles = NULL;
+	in->listed = false;
+	in->open_next = in->open_prev = NULL;
+	atomic_init(&in->referenced, false);
+	atomic_init(&in->mtime_tick, 0);
+}
+
+int mmapfs_inode_table_init(int root_fd)
+{
+	struct stat st;
+	uint64_t h;
+	struct shard *s;
+
+	if (fstatat(root_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	shards = calloc(SHARDS, sizeof(*shards));
+	if (!shards)
+		return -ENOMEM;
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_init(&shards[i].lock, NULL);
+	inode_init_fields(&mmapfs_d.root, root_fd, &st);
+	h = hash_key(st.st_dev, st.st_ino);
+	s = shard_of(h);
+	*bucket_of(s, h) = &mmapfs_d.root;
+	return 0;
+}
+
+static void inode_free(struct mmapfs_inode *in)
+{
+	while (in->handles) {
+		struct mmapfs_handle *h = in->handles;
+
+		in->handles = h->next;
+		mmapfs_handle_free(h);
+	}
+	if (in->mf)
+		(void)mmapio_close(in->mf);
+	if (in->map_fd >= 0)
+		close(in->map_fd);
+	free(in->relpath);
+	pthread_mutex_destroy(&in->lock);
+	close(in->fd);
+	if (in != &mmapfs_d.root)
+		free(in);
+}
+
+void mmapfs_inode_table_destroy(void)
+{
+	if (!shards)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
+			struct mmapfs_inode *in = shards[i].buckets[b], *next;
+
+			for (; in; in = next) {
+				next = in->hash_next;
+				inode_free(in);
+			}
+		}
+		pthread_mutex_destroy(&shards[i].lock);
+	}
+	free(shards);
+	shards = NULL;
+}
+
+struct mmapfs_inode *mmapfs_inode_get(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &mmapfs_d.root;
+	return (struct mmapfs_inode *)(uintptr_t)ino;
+}
+
+fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in)
+{
+	if (in == &mmapfs_d.root)
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)in;
+}
+
+int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st)
+{
+	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", in->fd);
+}
+
+/* Finds (dev, ino) and takes one lookup reference, or inserts fresh
+ * (whose nlookup is already 1). Returns the inode in the table. */
+static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
+						struct mmapfs_inode *fresh)
+{
+	uint64_t h = hash_key(st->st_dev, st->st_ino);
+	struct shard *s = shard_of(h);
+	struct mmapfs_inode **head = bucket_of(s, h), *in;
+
+	pthread_mutex_lock(&s->lock);
+	for (in = *head; in; in = in->hash_next) {
+		if (in->dev == st->st_dev && in->ino == st->st_ino) {
+			in->nlookup++;
+			pthread_mutex_unlock(&s->lock);
+			return in;
+		}
+	}
+	fresh->hash_next = *head;
+	*head = fresh;
+	pthread_mutex_unlock(&s->lock);
+	return fresh;
+}
+
+int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
+			struct fuse_entry_param *e)
+{
+	struct mmapfs_inode *fresh, *in;
+	int fd;
+
+	/* ".." of the root would leave the backing directory. */
+	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
+		name = ".";
+	memset(e, 0, sizeof(*e));
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh) {
+		close(fd);
+		return -ENOMEM;
+	}
+	inode_init_fields(fresh, fd, &e->attr);
+	in = table_get_or_insert(&e->attr, fresh);
+	if (in != fresh) {
+		pthread_mutex_destroy(&fresh->lock);
+		free(fresh);
+		close(fd);
+	}
+	e->ino = mmapfs_inode_nodeid(in);
+	e->attr_timeout = mmapfs_attr_timeout();
+	e->entry_timeout = mmapfs_entry_timeout();
+	return 0;
+}
+
+void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
+{
+	uint64_t h = hash_key(in->dev, in->ino);
+	struct shard *s = shard_of(h);
+	struct mmapfs_inode **pp;
+
+	if (in == &mmapfs_d.root)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (n > in->nlookup) {
+		mmapfs_warn("forget of %llu lookups on an inode with %llu",
+			    (unsigned long long)n,
+			    (unsigned long long)in->nlookup);
+		n = in->nlookup;
+	}
+	in->nlookup -= n;
+	if (in->nlookup > 0) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
+		;
+	*pp = in->hash_next;
+	pthread_mutex_unlock(&s->lock);
+	inode_free(in);
+}
+
+static int readlink_fd(int fd, char *buf, size_t len)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int mmapfs_relpath_of_fd(int fd, char **out)
+{
+	static const char deleted[] = " (deleted)";
+	char root[PATH_MAX], path[PATH_MAX];
+	int rlen, plen;
+	const char *rel;
+
+	rlen = readlink_fd(mmapfs_d.root.fd, root, sizeof(root));
+	if (rlen < 0)
+		return rlen;
+	plen = readlink_fd(fd, path, sizeof(path));
+	if (plen < 0)
+		return plen;
+	if ((size_t)plen > sizeof(deleted) - 1 &&
+	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
+		path[plen - (sizeof(deleted) - 1)] = '\0';
+	if (strcmp(root, "/") == 0)
+		rel = path + 1;
+	else if (strncmp(path, root, (size_t)rlen) == 0 &&
+		 (path[rlen] == '/' || path[rlen] == '\0'))
+		rel = path[rlen] ? path + rlen + 1 : path + rlen;
+	else
+		/* Not beneath the root any more (moved away): match on its
+		 * last component only. */
+		rel = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	*out = strdup(rel);
+	return *out ? 0 : -ENOMEM;
+}
+
+int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+			    const char *name, char **out)
+{
+	char *dir, *path;
+	int res;
+
+	res = mmapfs_relpath_of_fd(parent->fd, &dir);
+	if (res < 0)
+		return res;
+	if (dir[0] == '\0')
+		res = asprintf(&path, "%s", name);
+	else
+		res = asprintf(&path, "%s/%s", dir, name);
+	free(dir);
+	if (res < 0)
+		return -ENOMEM;
+	*out = path;
+	return 0;
+}

@@ -1,0 +1,499 @@
+/*
+ * mapping.c — one shared mmapio_file per open regular file, its settings,
+ * and the cap on mapped files.
+ *
+ * Design:
+ *   - The first open of an inode reads back its current path (relative to
+ *     the backing root) from its descriptor, looks its settings up in the
+ *     running config, and maps the file with the daemon's own credentials:
+ *     read-write when the daemon may, else read-only (a read-only backing
+ *     file system, or a file the daemon's user may only read). Later opens
+ *     share the mapping; the last release closes it, which applies the
+ *     policy's close rule. Each open also keeps its own descriptor (the
+ *     handle's fd, opened by ops_file.c with the access mode asked for).
+ *   - A file that cannot be mapped (-ENODEV), or that the daemon cannot
+ *     open by itself, is served by pread/pwrite on the handle's fd.
+ *   - Requests pin the mapping (inflight) for their duration. Mapped files
+ *     are capped at max_mapped_files: when over, a clock sweep (second
+ *     chance, an approximation of LRU that keeps the data path free of any
+ *     global lock) unmaps open files with no request in flight, keeping
+ *     their descriptor; the next request maps them again. Pending counts
+ *     belong to the file in libmmapio, so eviction keeps every bound.
+ *   - Open inodes are linked in one list (for reload, stats and exit).
+ *
+ * Invariants: mf != NULL or map_fd >= 0 only while open_count > 0, never
+ * both. An inode is listed exactly while open_count > 0 once the open or
+ * release that changed it has returned. mapped_count counts inodes with
+ * mf != NULL.
+ *
+ * Locking: order open-list lock -> inode.lock (never the reverse: open and
+ * release update the list after dropping inode.lock, see list_sync()).
+ * Requests take only inode.lock, briefly.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmapfs_inode *open_list;   /* guarded by open_lock */
+static struct mmapfs_inode *clock_hand;  /* guarded by open_lock */
+static _Atomic uint64_t mapped_count;
+static _Atomic uint64_t max_mapped = 4096;
+static _Atomic uint64_t max_locked;
+static _Atomic uint64_t locked_total;
+
+void mmapfs_handle_free(struct mmapfs_handle *h)
+{
+	if (h->dp)
+		closedir(h->dp);
+	else if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+}
+
+void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h)
+{
+	pthread_mutex_lock(&in->lock);
+	h->inode = in;
+	h->prev = NULL;
+	h->next = in->handles;
+	if (in->handles)
+		in->handles->prev = h;
+	in->handles = h;
+	pthread_mutex_unlock(&in->lock);
+}
+
+static void handle_unlink_locked(struct mmapfs_inode *in,
+				 struct mmapfs_handle *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		in->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->next = h->prev = NULL;
+}
+
+void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h)
+{
+	pthread_mutex_lock(&in->lock);
+	handle_unlink_locked(in, h);
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* Brings the inode's list membership in line with its open count. */
+static void list_sync(struct mmapfs_inode *in)
+{
+	bool want;
+
+	pthread_mutex_lock(&open_lock);
+	pthread_mutex_lock(&in->lock);
+	want = in->open_count > 0;
+	if (want && !in->listed) {
+		in->open_prev = NULL;
+		in->open_next = open_list;
+		if (open_list)
+			open_list->open_prev = in;
+		open_list = in;
+		in->listed = true;
+	} else if (!want && in->listed) {
+		if (clock_hand == in)
+			clock_hand = in->open_next;
+		if (in->open_prev)
+			in->open_prev->open_next = in->open_next;
+		else
+			open_list = in->open_next;
+		if (in->open_next)
+			in->open_next->open_prev = in->open_prev;
+		in->open_next = in->open_prev = NULL;
+		in->listed = false;
+	}
+	pthread_mutex_unlock(&in->lock);
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* mlock()s the whole file when its settings ask, within max_locked_bytes.
+ * Called with in->lock held and in->mf set. */
+static void lock_if_asked(struct mmapfs_inode *in)
+{
+	uint64_t len = mmapio_len(in->mf);
+	uint64_t total;
+	int res;
+
+	if (!in->settings.lock || in->locked_bytes || len == 0)
+		return;
+	total = atomic_fetch_add(&locked_total, len) + len;
+	if (total > atomic_load(&max_locked)) {
+		atomic_fetch_sub(&locked_total, len);
+		mmapfs_warn("%s: not locked in memory: max_locked_bytes reached",
+			    in->relpath);
+		return;
+	}
+	res = mmapio_lock(in->mf, 0, len);
+	if (res < 0) {
+		atomic_fetch_sub(&locked_total, len);
+		mmapfs_warn("%s: cannot lock in memory: %s", in->relpath,
+			    strerror(-res));
+		return;
+	}
+	in->locked_bytes = len;
+}
+
+/* Forgets the memory lock (the mapping is going away). in->lock held. */
+static void unlock_accounting(struct mmapfs_inode *in)
+{
+	atomic_fetch_sub(&locked_total, in->locked_bytes);
+	in->locked_bytes = 0;
+}
+
+/* Maps fd (owned from now on) into in->mf. in->lock held. On -ENODEV the
+ * file is marked unmappable and fd closed. Returns 0 or -errno. */
+static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
+{
+	struct mmapio_options o;
+	struct mmapio_file *mf;
+	int res;
+
+	mmapio_options_init(&o);
+	o.mode = rw ? MMAPIO_RW : MMAPIO_RO;
+	o.policy = in->settings.flush;
+	o.preallocate = in->settings.preallocate;
+	o.hugepages = in->settings.hugepages;
+	res = mmapio_from_fd_opts(fd, &o, in->relpath, &mf);
+	if (res < 0) {
+		close(fd);
+		if (res == -ENODEV) {
+			in->unmappable = true;
+			mmapfs_info("%s: cannot be mapped, served by pread/pwrite",
+				    in->relpath);
+			return 0;
+		}
+		return res;
+	}
+	in->mf = mf;
+	atomic_fetch_add(&mapped_count, 1);
+	lock_if_asked(in);
+	return 0;
+}
+
+/* The first open: path, settings, descriptor, mapping. in->lock held. */
+static int first_open_locked(struct mmapfs_inode *in)
+{
+	struct mmapfs_config *cfg;
+	char proc[64];
+	bool rw = true;
+	int fd, res;
+
+	res = mmapfs_relpath_of_fd(in->fd, &in->relpath);
+	if (res < 0)
+		return res;
+	cfg = mmapfs_config_current();
+	mmapfs_config_settings_for(cfg, in->relpath, &in->settings);
+	mmapfs_config_unref(cfg);
+
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	fd = open(proc, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
+		       errno == ETXTBSY)) {
+		rw = false;
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		/* The daemon itself may not read it (a write-only file of an
+		 * unprivileged daemon): the handle's fd serves it. */
+		in->unmappable = true;
+		return 0;
+	}
+	res = map_fd_locked(in, fd, rw);
+	if (res == 0 && in->mf && in->settings.prefetch_on_open)
+		(void)mmapio_prefetch(in->mf, 0, mmapio_len(in->mf));
+	return res;
+}
+
+static void release_state_locked(struct mmapfs_inode *in)
+{
+	if (in->mf) {
+		int res;
+
+		unlock_accounting(in);
+		res = mmapio_close(in->mf);
+		if (res < 0)
+			mmapfs_err("%s: flush at close failed: %s", in->relpath,
+				   strerror(-res));
+		in->mf = NULL;
+		atomic_fetch_sub(&mapped_count, 1);
+	}
+	if (in->map_fd >= 0) {
+		close(in->map_fd);
+		in->map_fd = -1;
+	}
+	in->unmappable = false;
+	free(in->relpath);
+	in->relpath = NULL;
+}
+
+/* Unmaps the least recently used idle mappings while over the cap. */
+static void evict_if_needed(void)
+{
+	while (atomic_load(&mapped_count) > atomic_load(&max_mapped)) {
+		struct mmapfs_inode *in, *victim = NULL;
+		uint64_t steps = 0, limit;
+
+		pthread_mutex_lock(&open_lock);
+		limit = 2 * atomic_load(&mapped_count) + 2;
+		for (in = clock_hand ? clock_hand : open_list;
+		     in && steps < limit && !victim; steps++) {
+			struct mmapfs_inode *next = in->open_next ?
+				in->open_next : open_list;
+
+			pthread_mutex_lock(&in->lock);
+			if (in->mf && in->inflight == 0) {
+				if (atomic_exchange(&in->referenced, false)) {
+					pthread_mutex_unlock(&in->lock);
+				} else {
+					victim = in;
+					clock_hand = next;
+					break;
+				}
+			} else {
+				pthread_mutex_unlock(&in->lock);
+			}
+			in = next;
+		}
+		if (victim) {
+			int fd, res;
+
+			/* victim->lock is held (taken in the sweep). */
+			unlock_accounting(victim);
+			res = mmapio_unmap(victim->mf, &fd);
+			if (res == 0) {
+				victim->mf = NULL;
+				victim->map_fd = fd;
+				atomic_fetch_sub(&mapped_count, 1);
+				mmapfs_debug("%s: unmapped (max_mapped_files)",
+					     victim->relpath);
+			}
+			pthread_mutex_unlock(&victim->lock);
+			if (res < 0)
+				victim = NULL;
+		}
+		pthread_mutex_unlock(&open_lock);
+		if (!victim)
+			return;
+	}
+}
+
+int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
+			bool *changed)
+{
+	int res = 0;
+
+	*changed = false;
+	pthread_mutex_lock(&in->lock);
+	if (in->open_count == 0) {
+		res = first_open_locked(in);
+		if (res < 0) {
+			release_state_locked(in);
+			pthread_mutex_unlock(&in->lock);
+			return res;
+		}
+	} else if (in->mf && in->inflight == 0) {
+		struct stat st;
+
+		if (fstat(mmapio_fd(in->mf), &st) == 0 &&
+		    (uint64_t)st.st_size != mmapio_len(in->mf)) {
+			(void)mmapio_refresh(in->mf);
+			*changed = true;
+		}
+	}
+	in->open_count++;
+	h->inode = in;
+	h->prev = NULL;
+	h->next = in->handles;
+	if (in->handles)
+		in->handles->prev = h;
+	in->handles = h;
+	atomic_store(&in->referenced, true);
+	pthread_mutex_unlock(&in->lock);
+	list_sync(in);
+	evict_if_needed();
+	return 0;
+}
+
+void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h)
+{
+	pthread_mutex_lock(&in->lock);
+	handle_unlink_locked(in, h);
+	if (--in->open_count == 0)
+		release_state_locked(in);
+	pthread_mutex_unlock(&in->lock);
+	list_sync(in);
+	mmapfs_handle_free(h);
+}
+
+struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
+{
+	struct mmapio_file *mf;
+	bool remapped = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->mf && in->map_fd >= 0) {
+		int fd = in->map_fd;
+		int fl = fcntl(fd, F_GETFL);
+
+		in->map_fd = -1;
+		if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
+			mmapfs_err("%s: cannot map again after eviction; "
+				   "served by pread/pwrite", in->relpath);
+		remapped = in->mf != NULL;
+	}
+	in->inflight++;
+	mf = in->mf;
+	pthread_mutex_unlock(&in->lock);
+	atomic_store_explicit(&in->referenced, true, memory_order_relaxed);
+	if (remapped)
+		evict_if_needed();
+	return mf;
+}
+
+void mmapfs_mapping_put(struct mmapfs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->inflight--;
+	pthread_mutex_unlock(&in->lock);
+}
+
+void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
+{
+	bool changed = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->mf && in->inflight == 0 &&
+	    (uint64_t)size != mmapio_len(in->mf)) {
+		int64_t res = mmapio_refresh(in->mf);
+
+		if (res < 0)
+			mmapfs_warn("%s: cannot follow a size change from "
+				    "outside: %s", in->relpath,
+				    strerror((int)-res));
+		changed = true;
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (changed)
+		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+}
+
+bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
+{
+	struct mmapfs_file_settings s;
+	struct mmapfs_config *cfg;
+	bool known = false, always;
+	char *rel;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->open_count > 0) {
+		known = true;
+		always = in->settings.flush.kind == MMAPIO_POLICY_ALWAYS;
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (known)
+		return always;
+	cfg = mmapfs_config_current();
+	if (mmapfs_config_all_never(cfg) ||
+	    mmapfs_relpath_of_fd(in->fd, &rel) < 0) {
+		mmapfs_config_unref(cfg);
+		return false;
+	}
+	mmapfs_config_settings_for(cfg, rel, &s);
+	mmapfs_config_unref(cfg);
+	free(rel);
+	return s.flush.kind == MMAPIO_POLICY_ALWAYS;
+}
+
+void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
+					     void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct mmapfs_inode *in = open_list; in; in = in->open_next)
+		fn(in, ctx);
+	pthread_mutex_unlock(&open_lock);
+}
+
+void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
+{
+	const struct mmapfs_global_settings *g = mmapfs_config_global(c);
+
+	atomic_store(&max_mapped, g->max_mapped_files);
+	atomic_store(&max_locked, g->max_locked_bytes);
+	pthread_mutex_lock(&open_lock);
+	for (struct mmapfs_inode *in = open_list; in; in = in->open_next) {
+		pthread_mutex_lock(&in->lock);
+		if (in->relpath) {
+			mmapfs_config_settings_for(c, in->relpath,
+						   &in->settings);
+			if (in->mf) {
+				int res = mmapio_set_policy(in->mf,
+						&in->settings.flush);
+
+				if (res < 0)
+					mmapfs_err("%s: flush on policy change "
+						   "failed: %s", in->relpath,
+						   strerror(-res));
+				lock_if_asked(in);
+			}
+		}
+		pthread_mutex_unlock(&in->lock);
+	}
+	pthread_mutex_unlock(&open_lock);
+	evict_if_needed();
+}
+
+void mmapfs_mapping_close_all(void)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct mmapfs_inode *in = open_list; in; in = in->open_next) {
+		pthread_mutex_lock(&in->lock);
+		if (in->mf) {
+			int res;
+
+			unlock_accounting(in);
+			res = mmapio_close(in->mf);
+			if (res < 0)
+				mmapfs_err("%s: flush at exit failed: %s",
+					   in->relpath, strerror(-res));
+			in->mf = NULL;
+			atomic_fetch_sub(&mapped_count, 1);
+		}
+		if (in->map_fd >= 0) {
+			close(in->map_fd);
+			in->map_fd = -1;
+		}
+		pthread_mutex_unlock(&in->lock);
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd)
+{
+	static const struct timespec times[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW },
+	};
+	struct timespec now;
+	int64_t tick;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	tick = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (atomic_exchange_explicit(&in->mtime_tick, tick,
+				     memory_order_relaxed) == tick)
+		return;
+	/* A failure leaves the old times, as a lost update would. */
+	(void)futimens(fd, times);
+}

@@ -1,0 +1,186 @@
+/*
+ * ops_dir.c — FUSE handlers for directories: opendir, readdir,
+ * readdirplus, releasedir, fsyncdir.
+ *
+ * Design: an open directory is a DIR stream on a descriptor opened beneath
+ * the inode's O_PATH descriptor. The handle remembers the offset it has
+ * reached and an entry read but not yet returned (it did not fit in the
+ * reply), so sequential reads never re-read or skip; a read at another
+ * offset seeks (telldir cookies are the d_off values we hand out).
+ * readdirplus looks each entry up (one lookup reference each, given back
+ * when the entry does not fit), except "." and "..", which go without
+ * attributes.
+ *
+ * Threads: the kernel serialises readdir on one open directory; the
+ * handle needs no lock of its own.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *in;
+	struct mmapfs_handle *h;
+	int fd, err;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		free(h);
+		fuse_reply_err(req, err);
+		return;
+	}
+	h->fd = fd;
+	h->dp = fdopendir(fd);
+	if (!h->dp) {
+		err = errno;
+		close(fd);
+		free(h);
+		fuse_reply_err(req, err);
+		return;
+	}
+	mmapfs_handle_attach(in, h);
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) < 0) {
+		/* The opener is gone: no RELEASEDIR will come. */
+		mmapfs_handle_detach(in, h);
+		mmapfs_handle_free(h);
+	}
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' &&
+	       (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* Appends the handle's pending entry to buf. Returns its size, 0 when it
+ * does not fit, or -errno (-ENOENT: it vanished, skip it). */
+static long add_entry(fuse_req_t req, struct mmapfs_inode *dir,
+		      struct dirent *d, char *buf, size_t rem, bool plus)
+{
+	struct fuse_entry_param e;
+	size_t n;
+	int res;
+
+	if (!plus || is_dot_or_dotdot(d->d_name)) {
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->d_ino;
+		e.attr.st_mode = (mode_t)d->d_type << 12;
+		n = plus ? fuse_add_direntry_plus(req, buf, rem, d->d_name,
+						  &e, d->d_off) :
+			   fuse_add_direntry(req, buf, rem, d->d_name,
+					     &e.attr, d->d_off);
+		return n > rem ? 0 : (long)n;
+	}
+	res = mmapfs_inode_lookup(dir, d->d_name, &e);
+	if (res < 0)
+		return res;
+	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);
+	if (n > rem) {
+		mmapfs_inode_forget(mmapfs_inode_get(e.ino), 1);
+		return 0;
+	}
+	return (long)n;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
+	struct mmapfs_inode *dir;
+	size_t rem = size;
+	char *buf, *p;
+	int err = 0;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	dir = mmapfs_inode_get(ino);
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	if (off != h->pos) {
+		seekdir(h->dp, off);
+		h->entry = NULL;
+		h->pos = off;
+	}
+	for (;;) {
+		long n;
+
+		if (!h->entry) {
+			errno = 0;
+			h->entry = readdir(h->dp);
+			if (!h->entry) {
+				err = errno;
+				break;
+			}
+		}
+		n = add_entry(req, dir, h->entry, p, rem, plus);
+		if (n == 0)
+			break;
+		if (n > 0) {
+			p += n;
+			rem -= (size_t)n;
+		} else if (n != -ENOENT) {
+			err = (int)-n;
+			break;
+		}
+		h->pos = h->entry->d_off;
+		h->entry = NULL;
+	}
+	if (err && rem == size)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+void mmapfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+void mmapfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+void mmapfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	mmapfs_handle_detach(mmapfs_inode_get(ino), h);
+	mmapfs_handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+void mmapfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
+	int fd = dirfd(h->dp);
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	res = datasync ? fdatasync(fd) : fsync(fd);
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}

@@ -1,0 +1,348 @@
+/*
+ * ops_entry.c — FUSE handlers for names and attributes: lookup, forget,
+ * getattr, setattr, readlink, mknod, mkdir, symlink, link, unlink, rmdir,
+ * rename, statfs.
+ *
+ * Design: each handler looks its inodes up, makes one *at() call relative
+ * to an O_PATH descriptor (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or the
+ * /proc/self/fd/N path of the descriptor where the syscall has no *at
+ * form), and replies; -errno turns into a FUSE error at the reply. Objects
+ * are created with the requester's credentials (creds.c). Under the
+ * `always` policy the metadata change is made durable before the reply
+ * (mmapfs_sync_metadata).
+ *
+ * Threads: any request thread; no lock of this file's own.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "log.h"
+
+void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	res = mmapfs_inode_lookup(mmapfs_inode_get(parent), name, &e);
+	mmapfs_reply_entry_or_err(req, res, &e);
+}
+
+void mmapfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (!mmapfs_ino_is_virtual(ino))
+		mmapfs_inode_forget(mmapfs_inode_get(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!mmapfs_ino_is_virtual(forgets[i].ino))
+			mmapfs_inode_forget(mmapfs_inode_get(forgets[i].ino),
+					    forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+/* Replies with the current attributes of in (and notices size changes
+ * made from outside to a mapped file). */
+static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
+{
+	struct stat st;
+	int res = mmapfs_inode_stat(in, &st);
+
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (S_ISREG(st.st_mode))
+		mmapfs_mapping_check_size(in, st.st_size);
+	fuse_reply_attr(req, &st, mmapfs_attr_timeout());
+}
+
+void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	reply_attr(req, mmapfs_inode_get(ino));
+}
+
+static int set_times(struct mmapfs_inode *in, int fd, const struct stat *attr,
+		     int valid)
+{
+	struct timespec tv[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
+	};
+	char proc[64];
+
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+	if (fd >= 0)
+		return futimens(fd, tv) < 0 ? -errno : 0;
+	if (S_ISLNK(in->type)) {
+		/* Linux has no utimensat(AT_EMPTY_PATH). */
+		if (utimensat(in->fd, "", tv, AT_EMPTY_PATH) < 0)
+			return errno == EINVAL ? -EPERM : -errno;
+		return 0;
+	}
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	return utimensat(AT_FDCWD, proc, tv, 0) < 0 ? -errno : 0;
+}
+
+/* fsync of an inode's file (fd when given, else a fresh descriptor). */
+static int fsync_inode(struct mmapfs_inode *in, int fd)
+{
+	char proc[64];
+	int res = 0;
+
+	if (fd >= 0)
+		return fsync(fd) < 0 ? -errno : 0;
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		res = -errno;
+	close(fd);
+	return res;
+}
+
+static int do_setattr(struct mmapfs_inode *in, struct stat *attr, int valid,
+		      int fd)
+{
+	char proc[64];
+	int res;
+
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	if (valid & FUSE_SET_ATTR_MODE) {
+		res = fd >= 0 ? fchmod(fd, attr->st_mode) :
+				fchmodat(AT_FDCWD, proc, attr->st_mode, 0);
+		if (res < 0)
+			return -errno;
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid :
+							  (uid_t)-1;
+		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid :
+							  (gid_t)-1;
+
+		if (fchownat(in->fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		res = mmapfs_file_truncate(in, fd, attr->st_size);
+		if (res < 0)
+			return res;
+		if (mmapfs_inode_policy_always(in)) {
+			res = fsync_inode(in, fd);
+			if (res < 0)
+				return res;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
+		res = set_times(in, fd, attr, valid);
+		if (res < 0)
+			return res;
+	}
+	return 0;
+}
+
+void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int valid, struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *in;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	res = do_setattr(in, attr, valid,
+			 fi ? ((struct mmapfs_handle *)(uintptr_t)fi->fh)->fd : -1);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	reply_attr(req, in);
+}
+
+void mmapfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	n = readlinkat(mmapfs_inode_get(ino)->fd, "", buf, sizeof(buf));
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	if ((size_t)n >= sizeof(buf)) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+enum new_kind { NEW_NODE, NEW_DIR, NEW_SYMLINK };
+
+/* Creates name under parent with the requester's credentials, looks it
+ * up, makes it durable under `always`, and replies. */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       enum new_kind kind, mode_t mode, dev_t rdev,
+		       const char *target)
+{
+	struct mmapfs_inode *dir;
+	struct mmapfs_creds_saved saved;
+	struct fuse_entry_param e;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	dir = mmapfs_inode_get(parent);
+	res = mmapfs_creds_enter(req, &saved);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (kind == NEW_DIR)
+		res = mkdirat(dir->fd, name, mode);
+	else if (kind == NEW_SYMLINK)
+		res = symlinkat(target, dir->fd, name);
+	else
+		res = mknodat(dir->fd, name, mode, rdev);
+	if (res < 0)
+		res = -errno;
+	mmapfs_creds_leave(&saved);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	res = mmapfs_sync_metadata(dir, name,
+				   kind == NEW_DIR ? MMAPFS_SYNC_OPEN_DIR : -1);
+	if (res == 0)
+		res = mmapfs_inode_lookup(dir, name, &e);
+	mmapfs_reply_entry_or_err(req, res, &e);
+}
+
+void mmapfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	make_entry(req, parent, name, NEW_NODE, mode, rdev, NULL);
+}
+
+void mmapfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	make_entry(req, parent, name, NEW_DIR, mode, 0, NULL);
+}
+
+void mmapfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	make_entry(req, parent, name, NEW_SYMLINK, 0, 0, link);
+}
+
+void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct mmapfs_inode *in, *dir;
+	struct fuse_entry_param e;
+	char proc[64];
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL(req, newparent);
+	in = mmapfs_inode_get(ino);
+	dir = mmapfs_inode_get(newparent);
+	res = linkat(in->fd, "", dir->fd, newname, AT_EMPTY_PATH);
+	if (res < 0 && (errno == ENOENT || errno == EPERM) && !mmapfs_d.is_root) {
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH. */
+		mmapfs_inode_procpath(in, proc, sizeof(proc));
+		res = linkat(AT_FDCWD, proc, dir->fd, newname,
+			     AT_SYMLINK_FOLLOW);
+	}
+	if (res < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	res = mmapfs_sync_metadata(dir, newname, -1);
+	if (res == 0)
+		res = mmapfs_inode_lookup(dir, newname, &e);
+	mmapfs_reply_entry_or_err(req, res, &e);
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 int flags)
+{
+	struct mmapfs_inode *dir;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	dir = mmapfs_inode_get(parent);
+	if (unlinkat(dir->fd, name, flags) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	res = mmapfs_sync_metadata(dir, name, -1);
+	fuse_reply_err(req, -res);
+}
+
+void mmapfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, 0);
+}
+
+void mmapfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, AT_REMOVEDIR);
+}
+
+void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct mmapfs_inode *dir, *newdir;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	MMAPFS_ROUTE_VIRTUAL(req, newparent);
+	dir = mmapfs_inode_get(parent);
+	newdir = mmapfs_inode_get(newparent);
+	if (renameat2(dir->fd, name, newdir->fd, newname, flags) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	res = mmapfs_sync_metadata(newdir, newname, -1);
+	if (res == 0 && newdir != dir)
+		res = mmapfs_sync_metadata(dir, name, -1);
+	fuse_reply_err(req, -res);
+}
+
+void mmapfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	if (fstatvfs(mmapfs_inode_get(ino)->fd, &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,488 @@
+/*
+ * ops_file.c — FUSE handlers for regular files: open, create, read, write,
+ * flush, release, fsync, fallocate, lseek, copy_file_range; and truncation.
+ *
+ * Design:
+ *   - Each open gets its own backing descriptor (struct mmapfs_handle),
+ *     opened with the access mode asked for, and shares the inode's
+ *     mapping (mapping.c).
+ *   - read replies straight from the mapping: the range is pinned with a
+ *     view and handed to fuse_reply_data() as one memory buffer, which the
+ *     kernel copies out of our address space while the view is held. A
+ *     page that the backing file lost meanwhile (truncated from outside)
+ *     makes that copy fail inside the kernel: the client gets EIO, the
+ *     daemon only sees the write to /dev/fuse fail (no SIGBUS: the fault
+ *     happens in the kernel's copy, not in our code).
+ *   - write goes through mmapio_write_grow (policy applied there). O_APPEND
+ *     writes at the mapping's current length. stores into a shared mapping
+ *     do not update mtime reliably, so it is set explicitly (at most once
+ *     per coarse clock tick).
+ *   - Files without a writable mapping (unmappable, read-only mapping) are
+ *     served by pread/pwrite on the handle's descriptor; writes that bypass
+ *     the mapping (that fallback, copy_file_range, fallocate) are accounted
+ *     to the file's policy.
+ *   - O_TRUNC (atomic_o_trunc) and setattr(size) resize through the
+ *     mapping, which waits for pinned views.
+ *   - The kernel page cache of the mount stays (keep_cache from the
+ *     config) unless the file changed from outside; no direct_io, so that
+ *     applications' mmap of files on the mount shares the kernel's cache
+ *     with read/write users and reaches the backing file on msync/fsync
+ *     (the kernel writes dirty pages back as WRITE requests).
+ *
+ * Threads: any request thread. Per request the inode's lock is taken only
+ * inside mmapfs_mapping_get/put.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static struct mmapfs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct mmapfs_handle *)(uintptr_t)fi->fh;
+}
+
+/* The flags for the handle's own descriptor. */
+static int backing_open_flags(int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_DIRECT);
+	if (mmapfs_d.writeback_cache) {
+		/* The kernel reads pages of write-only files and handles
+		 * O_APPEND itself. */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags | O_CLOEXEC;
+}
+
+static bool policy_is_always(struct mmapfs_inode *in)
+{
+	bool always;
+
+	pthread_mutex_lock(&in->lock);
+	always = in->settings.flush.kind == MMAPIO_POLICY_ALWAYS;
+	pthread_mutex_unlock(&in->lock);
+	return always;
+}
+
+static void set_mtime_now(struct mmapfs_inode *in, int fd)
+{
+	static const struct timespec times[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW },
+	};
+	char proc[64];
+
+	if (fd >= 0) {
+		(void)futimens(fd, times);
+		return;
+	}
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	(void)utimensat(AT_FDCWD, proc, times, 0);
+}
+
+int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
+{
+	struct mmapio_file *mf = mmapfs_mapping_get(in);
+	char proc[64];
+	int res;
+
+	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
+		res = mmapio_resize(mf, (uint64_t)size);
+	} else {
+		if (fd >= 0) {
+			res = ftruncate(fd, size);
+		} else {
+			mmapfs_inode_procpath(in, proc, sizeof(proc));
+			res = truncate(proc, size);
+		}
+		res = res < 0 ? -errno : 0;
+		if (res == 0 && mf)
+			(void)mmapio_refresh(mf);
+	}
+	if (res == 0)
+		set_mtime_now(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : -1);
+	mmapfs_mapping_put(in);
+	return res;
+}
+
+/* Registers h (fd already open) as an open of in and applies O_TRUNC.
+ * On failure h is freed. Returns 0 or -errno. */
+static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
+		       struct fuse_file_info *fi)
+{
+	bool changed;
+	int res;
+
+	res = mmapfs_mapping_open(in, h, &changed);
+	if (res < 0) {
+		mmapfs_handle_free(h);
+		return res;
+	}
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		res = mmapfs_file_truncate(in, h->fd, 0);
+		if (res == 0 && policy_is_always(in) && fsync(h->fd) < 0)
+			res = -errno;
+		if (res < 0) {
+			mmapfs_mapping_release(in, h);
+			return res;
+		}
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = atomic_load(&mmapfs_d.keep_cache) && !changed;
+	fi->direct_io = (fi->flags & O_DIRECT) != 0;
+	return 0;
+}
+
+void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *in;
+	struct mmapfs_handle *h;
+	char proc[64];
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->flags = fi->flags;
+	if (mmapfs_d.writeback_cache)
+		h->flags &= ~O_APPEND;
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	h->fd = open(proc, backing_open_flags(fi->flags));
+	if (h->fd < 0) {
+		res = errno;
+		free(h);
+		fuse_reply_err(req, res);
+		return;
+	}
+	res = open_handle(in, h, fi);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (fuse_reply_open(req, fi) < 0)
+		mmapfs_mapping_release(in, h);	/* the opener is gone */
+}
+
+void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct mmapfs_creds_saved saved;
+	struct fuse_entry_param e;
+	struct mmapfs_inode *dir, *in;
+	struct mmapfs_handle *h;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	dir = mmapfs_inode_get(parent);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->flags = fi->flags;
+	if (mmapfs_d.writeback_cache)
+		h->flags &= ~O_APPEND;
+	res = mmapfs_creds_enter(req, &saved);
+	if (res < 0) {
+		free(h);
+		fuse_reply_err(req, -res);
+		return;
+	}
+	h->fd = openat(dir->fd, name,
+		       backing_open_flags(fi->flags) | O_CREAT | O_NOFOLLOW |
+		       (fi->flags & O_EXCL), mode);
+	res = h->fd < 0 ? -errno : 0;
+	mmapfs_creds_leave(&saved);
+	if (res == 0)
+		res = mmapfs_inode_lookup(dir, name, &e);
+	if (res < 0) {
+		if (h->fd >= 0)
+			close(h->fd);
+		free(h);
+		fuse_reply_err(req, -res);
+		return;
+	}
+	in = mmapfs_inode_get(e.ino);
+	res = open_handle(in, h, fi);
+	if (res == 0) {
+		res = mmapfs_sync_metadata(dir, name, h->fd);
+		if (res < 0)
+			mmapfs_mapping_release(in, h);
+	}
+	if (res < 0) {
+		mmapfs_inode_forget(in, 1);
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		mmapfs_mapping_release(in, h);
+		mmapfs_inode_forget(in, 1);
+	}
+}
+
+/* Reads through the handle's descriptor (no usable mapping). */
+static void read_fallback(fuse_req_t req, struct mmapfs_handle *h,
+			  size_t size, off_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = pread(h->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
+	struct mmapio_view v;
+	uint64_t len;
+	int res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	if (!mf) {
+		read_fallback(req, handle_of(fi), size, off);
+		mmapfs_mapping_put(in);
+		return;
+	}
+	len = mmapio_len(mf);
+	if ((uint64_t)off >= len || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		mmapfs_mapping_put(in);
+		return;
+	}
+	if (size > len - (uint64_t)off)
+		size = (size_t)(len - (uint64_t)off);
+	res = mmapio_view(mf, (uint64_t)off, size, &v);
+	if (res == -ERANGE) {
+		/* Shrunk meanwhile: serve what is left, from the file. */
+		read_fallback(req, handle_of(fi), size, off);
+	} else if (res < 0) {
+		fuse_reply_err(req, -res);
+	} else {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(v.len);
+
+		bv.buf[0].mem = v.data;
+		/* A failure here (EFAULT: the kernel met a page the file
+		 * lost) already answered EIO to the client. */
+		(void)fuse_reply_data(req, &bv, FUSE_BUF_NO_SPLICE);
+		(void)mmapio_view_release(&v);
+	}
+	mmapfs_mapping_put(in);
+}
+
+/* Writes through the handle's descriptor and accounts the write to the
+ * mapping's policy (or, unmapped, applies `always` itself). Returns the
+ * bytes written or -errno. */
+static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
+			      struct mmapfs_handle *h, const char *buf,
+			      size_t size, off_t off)
+{
+	ssize_t n = (h->flags & O_APPEND) ? write(h->fd, buf, size) :
+					    pwrite(h->fd, buf, size, off);
+	int res;
+
+	if (n < 0)
+		return -errno;
+	if (mf) {
+		if (mmapio_refresh(mf) >= 0) {
+			off_t end = lseek(h->fd, 0, SEEK_CUR);
+
+			if (h->flags & O_APPEND)
+				off = end - n;
+			res = mmapio_account_external_write(mf, (uint64_t)off,
+							    (uint64_t)n);
+			if (res < 0 && res != -ERANGE)
+				return res;
+		}
+	} else if (policy_is_always(in) && fdatasync(h->fd) < 0) {
+		return -errno;
+	}
+	return n;
+}
+
+void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = handle_of(fi);
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
+	ssize_t res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
+		res = write_fallback(in, mf, h, buf, size, off);
+	} else {
+		if (h->flags & O_APPEND) {
+			uint64_t end = mmapio_len(mf);
+
+			if (end != (uint64_t)off) {
+				/* The kernel's idea of the end was stale. */
+				mmapfs_invalidate_queue(ino);
+				off = (off_t)end;
+			}
+		}
+		res = mmapio_write_grow(mf, (uint64_t)off, buf, size);
+		if (res == 0) {
+			mmapfs_mapping_touch_mtime(in, mmapio_fd(mf));
+			res = (ssize_t)size;
+		}
+	}
+	mmapfs_mapping_put(in);
+	if (res < 0)
+		fuse_reply_err(req, (int)-res);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+void mmapfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
+	struct mmapio_stats st;
+	int err = 0;
+
+	(void)fi;
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	if (mf) {
+		mmapio_stats(mf, &st);
+		err = -st.sticky_error;
+	}
+	mmapfs_mapping_put(in);
+	fuse_reply_err(req, err);
+}
+
+void mmapfs_op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	mmapfs_mapping_release(mmapfs_inode_get(ino), handle_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = handle_of(fi);
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
+	int res = 0;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	if (mf) {
+		res = mmapio_flush(mf);
+		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: cannot happen */
+			res = 0;
+	}
+	/* The mapping's flush is a data sync; fsync adds the metadata, and
+	 * without a mapping the handle's descriptor does it all. */
+	if (res == 0 && (!datasync || !mf) &&
+	    (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
+		res = -errno;
+	mmapfs_mapping_put(in);
+	fuse_reply_err(req, -res);
+}
+
+void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = handle_of(fi);
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
+	int res = 0;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	if (fallocate(h->fd, mode, offset, length) < 0)
+		res = -errno;
+	if (res == 0 && mf) {
+		int64_t len = mmapio_refresh(mf);
+
+		if (len >= 0 && (mode & (FALLOC_FL_PUNCH_HOLE |
+					 FALLOC_FL_ZERO_RANGE)) &&
+		    offset < len) {
+			uint64_t n = (uint64_t)length;
+
+			if (n > (uint64_t)(len - offset))
+				n = (uint64_t)(len - offset);
+			res = mmapio_account_external_write(mf,
+							    (uint64_t)offset, n);
+		}
+	}
+	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
+		res = -errno;
+	mmapfs_mapping_put(in);
+	fuse_reply_err(req, -res);
+}
+
+void mmapfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	off_t res;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	res = lseek(handle_of(fi)->fd, off, whence);
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	struct mmapfs_inode *out;
+	struct mmapio_file *mf;
+	off_t start = off_out;
+	ssize_t n;
+	int res = 0;
+
+	MMAPFS_ROUTE_VIRTUAL(req, ino_in);
+	MMAPFS_ROUTE_VIRTUAL(req, ino_out);
+	out = mmapfs_inode_get(ino_out);
+	mf = mmapfs_mapping_get(out);
+	n = copy_file_range(handle_of(fi_in)->fd, &off_in,
+			    handle_of(fi_out)->fd, &off_out, len,
+			    (unsigned)flags);
+	if (n < 0)
+		res = -errno;
+	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
+		res = mmapio_account_external_write(mf, (uint64_t)start,
+						    (uint64_t)n);
+	mmapfs_mapping_put(out);
+	if (res < 0)
+		fuse_reply_err(req, -res);
+	else
+		fuse_reply_write(req, (size_t)n);
+}

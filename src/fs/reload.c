@@ -1,0 +1,154 @@
+/*
+ * reload.c — the running configuration and its reload (SIGHUP; later also
+ * .ctl/reload).
+ *
+ * Design: a loaded config is immutable. The daemon holds one reference in
+ * `running`; readers take their own reference under config_lock and use
+ * it unlocked, so a reload that swaps the pointer never frees a config in
+ * use. A reload parses the file again; a good config replaces the running
+ * one and is applied at once to every open file (its policy for its path),
+ * and to the timeouts, cache and log settings; a bad one is logged, kept
+ * as the last error, and changes nothing. writeback_cache is fixed when
+ * the connection starts (DESIGN §4), so a config that changes it is
+ * refused.
+ *
+ * Locking: config_lock guards running and last_error; nothing else is
+ * taken while it is held. Reloads are serialised by reload_lock (taken
+ * before config_lock, never inside it).
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmapfs_config *running;
+static char *last_error;
+
+/* Applies the global settings that are not per file. */
+static void apply_globals(const struct mmapfs_config *c)
+{
+	const struct mmapfs_global_settings *g = mmapfs_config_global(c);
+
+	atomic_store(&mmapfs_d.attr_timeout, g->attr_timeout);
+	atomic_store(&mmapfs_d.entry_timeout, g->entry_timeout);
+	atomic_store(&mmapfs_d.keep_cache, g->keep_cache);
+	if (!mmapfs_d.log_level_forced)
+		mmapfs_log_set_level(g->log_level);
+}
+
+void mmapfs_config_install(struct mmapfs_config *c)
+{
+	pthread_mutex_lock(&config_lock);
+	running = c;
+	pthread_mutex_unlock(&config_lock);
+	apply_globals(c);
+	mmapfs_mapping_apply_config(c);
+}
+
+struct mmapfs_config *mmapfs_config_current(void)
+{
+	struct mmapfs_config *c;
+
+	pthread_mutex_lock(&config_lock);
+	c = mmapfs_config_ref(running);
+	pthread_mutex_unlock(&config_lock);
+	return c;
+}
+
+static void set_last_error(char *text)
+{
+	pthread_mutex_lock(&config_lock);
+	free(last_error);
+	last_error = text;
+	pthread_mutex_unlock(&config_lock);
+}
+
+char *mmapfs_reload_last_error(void)
+{
+	char *copy = NULL;
+
+	pthread_mutex_lock(&config_lock);
+	if (last_error)
+		copy = strdup(last_error);
+	pthread_mutex_unlock(&config_lock);
+	return copy;
+}
+
+/* Logs each line of a multi-line error text. */
+static void log_lines(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		mmapfs_err("reload: %.*s", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+int mmapfs_reload(void)
+{
+	struct mmapfs_config *fresh, *old;
+	char *errors = NULL;
+	int res;
+
+	if (!mmapfs_d.config_path) {
+		mmapfs_notice("reload: no config file (-o config=FILE); the "
+			      "built-in defaults stay");
+		return 0;
+	}
+	pthread_mutex_lock(&reload_lock);
+	res = mmapfs_config_load(mmapfs_d.config_path, &fresh, &errors);
+	if (res < 0) {
+		if (!errors && asprintf(&errors, "%s: %s", mmapfs_d.config_path,
+					strerror(-res)) < 0)
+			errors = NULL;
+		if (errors)
+			log_lines(errors);
+		set_last_error(errors);
+		pthread_mutex_unlock(&reload_lock);
+		return res;
+	}
+	free(errors);
+	if (mmapfs_config_global(fresh)->writeback_cache !=
+	    mmapfs_d.writeback_cache) {
+		char *msg = strdup("writeback_cache cannot change on reload "
+				   "(it is fixed at mount)");
+
+		if (msg)
+			log_lines(msg);
+		set_last_error(msg);
+		mmapfs_config_unref(fresh);
+		pthread_mutex_unlock(&reload_lock);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&config_lock);
+	old = running;
+	running = fresh;
+	free(last_error);
+	last_error = NULL;
+	pthread_mutex_unlock(&config_lock);
+	apply_globals(fresh);
+	mmapfs_mapping_apply_config(fresh);
+	mmapfs_config_unref(old);
+	pthread_mutex_unlock(&reload_lock);
+	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
+	return 0;
+}
+
+void mmapfs_config_uninstall(void)
+{
+	pthread_mutex_lock(&config_lock);
+	mmapfs_config_unref(running);
+	running = NULL;
+	free(last_error);
+	last_error = NULL;
+	pthread_mutex_unlock(&config_lock);
+}
