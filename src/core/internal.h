@@ -32,6 +32,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 struct mmapio_fstate;
@@ -127,6 +128,12 @@ int mmapio_prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n);
 /* With map_lock held for writing (or before f is shared): recomputes
  * alloc_upto from the file's first hole (after an outside change). */
 void mmapio_reset_alloc_locked(struct mmapio_file *f);
+
+/* --- Advice (advice.c) ------------------------------------------------- */
+
+/* Reads smaps text from fp: 1 when a VMA overlapping [lo, hi) reports
+ * AnonHugePages, FilePmdMapped or ShmemPmdMapped > 0, else 0. */
+int mmapio_smaps_huge(FILE *fp, uintptr_t lo, uintptr_t hi);
 
 /* --- Durability state (state.c, accum.c, flush.c, flusher.c) ----------- */
 

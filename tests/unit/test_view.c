@@ -1,0 +1,328 @@
+/*
+ * test_view.c — unit tests of src/core/view.c: views (bounds, pinning,
+ * mutable accounting on release), raw pointers and declared writes, the
+ * chunk walk (callback, early stop, mutable accounting), the cursor, and
+ * segments re-validating against the current length.
+ *
+ * Accounting is observed through mmapio_stats (bytes_written, writes).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+static char dir[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/mmapio-view-XXXXXX", t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mmapio_sys_reset();
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *path_of(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static struct mmapio_stats stats_of(struct mmapio_file *f)
+{
+	struct mmapio_stats st;
+
+	mmapio_stats(f, &st);
+	return st;
+}
+
+static void test_view_bounds_and_data(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_view v;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("v"), 100, &f), 0);
+	assert_int_equal(mmapio_write(f, 40, "window", 6), 0);
+	assert_int_equal(mmapio_view(f, 40, 6, &v), 0);
+	assert_ptr_equal(v.file, f);
+	assert_int_equal(v.off, 40);
+	assert_int_equal(v.len, 6);
+	assert_false(v.writable);
+	assert_memory_equal(v.data, "window", 6);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	assert_null(v.file);
+	/* Releasing a cleared view is harmless. */
+	assert_int_equal(mmapio_view_release(&v), 0);
+
+	assert_int_equal(mmapio_view(f, 100, 0, &v), 0);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	assert_int_equal(mmapio_view(f, 95, 6, &v), -ERANGE);
+	assert_int_equal(mmapio_view(f, 101, 0, &v), -ERANGE);
+	assert_int_equal(mmapio_view(f, UINT64_MAX, 2, &v), -ERANGE);
+	assert_int_equal(mmapio_view(f, 1, SIZE_MAX, &v), -ERANGE);
+	assert_int_equal(mmapio_view_mut(f, UINT64_MAX - 1, 4, &v), -ERANGE);
+	assert_int_equal(f->pins, 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_view_mut_accounts_on_release(void **state)
+{
+	struct mmapio_file *f, *ro;
+	struct mmapio_view v;
+	struct mmapio_stats before, after;
+	char buf[5];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("m"), 8192, &f), 0);
+	before = stats_of(f);
+	assert_int_equal(mmapio_view_mut(f, 4000, 200, &v), 0);
+	assert_true(v.writable);
+	memcpy(v.data, "mutab", 5);
+	/* Nothing counted until the release. */
+	assert_int_equal(stats_of(f).bytes_written, before.bytes_written);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	after = stats_of(f);
+	assert_int_equal(after.bytes_written - before.bytes_written, 200);
+	assert_int_equal(after.writes - before.writes, 1);
+	assert_int_equal(mmapio_read(f, 4000, buf, 5), 0);
+	assert_memory_equal(buf, "mutab", 5);
+
+	assert_int_equal(mmapio_open_ro(path_of("m"), &ro), 0);
+	assert_int_equal(mmapio_view_mut(ro, 0, 1, &v), -EBADF);
+	assert_int_equal(mmapio_view(ro, 4000, 5, &v), 0);
+	assert_memory_equal(v.data, "mutab", 5);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_raw_pointers(void **state)
+{
+	struct mmapio_file *f, *ro, *empty;
+	struct mmapio_stats before;
+	char *p;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("p"), 64, &f), 0);
+	p = mmapio_mut_ptr(f);
+	assert_non_null(p);
+	assert_ptr_equal(mmapio_ptr(f), p);
+	before = stats_of(f);
+	memcpy(p + 10, "raw", 3);
+	assert_int_equal(mmapio_declare_written(f, 10, 3), 0);
+	assert_int_equal(stats_of(f).bytes_written - before.bytes_written, 3);
+	assert_int_equal(mmapio_declare_written(f, 64, 0), 0);
+	assert_int_equal(mmapio_declare_written(f, 62, 3), -ERANGE);
+	assert_int_equal(mmapio_declare_written(f, UINT64_MAX, 2), -ERANGE);
+	assert_int_equal(mmapio_declare_written(f, 65, 0), -ERANGE);
+
+	assert_int_equal(mmapio_open_ro(path_of("p"), &ro), 0);
+	assert_null(mmapio_mut_ptr(ro));
+	assert_memory_equal((const char *)mmapio_ptr(ro) + 10, "raw", 3);
+	assert_int_equal(mmapio_declare_written(ro, 0, 1), -EBADF);
+	assert_int_equal(mmapio_close(ro), 0);
+
+	assert_int_equal(mmapio_create_rw(path_of("e"), 0, &empty), 0);
+	assert_null(mmapio_ptr(empty));
+	assert_null(mmapio_mut_ptr(empty));
+	assert_int_equal(mmapio_close(empty), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+struct collect {
+	char text[64];
+	size_t used;
+	int calls;
+	int stop_after;
+	uint64_t last_off;
+};
+
+static int collect_chunk(const void *data, size_t len, uint64_t off, void *ctx)
+{
+	struct collect *c = ctx;
+
+	memcpy(c->text + c->used, data, len);
+	c->used += len;
+	c->last_off = off;
+	if (++c->calls == c->stop_after)
+		return 99;
+	return 0;
+}
+
+static int upcase_chunk(void *data, size_t len, uint64_t off, void *ctx)
+{
+	char *p = data;
+	size_t i;
+
+	(void)off;
+	for (i = 0; i < len; i++)
+		p[i] = (char)(p[i] - 'a' + 'A');
+	return ++*(int *)ctx == 2 ? 5 : 0;
+}
+
+static void test_chunks(void **state)
+{
+	struct mmapio_file *f, *ro;
+	struct collect c = { 0 };
+	struct mmapio_stats before, after;
+	char buf[12];
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("c"), 20, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "abcdefghijklmnopqrst", 20), 0);
+	assert_int_equal(mmapio_for_each_chunk(f, 2, 10, 4, collect_chunk, &c), 0);
+	assert_int_equal(c.calls, 3);
+	assert_int_equal(c.used, 10);
+	assert_memory_equal(c.text, "cdefghijkl", 10);
+	assert_int_equal(c.last_off, 10);
+
+	/* A non-zero return stops the walk and is returned. */
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	assert_int_equal(mmapio_for_each_chunk(f, 0, 20, 3, collect_chunk, &c), 99);
+	assert_int_equal(c.calls, 2);
+	/* chunk 0 means one page: a single call here. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mmapio_for_each_chunk(f, 0, 20, 0, collect_chunk, &c), 0);
+	assert_int_equal(c.calls, 1);
+	/* Empty walk: no call. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mmapio_for_each_chunk(f, 20, 0, 4, collect_chunk, &c), 0);
+	assert_int_equal(c.calls, 0);
+	assert_int_equal(mmapio_for_each_chunk(f, 18, 3, 4, collect_chunk, &c),
+			 -ERANGE);
+	assert_int_equal(mmapio_for_each_chunk(f, UINT64_MAX, 2, 4,
+					       collect_chunk, &c), -ERANGE);
+	assert_int_equal(mmapio_for_each_chunk(f, 0, 1, 4, NULL, NULL), -EINVAL);
+
+	/* Mutable walk: the chunks seen (two of 4 bytes) are accounted. */
+	before = stats_of(f);
+	assert_int_equal(mmapio_for_each_chunk_mut(f, 0, 12, 4, upcase_chunk,
+						   &calls), 5);
+	after = stats_of(f);
+	assert_int_equal(after.bytes_written - before.bytes_written, 8);
+	assert_int_equal(after.writes - before.writes, 1);
+	assert_int_equal(mmapio_read(f, 0, buf, 12), 0);
+	assert_memory_equal(buf, "ABCDEFGHijkl", 12);
+	assert_int_equal(mmapio_for_each_chunk_mut(f, 0, 21, 4, upcase_chunk,
+						   &calls), -ERANGE);
+	assert_int_equal(f->pins, 0);
+
+	assert_int_equal(mmapio_open_ro(path_of("c"), &ro), 0);
+	assert_int_equal(mmapio_for_each_chunk_mut(ro, 0, 4, 4, upcase_chunk,
+						   &calls), -EBADF);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_cursor(void **state)
+{
+	struct mmapio_cursor cur;
+	struct mmapio_file *f;
+	const void *p;
+	size_t n, total = 0;
+	char text[32];
+	int rc, steps = 0;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("k"), 30, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "0123456789abcdefghijklmnopqrst", 30), 0);
+	assert_int_equal(mmapio_cursor_init(&cur, f, 5, 20, 8), 0);
+	while ((rc = mmapio_cursor_next(&cur, &p, &n)) > 0) {
+		memcpy(text + total, p, n);
+		total += n;
+		steps++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(steps, 3);
+	assert_int_equal(total, 20);
+	assert_memory_equal(text, "56789abcdefghijklmno", 20);
+	assert_int_equal(mmapio_cursor_init(&cur, f, 25, 6, 8), -ERANGE);
+	assert_int_equal(mmapio_cursor_init(&cur, f, UINT64_MAX, 2, 8), -ERANGE);
+	/* A shrink under the cursor is -ERANGE at the next step. */
+	assert_int_equal(mmapio_cursor_init(&cur, f, 0, 30, 10), 0);
+	assert_int_equal(mmapio_cursor_next(&cur, &p, &n), 1);
+	assert_int_equal(mmapio_resize(f, 15), 0);
+	assert_int_equal(mmapio_cursor_next(&cur, &p, &n), -ERANGE);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_segments(void **state)
+{
+	struct mmapio_segment s;
+	struct mmapio_file *f;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("s"), 100, &f), 0);
+	assert_int_equal(mmapio_segment(f, 50, 101, &s), -ERANGE);
+	assert_int_equal(mmapio_segment(f, UINT64_MAX, 2, &s), -ERANGE);
+	assert_int_equal(mmapio_segment(f, 40, 20, &s), 0);
+	/* The segment holds its own reference. */
+	assert_int_equal(atomic_load(&f->refs), 2);
+	assert_int_equal(mmapio_segment_write(&s, 0, "seg", 3), 0);
+	assert_int_equal(mmapio_read(f, 40, buf, 3), 0);
+	assert_memory_equal(buf, "seg", 3);
+	assert_int_equal(mmapio_segment_read(&s, 17, buf, 3), 0);
+	assert_int_equal(mmapio_segment_read(&s, 18, buf, 3), -ERANGE);
+	assert_int_equal(mmapio_segment_write(&s, 20, buf, 1), -ERANGE);
+	assert_int_equal(mmapio_segment_read(&s, UINT64_MAX, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_segment_write(&s, 20, buf, 0), 0);
+	/* Shrinking the file under the segment: -ERANGE, not a fault. */
+	assert_int_equal(mmapio_resize(f, 45), 0);
+	assert_int_equal(mmapio_segment_read(&s, 0, buf, 5), 0);
+	assert_int_equal(mmapio_segment_read(&s, 4, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_segment_write(&s, 10, "x", 1), -ERANGE);
+	mmapio_segment_release(&s);
+	assert_null(s.file);
+	mmapio_segment_release(&s);
+	assert_int_equal(atomic_load(&f->refs), 1);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_view_bounds_and_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_mut_accounts_on_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

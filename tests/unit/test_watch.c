@@ -1,0 +1,175 @@
+/*
+ * test_watch.c — unit tests of src/core/watch.c: events for outside
+ * writes, truncation, attribute changes, unlink and rename; timeouts;
+ * the pollable fd; errors (no path, anonymous); mmapio_version.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+static char dir[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/mmapio-watch-XXXXXX", t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *path_of(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_events(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_watch *w;
+	struct pollfd pfd;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("w"), 100, &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), 0);
+	assert_true(mmapio_watch_fd(w) >= 0);
+	/* Nothing yet: a poll answers 0 at once. */
+	assert_int_equal(mmapio_watch_wait(w, 0), 0);
+	/* Our own stores through the mapping are not events. */
+	assert_int_equal(mmapio_write(f, 0, "own", 3), 0);
+	assert_int_equal(mmapio_watch_wait(w, 0), 0);
+
+	fd = open(path_of("w"), O_RDWR);
+	assert_int_equal(pwrite(fd, "outside", 7, 10), 7);
+	pfd = (struct pollfd){ .fd = mmapio_watch_fd(w), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_MODIFIED);
+	/* Drained. */
+	assert_int_equal(mmapio_watch_wait(w, 0), 0);
+
+	assert_int_equal(ftruncate(fd, 10), 0);
+	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_MODIFIED);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_ATTRIB);
+	close(fd);
+
+	{
+		char from[PATH_MAX + 64];
+
+		snprintf(from, sizeof(from), "%s", path_of("w"));
+		assert_int_equal(rename(from, path_of("w2")), 0);
+	}
+	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_DELETED);
+	mmapio_watch_close(w);
+	mmapio_watch_close(NULL);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_unlink(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_watch *w;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("u"), 1, &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), 0);
+	assert_int_equal(unlink(path_of("u")), 0);
+	/* Closing our mapping drops the last link: DELETE_SELF. */
+	assert_int_equal(mmapio_close(f), 0);
+	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_DELETED);
+	mmapio_watch_close(w);
+}
+
+static void test_timeout(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_watch *w;
+	int64_t t0;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("t"), 1, &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), 0);
+	t0 = now_ms();
+	assert_int_equal(mmapio_watch_wait(w, 120), 0);
+	assert_true(now_ms() - t0 >= 100);
+	mmapio_watch_close(w);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+static void test_errors(void **state)
+{
+	struct mmapio_file *f, *anon;
+	struct mmapio_watch *w = NULL;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mmapio_anon(10, &anon), 0);
+	assert_int_equal(mmapio_watch(anon, &w), -EINVAL);
+	assert_int_equal(mmapio_close(anon), 0);
+	fd = open(path_of("n"), O_RDWR | O_CREAT, 0644);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, NULL, &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), -EINVAL);
+	assert_int_equal(mmapio_close(f), 0);
+	/* A path that no longer names anything. */
+	fd = open(path_of("gone"), O_RDWR | O_CREAT, 0644);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, path_of("gone"), &f), 0);
+	assert_int_equal(unlink(path_of("gone")), 0);
+	assert_int_equal(mmapio_watch(f, &w), -ENOENT);
+	assert_null(w);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
