@@ -13,8 +13,8 @@
  *     control characters, and indented keys or section headers (keys start
  *     in column 1; indented comments and blank lines are fine);
  *   - parses and checks section headers itself ([global], [match GLOB]) and
- *     keeps the current section in the parser, so the glob has no length
- *     limit but the line's and no ']' can hide in it;
+ *     keeps the current section in the parser, so a glob is limited only by
+ *     the line length and a ']' inside it is an error, not a silent cut;
  *   - rejects lines inih would reject (no '=' or ':' before a comment).
  * A rejected line, a header or a comment reaches inih as an empty line, so
  * inih sees only blank lines and well-formed "key = value" lines, splits
