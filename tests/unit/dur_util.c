@@ -128,7 +128,7 @@ int dur_teardown(void **state)
 
 const char *dur_path(const char *name)
 {
-	static char p[PATH_MAX + 64];
+	static _Thread_local char p[PATH_MAX + 64];
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	return p;

@@ -43,7 +43,7 @@ int dur_teardown(void **state);
  * flusher thread run (real-time tests). */
 void dur_use_real_clock(void);
 
-/* dir/name (a static buffer, valid until the next call). */
+/* dir/name (a per-thread buffer, valid until the thread's next call). */
 const char *dur_path(const char *name);
 
 /* Creates dir/name (removing an old one) with size bytes and opens it RW
