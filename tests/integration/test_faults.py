@@ -96,8 +96,14 @@ def test_enospc_on_full_backing(small_tmpfs, mount_factory):
     size = fs.stat(m.mnt / "big").st_size
     assert size >= written - 64 * 1024
     assert util.read_file(m.mnt / "big")[:written] == b"z" * written
-    # space freed: writing works again
+    # space freed: writing works again.  The daemon may hold the unlinked
+    # file until the kernel's FORGET arrives, so freeing is polled.
     fs.unlink(m.mnt / "big")
+
+    def freed():
+        st = os.statvfs(small_tmpfs)
+        return st.f_bavail * st.f_frsize >= MiB
+    util.wait_until(freed, 5, what="space of the unlinked file freed")
     util.write_file(m.mnt / "after", b"space again")
     assert (small_tmpfs / "after").read_bytes() == b"space again"
 
@@ -108,7 +114,9 @@ def test_enospc_writing_into_hole(small_tmpfs, mount_factory):
     m = mount_factory(backing=small_tmpfs)
     fd = fs.open(m.mnt / "sparse", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fs.ftruncate(fd, 4 * MiB)
+        fs.ftruncate(fd, MiB + 8 * PAGE)
+        assert os.stat(small_tmpfs / "sparse").st_blocks == 0, (
+            "growing ftruncate allocated blocks: no hole left to test")
         util.call(_fill, small_tmpfs / "filler", b"f" * (64 * 1024))
         try:
             fs.pwrite(fd, b"x" * (8 * PAGE), MiB)

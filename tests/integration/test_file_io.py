@@ -108,8 +108,11 @@ def test_o_append(mount):
         fs.write(fd, b"-three")
     finally:
         fs.close(fd)
-    assert util.read_file(mount.mnt / "f") == \
-        b"start-one-two-outside-three"
+    # the kernel learns of the outside append only from the daemon (size
+    # re-check, invalidation), so the final content is polled
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") ==
+                    b"start-one-two-outside-three", 5,
+                    what="appends land after the outside append")
 
 
 def test_o_append_concurrent_writers(mount):
