@@ -44,7 +44,8 @@
 #include "stats_format.h"
 
 /* The daemon's handle on one resolved regular file (its inode). Opaque
- * here: control.c only passes it back to the ops. */
+ * here: control.c only passes it back to the ops, so the daemon may define
+ * it or simply cast its own inode pointer to and from it. */
 struct mmapfs_control_node;
 
 /* Called by for_each_file for each file of the snapshot. row and the
@@ -74,13 +75,16 @@ struct mmapfs_control_ops {
 
 	/* The range ops get a range inside the file (0 < len, off + len <=
 	 * the size just read; the file may shrink meanwhile: the core's
-	 * -ERANGE is then turned into -EINVAL here). Each gets or creates the
-	 * inode's shared mapping as a first open would (daemon credentials,
-	 * the path's config), then calls the core:
+	 * -ERANGE is then turned into -EINVAL here). Each acts on the inode's
+	 * shared mapping; when the file is not open, the daemon maps it as a
+	 * first open would (daemon credentials, the path's config) and keeps
+	 * that mapping as long as the effect needs it (prefetch and advise
+	 * may drop it at once: the page cache keeps what was read; lock keeps
+	 * it until the range is unlocked). Core calls:
 	 *   prefetch: mmapio_prefetch(); advise: mmapio_advise();
 	 *   lock: mmapio_lock(), keeping the total locked bytes under
 	 *   max_locked_bytes (-ENOMEM when over) and the mapping out of the
-	 *   idle LRU while any of it is locked; unlock: mmapio_unlock(). */
+	 *   eviction sweep while any of it is locked; unlock: mmapio_unlock(). */
 	int (*prefetch)(void *ctx, struct mmapfs_control_node *node,
 			uint64_t off, uint64_t len);
 	int (*advise)(void *ctx, struct mmapfs_control_node *node,
@@ -96,9 +100,11 @@ struct mmapfs_control_ops {
 	/* flush of every mapped file; returns the first error, having tried
 	 * them all. */
 	int (*flush_all)(void *ctx);
-	/* Drops the file's mapping if no open handle uses it (the close rule
-	 * of its policy applies; its counters live on in the core). 0 also
-	 * when it had none; -EBUSY while open handles use it. */
+	/* Unmaps the file now, as the max_mapped_files sweep would: open
+	 * handles keep working (the next request maps it again) and the
+	 * counters live on in the core. 0 also when it was not mapped;
+	 * -EBUSY while a request has the mapping pinned or a range of it is
+	 * locked. */
 	int (*evict)(void *ctx, struct mmapfs_control_node *node);
 	/* Sets (p) or clears (NULL: back to the config) the inode's policy
 	 * override and applies the result to its mapping, if any, with
@@ -140,7 +146,7 @@ struct mmapfs_control {
  *            rejected by reload
  *   -ENOENT  PATH does not exist
  *   or an op's error (-EIO and the sticky flush error, -ENOMEM over
- *   max_locked_bytes, -EBUSY evicting an open file, ...).
+ *   max_locked_bytes, -EBUSY evicting a pinned or locked mapping, ...).
  * A rejected command is logged (warning) with the reason. A range that
  * resolves to zero bytes succeeds without calling the op. */
 ssize_t mmapfs_control_execute(const struct mmapfs_control *c,

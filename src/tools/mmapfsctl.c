@@ -341,7 +341,8 @@ static const char *explain(int err, const char *verb)
 		return "permission denied: only the user who mounted it may "
 		       "use the control files";
 	case EBUSY:
-		return "the file is open; it cannot be evicted now";
+		return "the mapping is in use (a request in flight or a locked "
+		       "range); try again";
 	case ENOMEM:
 		return "out of memory, or over the max_locked_bytes cap";
 	default:
