@@ -156,7 +156,11 @@ int mmapio_open_or_create(const char *path, uint64_t default_size,
 
 /* Wraps a caller-opened fd (its access mode must fit mode). On success the
  * file owns fd: mmapio_close() closes it, mmapio_unmap() hands it back.
- * path is used for messages and stats only (may be NULL); it is copied. */
+ * On failure the caller keeps fd. path is used for messages, stats and
+ * mmapio_watch only (may be NULL); it is copied.
+ * Errors: -EBADF fd not open, an O_PATH fd, or an access mode that does not
+ * fit (RW needs O_RDWR; RO and COW need a readable fd); -EISDIR; -ENODEV
+ * not a regular file, or a file the kernel cannot map; -ENOMEM. */
 int mmapio_from_fd(int fd, enum mmapio_mode mode, const char *path,
 		   struct mmapio_file **out);
 /* As mmapio_from_fd() with full options (o->how and o->size are ignored). */
@@ -177,8 +181,10 @@ int mmapio_close(struct mmapio_file *f);
 
 /* When f holds the only reference: flushes as mmapio_close() would, stops
  * its flusher registration, unmaps, frees f and returns the fd through
- * *fd_out (ownership passes to the caller). Otherwise returns -EBUSY and
- * leaves f untouched. Anonymous mappings return -EINVAL. */
+ * *fd_out (ownership passes to the caller); a failed flush is returned but
+ * f is still released and *fd_out set. Otherwise returns -EBUSY and leaves
+ * f and *fd_out untouched. Anonymous mappings return -EINVAL.
+ * As for mmapio_close(), no view of f may still be held. */
 int mmapio_unmap(struct mmapio_file *f, int *fd_out);
 
 /* ------------------------------------------------------------------------
@@ -226,7 +232,12 @@ int mmapio_write(struct mmapio_file *f, uint64_t off, const void *data,
 		 size_t len);
 
 /* As mmapio_write(), but first grows the file (and mapping) when the write
- * ends past the current length. */
+ * ends past the current length; a gap before off stays a hole. Concurrent
+ * growers never shrink the file or lose each other's bytes. A zero-length
+ * write never grows (like pwrite). More errors: -EFBIG past INT64_MAX;
+ * -ERANGE for COW and anonymous mappings, which cannot grow. If the copy
+ * fails after the growth (-EIO, -ENOSPC in a hole before the old end), the
+ * file keeps its new length. */
 int mmapio_write_grow(struct mmapio_file *f, uint64_t off, const void *data,
 		      size_t len);
 
@@ -245,8 +256,10 @@ struct mmapio_view {
 };
 
 /* Pins [off, off+len) and points v at it. The caller must not touch bytes
- * outside [data, data+len) and must release the view. Accessing the bytes
- * is NOT under the SIGBUS guard (use mmapio_read for that).
+ * outside [data, data+len) and must release the view before dropping its
+ * reference. Accessing the bytes is NOT under the SIGBUS guard (use
+ * mmapio_read for that). A view holds no lock: its holder may keep using
+ * f, but must not itself resize or refresh f (that waits for the view).
  * Returns 0; -ERANGE. */
 int mmapio_view(struct mmapio_file *f, uint64_t off, size_t len,
 		struct mmapio_view *v);
@@ -299,14 +312,18 @@ int mmapio_cursor_init(struct mmapio_cursor *c, struct mmapio_file *f,
 int mmapio_cursor_next(struct mmapio_cursor *c, const void **data, size_t *len);
 
 /* Atomic integers inside the mapping, at naturally aligned offsets
- * (-EINVAL when misaligned, -ERANGE out of bounds). Stores, exchanges and
- * additions are accounted as writes. */
+ * (-EINVAL when misaligned, -ERANGE out of bounds; stores -EBADF when the
+ * file is not writable; -EIO on a fault). Stores, exchanges and additions
+ * are accounted as writes. */
 int mmapio_atomic_load_u32(struct mmapio_file *f, uint64_t off, uint32_t *out);
 int mmapio_atomic_load_u64(struct mmapio_file *f, uint64_t off, uint64_t *out);
 int mmapio_atomic_store_u32(struct mmapio_file *f, uint64_t off, uint32_t v);
 int mmapio_atomic_store_u64(struct mmapio_file *f, uint64_t off, uint64_t v);
+/* old may be NULL. */
 int mmapio_atomic_fetch_add_u64(struct mmapio_file *f, uint64_t off,
 				uint64_t add, uint64_t *old);
+/* Returns 1 when *expected matched and desired was stored, 0 when not
+ * (then *expected is the current value; nothing is accounted), or -errno. */
 int mmapio_atomic_cas_u64(struct mmapio_file *f, uint64_t off,
 			  uint64_t *expected, uint64_t desired);
 
@@ -338,7 +355,10 @@ void mmapio_segment_release(struct mmapio_segment *s);
 int mmapio_resize(struct mmapio_file *f, uint64_t size);
 
 /* Re-reads the backing file's size (after a change made from outside) and
- * adjusts the mapping to it. Returns the new length (>= 0) or -errno. */
+ * adjusts the mapping to it; also forgets what it knew about allocated
+ * ranges (call it after punching holes through the fd). Waits for views
+ * when the file shrank. Returns the new length (>= 0) or -errno (-EINVAL
+ * for anonymous mappings). */
 int64_t mmapio_refresh(struct mmapio_file *f);
 
 /* ------------------------------------------------------------------------
@@ -358,7 +378,8 @@ enum mmapio_advice {
 int mmapio_advise(struct mmapio_file *f, uint64_t off, uint64_t len,
 		  enum mmapio_advice advice);
 /* posix_fadvise(WILLNEED) on the fd: starts read-ahead into the page cache;
- * complementary to mmapio_advise(WILLNEED) on the mapping. */
+ * complementary to mmapio_advise(WILLNEED) on the mapping. Returns 0
+ * (also for anonymous mappings: nothing to read); -ERANGE. */
 int mmapio_prefetch(struct mmapio_file *f, uint64_t off, uint64_t len);
 /* Faults the range in (MADV_POPULATE_READ/WRITE where the kernel has it,
  * else a read of one byte per page under the SIGBUS guard). */
