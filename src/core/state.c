@@ -417,8 +417,9 @@ void mmapio_state_truncated(struct mmapio_file *f, uint64_t new_len)
 	struct mmapio_fstate *s = f->state;
 
 	pthread_mutex_lock(&s->lock);
-	accum_truncate(&s->accum, new_len);
-	if (!s->accum.dirty_pages) {
+	/* Only pages cut off by a shrink are forgotten; when none is left
+	 * the write calls that dirtied them are moot too. */
+	if (accum_truncate(&s->accum, new_len) && !s->accum.dirty_pages) {
 		s->pending_writes_n = 0;
 		s->external_pending = false;
 		if (s->timer_armed) {
