@@ -24,7 +24,7 @@
  * reopen sees its pending counts. At most MMAPIO_DETACHED_CAP (65536)
  * detached states are kept; beyond that the oldest is dropped, losing only
  * its counts (its data stays in the page cache for the kernel to write
- * back). About 300 bytes plus the bitmap each: ~20 MiB at the cap. A state
+ * back). About 360 bytes plus the bitmap each: ~25 MiB at the cap. A state
  * is keyed by inode number, so a deleted file whose inode number is reused
  * by a new file passes its leftover counts on (harmless: counts only err
  * on the side of flushing sooner).
