@@ -117,22 +117,19 @@ def test_shrink_race_daemon_survives(mount):
     unexpected = []
 
     def reader():
-        while not stop.is_set():
-            try:
+        try:
+            while not stop.is_set():
                 fd = os.open(mount.mnt / "f", os.O_RDONLY)
-            except OSError as e:
-                unexpected.append(e)
-                return
-            try:
-                os.pread(fd, 256 * PAGE, 0)
-            except OSError as e:
-                if e.errno != errno.EIO:
-                    unexpected.append(e)
-            finally:
-                os.close(fd)
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    for t in threads:
-        t.start()
+                try:
+                    os.pread(fd, 256 * PAGE, 0)
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        unexpected.append(e)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            unexpected.append(e)
+    threads = [util.spawn(reader) for _ in range(2)]
     try:
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:

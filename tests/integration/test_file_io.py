@@ -127,10 +127,7 @@ def test_o_append_concurrent_writers(mount):
                 os.write(fd, f"{k}:{i:04d}\n".encode())
         finally:
             os.close(fd)
-    threads = [threading.Thread(target=appender, args=(k,))
-               for k in range(n_threads)]
-    for t in threads:
-        t.start()
+    threads = [util.spawn(appender, k) for k in range(n_threads)]
     util.join_all(threads, timeout=60)
     lines = util.read_file(mount.mnt / "log").decode().splitlines()
     assert sorted(lines) == sorted(f"{k}:{i:04d}" for k in range(n_threads)
@@ -466,9 +463,7 @@ def test_concurrent_writers_disjoint_ranges(mount):
                 os.pwrite(fd, data, k * chunk)
         finally:
             os.close(fd)
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
+    threads = [util.spawn(writer, k) for k in range(n)]
     util.join_all(threads, timeout=60)
     expected = b"".join(util.pattern(chunk, seed=k) for k in range(n))
     assert util.read_file(mount.mnt / "f") == expected
@@ -483,19 +478,19 @@ def test_reader_during_truncate_and_grow(mount):
     errors = []
 
     def reader():
-        fd = os.open(mount.mnt / "f", os.O_RDONLY)
         try:
-            while not stop.is_set():
-                got = os.pread(fd, 64 * PAGE, 0)
-                if not all(g == 0 or g == d for g, d in zip(got, data)):
-                    errors.append(f"garbage in a read of {len(got)} bytes")
+            fd = os.open(mount.mnt / "f", os.O_RDONLY)
+            try:
+                while not stop.is_set():
+                    got = os.pread(fd, 64 * PAGE, 0)
+                    if not all(g == 0 or g == d for g, d in zip(got, data)):
+                        errors.append(f"garbage in a read of {len(got)} "
+                                      f"bytes")
+            finally:
+                os.close(fd)
         except OSError as e:
             errors.append(e)
-        finally:
-            os.close(fd)
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    for t in threads:
-        t.start()
+    threads = [util.spawn(reader) for _ in range(2)]
     try:
         fd = fs.open(mount.mnt / "f", os.O_RDWR)
         try:

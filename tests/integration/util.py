@@ -212,13 +212,39 @@ def run(argv, timeout=None, check=False, **kwargs):
         raise OpTimeout(f"{argv} did not finish within {limit:g} s") from e
 
 
+class Worker(threading.Thread):
+    """A daemon thread that keeps the exception its target raised, so
+    join_all() can hand it to the test."""
+
+    def __init__(self, target, *args):
+        super().__init__(target=target, args=args, daemon=True)
+        self.error = None
+
+    def run(self):
+        try:
+            super().run()
+        except BaseException as e:  # handed to join_all()
+            self.error = e
+
+
+def spawn(target, *args):
+    """Starts target(*args) in a Worker."""
+    t = Worker(target, *args)
+    t.start()
+    return t
+
+
 def join_all(threads, timeout=None):
-    """Joins threads under one deadline; raises OpTimeout if any is stuck."""
+    """Joins threads under one deadline; raises OpTimeout if any is stuck,
+    else the first exception a Worker raised."""
     deadline = time.monotonic() + (OP_TIMEOUT if timeout is None else timeout)
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
         if t.is_alive():
             raise OpTimeout(f"thread {t.name} still running at its deadline")
+    for t in threads:
+        if getattr(t, "error", None) is not None:
+            raise t.error
 
 
 def wait_until(predicate, timeout=5.0, interval=0.05, what="condition"):
