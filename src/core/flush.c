@@ -222,6 +222,19 @@ static int flush_run(struct mmapio_file *f, struct mmapio_fstate *s,
 	return rc;
 }
 
+/* Pages touched by [off, off + len). */
+static uint64_t range_pages(const struct mmapio_fstate *s, uint64_t off,
+			    uint64_t len)
+{
+	unsigned sh = s->accum.page_shift;
+
+	if (!len)
+		return 0;
+	if (off + len < off)
+		len = UINT64_MAX - off;
+	return ((off + len - 1) >> sh) - (off >> sh) + 1;
+}
+
 int flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
 		  bool external)
 {
@@ -250,7 +263,10 @@ int flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
 		/* No memory to track these pages: make them durable now. */
 		act = ACT_FULL;
 	} else if (s->policy.kind == MMAPIO_POLICY_ALWAYS) {
-		act = ACT_RANGE;
+		/* Just this write's pages, unless older ones are pending too
+		 * (left by another policy before an open switched it). */
+		act = s->accum.dirty_pages > range_pages(s, off, len) ? ACT_FULL
+								      : ACT_RANGE;
 	} else {
 		act = policy_decide(s);
 	}

@@ -123,6 +123,24 @@ static void test_always(void **state)
 	assert_int_equal(dur_syncs(), 2);
 }
 
+/* Pages left pending under never before an open switched the file to
+ * always are made durable by the next write too (a full flush). */
+static void test_always_after_never_flushes_old_pages(void **state)
+{
+	struct mmapio_file *f = dur_create("always2", 16 * PS, "never");
+
+	(void)state;
+	assert_int_equal(dur_write(f, 8 * PS, PS, 'a'), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	f = dur_open("always2", "always");
+	assert_int_equal(mmapio_pending_bytes(f), PS);
+	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
+	assert_int_equal(atomic_load(&dur.fdatasync), 1);
+	assert_int_equal(atomic_load(&dur.msync), 0);
+	assert_int_equal(mmapio_pending_bytes(f), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 static void test_never_and_explicit_flush(void **state)
 {
 	struct mmapio_file *f = dur_create("never", 16 * PS, "never");
@@ -381,6 +399,7 @@ int main(void)
 		T(test_writes_threshold),
 		T(test_combination_first_reached),
 		T(test_always),
+		T(test_always_after_never_flushes_old_pages),
 		T(test_never_and_explicit_flush),
 		T(test_overlapping_writes_counted_once),
 		T(test_flush_range_debits_exactly),
