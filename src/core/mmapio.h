@@ -444,7 +444,10 @@ enum mmapio_watch_event {
 
 struct mmapio_watch;
 
-/* Watches f's path with inotify. Returns 0; -EINVAL (no path); -errno. */
+/* Watches f's file with inotify, through its descriptor (renames and the
+ * path's form do not matter; without /proc, through the path given at
+ * open). An unlink that leaves no link is DELETED at once, although the
+ * mapping keeps the inode alive. Returns 0; -EINVAL (anonymous); -errno. */
 int mmapio_watch(struct mmapio_file *f, struct mmapio_watch **out);
 /* A pollable fd (readable when events are pending). */
 int mmapio_watch_fd(const struct mmapio_watch *w);

@@ -1,7 +1,8 @@
 /*
  * test_watch.c — unit tests of src/core/watch.c: events for outside
- * writes, truncation, attribute changes, unlink and rename; timeouts;
- * the pollable fd; errors (no path, anonymous); mmapio_version.
+ * writes, truncation, attribute changes, unlink (with and without another
+ * link) and rename; the watch follows the descriptor, not the path;
+ * timeouts; the pollable fd; the anonymous error.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,11 +117,50 @@ static void test_unlink(void **state)
 	(void)state;
 	assert_int_equal(mmapio_create_rw(path_of("u"), 1, &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
+	/* A second link: its removal is only ATTRIB. */
+	{
+		char other[PATH_MAX + 64];
+
+		snprintf(other, sizeof(other), "%s", path_of("u2"));
+		assert_int_equal(link(path_of("u"), other), 0);
+		assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_ATTRIB);
+		assert_int_equal(unlink(other), 0);
+	}
+	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_ATTRIB);
+	/* The last link: DELETED while the mapping still holds the inode. */
 	assert_int_equal(unlink(path_of("u")), 0);
-	/* Closing our mapping drops the last link: DELETE_SELF. */
-	assert_int_equal(mmapio_close(f), 0);
 	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_DELETED);
+	assert_int_equal(mmapio_close(f), 0);
 	mmapio_watch_close(w);
+}
+
+/* The watch follows the file, not the path: a relative or stale path
+ * given at open does not matter. */
+static void test_follows_descriptor(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_watch *w;
+	int fd, other;
+
+	(void)state;
+	fd = open(path_of("d"), O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, "not/a/real/path", &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), 0);
+	other = open(path_of("d"), O_RDWR);
+	assert_int_equal(pwrite(other, "x", 1, 0), 1);
+	close(other);
+	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_MODIFIED);
+	mmapio_watch_close(w);
+	assert_int_equal(mmapio_close(f), 0);
+
+	fd = open(path_of("d"), O_RDWR);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, NULL, &f), 0);
+	assert_int_equal(mmapio_watch(f, &w), 0);
+	assert_int_equal(truncate(path_of("d"), 0), 0);
+	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_MODIFIED);
+	mmapio_watch_close(w);
+	assert_int_equal(mmapio_close(f), 0);
 }
 
 static void test_timeout(void **state)
@@ -141,25 +181,14 @@ static void test_timeout(void **state)
 
 static void test_errors(void **state)
 {
-	struct mmapio_file *f, *anon;
+	struct mmapio_file *anon;
 	struct mmapio_watch *w = NULL;
-	int fd;
 
 	(void)state;
 	assert_int_equal(mmapio_anon(10, &anon), 0);
 	assert_int_equal(mmapio_watch(anon, &w), -EINVAL);
-	assert_int_equal(mmapio_close(anon), 0);
-	fd = open(path_of("n"), O_RDWR | O_CREAT, 0644);
-	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, NULL, &f), 0);
-	assert_int_equal(mmapio_watch(f, &w), -EINVAL);
-	assert_int_equal(mmapio_close(f), 0);
-	/* A path that no longer names anything. */
-	fd = open(path_of("gone"), O_RDWR | O_CREAT, 0644);
-	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, path_of("gone"), &f), 0);
-	assert_int_equal(unlink(path_of("gone")), 0);
-	assert_int_equal(mmapio_watch(f, &w), -ENOENT);
 	assert_null(w);
-	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(mmapio_close(anon), 0);
 }
 
 int main(void)
@@ -167,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};
