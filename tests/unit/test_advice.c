@@ -157,6 +157,8 @@ static void test_lock_unlock(void **state)
 	assert_int_equal(mmapio_lock(f, 0, 8 * page + 1), -ERANGE);
 	assert_int_equal(mmapio_lock(f, UINT64_MAX, 2), -ERANGE);
 	assert_int_equal(mmapio_unlock(f, 0, 8 * page + 1), -ERANGE);
+	assert_int_equal(mmapio_unlock(f, UINT64_MAX, 2), -ERANGE);
+	assert_int_equal(mmapio_lock(f, page, UINT64_MAX), -ERANGE);
 	assert_int_equal(mmapio_unlock(f, 10, page), 0);
 	assert_int_equal(mmapio_locked_bytes(f), 0);
 	/* Never below zero. */

@@ -425,6 +425,57 @@ static void test_ref_and_unmap_busy(void **state)
 	assert_int_equal(mmapio_close(NULL), 0);
 }
 
+static int eio_msync(void *addr, size_t len, int flags)
+{
+	(void)addr;
+	(void)len;
+	(void)flags;
+	errno = EIO;
+	return -1;
+}
+
+static int eio_sync(int fd)
+{
+	(void)fd;
+	errno = EIO;
+	return -1;
+}
+
+/* The last close (and unmap) apply the policy's close rule and return its
+ * flush's result; the file is released either way. */
+static void test_close_returns_flush_error(void **state)
+{
+	struct mmapio_options o;
+	struct mmapio_file *f;
+	int fd = -1;
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE;
+	o.size = 4096;
+	o.policy.kind = MMAPIO_POLICY_THRESHOLD;
+	o.policy.bytes = 1ull << 30;
+	assert_int_equal(mmapio_open(path_of("cl"), &o, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "pending", 7), 0);
+	mmapio_sys.msync = eio_msync;
+	mmapio_sys.fdatasync = eio_sync;
+	mmapio_sys.fsync = eio_sync;
+	assert_int_equal(mmapio_close(f), -EIO);
+	mmapio_sys_reset();
+
+	o.how = MMAPIO_OPEN_EXISTING;
+	assert_int_equal(mmapio_open(path_of("cl"), &o, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "again", 5), 0);
+	mmapio_sys.msync = eio_msync;
+	mmapio_sys.fdatasync = eio_sync;
+	mmapio_sys.fsync = eio_sync;
+	assert_int_equal(mmapio_unmap(f, &fd), -EIO);
+	mmapio_sys_reset();
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+}
+
 static void test_options_defaults(void **state)
 {
 	struct mmapio_options o;
@@ -482,6 +533,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_from_fd_opts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ref_and_unmap_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_returns_flush_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_mode_and_version, setup, teardown),
 	};

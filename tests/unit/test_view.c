@@ -239,6 +239,8 @@ static void test_chunks(void **state)
 	assert_memory_equal(buf, "ABCDEFGHijkl", 12);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 0, 21, 4, upcase_chunk,
 						   &calls), -ERANGE);
+	assert_int_equal(mmapio_for_each_chunk_mut(f, 4, UINT64_MAX - 2, 4,
+						   upcase_chunk, &calls), -ERANGE);
 	assert_int_equal(f->pins, 0);
 
 	assert_int_equal(mmapio_open_ro(path_of("c"), &ro), 0);
@@ -282,7 +284,7 @@ static void test_cursor(void **state)
 
 static void test_segments(void **state)
 {
-	struct mmapio_segment s;
+	struct mmapio_segment s, s2;
 	struct mmapio_file *f;
 	char buf[8];
 
@@ -300,6 +302,8 @@ static void test_segments(void **state)
 	assert_int_equal(mmapio_segment_read(&s, 18, buf, 3), -ERANGE);
 	assert_int_equal(mmapio_segment_write(&s, 20, buf, 1), -ERANGE);
 	assert_int_equal(mmapio_segment_read(&s, UINT64_MAX, buf, 2), -ERANGE);
+	assert_int_equal(mmapio_segment_write(&s, UINT64_MAX - 1, buf, 4), -ERANGE);
+	assert_int_equal(mmapio_segment(f, 10, UINT64_MAX - 5, &s2), -ERANGE);
 	assert_int_equal(mmapio_segment_write(&s, 20, buf, 0), 0);
 	/* Shrinking the file under the segment: -ERANGE, not a fault. */
 	assert_int_equal(mmapio_resize(f, 45), 0);
