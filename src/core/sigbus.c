@@ -39,8 +39,12 @@
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous_action;
 
-/* The innermost guard scope of this thread, NULL outside any. */
-static __thread sigjmp_buf *volatile guard_env;
+/* The innermost guard scope of this thread, NULL outside any. Initial-exec
+ * TLS: one %fs-relative load, and nothing the handler reads can need an
+ * allocation (a dynamic TLS block could, in a thread that never used the
+ * library). */
+static __thread sigjmp_buf *volatile guard_env
+	__attribute__((tls_model("initial-exec")));
 
 static void sigbus_handler(int sig, siginfo_t *info, void *uctx)
 {
