@@ -1,0 +1,122 @@
+# mounts.sh — mount helpers shared by bench/run.sh and bench/scale.sh (sourced,
+# not executed).
+#
+# Design: every FUSE daemon is started in the foreground (-f) as a background
+# job of this shell, so its pid is known exactly; that pid is what perf, RSS
+# sampling and the last-resort kill use. A mount is recorded in MOUNTED_MNTS
+# (mount point) and MOUNTED_PIDS (daemon pid) before anything else can fail,
+# so bench_unmount_all — installed by the caller as an EXIT/INT/TERM trap —
+# always finds it.
+#
+# Invariants: at most the mounts this shell made are touched; only pids this
+# shell started are ever killed (by pid, never by name); a mount point is
+# handed back only after /proc/mounts shows it mounted.
+#
+# Threads: none (bash functions; callers are single-threaded). Every function
+# keeps its variables local, so callers' loop variables survive.
+
+MOUNTED_MNTS=""
+MOUNTED_PIDS=""
+MOUNT_PID=""
+
+# is_mounted MNT — true when MNT (an absolute path) is a mount point.
+is_mounted() {
+	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
+}
+
+# wait_mounted MNT PID — waits up to 10 s for MNT to appear while PID lives.
+wait_mounted() {
+	local i=0
+	while [ "$i" -lt 100 ]; do
+		is_mounted "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# bench_mount TARGET BACKING MNT LOG [MMAPFS_CONFIG] — mounts TARGET (mmapfs,
+# mergerfs or bindfs) of BACKING on MNT, daemon output to LOG. Sets MOUNT_PID.
+# Returns non-zero (and leaves nothing mounted) when the mount fails.
+bench_mount() {
+	local target=$1 backing=$2 mnt=$3 log=$4 cfg=${5:-}
+	mkdir -p "$mnt"
+	case $target in
+	mmapfs)
+		if [ -n "$cfg" ]; then
+			"$MMAPFS_BIN" "$backing" "$mnt" -f -o "config=$cfg" >"$log" 2>&1 &
+		else
+			"$MMAPFS_BIN" "$backing" "$mnt" -f >"$log" 2>&1 &
+		fi
+		;;
+	mergerfs)
+		# The man page's recommended setup for workloads that need mmap.
+		mergerfs -f -o use_ino,cache.files=partial,dropcacheonclose=true,category.create=mfs,fsname=bench-mergerfs \
+			"$backing" "$mnt" >"$log" 2>&1 &
+		;;
+	bindfs)
+		bindfs -f "$backing" "$mnt" >"$log" 2>&1 &
+		;;
+	*)
+		echo "bench_mount: unknown target $target" >&2
+		return 2
+		;;
+	esac
+	MOUNT_PID=$!
+	MOUNTED_MNTS="$mnt $MOUNTED_MNTS"
+	MOUNTED_PIDS="$MOUNT_PID $MOUNTED_PIDS"
+	if ! wait_mounted "$mnt" "$MOUNT_PID"; then
+		echo "bench_mount: $target did not mount on $mnt (log: $log)" >&2
+		bench_unmount "$mnt" "$MOUNT_PID"
+		return 1
+	fi
+	return 0
+}
+
+# bench_unmount MNT PID — unmounts MNT and waits for PID (the daemon) to exit;
+# after 10 s kills PID, and lazily detaches a mount that is still there.
+bench_unmount() {
+	local mnt=$1 pid=$2 i=0
+	if is_mounted "$mnt"; then
+		fusermount3 -u "$mnt" 2>/dev/null || true
+	fi
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "bench_unmount: daemon $pid did not exit; killing it" >&2
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	if is_mounted "$mnt"; then
+		fusermount3 -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	fi
+	MOUNTED_MNTS=$(echo "$MOUNTED_MNTS" | tr ' ' '\n' | grep -vxF "$mnt" | tr '\n' ' ' || true)
+	MOUNTED_PIDS=$(echo "$MOUNTED_PIDS" | tr ' ' '\n' | grep -vxF "$pid" | tr '\n' ' ' || true)
+}
+
+# bench_unmount_all — the trap: unmounts everything this shell mounted.
+bench_unmount_all() {
+	local mnt
+	set -- $MOUNTED_PIDS
+	for mnt in $MOUNTED_MNTS; do
+		bench_unmount "$mnt" "${1:-0}"
+		[ $# -gt 0 ] && shift
+	done
+}
+
+# drop_caches — writes dirty data back, then drops clean page, dentry and
+# inode caches.
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# daemon_rss_kib PID — resident set size of PID in KiB.
+daemon_rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}

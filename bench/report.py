@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""report.py — turns the raw outputs of bench/run.sh into numbers and tables.
+
+Subcommands:
+  extract KIND FILE   print the one number a raw output holds, for runs.tsv.
+                      KIND is fio:bw (MiB/s, read+write), fio:iops
+                      (read+write), fio:iops:JOB (only the job named JOB),
+                      or json:KEY (a key of a JSON object printed by
+                      timedsync.py or readdir.py).
+  table DIR           read DIR/runs.tsv (target, cache, row, run, value,
+                      unit), take the median over runs, write
+                      DIR/summary.tsv (one line per row and cache: medians
+                      and ratios to native per target) and print the table
+                      with the targets of issue 8 checked.
+
+Design: run.sh never parses JSON itself; every number goes through extract,
+so the unit conventions live here only (MiB = 2^20 bytes; fio reports bw in
+KiB/s). Stdlib only, no state besides the files named.
+"""
+import json
+import os
+import statistics
+import sys
+
+TARGETS = ["native", "mmapfs", "mergerfs", "bindfs"]
+
+# Ratio-to-native targets of issue 8 (default config), by row prefix.
+RATIO_TARGETS = [
+    ("seqread", 0.90),
+    ("seqwrite", 0.80),
+    ("randread", 0.90),
+    ("randwrite", 0.60),
+    ("mmap", 0.50),
+    ("smallfiles", 0.60),
+    ("dur-", 0.80),
+]
+
+# Display order of rows; rows not listed sort after these, by name.
+ROW_ORDER = [
+    "seqwrite-j1", "seqwrite-j2", "seqwrite-j4",
+    "seqread-j1", "seqread-j2", "seqread-j4",
+    "randread-j1", "randread-j2", "randread-j4",
+    "randwrite-j1", "randwrite-j2", "randwrite-j4",
+    "mmap-randrw", "smallfiles",
+    "md-create", "md-stat", "md-readdir", "md-readdir-stat",
+    "dur-always-4k", "dur-bytes-1MiB", "dur-ms-100",
+]
+
+
+def fio_jobs(path):
+    with open(path) as f:
+        text = f.read()
+    # fio may print warnings before the JSON document.
+    return json.loads(text[text.index("{"):])["jobs"]
+
+
+def extract(kind, path):
+    parts = kind.split(":")
+    if parts[0] == "fio":
+        jobs = fio_jobs(path)
+        if len(parts) == 3:
+            jobs = [j for j in jobs if j["jobname"] == parts[2]]
+            if not jobs:
+                raise SystemExit(f"report.py: no job {parts[2]} in {path}")
+        if parts[1] == "bw":
+            kib = sum(j["read"]["bw"] + j["write"]["bw"] for j in jobs)
+            return kib / 1024.0
+        if parts[1] == "iops":
+            return sum(j["read"]["iops"] + j["write"]["iops"] for j in jobs)
+    elif parts[0] == "json" and len(parts) == 2:
+        with open(path) as f:
+            return float(json.load(f)[parts[1]])
+    raise SystemExit(f"report.py: unknown kind {kind}")
+
+
+def ratio_target(row):
+    for prefix, target in RATIO_TARGETS:
+        if row.startswith(prefix):
+            return target
+    return None
+
+
+def row_key(row):
+    if row in ROW_ORDER:
+        return (ROW_ORDER.index(row), row)
+    return (len(ROW_ORDER), row)
+
+
+def load_runs(path):
+    runs = {}
+    units = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            target, cache, row, _run, value, unit = line.rstrip("\n").split("\t")
+            runs.setdefault((row, cache, target), []).append(float(value))
+            units[row] = unit
+    return runs, units
+
+
+def fmt(value):
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def table(outdir):
+    runs, units = load_runs(os.path.join(outdir, "runs.tsv"))
+    rows = sorted({(r, c) for (r, c, _t) in runs},
+                  key=lambda rc: (row_key(rc[0]), rc[1] != "warm"))
+    header = ["row", "cache", "unit", "n"]
+    for t in TARGETS:
+        header += [t] if t == "native" else [t, f"{t}/nat"]
+    header += ["goal", "mmapfs-check"]
+    lines = [header]
+    summary = ["\t".join(["row", "cache", "unit", "runs"] +
+                         [f"{t}\t{t}_ratio" for t in TARGETS])]
+    for row, cache in rows:
+        med = {}
+        n = 0
+        for t in TARGETS:
+            vals = runs.get((row, cache, t))
+            med[t] = statistics.median(vals) if vals else None
+            n = max(n, len(vals) if vals else 0)
+        nat = med["native"]
+        ratio = {t: (med[t] / nat if med[t] is not None and nat else None)
+                 for t in TARGETS}
+        out = [row, cache, units[row], str(n)]
+        srow = [row, cache, units[row], str(n)]
+        for t in TARGETS:
+            if t == "native":
+                out += [fmt(nat)]
+            else:
+                out += [fmt(med[t]), "-" if ratio[t] is None else f"{ratio[t]:.2f}"]
+            srow += ["" if med[t] is None else f"{med[t]:.3f}",
+                     "" if ratio[t] is None else f"{ratio[t]:.4f}"]
+        goal = ratio_target(row)
+        out.append("-" if goal is None else f">={goal:.2f}")
+        checks = []
+        if med["mmapfs"] is not None:
+            if goal is not None and ratio["mmapfs"] is not None:
+                checks.append("ok" if ratio["mmapfs"] >= goal else "MISS")
+            for peer in ("mergerfs", "bindfs"):
+                if med[peer] is not None and med["mmapfs"] < med[peer]:
+                    checks.append(f"<{peer}")
+        out.append(",".join(checks) if checks else "-")
+        lines.append(out)
+        summary.append("\t".join(srow))
+    with open(os.path.join(outdir, "summary.tsv"), "w") as f:
+        f.write("\n".join(summary) + "\n")
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = []
+    for i, line in enumerate(lines):
+        text.append("  ".join(cell.ljust(widths[j]) if j < 3 else cell.rjust(widths[j])
+                              for j, cell in enumerate(line)).rstrip())
+        if i == 0:
+            text.append("  ".join("-" * w for w in widths))
+    print("\n".join(text))
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "extract":
+        print(f"{extract(argv[2], argv[3]):.6f}")
+    elif len(argv) == 3 and argv[1] == "table":
+        table(argv[2])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
