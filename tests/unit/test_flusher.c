@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dur_util.h"
 
@@ -301,6 +303,52 @@ static void test_real_thread_fires(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* A daemon forks after the library was used: the child has no flusher
+ * thread and must start its own at its first arm. */
+static void test_fork_child_starts_its_own_thread(void **state)
+{
+	struct mmapio_file *f;
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	skip();   /* TSan cannot start threads after a multi-threaded fork */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	skip();
+#endif
+#endif
+	dur_use_real_clock();
+	f = dur_create("forkp", 4 * PS, "ms=5");
+	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
+	assert_true(mmapio_flusher_running());
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mmapio_file *g = NULL;
+		struct mmapio_options o;
+		int64_t start = real_ms();
+
+		mmapio_options_init(&o);
+		o.mode = MMAPIO_RW;
+		o.how = MMAPIO_CREATE;
+		o.size = 4 * PS;
+		o.policy = (struct mmapio_policy){ .kind = MMAPIO_POLICY_THRESHOLD,
+						   .ms = 5 };
+		if (mmapio_flusher_running() || mmapio_open(dur_path("forkc"), &o, &g) ||
+		    mmapio_write(g, 0, "x", 1) || !mmapio_flusher_running())
+			_exit(2);
+		while (mmapio_pending_bytes(g) && real_ms() - start < 5000)
+			sleep_ms(1);
+		_exit(mmapio_pending_bytes(g) ? 3 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 /* --- concurrency ------------------------------------------------------ */
 
 struct cycler {
@@ -376,6 +424,7 @@ int main(void)
 		T(test_deadline_belongs_to_file),
 		T(test_shutdown_flushes_armed_and_restarts),
 		T(test_real_thread_fires),
+		T(test_fork_child_starts_its_own_thread),
 		T(test_writers_against_flusher),
 #undef T
 	};
