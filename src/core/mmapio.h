@@ -264,7 +264,8 @@ struct mmapio_view {
 int mmapio_view(struct mmapio_file *f, uint64_t off, size_t len,
 		struct mmapio_view *v);
 /* Mutable view (RW, or COW when writable): its bytes are accounted as
- * written when it is released. Returns 0; -ERANGE; -EBADF. */
+ * written when it is released. Holes in the range are allocated first
+ * (preallocate). Returns 0; -ERANGE; -EBADF; -ENOSPC. */
 int mmapio_view_mut(struct mmapio_file *f, uint64_t off, size_t len,
 		    struct mmapio_view *v);
 /* Unpins; a mutable view accounts its range and applies the policy, whose

@@ -9,7 +9,9 @@
  *     lock) waits for the view's release. Holding a view holds no lock: the
  *     holder may call mmapio_read and friends, but must not resize the same
  *     file itself (it would wait for its own pin).
- *   - A mutable view accounts its whole range as written on release.
+ *   - A mutable view accounts its whole range as written on release. Like
+ *     a mutable walk, it applies the allocation rule to its range when it
+ *     is created, so a full disk is -ENOSPC there, not a SIGBUS later.
  *   - The chunk walk pins the mapping once, then calls the callback for
  *     each chunk under the SIGBUS guard; a fault returns -EIO. A mutable
  *     walk accounts the chunks the callback saw, once, after the walk.
@@ -43,17 +45,21 @@ static void unpin(struct mmapio_file *f)
 }
 
 /* Checks the range and pins under the read lock; returns the address of
- * off (NULL for an empty range of an unmapped file) through *data. */
+ * off (NULL for an empty range of an unmapped file) through *data. A range
+ * that will be written first gets the allocation rule (-ENOSPC here rather
+ * than a SIGBUS in the caller's stores). */
 static int pin_range(struct mmapio_file *f, uint64_t off, uint64_t len,
-		     uint8_t **data)
+		     bool for_write, uint8_t **data)
 {
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&f->map_lock);
 	if (!mmapio_range_ok(off, len, atomic_load_explicit(&f->len,
-							    memory_order_relaxed))) {
+							    memory_order_relaxed)))
 		rc = -ERANGE;
-	} else {
+	else if (for_write)
+		rc = mmapio_prepare_write(f, off, len);
+	if (rc == 0) {
 		pin(f);
 		*data = f->base ? f->base + off : NULL;
 	}
@@ -65,7 +71,7 @@ static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 		     bool writable, struct mmapio_view *v)
 {
 	uint8_t *data;
-	int rc = pin_range(f, off, len, &data);
+	int rc = pin_range(f, off, len, writable, &data);
 
 	if (rc < 0)
 		return rc;
@@ -165,7 +171,7 @@ static int walk(struct mmapio_file *f, struct walk *w)
 
 	if (!w->chunk)
 		w->chunk = mmapio_page_size();
-	rc = pin_range(f, w->off, w->len, &w->base);
+	rc = pin_range(f, w->off, w->len, w->cb_mut != NULL, &w->base);
 	if (rc < 0)
 		return rc;
 	w->seen = 0;

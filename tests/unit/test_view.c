@@ -128,6 +128,59 @@ static void test_view_mut_accounts_on_release(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+static int enospc_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	(void)fd;
+	(void)mode;
+	(void)off;
+	(void)len;
+	errno = ENOSPC;
+	return -1;
+}
+
+static int fill_chunk(void *data, size_t len, uint64_t off, void *ctx)
+{
+	(void)off;
+	(void)ctx;
+	memset(data, 'f', len);
+	return 0;
+}
+
+/* Mutable views and walks allocate holes up front: a full disk is
+ * -ENOSPC when they start, never a fault in the caller's stores. */
+static void test_mutable_access_allocates(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	struct mmapio_view v;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = open(path_of("sparse"), O_RDWR | O_CREAT, 0644);
+	assert_int_equal(ftruncate(fd, 16 * page), 0);
+	close(fd);
+	assert_int_equal(mmapio_open_rw(path_of("sparse"), &f), 0);
+	mmapio_sys.fallocate = enospc_fallocate;
+	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), -ENOSPC);
+	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
+						   fill_chunk, NULL), -ENOSPC);
+	assert_int_equal(f->pins, 0);
+	/* Read-only access needs no allocation. */
+	assert_int_equal(mmapio_view(f, 4 * page, page, &v), 0);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	mmapio_sys_reset();
+	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), 0);
+	memset(v.data, 'v', page);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
+						   fill_chunk, NULL), 0);
+	assert_int_equal(stat(path_of("sparse"), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= 2 * page);
+	assert_true((uint64_t)st.st_blocks * 512 < 16 * page);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 static void test_raw_pointers(void **state)
 {
 	struct mmapio_file *f, *ro, *empty;
@@ -322,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_view_bounds_and_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_mut_accounts_on_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mutable_access_allocates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
