@@ -155,6 +155,8 @@ static void advance_alloc(struct mmapio_file *f, uint64_t upto)
 		;
 }
 
+/* Extends the file to new_len. Returns 1 when this call changed the size,
+ * 0 when the file was already that long (grown from outside), -errno. */
 static int extend_file(struct mmapio_file *f, uint64_t new_len,
 		       uint64_t alloc_from)
 {
@@ -169,7 +171,7 @@ static int extend_file(struct mmapio_file *f, uint64_t new_len,
 			if (start <= old &&
 			    atomic_load(&f->alloc_upto) >= old)
 				advance_alloc(f, new_len);
-			return 0;
+			return 1;
 		}
 		if (errno != EOPNOTSUPP)
 			return -errno;
@@ -182,7 +184,7 @@ static int extend_file(struct mmapio_file *f, uint64_t new_len,
 		return 0;
 	if (mmapio_sys.ftruncate(f->fd, (off_t)new_len) < 0)
 		return -errno;
-	return 0;
+	return 1;
 }
 
 int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
@@ -191,11 +193,13 @@ int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
 	uint64_t old = atomic_load_explicit(&f->len, memory_order_relaxed);
 	int rc;
 
-	rc = extend_file(f, new_len, alloc_from);
-	if (rc < 0)
-		return rc;
+	int extended = extend_file(f, new_len, alloc_from);
+
+	if (extended < 0)
+		return extended;
 	rc = remap_grow(f, new_len);
-	if (rc < 0 && rc != -EBUSY)
+	/* Undo only our own extension (-EBUSY retries with it in place). */
+	if (rc < 0 && rc != -EBUSY && extended)
 		mmapio_sys.ftruncate(f->fd, (off_t)old);
 	return rc;
 }
