@@ -31,6 +31,7 @@
 #include "mmapfs_config.h"
 #include "sys.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -478,7 +479,11 @@ struct mmapio_file *mmapio_ref(struct mmapio_file *f)
  * mapping), then the mapping. Returns the detach result. */
 static int release_last(struct mmapio_file *f)
 {
-	int rc = mmapio_state_detach(f);
+	int rc;
+
+	/* A view outliving the last reference would point at freed memory. */
+	assert(f->pins == 0);
+	rc = mmapio_state_detach(f);
 
 	unmap_all(f);
 	return rc;
