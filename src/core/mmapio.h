@@ -404,9 +404,10 @@ int mmapio_hugepage_backed(const struct mmapio_file *f);
  * made durable because nothing there reaches a file. */
 #define MMAPIO_FLUSH_NOT_SHARED 1
 
-/* Makes everything written to the file durable (msync MS_SYNC over the
- * mapping, then fdatasync), even when nothing is pending. Returns 0; the
- * file's sticky error; MMAPIO_FLUSH_NOT_SHARED. */
+/* Makes everything written to the file durable (fdatasync of the file,
+ * which also covers pages dirtied through the shared mapping and writes
+ * made around it), even when nothing is pending. Returns 0; the file's
+ * sticky error; MMAPIO_FLUSH_NOT_SHARED. */
 MMAPIO_WUR int mmapio_flush(struct mmapio_file *f);
 /* Makes [off, off+len) durable and debits exactly the pages it covered.
  * Returns as mmapio_flush(), or -ERANGE. */
