@@ -327,8 +327,8 @@ static void test_precedence(void **state)
 		{ "abc.log", "bytes=4MiB", true, true, false, true },
 		/* a* matches, ab* does not */
 		{ "a", "ms=10", true, true, true, false },
-		/* FNM_PATHNAME: *.log and a* stop at '/'; */
-		/* '*' / '*' comes before sub/'*'.log */
+		/* FNM_PATHNAME: the globs without '/' do not match here;
+		 * the one-directory-level glob comes before the sub one */
 		{ "sub/x.log", "writes=3", false, true, true, false },
 		{ "abc/x", "writes=3", false, true, true, false },
 		/* two slashes: no glob with one '/' matches */
