@@ -9,9 +9,10 @@
  * ini_parse_stream() reader, which sees every line first:
  *   - counts lines, so the handler knows the line it is called for (inih
  *     calls the handler for a line before it reads the next one);
- *   - rejects over-long lines (longer than inih's buffer minus "\r\n\0"),
- *     control characters, and indented keys or section headers (keys start
- *     in column 1; indented comments and blank lines are fine);
+ *   - rejects control characters, over-long key and header lines (longer
+ *     than inih's buffer minus "\r\n\0"; comments may be longer, they never
+ *     reach inih), and indented keys or section headers (keys start in
+ *     column 1; indented comments and blank lines are fine);
  *   - parses and checks section headers itself ([global], [match GLOB]) and
  *     keeps the current section in the parser, so a glob is limited only by
  *     the line length and a ']' inside it is an error, not a silent cut;
@@ -323,7 +324,22 @@ static char *read_line(char *str, int num, void *stream)
 
 	for (i = 0; i < n && is_blank(line[i]); i++)
 		;
-	if (i < n && line[i] == '[' && (i > 0 || n > max)) {
+	for (size_t j = 0; j < n; j++) {
+		unsigned char ch = (unsigned char)line[j];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			report(p, p->lineno, "control character 0x%02x in line",
+			       ch);
+			if (line[i] == '[')
+				p->kind = SECTION_INVALID;
+			return str;
+		}
+	}
+	/* Blank lines and comments never reach inih, so they may be longer
+	 * than its buffer (.stats/config quotes long messages in comments). */
+	if (i == n || line[i] == ';' || line[i] == '#')
+		return str;
+	if (line[i] == '[' && (i > 0 || n > max)) {
 		/* a header we cannot read: skip the keys under it rather
 		 * than give them to the section before */
 		p->kind = SECTION_INVALID;
@@ -332,19 +348,6 @@ static char *read_line(char *str, int num, void *stream)
 		report(p, p->lineno, "line longer than %zu characters", max);
 		return str;
 	}
-	for (size_t j = 0; j < n; j++) {
-		unsigned char ch = (unsigned char)line[j];
-
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-			report(p, p->lineno, "control character 0x%02x in line",
-			       ch);
-			if (line[0] == '[')
-				p->kind = SECTION_INVALID;
-			return str;
-		}
-	}
-	if (i == n || line[i] == ';' || line[i] == '#')
-		return str;
 	if (i > 0) {
 		report(p, p->lineno,
 		       "indented line: keys and section headers start in "
