@@ -1,9 +1,10 @@
 #!/bin/bash
 # run.sh — the mmapfs benchmark suite (issue 8): runs the fio jobs of
 # bench/fio/ on the backing directory itself (native), on mmapfs with its
-# default config, on mergerfs and on bindfs over the same directory, in one
-# run on one backing file system, and prints MiB/s or IOPS per workload with
-# the ratio to native.
+# default config (mmapfs) and with bench/tuned.ini (mmapfs-tuned), on
+# mergerfs and on bindfs over the same directory, in one run on one backing
+# file system, and prints MiB/s or IOPS per workload with the ratio to
+# native.
 #
 # Usage: bench/run.sh [--quick] [--runs N] [--size SIZE] [--runtime S]
 #                     [--caches "warm cold"] [--targets "native mmapfs ..."]
@@ -37,7 +38,7 @@ RUNS=3
 SIZE_MIB=1024
 RUNTIME=5
 CACHES="warm cold"
-TARGETS="native mmapfs mergerfs bindfs"
+TARGETS="native mmapfs mmapfs-tuned mergerfs bindfs"
 ROWS="seqwrite seqread randread randwrite mmap smallfiles metadata durability"
 JOBS_LIST="1 2 4"
 BACKING=/work/mmapfs-bench
@@ -46,6 +47,7 @@ MMAPFS_BIN=""
 MMAPFS_CONFIG=""
 DSIZE_MIB=64
 DSEQSIZE_MIB=512
+MDFILES=10000
 
 usage() {
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
@@ -62,7 +64,7 @@ size_mib() {
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) RUNS=1 SIZE_MIB=256 RUNTIME=2 DSIZE_MIB=16 DSEQSIZE_MIB=128 ;;
+	--quick) RUNS=1 SIZE_MIB=128 RUNTIME=1 JOBS_LIST="1 4" DSIZE_MIB=16 DSEQSIZE_MIB=64 MDFILES=2000 ;;
 	--runs) RUNS=$2; shift ;;
 	--size) SIZE_MIB=$(size_mib "$2"); shift ;;
 	--runtime) RUNTIME=$2; shift ;;
@@ -110,7 +112,7 @@ trap 'exit 143' TERM
 	echo "mergerfs: $(mergerfs --version 2>&1 | head -1)"
 	echo "bindfs: $(bindfs --version 2>&1 | head -1)"
 	echo "mmapfs: ${MMAPFS_BIN:-not built} (git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-	echo "settings: runs=$RUNS size=${SIZE_MIB}MiB runtime=${RUNTIME}s caches='$CACHES' jobs='$JOBS_LIST' dsize=${DSIZE_MIB}MiB dseqsize=${DSEQSIZE_MIB}MiB"
+	echo "settings: runs=$RUNS size=${SIZE_MIB}MiB runtime=${RUNTIME}s caches='$CACHES' jobs='$JOBS_LIST' dsize=${DSIZE_MIB}MiB dseqsize=${DSEQSIZE_MIB}MiB mdfiles=$MDFILES"
 	echo "mmapfs config: ${MMAPFS_CONFIG:-built-in defaults}"
 	echo "load at start: $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt"
@@ -131,7 +133,9 @@ CUR_CFG=""      # the mmapfs config of the current mount ("" = defaults)
 WORKDIR=""      # where the fio files go
 
 mount_current() {
-	bench_mount "$CUR_TARGET" "$BACKING" "$CUR_MNT" \
+	local fs=$CUR_TARGET
+	case $fs in mmapfs*) fs=mmapfs ;; esac
+	bench_mount "$fs" "$BACKING" "$CUR_MNT" \
 		"$OUT/logs/$CUR_TARGET.$(date +%s%N).log" "$CUR_CFG"
 }
 
@@ -280,6 +284,7 @@ row_smallfiles() {
 
 row_metadata() {
 	local cache r f d=$WORKDIR/md
+	export MDFILES
 	for cache in $CACHES; do
 		for r in $(seq 1 "$RUNS"); do
 			rm -rf "$d"
@@ -361,12 +366,19 @@ row_durability() {
 
 # ---------------------------------------------------------------- main
 for target in $TARGETS; do
-	if [ "$target" = mmapfs ] && [ -z "$MMAPFS_BIN" ]; then
-		echo "== mmapfs: no binary (build it: meson setup build-bench && ninja -C build-bench); skipped"
-		continue
-	fi
+	cfg=""
+	case $target in
+	mmapfs) cfg=$MMAPFS_CONFIG ;;
+	mmapfs-tuned) cfg=$here/tuned.ini ;;
+	esac
+	case $target in mmapfs*)
+		if [ -z "$MMAPFS_BIN" ]; then
+			echo "== $target: no binary (build it: meson setup build-bench && ninja -C build-bench); skipped"
+			continue
+		fi ;;
+	esac
 	echo "== $target"
-	if ! enter_target "$target" "$([ "$target" = mmapfs ] && echo "$MMAPFS_CONFIG")"; then
+	if ! enter_target "$target" "$cfg"; then
 		echo "== $target: mount failed; skipped"
 		continue
 	fi

@@ -1,0 +1,113 @@
+#!/bin/bash
+# profile.sh — profiles the mmapfs daemon under one fio workload of
+# bench/fio/, to find out why a row of bench/run.sh misses its target.
+#
+# Usage: bench/profile.sh [--mmapfs BIN] [--config FILE] [--size MIB]
+#                         [--runtime S] [--jobs N] [--out DIR] JOB...
+#   JOB: seqread randread randwrite seqwrite mmap smallfiles md-create
+#
+# For each JOB: mounts mmapfs over the benchmark backing directory, lays out
+# the data files, warms the cache with one sequential read, then runs the
+# job three times: plain (the number), under `perf record -g` of the daemon
+# pid (call graphs: OUT/JOB.perf.txt), and under `strace -c -f` of the
+# daemon (syscall counts and times: OUT/JOB.strace.txt).
+# Invariants: the mount is undone by the EXIT trap; only the daemon, perf
+# and strace started here are killed, by pid.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+# shellcheck source=bench/mounts.sh
+. "$here/mounts.sh"
+
+MMAPFS_BIN=$repo/build-bench/src/fs/mmapfs
+PY=/usr/bin/python3
+CONFIG=""
+SIZE_MIB=1024
+RUNTIME=5
+NJOBS=1
+BACKING=/work/mmapfs-bench
+OUT=$here/results/profile-$(date -u +%Y-%m-%dT%H%M%SZ)
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mmapfs) MMAPFS_BIN=$2; shift ;;
+	--config) CONFIG=$2; shift ;;
+	--size) SIZE_MIB=$2; shift ;;
+	--runtime) RUNTIME=$2; shift ;;
+	--jobs) NJOBS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	-*) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -gt 0 ] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+mkdir -p "$OUT" "$BACKING" "$BACKING.mnt"
+OUT=$(cd "$OUT" && pwd)
+MNT=$BACKING.mnt/mmapfs-profile
+TOOL_PID=""
+stop_tool() {
+	if [ -n "$TOOL_PID" ]; then
+		kill -INT "$TOOL_PID" 2>/dev/null || true
+		wait "$TOOL_PID" 2>/dev/null || true
+		TOOL_PID=""
+	fi
+}
+trap 'stop_tool; bench_unmount_all' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bench_mount mmapfs "$BACKING" "$MNT" "$OUT/mmapfs.log" "$CONFIG"
+DAEMON=$MOUNT_PID
+DIR=$MNT/w-profile
+rm -rf "$DIR"
+mkdir -p "$DIR"
+export DIR JOBS=$NJOBS SIZE=$((SIZE_MIB / NJOBS))M RUNTIME MDFILES=10000
+
+for job in "$@"; do
+	echo "== $job"
+	case $job in
+	seqwrite|smallfiles|md-create) ;;
+	*)
+		rm -f "$DIR"/data.*
+		fio --output-format=terse --output=/dev/null "$here/fio/seqwrite.fio"
+		fio --output-format=terse --output=/dev/null "$here/fio/seqread.fio"
+		;;
+	esac
+	prepare() {
+		case $job in
+		seqwrite) rm -f "$DIR"/data.* ;;
+		smallfiles|md-create) rm -rf "$DIR/sf"; mkdir "$DIR/sf" ;;
+		esac
+	}
+	jobdir=$DIR
+	case $job in smallfiles|md-create) jobdir=$DIR/sf ;; esac
+
+	prepare
+	DIR=$jobdir fio --output-format=json --output="$OUT/$job.json" "$here/fio/$job.fio"
+	echo "  plain: $($PY "$here/report.py" extract fio:iops "$OUT/$job.json") IOPS," \
+		"$($PY "$here/report.py" extract fio:bw "$OUT/$job.json") MiB/s" | tee "$OUT/$job.result.txt"
+
+	prepare
+	perf record -e cpu-clock -g -p "$DAEMON" -o "$OUT/$job.perf.data" >/dev/null 2>&1 &
+	TOOL_PID=$!
+	sleep 0.5
+	DIR=$jobdir fio --output-format=json --output="$OUT/$job.perf.json" "$here/fio/$job.fio"
+	stop_tool
+	perf report -i "$OUT/$job.perf.data" --stdio --no-children --percent-limit 1.5 \
+		>"$OUT/$job.perf.txt" 2>/dev/null
+	perf report -i "$OUT/$job.perf.data" --stdio --no-children --sort sym -g none \
+		--percent-limit 0.5 >"$OUT/$job.perf-flat.txt" 2>/dev/null
+	echo "  perf: $OUT/$job.perf.txt"
+
+	prepare
+	strace -c -f -w -p "$DAEMON" -o "$OUT/$job.strace.txt" 2>/dev/null &
+	TOOL_PID=$!
+	sleep 0.5
+	DIR=$jobdir fio --output-format=json --output="$OUT/$job.strace.json" "$here/fio/$job.fio"
+	stop_tool
+	echo "  strace: $OUT/$job.strace.txt"
+	echo "  fio requests: $($PY "$here/report.py" extract fio:iops "$OUT/$job.strace.json") IOPS under strace"
+done
+rm -rf "$DIR"
