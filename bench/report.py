@@ -5,7 +5,8 @@ Subcommands:
   extract KIND FILE   print the one number a raw output holds, for runs.tsv.
                       KIND is fio:bw (MiB/s, read+write), fio:iops
                       (read+write), fio:iops:JOB (only the job named JOB),
-                      or json:KEY (a key of a JSON object printed by
+                      fio:p50 / fio:p99 (completion latency percentile in
+                      microseconds, of the first job with I/O), or json:KEY (a key of a JSON object printed by
                       timedsync.py or readdir.py).
   table DIR           read DIR/runs.tsv (target, cache, row, run, value,
                       unit), take the median over runs, write
@@ -15,6 +16,8 @@ Subcommands:
                       config) and mmapfs-tuned (bench/tuned.ini): "ok" or
                       "MISS" against the ratio goal, "<mergerfs"/"<bindfs"
                       where a peer is faster.
+  scale DIR           print DIR/scale.tsv (written by bench/scale.sh) as
+                      Markdown tables, one per experiment.
 
 Design: run.sh never parses JSON itself; every number goes through extract,
 so the unit conventions live here only (MiB = 2^20 bytes; fio reports bw in
@@ -74,6 +77,13 @@ def extract(kind, path):
             return kib / 1024.0
         if parts[1] == "iops":
             return sum(j["read"]["iops"] + j["write"]["iops"] for j in jobs)
+        if parts[1] in ("p50", "p99"):
+            pct = "50.000000" if parts[1] == "p50" else "99.000000"
+            for j in jobs:
+                for d in ("read", "write"):
+                    if j[d]["total_ios"] and pct in j[d]["clat_ns"].get("percentile", {}):
+                        return j[d]["clat_ns"]["percentile"][pct] / 1000.0
+            return 0.0
     elif parts[0] == "json" and len(parts) == 2:
         with open(path) as f:
             return float(json.load(f)[parts[1]])
@@ -169,12 +179,45 @@ def table(outdir):
     print("\n".join(text))
 
 
+def scale(outdir):
+    """Markdown tables of DIR/scale.tsv (experiment, param, target, metric,
+    value, unit): one table per experiment, one line per parameter value,
+    one column per target and metric."""
+    data = {}
+    order = []
+    with open(os.path.join(outdir, "scale.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            exp, param, target, metric, value, unit = line.rstrip("\n").split("\t")
+            if exp not in data:
+                data[exp] = {"params": [], "cols": [], "cells": {}}
+                order.append(exp)
+            e = data[exp]
+            if param not in e["params"]:
+                e["params"].append(param)
+            col = (target, metric, unit)
+            if col not in e["cols"]:
+                e["cols"].append(col)
+            e["cells"][(param, col)] = float(value)
+    for exp in order:
+        e = data[exp]
+        print(f"\n### {exp}\n")
+        print("| " + " | ".join(["param"] + [f"{t} {m} ({u})" for t, m, u in e["cols"]]) + " |")
+        print("|" + "---|" * (len(e["cols"]) + 1))
+        for p in e["params"]:
+            cells = [fmt(e["cells"].get((p, c))) for c in e["cols"]]
+            print("| " + " | ".join([p] + cells) + " |")
+
+
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if len(argv) == 4 and argv[1] == "extract":
         print(f"{extract(argv[2], argv[3]):.6f}")
     elif len(argv) == 3 and argv[1] == "table":
         table(argv[2])
+    elif len(argv) == 3 and argv[1] == "scale":
+        scale(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2
