@@ -481,7 +481,7 @@ static int release_last(struct mmapio_file *f)
 {
 	int rc;
 
-	/* A view outliving the last reference would point at freed memory. */
+	/* Views hold references: none can be pinned once the last is gone. */
 	assert(f->pins == 0);
 	rc = mmapio_state_detach(f);
 

@@ -183,8 +183,8 @@ int mmapio_close(struct mmapio_file *f);
  * its flusher registration, unmaps, frees f and returns the fd through
  * *fd_out (ownership passes to the caller); a failed flush is returned but
  * f is still released and *fd_out set. Otherwise returns -EBUSY and leaves
- * f and *fd_out untouched. Anonymous mappings return -EINVAL.
- * As for mmapio_close(), no view of f may still be held. */
+ * f and *fd_out untouched (a live view or segment holds a reference too).
+ * Anonymous mappings return -EINVAL. */
 int mmapio_unmap(struct mmapio_file *f, int *fd_out);
 
 /* ------------------------------------------------------------------------
@@ -256,11 +256,12 @@ struct mmapio_view {
 };
 
 /* Pins [off, off+len) and points v at it. The caller must not touch bytes
- * outside [data, data+len) and must release the view before dropping its
- * reference. Accessing the bytes is NOT under the SIGBUS guard (use
- * mmapio_read for that). A view holds no lock: its holder may keep using
- * f, but must not itself resize or refresh f (that waits for the view).
- * Returns 0; -ERANGE. */
+ * outside [data, data+len) and must release the view. A view holds its own
+ * reference to f (f stays mapped until the release, even if every other
+ * reference is dropped meanwhile). Accessing the bytes is NOT under the
+ * SIGBUS guard (use mmapio_read for that). A view holds no lock: its holder
+ * may keep using f, but must not itself resize or refresh f (that waits
+ * for the view). Returns 0; -ERANGE. */
 int mmapio_view(struct mmapio_file *f, uint64_t off, size_t len,
 		struct mmapio_view *v);
 /* Mutable view (RW, or COW when writable): its bytes are accounted as
@@ -269,7 +270,9 @@ int mmapio_view(struct mmapio_file *f, uint64_t off, size_t len,
 int mmapio_view_mut(struct mmapio_file *f, uint64_t off, size_t len,
 		    struct mmapio_view *v);
 /* Unpins; a mutable view accounts its range and applies the policy, whose
- * flush result is returned. v is cleared. */
+ * flush result is returned; then drops the view's reference (when that was
+ * the last one, the result of that close is returned as mmapio_close()
+ * would). v is cleared; releasing a cleared view does nothing. */
 int mmapio_view_release(struct mmapio_view *v);
 
 /* Raw pointers — contract: the pointer is valid only while the caller holds

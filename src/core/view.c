@@ -9,6 +9,10 @@
  *     lock) waits for the view's release. Holding a view holds no lock: the
  *     holder may call mmapio_read and friends, but must not resize the same
  *     file itself (it would wait for its own pin).
+ *   - A view also holds a reference to its file, so the mapping outlives
+ *     every view even when other threads drop their references meanwhile
+ *     (a FUSE release racing the reply that is still being sent from a
+ *     view); the view's release may then be the last close.
  *   - A mutable view accounts its whole range as written on release. Like
  *     a mutable walk, it applies the allocation rule to its range when it
  *     is created, so a full disk is -ENOSPC there, not a SIGBUS later.
@@ -75,7 +79,7 @@ static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 
 	if (rc < 0)
 		return rc;
-	v->file = f;
+	v->file = mmapio_ref(f);
 	v->data = data;
 	v->off = off;
 	v->len = len;
@@ -104,13 +108,17 @@ int mmapio_view_release(struct mmapio_view *v)
 	size_t len = v->len;
 	bool writable = v->writable;
 
+	int rc = 0, crc;
+
 	if (!f)
 		return 0;
 	memset(v, 0, sizeof(*v));
 	unpin(f);
-	if (!writable || !len)
-		return 0;
-	return mmapio_state_account(f, off, len);
+	if (writable && len)
+		rc = mmapio_state_account(f, off, len);
+	/* The view's own reference; the last one closes f here. */
+	crc = mmapio_close(f);
+	return rc < 0 ? rc : crc;
 }
 
 const void *mmapio_ptr(const struct mmapio_file *f)

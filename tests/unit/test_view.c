@@ -148,6 +148,24 @@ static int fill_chunk(void *data, size_t len, uint64_t off, void *ctx)
 
 /* Mutable views and walks allocate holes up front: a full disk is
  * -ENOSPC when they start, never a fault in the caller's stores. */
+/* A view keeps its file alive: the holder's reference may go first. */
+static void test_view_outlives_close(void **state)
+{
+	struct mmapio_file *f;
+	struct mmapio_view v;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("o"), 64, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "alive", 5), 0);
+	assert_int_equal(mmapio_view(f, 0, 5, &v), 0);
+	assert_int_equal(atomic_load(&f->refs), 2);
+	/* Not the last reference: the view's is. */
+	assert_int_equal(mmapio_close(f), 0);
+	assert_memory_equal(v.data, "alive", 5);
+	/* The release is the last close (ASan checks nothing leaks). */
+	assert_int_equal(mmapio_view_release(&v), 0);
+}
+
 static void test_mutable_access_allocates(void **state)
 {
 	size_t page = mmapio_page_size();
@@ -375,6 +393,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_view_bounds_and_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_mut_accounts_on_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_outlives_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutable_access_allocates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
