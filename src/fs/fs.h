@@ -46,6 +46,8 @@
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
  *   referenced, mtime_tick: atomics, no lock.
+ *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
+ *   the .ctl/lock lock of control_ops.c.
  */
 struct mmapfs_inode {
 	int fd;                  /* O_PATH | O_NOFOLLOW */
@@ -71,6 +73,15 @@ struct mmapfs_inode {
 	bool listed;             /* on the open list */
 	atomic_bool referenced;  /* used since the clock hand last passed */
 	_Atomic int64_t mtime_tick; /* coarse time of the last mtime update */
+
+	/* .ctl/policy override (control_ops.c): replaces the config's
+	 * policy in settings.flush wherever settings are filled in. */
+	bool policy_override;
+	struct mmapio_policy override_policy;
+	/* .ctl/lock (control_ops.c): the open that keeps the mapping pinned
+	 * while bytes of it are locked, and how many (whole pages). */
+	struct mmapfs_handle *ctl_handle;
+	uint64_t ctl_locked_bytes;
 };
 
 /* An open file or directory (fuse_file_info.fh).
@@ -122,14 +133,17 @@ static inline bool mmapfs_ino_is_virtual(fuse_ino_t ino)
 }
 
 /* First statement of every handler taking a node id: requests on virtual
- * inodes go to their own handler. */
-#define MMAPFS_ROUTE_VIRTUAL(req, ino)                  \
+ * inodes go to their own handler (virtual.h): call, or with
+ * MMAPFS_ROUTE_VIRTUAL, an EPERM reply for operations they do not have. */
+#define MMAPFS_ROUTE_VIRTUAL_TO(ino, call)              \
 	do {                                            \
 		if (mmapfs_ino_is_virtual(ino)) {       \
-			mmapfs_virtual_reply(req);      \
+			call;                           \
 			return;                         \
 		}                                       \
 	} while (0)
+#define MMAPFS_ROUTE_VIRTUAL(req, ino)                  \
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply(req))
 
 /* ---- inode.c: the inode table --------------------------------------- */
 
@@ -145,6 +159,10 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 			struct fuse_entry_param *e);
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
+/* The inode of the object an O_PATH descriptor fd refers to (taking over
+ * fd), with one lookup reference, and its attributes in *st. Returns 0
+ * or -errno (fd closed). */
+int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out);
 /* fstat of the inode's backing object. Returns 0 or -errno. */
 int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st);
 /* "/proc/self/fd/N" of the inode's O_PATH fd. */
@@ -207,6 +225,14 @@ void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
 void mmapfs_mapping_apply_config(const struct mmapfs_config *c);
 /* Closes every mapping (flushing per policy); at exit. */
 void mmapfs_mapping_close_all(void);
+/* Unmaps the inode's mapping now, as the max_mapped_files sweep would.
+ * Returns 0 (also when not mapped), -EBUSY while it is pinned, or the
+ * close flush's error. */
+int mmapfs_mapping_evict(struct mmapfs_inode *in);
+/* Reserves n bytes of max_locked_bytes (-ENOMEM when over) / gives them
+ * back. */
+int mmapfs_mapping_reserve_locked(uint64_t n);
+void mmapfs_mapping_unreserve_locked(uint64_t n);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
@@ -257,8 +283,6 @@ double mmapfs_entry_timeout(void);
 #define MMAPFS_SYNC_OPEN_DIR (-2)
 int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
 			 int fd);
-/* Replies ENOENT to a request on a reserved virtual node id. */
-void mmapfs_virtual_reply(fuse_req_t req);
 
 /* ops_entry.c */
 void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -334,5 +358,8 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino,
 			   const char *name);
+
+/* virtual.c, control_ops.c, xattr_virtual.c */
+#include "virtual.h"
 
 #endif /* MMAPFS_FS_H */

@@ -1,7 +1,7 @@
 /*
  * fs_ops.c — the FUSE low-level operation table, connection setup (init),
  * and the small helpers the handlers share (timeouts, entry replies,
- * metadata durability under the `always` policy, virtual-inode routing).
+ * metadata durability under the `always` policy).
  *
  * Connection choices (init):
  *   - no splice: replies come straight from mappings and must be copied by
@@ -54,13 +54,6 @@ void mmapfs_reply_entry_or_err(fuse_req_t req, int res,
 		/* The request was interrupted: the kernel did not take the
 		 * lookup reference. */
 		mmapfs_inode_forget(mmapfs_inode_get(e->ino), 1);
-}
-
-void mmapfs_virtual_reply(fuse_req_t req)
-{
-	/* No virtual inode exists until the control files are integrated:
-	 * a node id in the reserved range names nothing. */
-	fuse_reply_err(req, ENOENT);
 }
 
 static int fsync_fd(int fd)

@@ -80,6 +80,10 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->open_next = in->open_prev = NULL;
 	atomic_init(&in->referenced, false);
 	atomic_init(&in->mtime_tick, 0);
+	in->policy_override = false;
+	memset(&in->override_policy, 0, sizeof(in->override_policy));
+	in->ctl_handle = NULL;
+	in->ctl_locked_bytes = 0;
 }
 
 int mmapfs_inode_table_init(int root_fd)
@@ -190,20 +194,11 @@ static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
 	return fresh;
 }
 
-int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
-			struct fuse_entry_param *e)
+int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
 {
 	struct mmapfs_inode *fresh, *in;
-	int fd;
 
-	/* ".." of the root would leave the backing directory. */
-	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
-		name = ".";
-	memset(e, 0, sizeof(*e));
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -214,13 +209,33 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 		close(fd);
 		return -ENOMEM;
 	}
-	inode_init_fields(fresh, fd, &e->attr);
-	in = table_get_or_insert(&e->attr, fresh);
+	inode_init_fields(fresh, fd, st);
+	in = table_get_or_insert(st, fresh);
 	if (in != fresh) {
 		pthread_mutex_destroy(&fresh->lock);
 		free(fresh);
 		close(fd);
 	}
+	*out = in;
+	return 0;
+}
+
+int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
+			struct fuse_entry_param *e)
+{
+	struct mmapfs_inode *in;
+	int fd, res;
+
+	/* ".." of the root would leave the backing directory. */
+	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
+		name = ".";
+	memset(e, 0, sizeof(*e));
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	res = mmapfs_inode_from_fd(fd, &e->attr, &in);
+	if (res < 0)
+		return res;
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
 	e->entry_timeout = mmapfs_entry_timeout();

@@ -198,6 +198,7 @@ static int first_open_locked(struct mmapfs_inode *in)
 	cfg = mmapfs_config_current();
 	mmapfs_config_settings_for(cfg, in->relpath, &in->settings);
 	mmapfs_config_unref(cfg);
+	mmapfs_policy_override_apply(in);
 
 	mmapfs_inode_procpath(in, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
@@ -439,6 +440,7 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 		if (in->relpath) {
 			mmapfs_config_settings_for(c, in->relpath,
 						   &in->settings);
+			mmapfs_policy_override_apply(in);
 			if (in->mf) {
 				int res = mmapio_set_policy(in->mf,
 						&in->settings.flush);
@@ -454,6 +456,48 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 	}
 	pthread_mutex_unlock(&open_lock);
 	evict_if_needed();
+}
+
+int mmapfs_mapping_evict(struct mmapfs_inode *in)
+{
+	int fd, res = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->mf && in->inflight > 0)
+		res = -EBUSY;
+	if (in->mf && res == 0) {
+		uint64_t locked = in->locked_bytes;
+
+		unlock_accounting(in);
+		res = mmapio_unmap(in->mf, &fd);
+		if (res == -EBUSY) {
+			/* Another reference (a flush of every file): the
+			 * mapping stays, and so does its lock. */
+			in->locked_bytes = locked;
+			atomic_fetch_add(&locked_total, locked);
+		} else {
+			/* Unmapped, also when its flush failed. */
+			in->mf = NULL;
+			in->map_fd = fd;
+			atomic_fetch_sub(&mapped_count, 1);
+		}
+	}
+	pthread_mutex_unlock(&in->lock);
+	return res;
+}
+
+int mmapfs_mapping_reserve_locked(uint64_t n)
+{
+	if (atomic_fetch_add(&locked_total, n) + n > atomic_load(&max_locked)) {
+		atomic_fetch_sub(&locked_total, n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mmapfs_mapping_unreserve_locked(uint64_t n)
+{
+	atomic_fetch_sub(&locked_total, n);
 }
 
 void mmapfs_mapping_close_all(void)

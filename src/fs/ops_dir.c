@@ -29,7 +29,7 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct mmapfs_handle *h;
 	int fd, err;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_opendir(req, ino, fi));
 	in = mmapfs_inode_get(ino);
 	h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -101,12 +101,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
+	struct mmapfs_virtual_listing vl;
 	struct mmapfs_inode *dir;
 	size_t rem = size;
 	char *buf, *p;
 	int err = 0;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_readdir(req, ino, size, off,
+							    plus));
 	dir = mmapfs_inode_get(ino);
 	buf = malloc(size);
 	if (!buf) {
@@ -114,6 +116,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	p = buf;
+	/* The root lists the virtual directories first (show_control). */
+	p += mmapfs_virtual_readdir_root(req, ino, &vl, p, &rem, &off, plus);
 	if (off != h->pos) {
 		seekdir(h->dp, off);
 		h->entry = NULL;
@@ -130,7 +134,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 				break;
 			}
 		}
-		n = add_entry(req, dir, h->entry, p, rem, plus);
+		if (mmapfs_virtual_hidden(&vl, h->entry->d_name))
+			n = -ENOENT;	/* shadowed: skipped as if vanished */
+		else
+			n = add_entry(req, dir, h->entry, p, rem, plus);
 		if (n == 0)
 			break;
 		if (n > 0) {
@@ -167,7 +174,7 @@ void mmapfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
 	mmapfs_handle_detach(mmapfs_inode_get(ino), h);
 	mmapfs_handle_free(h);
 	fuse_reply_err(req, 0);
@@ -177,10 +184,10 @@ void mmapfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
 	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
-	int fd = dirfd(h->dp);
-	int res;
+	int fd, res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
+	fd = dirfd(h->dp);
 	res = datasync ? fdatasync(fd) : fsync(fd);
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }

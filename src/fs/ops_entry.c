@@ -30,7 +30,8 @@ void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	if (mmapfs_virtual_lookup(req, parent, name))
+		return;
 	res = mmapfs_inode_lookup(mmapfs_inode_get(parent), name, &e);
 	mmapfs_reply_entry_or_err(req, res, &e);
 }
@@ -73,7 +74,7 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)fi;
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getattr(req, ino));
 	reply_attr(req, mmapfs_inode_get(ino));
 }
 
@@ -171,7 +172,8 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct mmapfs_inode *in;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino,
+				mmapfs_virtual_setattr(req, ino, valid, attr));
 	in = mmapfs_inode_get(ino);
 	res = do_setattr(in, attr, valid,
 			 fi ? ((struct mmapfs_handle *)(uintptr_t)fi->fh)->fd : -1);
@@ -214,7 +216,8 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	if (mmapfs_virtual_entry_refused(req, parent, name))
+		return;
 	dir = mmapfs_inode_get(parent);
 	res = mmapfs_creds_enter(req, &saved);
 	if (res < 0) {
@@ -268,7 +271,8 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	int res;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
-	MMAPFS_ROUTE_VIRTUAL(req, newparent);
+	if (mmapfs_virtual_entry_refused(req, newparent, newname))
+		return;
 	in = mmapfs_inode_get(ino);
 	dir = mmapfs_inode_get(newparent);
 	res = linkat(in->fd, "", dir->fd, newname, AT_EMPTY_PATH);
@@ -294,7 +298,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mmapfs_inode *dir;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	if (mmapfs_virtual_entry_refused(req, parent, name))
+		return;
 	dir = mmapfs_inode_get(parent);
 	if (unlinkat(dir->fd, name, flags) < 0) {
 		fuse_reply_err(req, errno);
@@ -321,8 +326,9 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mmapfs_inode *dir, *newdir;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, parent);
-	MMAPFS_ROUTE_VIRTUAL(req, newparent);
+	if (mmapfs_virtual_entry_refused(req, parent, name) ||
+	    mmapfs_virtual_entry_refused(req, newparent, newname))
+		return;
 	dir = mmapfs_inode_get(parent);
 	newdir = mmapfs_inode_get(newparent);
 	if (renameat2(dir->fd, name, newdir->fd, newname, flags) < 0) {
@@ -339,7 +345,7 @@ void mmapfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_statfs(req));
 	if (fstatvfs(mmapfs_inode_get(ino)->fd, &sv) < 0) {
 		fuse_reply_err(req, errno);
 		return;

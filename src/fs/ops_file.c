@@ -146,7 +146,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	char proc[64];
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_open(req, ino, fi));
 	in = mmapfs_inode_get(ino);
 	h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -182,7 +182,8 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mmapfs_handle *h;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, parent);
+	if (mmapfs_virtual_entry_refused(req, parent, name))
+		return;
 	dir = mmapfs_inode_get(parent);
 	h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -258,7 +259,8 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	uint64_t len;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino,
+				mmapfs_virtual_read(req, ino, size, off, fi));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (!mf) {
@@ -330,7 +332,8 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct mmapio_file *mf;
 	ssize_t res;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino,
+				mmapfs_virtual_write(req, ino, buf, size, fi));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
@@ -366,7 +369,7 @@ void mmapfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err = 0;
 
 	(void)fi;
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
@@ -380,7 +383,7 @@ void mmapfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void mmapfs_op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_release(req, ino, fi));
 	mmapfs_mapping_release(mmapfs_inode_get(ino), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
@@ -393,7 +396,7 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct mmapio_file *mf;
 	int res = 0;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (mf) {

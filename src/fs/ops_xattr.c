@@ -8,7 +8,7 @@
  * object itself (for a symlink, the symlink), never to anything outside
  * the backing directory. Permission checks are the kernel's (VFS xattr
  * namespace rules, default_permissions); the per-file virtual attributes
- * user.mmapfs.* come with the control files.
+ * user.mmapfs.* are xattr_virtual.c's (one hook first in each handler).
  *
  * Threads: any request thread; no locks.
  */
@@ -37,7 +37,9 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char proc[64], *buf = NULL;
 	ssize_t n;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getxattr(req, size));
+	if (mmapfs_xattr_virtual_get(req, ino, name, size))
+		return;
 	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
@@ -53,7 +55,9 @@ void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char proc[64], *buf = NULL;
 	ssize_t n;
 
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_listxattr(req, size));
+	if (mmapfs_xattr_virtual_list(req, ino, size))
+		return;
 	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
@@ -70,6 +74,8 @@ void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char proc[64];
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	if (mmapfs_xattr_virtual_refused(req, name))
+		return;
 	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
 	fuse_reply_err(req, setxattr(proc, name, value, size, flags) < 0 ?
 			    errno : 0);
@@ -80,6 +86,8 @@ void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	char proc[64];
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
+	if (mmapfs_xattr_virtual_refused(req, name))
+		return;
 	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
 	fuse_reply_err(req, removexattr(proc, name) < 0 ? errno : 0);
 }
