@@ -115,7 +115,8 @@ static inline bool mmapio_range_ok(uint64_t off, uint64_t n, uint64_t len)
 void mmapio_wait_unpinned(struct mmapio_file *f);
 /* With map_lock held for writing and new_len > len: extends the file to
  * new_len (allocating [alloc_from, new_len) when preallocate is on, so the
- * rest of a sparse file stays sparse), then grows the mapping to it.
+ * rest of a sparse file stays sparse; alloc_from >= new_len allocates
+ * nothing), then grows the mapping to it.
  * Returns 0; -EBUSY when the mapping must move while views are pinned (the
  * file may stay extended: retry after mmapio_wait_unpinned); -ENOSPC,
  * -EFBIG, -ENOMEM (the file is then back at its old length). */

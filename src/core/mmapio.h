@@ -358,6 +358,11 @@ void mmapio_segment_release(struct mmapio_segment *s);
  * COW: -EINVAL); -ENOSPC; -EFBIG; -ENOMEM. */
 int mmapio_resize(struct mmapio_file *f, uint64_t size);
 
+/* As mmapio_resize(), but with ftruncate(2)'s semantics for growth: the
+ * new range is a hole (nothing allocated, even with preallocate; writes
+ * into it later allocate what they touch). For a filesystem's setattr. */
+int mmapio_truncate(struct mmapio_file *f, uint64_t size);
+
 /* Re-reads the backing file's size (after a change made from outside) and
  * adjusts the mapping to it; also forgets what it knew about allocated
  * ranges (call it after punching holes through the fd). Waits for views

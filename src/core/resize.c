@@ -164,7 +164,7 @@ static int extend_file(struct mmapio_file *f, uint64_t new_len,
 	uint64_t start = alloc_from & ~((uint64_t)mmapio_page_size() - 1);
 	struct stat st;
 
-	if (atomic_load(&f->preallocate) && start < new_len) {
+	if (atomic_load(&f->preallocate) && alloc_from < new_len) {
 		/* Mode 0 sets the size to start + len when that is larger. */
 		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
 					 (off_t)(new_len - start)) == 0) {
@@ -269,7 +269,9 @@ void mmapio_reset_alloc_locked(struct mmapio_file *f)
 		     (uint64_t)hole < len ? (uint64_t)hole : len);
 }
 
-int mmapio_resize(struct mmapio_file *f, uint64_t size)
+/* Sets the length; growth allocates the new range (preallocate) unless
+ * sparse, which extends with a hole as ftruncate(2) does. */
+static int set_length(struct mmapio_file *f, uint64_t size, bool sparse)
 {
 	uint64_t old;
 	int rc;
@@ -284,7 +286,7 @@ int mmapio_resize(struct mmapio_file *f, uint64_t size)
 		pthread_rwlock_wrlock(&f->map_lock);
 		old = atomic_load_explicit(&f->len, memory_order_relaxed);
 		if (size > old) {
-			rc = mmapio_grow_locked(f, size, old);
+			rc = mmapio_grow_locked(f, size, sparse ? size : old);
 		} else if (size < old) {
 			rc = remap_shrink(f, size);
 			if (rc == 0 &&
@@ -303,6 +305,16 @@ int mmapio_resize(struct mmapio_file *f, uint64_t size)
 			return rc;
 		mmapio_wait_unpinned(f);
 	}
+}
+
+int mmapio_resize(struct mmapio_file *f, uint64_t size)
+{
+	return set_length(f, size, false);
+}
+
+int mmapio_truncate(struct mmapio_file *f, uint64_t size)
+{
+	return set_length(f, size, true);
 }
 
 int64_t mmapio_refresh(struct mmapio_file *f)

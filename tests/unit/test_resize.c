@@ -108,6 +108,38 @@ static void test_grow_and_shrink(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* truncate grows with a hole; resize allocates the new range. */
+static void test_truncate_is_sparse(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f, *ro;
+	struct stat st;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(path_of("sp"), 0, &f), 0);
+	assert_int_equal(mmapio_truncate(f, 256 * page + 5), 0);
+	assert_int_equal(mmapio_len(f), 256 * page + 5);
+	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_int_equal(st.st_size, (off_t)(256 * page + 5));
+	assert_int_equal(st.st_blocks, 0);
+	assert_int_equal(mmapio_write(f, 256 * page + 1, "tail", 4), 0);
+	assert_int_equal(mmapio_read(f, 256 * page + 1, buf, 4), 0);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 <= 8 * page);
+	assert_int_equal(mmapio_truncate(f, page), 0);
+	assert_int_equal(mmapio_len(f), page);
+	assert_int_equal(mmapio_resize(f, 64 * page), 0);
+	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= 63 * page);
+	assert_int_equal(mmapio_truncate(f, (uint64_t)INT64_MAX + 1), -EFBIG);
+	assert_int_equal(mmapio_open_ro(path_of("sp"), &ro), 0);
+	assert_int_equal(mmapio_truncate(ro, 1), -EBADF);
+	assert_int_equal(mmapio_close(ro), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 static void test_resize_errors(void **state)
 {
 	struct mmapio_file *f, *ro, *cow, *anon;
@@ -351,6 +383,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_grow_and_shrink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_is_sparse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_truncate_keeps_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_keeps_address, setup, teardown),
