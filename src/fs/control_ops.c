@@ -63,7 +63,7 @@ static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
 	return (struct mmapfs_inode *)node;
 }
 
-/* ---- resolve ----------------------------------------------------------- */
+/* ---- resolve ------------------------------------------------------------- */
 
 /* Opens relpath component by component beneath the root with O_NOFOLLOW.
  * Returns an O_PATH descriptor or -errno (-EPERM for a symlink on the
@@ -205,7 +205,7 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 	return 0;
 }
 
-/* ---- opening a file for a command -------------------------------------- */
+/* ---- opening a file for a command ---------------------------------------- */
 
 /* Opens in as a FUSE open would, through a handle without a descriptor.
  * Returns 0 with *hp, or -errno. */
@@ -242,7 +242,7 @@ static int open_data_fd(struct mmapfs_inode *in)
 	return fd < 0 ? -errno : fd;
 }
 
-/* ---- range ops ---------------------------------------------------------- */
+/* ---- range ops ----------------------------------------------------------- */
 
 static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 			uint64_t off, uint64_t len)
@@ -524,7 +524,7 @@ static int ops_reload(void *ctx)
 	return mmapfs_reload() < 0 ? -EINVAL : 0;
 }
 
-/* ---- stats ---------------------------------------------------------------- */
+/* ---- stats --------------------------------------------------------------- */
 
 struct row_walk {
 	mmapfs_control_row_fn cb;

@@ -206,7 +206,8 @@ static unsigned child_of(const struct vnode *dir, const char *name)
 	enum mmapfs_ctl_verb verb;
 	enum mmapfs_stats_file f;
 
-	if (dir->kind == V_CTL_DIR && mmapfs_ctl_verb_from_name(name, &verb) == 0)
+	if (dir->kind == V_CTL_DIR &&
+	    mmapfs_ctl_verb_from_name(name, &verb) == 0)
 		return NODE_CTL_FILE + (unsigned)verb;
 	if (dir->kind == V_STATS_DIR &&
 	    mmapfs_stats_file_from_name(name, &f) == 0)
@@ -466,6 +467,7 @@ static size_t add_dirent(fuse_req_t req, char *buf, size_t rem,
 void mmapfs_virtual_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			    off_t off, bool plus)
 {
+	uint64_t dot = VIRTUAL_ST_INO(ino & ~MMAPFS_VIRTUAL_INO_BIT);
 	unsigned count, base;
 	struct vnode v;
 	size_t rem = size, n;
@@ -498,8 +500,7 @@ void mmapfs_virtual_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			       mmapfs_stats_file_name(node - base);
 		}
 		n = add_dirent(req, buf + (size - rem), rem, name, node,
-			       i == 0 ? VIRTUAL_ST_INO(ino & ~MMAPFS_VIRTUAL_INO_BIT) :
-			       FUSE_ROOT_ID, i + 1, plus);
+			       i == 0 ? dot : FUSE_ROOT_ID, i + 1, plus);
 		if (n == 0)
 			break;
 		rem -= n;

@@ -108,7 +108,8 @@ static int vx_format(enum vx x, const struct vx_values *v, char *buf,
 			     (unsigned long long)v->st.pending_writes);
 		break;
 	case VX_FLUSHES:
-		n = snprintf(buf, len, "%llu", (unsigned long long)v->st.flushes);
+		n = snprintf(buf, len, "%llu",
+			     (unsigned long long)v->st.flushes);
 		break;
 	case VX_MAPPED:
 		n = snprintf(buf, len, "%s", v->mapped ? "yes" : "no");
