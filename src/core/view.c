@@ -107,7 +107,6 @@ int mmapio_view_release(struct mmapio_view *v)
 	uint64_t off = v->off;
 	size_t len = v->len;
 	bool writable = v->writable;
-
 	int rc = 0, crc;
 
 	if (!f)
