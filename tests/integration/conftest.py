@@ -143,10 +143,15 @@ class Mount:
             self.problems.append(f"daemon pid {self.proc.pid} survived SIGKILL")
 
     def _fusermount(self, flags):
+        """fusermount3 FLAGS MNT; True on success. fusermount3 itself can
+        hang on a hung daemon (it stats the mountpoint): then the daemon
+        is killed, which aborts the connection and frees every waiter."""
         try:
             return util.run(["fusermount3", flags, str(self.mnt)],
                             timeout=EXIT_TIMEOUT).returncode == 0
         except util.OpTimeout:
+            if self.running():
+                self._kill(f"hung (fusermount3 {flags} did not return)")
             return False
 
     def wait_exit(self, timeout=EXIT_TIMEOUT):
@@ -170,7 +175,8 @@ class Mount:
         if self.proc is None:
             return
         if util.is_fuse_mounted(self.mnt) and not self._fusermount("-u"):
-            self._fusermount("-uz")
+            if util.is_fuse_mounted(self.mnt):
+                self._fusermount("-uz")
         if not self.reaped:
             self.wait_exit()
         if util.is_fuse_mounted(self.mnt):

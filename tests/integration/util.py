@@ -203,13 +203,27 @@ def pattern(size, seed=0):
 
 
 def run(argv, timeout=None, check=False, **kwargs):
-    """subprocess.run with captured text output and a deadline."""
+    """Runs a command with captured text output and a deadline, like
+    subprocess.run, but never waits without bound: a child stuck in the
+    kernel on a hung mount (where even SIGKILL waits for the daemon) is
+    left behind and OpTimeout raised; it ends once the fixture kills the
+    daemon."""
     limit = OP_TIMEOUT if timeout is None else timeout
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
     try:
-        return subprocess.run(argv, capture_output=True, text=True,
-                              timeout=limit, check=check, **kwargs)
-    except subprocess.TimeoutExpired as e:
-        raise OpTimeout(f"{argv} did not finish within {limit:g} s") from e
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:
+            proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        raise OpTimeout(f"{argv} did not finish within {limit:g} s") from None
+    result = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+    if check:
+        result.check_returncode()
+    return result
 
 
 class Worker(threading.Thread):
@@ -376,7 +390,10 @@ def mounts():
 
 
 def is_fuse_mounted(path):
-    path = os.path.realpath(path)
+    """Whether a FUSE file system is mounted at path (absolute, without
+    symlinks).  Only reads /proc: a stat of the mountpoint would hang on a
+    hung daemon."""
+    path = os.path.abspath(path)
     return any(p == path and t.startswith("fuse") for p, t in mounts())
 
 
