@@ -21,8 +21,11 @@
  *     nothing.
  *   - Stats files: open (read-only, owner or root) builds the snapshot
  *     with mmapfs_control_stats_open() into a buffer owned by the handle;
- *     reads copy from it (direct_io: the size attribute is 0); release
- *     frees it.
+ *     reads reply from it (direct_io: the size attribute is 0); release
+ *     frees it. The snapshot is reference-counted (the handle, and each
+ *     read while it replies): the client may close, and RELEASE free the
+ *     handle's reference on another thread, as soon as the kernel has
+ *     the reply, while the replying thread still holds the buffer.
  *   - Root listing: with show_control, the two directories are listed
  *     first. Their d_off values are two reserved offsets (ROOT_OFF_*),
  *     which a later readdir at them turns back into offset 0 of the
@@ -67,6 +70,12 @@ struct vnode {
 
 static pthread_once_t born_once = PTHREAD_ONCE_INIT;
 static struct timespec born;
+
+/* The snapshot of an open stats file (fuse_file_info.fh). */
+struct snapshot {
+	atomic_uint refs;        /* the handle, and each read replying */
+	struct mmapfs_buf text;
+};
 
 static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
 static char warned[2][NAME_MAX + 1];     /* guarded by warn_lock */
@@ -133,6 +142,14 @@ static void vnode_attr(fuse_ino_t ino, const struct vnode *v, struct stat *st)
 	st->st_gid = getegid();
 	st->st_blksize = 4096;
 	st->st_atim = st->st_mtim = st->st_ctim = born;
+}
+
+static void snapshot_put(struct snapshot *snap)
+{
+	if (atomic_fetch_sub(&snap->refs, 1) == 1) {
+		mmapfs_buf_free(&snap->text);
+		free(snap);
+	}
 }
 
 /* True when the requester may use the virtual files: the mounting user or
@@ -316,7 +333,7 @@ void mmapfs_virtual_open(fuse_req_t req, fuse_ino_t ino,
 {
 	int acc = fi->flags & O_ACCMODE;
 	struct mmapfs_control c;
-	struct mmapfs_buf *snap;
+	struct snapshot *snap;
 	struct vnode v;
 	int res;
 
@@ -345,41 +362,42 @@ void mmapfs_virtual_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	atomic_init(&snap->refs, 1);
 	mmapfs_control_instance(&c);
 	res = mmapfs_control_stats_open(&c, mmapfs_stats_file_name(v.index),
-					snap);
+					&snap->text);
 	if (res < 0) {
-		mmapfs_buf_free(snap);
-		free(snap);
+		snapshot_put(snap);
 		fuse_reply_err(req, -res);
 		return;
 	}
 	fi->fh = (uintptr_t)snap;
-	if (fuse_reply_open(req, fi) < 0) {
-		/* The opener is gone: no RELEASE will come. */
-		mmapfs_buf_free(snap);
-		free(snap);
-	}
+	if (fuse_reply_open(req, fi) < 0)
+		snapshot_put(snap);	/* the opener is gone: no RELEASE */
 }
 
 void mmapfs_virtual_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			 off_t off, struct fuse_file_info *fi)
 {
-	const struct mmapfs_buf *snap =
-		(const struct mmapfs_buf *)(uintptr_t)fi->fh;
+	struct snapshot *snap = (struct snapshot *)(uintptr_t)fi->fh;
+	const struct mmapfs_buf *text;
 	struct vnode v;
 
 	if (!vnode_of(ino, &v) || v.kind != V_STATS_FILE || !snap) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (off < 0 || (uint64_t)off >= snap->len) {
+	/* The handle's reference is ours until this read is answered. */
+	atomic_fetch_add(&snap->refs, 1);
+	text = &snap->text;
+	if (off < 0 || (uint64_t)off >= text->len) {
 		fuse_reply_buf(req, NULL, 0);
-		return;
+	} else {
+		if (size > text->len - (size_t)off)
+			size = text->len - (size_t)off;
+		fuse_reply_buf(req, text->data + off, size);
 	}
-	if (size > snap->len - (size_t)off)
-		size = snap->len - (size_t)off;
-	fuse_reply_buf(req, snap->data + off, size);
+	snapshot_put(snap);
 }
 
 void mmapfs_virtual_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -406,13 +424,11 @@ void mmapfs_virtual_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 void mmapfs_virtual_release(fuse_req_t req, fuse_ino_t ino,
 			    struct fuse_file_info *fi)
 {
-	struct mmapfs_buf *snap = (struct mmapfs_buf *)(uintptr_t)fi->fh;
+	struct snapshot *snap = (struct snapshot *)(uintptr_t)fi->fh;
 	struct vnode v;
 
-	if (vnode_of(ino, &v) && v.kind == V_STATS_FILE && snap) {
-		mmapfs_buf_free(snap);
-		free(snap);
-	}
+	if (vnode_of(ino, &v) && v.kind == V_STATS_FILE && snap)
+		snapshot_put(snap);
 	fuse_reply_err(req, 0);
 }
 
