@@ -6,10 +6,11 @@
  * FUSE node ids. A regular node id is the address of its struct
  * mmapfs_inode (FUSE_ROOT_ID stands for the root). Node ids with
  * MMAPFS_VIRTUAL_INO_BIT set are reserved for virtual inodes (the .ctl/ and
- * .stats/ control files, integrated later): no user-space address has that
- * bit, and every request is routed through mmapfs_ino_is_virtual() first.
+ * .stats/ control files, virtual.c): no user-space address has that bit,
+ * and every request is routed through mmapfs_ino_is_virtual() first.
  *
  * Locking (lock order, outermost first):
+ *   .ctl/lock lock (control_ops.c) -> any of the locks below
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
  *   inode.lock                  -> open-list lock
