@@ -139,6 +139,29 @@ static void test_touch(void **state)
 	assert_int_equal(mmapio_close(anon), 0);
 }
 
+/* The populate hint faults the whole file in at open. */
+static void test_populate_hint(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_options o;
+	struct mmapio_file *f;
+	unsigned char vec[32];
+	int i, resident = 0;
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE;
+	o.size = 32 * page;
+	o.populate = true;
+	assert_int_equal(mmapio_open(path_of("pop"), &o, &f), 0);
+	assert_int_equal(mincore((void *)mmapio_ptr(f), 32 * page, vec), 0);
+	for (i = 0; i < 32; i++)
+		resident += vec[i] & 1;
+	assert_int_equal(resident, 32);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 static void test_lock_unlock(void **state)
 {
 	size_t page = mmapio_page_size();
@@ -255,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_advise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_populate_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_unlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hugepages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smaps_parser, setup, teardown),
