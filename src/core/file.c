@@ -72,11 +72,7 @@ static int validate_options(const struct mmapio_options *o)
 		return -EINVAL;
 	if (o->size > INT64_MAX || o->reserve > INT64_MAX)
 		return -EFBIG;
-	if (o->policy.kind != MMAPIO_POLICY_NEVER &&
-	    o->policy.kind != MMAPIO_POLICY_ALWAYS &&
-	    o->policy.kind != MMAPIO_POLICY_THRESHOLD)
-		return -EINVAL;
-	return 0;
+	return mmapio_policy_validate(&o->policy);
 }
 
 static struct mmapio_file *file_alloc(const char *path)

@@ -124,6 +124,10 @@ static void test_open_errors(void **state)
 	o.size = (uint64_t)INT64_MAX + 1;
 	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EFBIG);
 	assert_int_equal(mmapio_open(NULL, &o, &f), -EINVAL);
+	/* A threshold policy without a threshold is refused up front. */
+	o.size = 1;
+	o.policy.kind = MMAPIO_POLICY_THRESHOLD;
+	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EINVAL);
 	assert_int_equal(access(path_of("x"), F_OK), -1);
 }
 
