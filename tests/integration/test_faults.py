@@ -189,21 +189,22 @@ def test_mapped_file_cap_lru(mount_factory):
         assert (m.backing / f"f{i}").stat().st_size == 3 * PAGE + i
 
 
-def _daemon_pids(mnt):
-    """Pids of mmapfs processes serving mnt (ours: the test started them)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0] == os.fsencode(conftest.DAEMON) and \
-                os.fsencode(str(mnt)) in argv:
-            pids.append(int(entry))
-    return pids
+def stop_background(mnt, unmount_argv):
+    """Unmounts a daemonized mount and waits for its daemon (found by its
+    command line: the test started it); kills it by pid when stuck.
+    Returns (pids seen, pids that had to be killed)."""
+    pids = util.daemon_pids(conftest.DAEMON, mnt)
+    util.run(unmount_argv + [str(mnt)])
+    deadline = time.monotonic() + conftest.EXIT_TIMEOUT
+    while util.daemon_pids(conftest.DAEMON, mnt) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    stuck = util.daemon_pids(conftest.DAEMON, mnt)
+    for pid in stuck:
+        os.kill(pid, signal.SIGKILL)
+    if util.is_fuse_mounted(mnt):
+        util.run(["fusermount3", "-uz", str(mnt)])
+    return pids, stuck
 
 
 def test_background_mode(tmp_path):
@@ -223,15 +224,30 @@ def test_background_mode(tmp_path):
         assert util.read_file(mnt / "f") == b"background"
         assert (backing / "f").read_bytes() == b"background"
     finally:
-        pids = _daemon_pids(mnt)
-        util.run(["fusermount3", "-u", str(mnt)])
-        deadline = time.monotonic() + conftest.EXIT_TIMEOUT
-        while _daemon_pids(mnt) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stuck = _daemon_pids(mnt)
-        for pid in stuck:
-            os.kill(pid, signal.SIGKILL)
-        if util.is_fuse_mounted(mnt):
-            util.run(["fusermount3", "-uz", str(mnt)])
+        pids, stuck = stop_background(mnt, ["fusermount3", "-u"])
     assert pids, "no background daemon process found"
     assert not stuck, f"background daemon {stuck} did not exit on unmount"
+
+
+def test_mount_8(tmp_path):
+    """mount(8) through mount.fuse3, as from fstab: mount.fuse3 runs the
+    daemon (named in the PROGRAM#SOURCE form, as the build is not in PATH)
+    with mount(8)'s generic options in -o, and it daemonizes."""
+    backing, mnt = tmp_path / "b", tmp_path / "m"
+    backing.mkdir()
+    mnt.mkdir()
+    cfg = tmp_path / "fstab.ini"
+    cfg.write_text("[global]\nflush = never\n")
+    proc = util.run(["mount", "-t", "fuse", "-o",
+                     f"noatime,nodev,nosuid,config={cfg}",
+                     f"{conftest.DAEMON}#{backing}", str(mnt)], timeout=30,
+                    env=conftest.daemon_env())
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert util.is_fuse_mounted(mnt)
+        util.write_file(mnt / "f", b"via mount(8)")
+        assert (backing / "f").read_bytes() == b"via mount(8)"
+    finally:
+        pids, stuck = stop_background(mnt, ["umount"])
+    assert pids, "no mmapfs process found"
+    assert not stuck, f"mmapfs {stuck} did not exit on umount"

@@ -110,6 +110,15 @@ def test_generic_mount_options_accepted(mount_factory):
     assert util.read_file(m.backing / "f") == b"hello"
 
 
+def test_debug_single_thread_and_log_level(mount_factory):
+    """-d (FUSE debug output, implies -f), -s (one thread) and -o
+    log_level are accepted and the mount works."""
+    m = mount_factory(args=["-d", "-s"], opts=["log_level=debug"])
+    util.write_file(m.mnt / "f", b"debug")
+    assert util.read_file(m.mnt / "f") == b"debug"
+    assert "LOOKUP" in m.log_text() or "lookup" in m.log_text()
+
+
 def test_options_before_paths(mount_factory, tmp_path):
     m = mount_factory(start=False)
     m.argv = lambda: [str(conftest.DAEMON), "-f", "-o", "noatime",

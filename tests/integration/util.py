@@ -397,6 +397,24 @@ def is_fuse_mounted(path):
     return any(p == path and t.startswith("fuse") for p, t in mounts())
 
 
+def daemon_pids(daemon, mnt):
+    """Pids of processes running the daemon binary with mnt among their
+    arguments: a daemonized mmapfs the test started."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0] == os.fsencode(str(daemon)) and \
+                os.fsencode(str(mnt)) in argv:
+            pids.append(int(entry))
+    return pids
+
+
 def sanitizer_lines(text):
     """The lines of a daemon log that report a sanitizer error or crash."""
     return [line for line in text.splitlines()
