@@ -23,6 +23,8 @@
 #    from it (bench/report.py extract) goes to OUT/runs.tsv; at the end
 #    report.py prints medians and ratios and writes OUT/summary.tsv, which
 #    bench/plot.sh turns into OUT/ratio.png.
+#  - A failed fio run is left out of the medians and listed in
+#    OUT/failures.tsv; a daemon that died is noted there and mounted again.
 #  - Durability rows compare mmapfs under a policy with native writes that
 #    sync at the same cadence; they mount mmapfs with a generated config.
 # Invariants: every mount is undone by the EXIT/INT/TERM trap (mounts.sh);
@@ -132,11 +134,13 @@ CUR_MNT=""      # its mount point ("" for native)
 CUR_CFG=""      # the mmapfs config of the current mount ("" = defaults)
 WORKDIR=""      # where the fio files go
 
+CUR_LOG=""      # its daemon's log
+
 mount_current() {
 	local fs=$CUR_TARGET
 	case $fs in mmapfs*) fs=mmapfs ;; esac
-	bench_mount "$fs" "$BACKING" "$CUR_MNT" \
-		"$OUT/logs/$CUR_TARGET.$(date +%s%N).log" "$CUR_CFG"
+	CUR_LOG=$OUT/logs/$CUR_TARGET.$(date +%s%N).log
+	bench_mount "$fs" "$BACKING" "$CUR_MNT" "$CUR_LOG" "$CUR_CFG"
 }
 
 # enter_target TARGET [MMAPFS_CONFIG] — mounts TARGET (unless native) and
@@ -188,7 +192,17 @@ record() {
 fio_job() {
 	if ! fio --output-format=json --output="$2" "$here/fio/$1.fio" >"$2.err" 2>&1; then
 		echo "  $CUR_TARGET: fio $1 failed:" >&2
-		tail -5 "$2" "$2.err" >&2
+		tail -n 5 "$2.err" >&2
+		printf '%s\t%s\t%s\n' "$CUR_TARGET" "$(basename "$2" .json)" \
+			"$(tail -n 1 "$2.err")" >>"$OUT/failures.tsv"
+		if [ -n "$CUR_MNT" ] && ! kill -0 "$MOUNT_PID" 2>/dev/null; then
+			echo "  $CUR_TARGET: the daemon died ($CUR_LOG):" >&2
+			tail -n 3 "$CUR_LOG" >&2
+			printf '%s\t%s\tdaemon died: %s\n' "$CUR_TARGET" "$(basename "$2" .json)" \
+				"$(tail -n 1 "$CUR_LOG")" >>"$OUT/failures.tsv"
+			bench_unmount "$CUR_MNT" "$MOUNT_PID"
+			mount_current || true
+		fi
 		return 1
 	fi
 	rm -f "$2.err"
@@ -225,8 +239,9 @@ timed_rows() {
 			sync
 			[ "$cache" = cold ] && cold_prep
 			f=$(raw "$row" "$cache" "$r")
-			fio_job "$job" "$f" &&
+			if fio_job "$job" "$f"; then
 				record "$row" "$cache" "$r" "$kind" "$f" "$unit"
+			fi
 		done
 	done
 }
@@ -275,8 +290,9 @@ row_smallfiles() {
 			prep_smallfiles
 			[ "$cache" = cold ] && cold_prep
 			f=$(raw smallfiles "$cache" "$r")
-			DIR=$WORKDIR/sf fio_job smallfiles "$f" &&
+			if DIR=$WORKDIR/sf fio_job smallfiles "$f"; then
 				record smallfiles "$cache" "$r" fio:iops "$f" files/s
+			fi
 		done
 	done
 	rm -rf "$WORKDIR/sf"
@@ -291,13 +307,15 @@ row_metadata() {
 			mkdir "$d"
 			[ "$cache" = cold ] && cold_prep
 			f=$(raw md-create "$cache" "$r")
-			DIR=$d fio_job md-create "$f" &&
+			if DIR=$d fio_job md-create "$f"; then
 				record md-create "$cache" "$r" fio:iops "$f" ops/s
+			fi
 			DIR=$d untimed md-stat
 			[ "$cache" = cold ] && cold_prep
 			f=$(raw md-stat "$cache" "$r")
-			DIR=$d fio_job md-stat "$f" &&
+			if DIR=$d fio_job md-stat "$f"; then
 				record md-stat "$cache" "$r" fio:iops "$f" ops/s
+			fi
 			[ "$cache" = cold ] && cold_prep
 			f=$(raw md-readdir "$cache" "$r")
 			if $PY "$here/readdir.py" --repeat 1 "$d" >"$f"; then
@@ -315,8 +333,9 @@ dur_sync4k() {
 	local sync=$1 r f
 	for r in $(seq 1 "$RUNS"); do
 		f=$(raw dur-always-4k warm "$r")
-		DIR=$WORKDIR DSIZE=${DSIZE_MIB}M RUNTIME=$RUNTIME SYNC=$sync fio_job dur-sync4k "$f" &&
+		if DIR=$WORKDIR DSIZE=${DSIZE_MIB}M RUNTIME=$RUNTIME SYNC=$sync fio_job dur-sync4k "$f"; then
 			record dur-always-4k warm "$r" fio:iops "$f" IOPS
+		fi
 	done
 	rm -f "$WORKDIR"/dur.*
 }
@@ -326,8 +345,9 @@ dur_bytes() {
 	for r in $(seq 1 "$RUNS"); do
 		rm -f "$WORKDIR"/durseq.*
 		f=$(raw dur-bytes-1MiB warm "$r")
-		DIR=$WORKDIR DSEQSIZE=${DSEQSIZE_MIB}M FDATASYNC=$every fio_job dur-bytes "$f" &&
+		if DIR=$WORKDIR DSEQSIZE=${DSEQSIZE_MIB}M FDATASYNC=$every fio_job dur-bytes "$f"; then
 			record dur-bytes-1MiB warm "$r" fio:bw "$f" MiB/s
+		fi
 	done
 	rm -f "$WORKDIR"/durseq.*
 }
@@ -336,9 +356,10 @@ dur_ms() {
 	local ms=$1 r f
 	for r in $(seq 1 "$RUNS"); do
 		f=$(raw dur-ms-100 warm "$r")
-		$PY "$here/timedsync.py" --size "${DSEQSIZE_MIB}M" --bs 64K --sync-ms "$ms" \
-			"$WORKDIR/timed.0" >"$f" &&
+		if $PY "$here/timedsync.py" --size "${DSEQSIZE_MIB}M" --bs 64K --sync-ms "$ms" \
+			"$WORKDIR/timed.0" >"$f"; then
 			record dur-ms-100 warm "$r" json:mib_s "$f" MiB/s
+		fi
 	done
 	rm -f "$WORKDIR/timed.0"
 }
@@ -395,6 +416,10 @@ for target in $TARGETS; do
 done
 
 echo
+if [ -f "$OUT/failures.tsv" ]; then
+	echo "== failures (runs left out of the medians; $OUT/failures.tsv)"
+	cat "$OUT/failures.tsv"
+fi
 echo "== results ($OUT)"
 $PY "$here/report.py" table "$OUT" | tee "$OUT/table.txt"
 if command -v gnuplot >/dev/null; then

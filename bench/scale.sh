@@ -133,8 +133,9 @@ exp_size() {
 				put "file size (sparse)" "$size" p99 fio:p99 "$OUT/raw/$name.json" us
 			fi
 			name=size.$size.$t.seqread
-			fio_run scale-seqread "$name" &&
+			if fio_run scale-seqread "$name"; then
 				put "file size (sparse)" "$size" seqread fio:bw "$OUT/raw/$name.json" MiB/s
+			fi
 		done
 	done
 	use native
@@ -160,12 +161,14 @@ for i in range(n):
 			export DIR MDFILES=$n
 			drop_caches
 			name=count.$n.$t.stat
-			fio_run md-stat "$name" &&
+			if fio_run md-stat "$name"; then
 				put "file count" "$n" stat fio:iops "$OUT/raw/$name.json" ops/s
+			fi
 			drop_caches
 			name=count.$n.$t.openread
-			fio_run scale-openread "$name" &&
+			if fio_run scale-openread "$name"; then
 				put "file count" "$n" open+read fio:iops "$OUT/raw/$name.json" files/s
+			fi
 			if [ "$t" != native ]; then
 				printf '{"rss_mib": %s}\n' "$(($(daemon_rss_kib "$DAEMON") / 1024))" \
 					>"$OUT/raw/count.$n.$t.rss.json"
