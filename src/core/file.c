@@ -94,6 +94,8 @@ static struct mmapio_file *file_alloc(const char *path)
 		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&f->map_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	atomic_init(&f->pins, 0);
+	atomic_init(&f->pin_waiters, 0);
 	pthread_mutex_init(&f->pin_lock, NULL);
 	pthread_cond_init(&f->pin_cv, NULL);
 	atomic_init(&f->refs, 1);
@@ -478,7 +480,7 @@ static int release_last(struct mmapio_file *f)
 	int rc;
 
 	/* Views hold references: none can be pinned once the last is gone. */
-	assert(f->pins == 0);
+	assert(atomic_load(&f->pins) == 0);
 	rc = mmapio_state_detach(f);
 
 	unmap_all(f);

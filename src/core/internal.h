@@ -19,9 +19,10 @@
  *   file.map_lock (rwlock, writer-preferring so resizes are not starved:
  *     never take its read side twice in one thread): read side for every
  *     access to base/len (copies, views while being created, msync); write
- *     side for resize/remap. Also allowed: file.map_lock -> file.pin_lock.
- *   file.pin_lock + pin_cv: count of pinned views; a remap that would move
- *     or cut the mapping waits for 0 WITHOUT holding map_lock.
+ *     side for resize/remap.
+ *   file.pins (atomic) + pin_lock/pin_cv: count of pinned views; a remap
+ *     that would move or cut the mapping waits for 0 under pin_lock WITHOUT
+ *     holding map_lock. pin_lock is a leaf: nothing is taken under it.
  *   fstate.lock (mutex): bitmap, policy, deadline, sticky error, heap index.
  *   Counters readable without locks are _Atomic.
  */
@@ -68,12 +69,18 @@ struct mmapio_file {
 	atomic_bool preallocate;
 	_Atomic uint64_t alloc_upto;
 
+	/* Pins: live views and chunk walks. pins is changed atomically, with
+	 * no lock (the read path stays mutex-free); pins are only taken under
+	 * map_lock (read), so while a thread holds map_lock for writing, pins
+	 * can only go down. A remap that must wait registers in pin_waiters
+	 * and sleeps on pin_cv under pin_lock; the unpin that reaches 0 takes
+	 * pin_lock and wakes it only when pin_waiters is non-zero (both
+	 * counters seq_cst: either the waiter sees 0 or the unpinner sees the
+	 * waiter). */
+	atomic_uint pins;
+	atomic_uint pin_waiters;
 	pthread_mutex_t pin_lock;
 	pthread_cond_t pin_cv;
-	unsigned pins;            /* live views; guarded by pin_lock. Views are
-				   * created under map_lock (read), so while a
-				   * thread holds map_lock for writing, pins
-				   * can only go down. */
 
 	_Atomic uint64_t locked_bytes;   /* mlock()ed by mmapio_lock */
 

@@ -41,19 +41,17 @@
 void mmapio_wait_unpinned(struct mmapio_file *f)
 {
 	pthread_mutex_lock(&f->pin_lock);
-	while (f->pins)
+	atomic_fetch_add(&f->pin_waiters, 1);
+	while (atomic_load(&f->pins))
 		pthread_cond_wait(&f->pin_cv, &f->pin_lock);
+	atomic_fetch_sub(&f->pin_waiters, 1);
 	pthread_mutex_unlock(&f->pin_lock);
 }
 
+/* With map_lock held for writing: no new pin can appear meanwhile. */
 static bool is_pinned(struct mmapio_file *f)
 {
-	unsigned pins;
-
-	pthread_mutex_lock(&f->pin_lock);
-	pins = f->pins;
-	pthread_mutex_unlock(&f->pin_lock);
-	return pins != 0;
+	return atomic_load(&f->pins) != 0;
 }
 
 static void hint_hugepages(struct mmapio_file *f)

@@ -33,18 +33,20 @@
 #include <errno.h>
 #include <string.h>
 
+/* map_lock (read) held: see the Pins note in internal.h. */
 static void pin(struct mmapio_file *f)
 {
-	pthread_mutex_lock(&f->pin_lock);
-	f->pins++;
-	pthread_mutex_unlock(&f->pin_lock);
+	atomic_fetch_add(&f->pins, 1);
 }
 
 static void unpin(struct mmapio_file *f)
 {
+	if (atomic_fetch_sub(&f->pins, 1) != 1 ||
+	    atomic_load(&f->pin_waiters) == 0)
+		return;
+	/* The lock orders this wake-up after the waiter's check. */
 	pthread_mutex_lock(&f->pin_lock);
-	if (--f->pins == 0)
-		pthread_cond_broadcast(&f->pin_cv);
+	pthread_cond_broadcast(&f->pin_cv);
 	pthread_mutex_unlock(&f->pin_lock);
 }
 

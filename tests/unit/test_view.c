@@ -93,7 +93,7 @@ static void test_view_bounds_and_data(void **state)
 	assert_int_equal(mmapio_view(f, UINT64_MAX, 2, &v), -ERANGE);
 	assert_int_equal(mmapio_view(f, 1, SIZE_MAX, &v), -ERANGE);
 	assert_int_equal(mmapio_view_mut(f, UINT64_MAX - 1, 4, &v), -ERANGE);
-	assert_int_equal(f->pins, 0);
+	assert_int_equal(atomic_load(&f->pins), 0);
 	assert_int_equal(mmapio_close(f), 0);
 }
 
@@ -183,7 +183,7 @@ static void test_mutable_access_allocates(void **state)
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), -ENOSPC);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
 						   fill_chunk, NULL), -ENOSPC);
-	assert_int_equal(f->pins, 0);
+	assert_int_equal(atomic_load(&f->pins), 0);
 	/* Read-only access needs no allocation. */
 	assert_int_equal(mmapio_view(f, 4 * page, page, &v), 0);
 	assert_int_equal(mmapio_view_release(&v), 0);
@@ -312,7 +312,7 @@ static void test_chunks(void **state)
 						   &calls), -ERANGE);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 4, UINT64_MAX - 2, 4,
 						   upcase_chunk, &calls), -ERANGE);
-	assert_int_equal(f->pins, 0);
+	assert_int_equal(atomic_load(&f->pins), 0);
 
 	assert_int_equal(mmapio_open_ro(path_of("c"), &ro), 0);
 	assert_int_equal(mmapio_for_each_chunk_mut(ro, 0, 4, 4, upcase_chunk,
