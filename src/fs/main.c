@@ -457,6 +457,7 @@ int main(int argc, char **argv)
 
 	status = serve(&cl, mountpoint, backing);
 
+	mmapfs_virtual_cleanup();
 	mmapfs_inode_table_destroy();
 	mmapfs_config_uninstall();
 	mmapfs_log_close();

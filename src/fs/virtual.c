@@ -26,6 +26,9 @@
  *     read while it replies): the client may close, and RELEASE free the
  *     handle's reference on another thread, as soon as the kernel has
  *     the reply, while the replying thread still holds the buffer.
+ *     Open snapshots are listed, so that those the kernel never released
+ *     (RELEASE is asynchronous and may lose the race with unmounting) are
+ *     freed at exit (mmapfs_virtual_cleanup).
  *   - Root listing: with show_control, the two directories are listed
  *     first. Their d_off values are two reserved offsets (ROOT_OFF_*),
  *     which a later readdir at them turns back into offset 0 of the
@@ -34,9 +37,10 @@
  *   - Everything else on a virtual inode (mknod, mkdir, unlink, rename,
  *     link, symlink, fallocate, ...) is EPERM.
  *
- * Threads: any request thread. The only shared state is the record of
- * shadowed names already warned about (warn_lock) and the creation time
- * (set once).
+ * Threads: any request thread. Shared state: the list of open snapshots
+ * (snap_lock), the record of shadowed names already warned about
+ * (warn_lock), the creation time (set once). Neither lock is held while
+ * taking another.
  */
 #include "virtual.h"
 
@@ -75,7 +79,11 @@ static struct timespec born;
 struct snapshot {
 	atomic_uint refs;        /* the handle, and each read replying */
 	struct mmapfs_buf text;
+	struct snapshot *next, *prev;    /* open_snaps, under snap_lock */
 };
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *open_snaps;
 
 static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
 static char warned[2][NAME_MAX + 1];     /* guarded by warn_lock */
@@ -144,12 +152,48 @@ static void vnode_attr(fuse_ino_t ino, const struct vnode *v, struct stat *st)
 	st->st_atim = st->st_mtim = st->st_ctim = born;
 }
 
+static void snapshot_free(struct snapshot *snap)
+{
+	mmapfs_buf_free(&snap->text);
+	free(snap);
+}
+
+static void snapshot_list(struct snapshot *snap)
+{
+	pthread_mutex_lock(&snap_lock);
+	snap->prev = NULL;
+	snap->next = open_snaps;
+	if (open_snaps)
+		open_snaps->prev = snap;
+	open_snaps = snap;
+	pthread_mutex_unlock(&snap_lock);
+}
+
 static void snapshot_put(struct snapshot *snap)
 {
-	if (atomic_fetch_sub(&snap->refs, 1) == 1) {
-		mmapfs_buf_free(&snap->text);
-		free(snap);
+	if (atomic_fetch_sub(&snap->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&snap_lock);
+	if (snap->prev)
+		snap->prev->next = snap->next;
+	else
+		open_snaps = snap->next;
+	if (snap->next)
+		snap->next->prev = snap->prev;
+	pthread_mutex_unlock(&snap_lock);
+	snapshot_free(snap);
+}
+
+void mmapfs_virtual_cleanup(void)
+{
+	pthread_mutex_lock(&snap_lock);
+	while (open_snaps) {
+		struct snapshot *snap = open_snaps;
+
+		open_snaps = snap->next;
+		snapshot_free(snap);
 	}
+	pthread_mutex_unlock(&snap_lock);
 }
 
 /* True when the requester may use the virtual files: the mounting user or
@@ -371,6 +415,7 @@ void mmapfs_virtual_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -res);
 		return;
 	}
+	snapshot_list(snap);
 	fi->fh = (uintptr_t)snap;
 	if (fuse_reply_open(req, fi) < 0)
 		snapshot_put(snap);	/* the opener is gone: no RELEASE */

@@ -57,6 +57,9 @@ void mmapfs_virtual_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 void mmapfs_virtual_statfs(fuse_req_t req);
 void mmapfs_virtual_getxattr(fuse_req_t req, size_t size);
 void mmapfs_virtual_listxattr(fuse_req_t req, size_t size);
+/* Frees the stats snapshots the kernel never released (at exit, when no
+ * request runs any more). */
+void mmapfs_virtual_cleanup(void);
 
 /* The root directory's listing: which backing entries the virtual
  * directories shadow (hidden always) and whether to list the virtual ones
