@@ -72,10 +72,11 @@ class Model:
     """The expected state and the operations that change both it and the
     mount.  Each op_* method runs in the util worker (through call())."""
 
-    def __init__(self, rng, mnt, backing):
+    def __init__(self, rng, mnt, backing, pool=tuple(NAMES)):
         self.rng = rng
         self.mnt = mnt
         self.backing = backing
+        self.pool = pool       # the names files may have
         self.content = {}      # file id -> bytearray
         self.names = {}        # name -> file id
         self.handles = []
@@ -150,7 +151,7 @@ class Model:
     def op_open(self):
         if len(self.handles) >= MAX_HANDLES:
             return self.op_close()
-        name = self.rng.choice(NAMES)
+        name = self.rng.choice(self.pool)
         writable = self.rng.random() < 0.8
         append = writable and self.rng.random() < 0.15
         trunc = writable and self.rng.random() < 0.05
@@ -381,7 +382,7 @@ class Model:
         name = self.some_name()
         if name is None:
             return None
-        new = self.rng.choice(NAMES)
+        new = self.rng.choice(self.pool)
         if new == name:
             return None
         self.log.append(f"rename {name} -> {new}"
