@@ -1,6 +1,9 @@
 """Client mmap of files on the mount (DESIGN §4): shared and private
 mappings are coherent with read/write users of the same file, and with the
 backing file after msync/fsync (read directly from the backing directory).
+
+Each test runs in a child process (util.client_process): a page fault the
+daemon fails to serve is a SIGBUS, which fails the test, not the run.
 """
 
 import mmap
@@ -20,6 +23,7 @@ def mapped(fd, length, shared=True, writable=True):
     return util.call(_map, fd, length, shared, writable)
 
 
+@util.client_process
 def test_shared_write_seen_by_read_and_backing(mount):
     data = util.pattern(4 * PAGE, seed=1)
     util.write_file(mount.mnt / "f", data)
@@ -41,6 +45,7 @@ def test_shared_write_seen_by_read_and_backing(mount):
     assert util.read_file(mount.mnt / "f") == expected
 
 
+@util.client_process
 def test_write_seen_by_existing_shared_map(mount):
     util.write_file(mount.mnt / "f", bytes(3 * PAGE))
     fd = fs.open(mount.mnt / "f", os.O_RDWR)
@@ -60,6 +65,7 @@ def test_write_seen_by_existing_shared_map(mount):
         fs.close(fd)
 
 
+@util.client_process
 def test_fsync_makes_mmap_writes_durable(mount):
     util.write_file(mount.mnt / "f", bytes(2 * PAGE))
     fd = fs.open(mount.mnt / "f", os.O_RDWR)
@@ -75,6 +81,7 @@ def test_fsync_makes_mmap_writes_durable(mount):
         fs.close(fd)
 
 
+@util.client_process
 def test_munmap_close_then_reopen(mount):
     """Dirty pages of an unmapped, closed file reach the daemon."""
     util.write_file(mount.mnt / "f", bytes(PAGE * 2))
@@ -90,6 +97,7 @@ def test_munmap_close_then_reopen(mount):
     assert (mount.backing / "f").read_bytes()[PAGE:PAGE + 5] == b"HELLO"
 
 
+@util.client_process
 def test_private_map_is_private(mount):
     data = util.pattern(2 * PAGE, seed=2)
     util.write_file(mount.mnt / "f", data)
@@ -108,6 +116,7 @@ def test_private_map_is_private(mount):
         fs.close(fd)
 
 
+@util.client_process
 def test_private_map_sees_earlier_writes(mount):
     util.write_file(mount.mnt / "f", util.pattern(PAGE))
     util.write_file(mount.mnt / "f", b"new", flags=os.O_WRONLY)
@@ -122,6 +131,7 @@ def test_private_map_sees_earlier_writes(mount):
         fs.close(fd)
 
 
+@util.client_process
 def test_map_after_grow(mount):
     fd = fs.open(mount.mnt / "f", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -138,6 +148,7 @@ def test_map_after_grow(mount):
     assert len(back) == 5 * PAGE and back.endswith(b"TAIL")
 
 
+@util.client_process
 def test_mmap_writes_then_write_syscall_interleaved(mount):
     util.write_file(mount.mnt / "f", bytes(4 * PAGE))
     fd = fs.open(mount.mnt / "f", os.O_RDWR)
@@ -164,6 +175,7 @@ def test_mmap_writes_then_write_syscall_interleaved(mount):
         fs.close(fd)
 
 
+@util.client_process
 def test_backing_change_seen_by_new_map(mount):
     util.write_file(mount.mnt / "f", bytes(PAGE))
     with open(mount.backing / "f", "r+b") as f:

@@ -21,7 +21,9 @@ Knobs (environment):
   MMAPFS_MODEL_OPS      operation budget of both (default 20000)
 The run stops at whichever budget ends first.  On failure the seed, the
 command to reproduce and the tail of the operation log are reported; the
-full log is written next to the daemon log.
+full log is written next to the daemon log.  The checker runs in a child
+process (util.in_child), so a client mmap access the daemon fails to serve
+(SIGBUS) fails this test only; its journal is written before each op.
 """
 
 import mmap
@@ -72,16 +74,23 @@ class Model:
     """The expected state and the operations that change both it and the
     mount.  Each op_* method runs in the util worker (through call())."""
 
-    def __init__(self, rng, mnt, backing, pool=tuple(NAMES)):
+    def __init__(self, rng, mnt, backing, journal, pool=tuple(NAMES)):
         self.rng = rng
         self.mnt = mnt
         self.backing = backing
-        self.pool = pool       # the names files may have
-        self.content = {}      # file id -> bytearray
-        self.names = {}        # name -> file id
+        self.journal = journal  # line-buffered text file: the op log
+        self.pool = pool        # the names files may have
+        self.content = {}       # file id -> bytearray
+        self.names = {}         # name -> file id
         self.handles = []
         self.next_fid = 0
-        self.log = []
+        self.last = ""
+
+    def note(self, text):
+        """Logs an operation before it runs, so the journal survives the
+        client being killed by it."""
+        self.last = text
+        self.journal.write(text + "\n")
 
     # ---- random choices ----
     def offset(self, limit):
@@ -161,7 +170,7 @@ class Model:
             if not writable:
                 return None
             flags |= os.O_CREAT
-        self.log.append(f"open {name} flags={flags:#o}")
+        self.note(f"open {name} flags={flags:#o}")
         fd = os.open(self.path(name), flags, 0o644)
         if name not in self.names:
             self.names[name] = self.next_fid
@@ -177,7 +186,7 @@ class Model:
         if not self.handles:
             return None
         h = self.handles.pop(self.rng.randrange(len(self.handles)))
-        self.log.append(f"close fd={h.fd} (file {h.fid})")
+        self.note(f"close fd={h.fd} (file {h.fid})")
         os.close(h.fd)
         if h.fid not in self.names.values() and \
                 not any(o.fid == h.fid for o in self.handles):
@@ -192,7 +201,7 @@ class Model:
         name = next((n for n, f in self.names.items() if f == fid), None)
         if name is None:
             return fid
-        self.log.append(f"reopen {name}")
+        self.note(f"reopen {name}")
         fd = os.open(self.path(name), os.O_RDWR)
         self.handles.append(Handle(fd, fid, True, False))
         return fid
@@ -216,10 +225,10 @@ class Model:
         if off + n > MAX_SIZE:
             if h.append:
                 return None
-            self.log.append(f"lseek fd={h.fd} to 0")
+            self.note(f"lseek fd={h.fd} to 0")
             h.pos = off = os.lseek(h.fd, 0, os.SEEK_SET)
         data = self.data(n)
-        self.log.append(f"write fd={h.fd} pos={off} len={n}")
+        self.note(f"write fd={h.fd} pos={off} len={n}")
         done = 0
         while done < n:
             done += os.write(h.fd, data[done:])
@@ -232,7 +241,7 @@ class Model:
         if h is None:
             return None
         n = self.length()
-        self.log.append(f"read fd={h.fd} pos={h.pos} len={n}")
+        self.note(f"read fd={h.fd} pos={h.pos} len={n}")
         got = os.read(h.fd, n)
         expected = bytes(self.content[h.fid][h.pos:h.pos + n])
         if got != expected:
@@ -253,7 +262,7 @@ class Model:
             if off + n > MAX_SIZE:
                 return None
         data = self.data(n)
-        self.log.append(f"pwrite fd={h.fd} off={off} len={n}"
+        self.note(f"pwrite fd={h.fd} off={off} len={n}"
                         + (" (O_APPEND)" if h.append else ""))
         util._pwrite_all(h.fd, data, off)
         self._store(h.fid, off, data)
@@ -266,7 +275,7 @@ class Model:
         size = len(self.content[h.fid])
         off = self.offset(size + 10)
         n = self.length()
-        self.log.append(f"pread fd={h.fd} off={off} len={n}")
+        self.note(f"pread fd={h.fd} off={off} len={n}")
         got = util._pread_all(h.fd, n, off)
         expected = bytes(self.content[h.fid][off:off + n])
         if got != expected:
@@ -279,7 +288,7 @@ class Model:
         if h is None:
             return None
         h.pos = self.offset(len(self.content[h.fid]) + PAGE)
-        self.log.append(f"lseek fd={h.fd} to {h.pos}")
+        self.note(f"lseek fd={h.fd} to {h.pos}")
         assert os.lseek(h.fd, h.pos, os.SEEK_SET) == h.pos
         return h.fid
 
@@ -302,7 +311,7 @@ class Model:
             return None
         fid = self.names[name]
         size = self._new_size(fid)
-        self.log.append(f"truncate {name} to {size}")
+        self.note(f"truncate {name} to {size}")
         os.truncate(self.path(name), size)
         self._resize(fid, size)
         return fid
@@ -312,7 +321,7 @@ class Model:
         if h is None:
             return None
         size = self._new_size(h.fid)
-        self.log.append(f"ftruncate fd={h.fd} to {size}")
+        self.note(f"ftruncate fd={h.fd} to {size}")
         os.ftruncate(h.fd, size)
         self._resize(h.fid, size)
         return h.fid
@@ -323,7 +332,7 @@ class Model:
             return None
         fid = self.names[name]
         size = len(self.content[fid])
-        self.log.append(f"mmap-read {name} len={size}")
+        self.note(f"mmap-read {name} len={size}")
         fd = os.open(self.path(name), os.O_RDONLY)
         try:
             m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED,
@@ -349,7 +358,7 @@ class Model:
         n = min(self.length(), size - off)
         data = self.data(n)
         sync = self.rng.random() < 0.5
-        self.log.append(f"mmap-write {name} off={off} len={n}"
+        self.note(f"mmap-write {name} off={off} len={n}"
                         + (" msync" if sync else ""))
         fd = os.open(self.path(name), os.O_RDWR)
         try:
@@ -373,7 +382,7 @@ class Model:
         if h is None:
             return None
         data_only = self.rng.random() < 0.3
-        self.log.append(f"{'fdatasync' if data_only else 'fsync'} fd={h.fd}")
+        self.note(f"{'fdatasync' if data_only else 'fsync'} fd={h.fd}")
         (os.fdatasync if data_only else os.fsync)(h.fd)
         self.check_backing(h.fid, "after fsync")
         return h.fid
@@ -385,7 +394,7 @@ class Model:
         new = self.rng.choice(self.pool)
         if new == name:
             return None
-        self.log.append(f"rename {name} -> {new}"
+        self.note(f"rename {name} -> {new}"
                         + (" (replaces)" if new in self.names else ""))
         os.rename(self.path(name), self.path(new))
         fid = self.names.pop(name)
@@ -407,7 +416,7 @@ class Model:
         op = self.rng.choices(names, weights)[0]
         fid = getattr(self, op)()
         if fid is not None and fid in self.content:
-            self.check_fid(fid, f"after {self.log[-1]}")
+            self.check_fid(fid, f"after {self.last}")
 
     def close_all(self):
         for h in self.handles:
@@ -433,37 +442,56 @@ CONFIGS = {
 }
 
 
+def run_checker(model, seconds, max_ops):
+    """Runs steps until a budget ends, then closes every descriptor and
+    checks every file through the mount and in the backing directory.
+    Returns (ops, seconds taken, files created)."""
+    started = time.monotonic()
+    ops = 0
+    while ops < max_ops and time.monotonic() - started < seconds:
+        model.step()
+        ops += 1
+        if ops % VERIFY_ALL_EVERY == 0:
+            model.check_all()
+    model.close_all()
+    model.check_all()
+    for fid in list(model.content):
+        model.check_backing(fid, "after closing every descriptor")
+    return ops, time.monotonic() - started, model.next_fid
+
+
+def journal_tail(path):
+    """(number of ops logged, the last LOG_TAIL of them) of a journal."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    return len(lines), "\n".join(lines[-LOG_TAIL:])
+
+
 @pytest.mark.timeout(SECONDS / 2 + 180)
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_model(config, mount_factory, tmp_path, request, mmapfs_summary):
     m = mount_factory(config=CONFIGS[config])
-    rng = random.Random(SEED)
-    model = Model(rng, str(m.mnt), str(m.backing))
     seconds, max_ops = SECONDS / 2, max(1, MAX_OPS // 2)
-    started = time.monotonic()
-    ops = 0
+    journal_path = tmp_path / "model-ops.log"
+
+    def checker():
+        with open(journal_path, "w", buffering=1) as journal:
+            model = Model(random.Random(SEED), str(m.mnt), str(m.backing),
+                          journal)
+            return run_checker(model, seconds, max_ops)
     try:
-        while ops < max_ops and time.monotonic() - started < seconds:
-            util.call(model.step)
-            ops += 1
-            if ops % VERIFY_ALL_EVERY == 0:
-                util.call(model.check_all)
-        util.call(model.close_all)
-        util.call(model.check_all)
-        for fid in list(model.content):
-            util.call(model.check_backing, fid, "after closing every fd")
+        ops, elapsed, files = util.in_child(checker, timeout=seconds + 120)
     except BaseException:
-        log_file = tmp_path / "model-ops.log"
-        log_file.write_text("\n".join(model.log) + "\n")
-        tail = "\n".join(model.log[-LOG_TAIL:])
-        print(f"model checker FAILED: config {config}, seed {SEED}, after "
-              f"{ops} ops\n"
+        logged, tail = journal_tail(journal_path)
+        print(f"model checker FAILED: config {config}, seed {SEED}, at op "
+              f"{logged}\n"
               f"reproduce: MMAPFS_MODEL_SEED={SEED} "
-              f"MMAPFS_MODEL_OPS={2 * (ops + 1)} MMAPFS_BUILD=... "
+              f"MMAPFS_MODEL_OPS={2 * logged} MMAPFS_BUILD=... "
               f"/usr/bin/python3 -m pytest '{request.node.nodeid}'\n"
-              f"full op log: {log_file}\nlast {LOG_TAIL} ops:\n{tail}")
+              f"op log: {journal_path}\nlast {LOG_TAIL} ops:\n{tail}")
         raise
-    elapsed = time.monotonic() - started
     mmapfs_summary(f"model checker [{config}]: seed {SEED}, {ops} ops in "
                    f"{elapsed:.1f} s ({ops / elapsed:.0f} ops/s), "
-                   f"{model.next_fid} files")
+                   f"{files} files")

@@ -3,9 +3,10 @@
 Three threads each run the model checker of test_model.py on their own
 files (so each has an exact model) while a fourth churns the namespace
 (create, write, rename, link, unlink, with every step checked) and a fifth
-lists and stats the root.  The config caps mappings at three, so mapping
-eviction, remapping, lookups and FORGETs race with data operations.  Any
-error, mismatch or daemon crash fails the test.
+lists and stats the root, all in a child process (a client mmap access
+the daemon fails to serve is a SIGBUS there).  The config caps mappings at
+three, so mapping eviction, remapping, lookups and FORGETs race with data
+operations.  Any error, mismatch or daemon crash fails the test.
 
 Knobs: MMAPFS_STRESS_SECONDS (default 12), MMAPFS_MODEL_SEED (shared with
 test_model.py: thread k uses seed + k).
@@ -20,7 +21,8 @@ import time
 import pytest
 
 import util
-from test_model import LOG_TAIL, SEED, VERIFY_ALL_EVERY, Model
+from test_model import (LOG_TAIL, SEED, VERIFY_ALL_EVERY, Model,
+                        journal_tail)
 
 SECONDS = float(os.environ.get("MMAPFS_STRESS_SECONDS", "12"))
 CONFIG = """\
@@ -85,28 +87,45 @@ def lister(mnt, stop, counts, k):
         raise
 
 
-@pytest.mark.timeout(SECONDS + 180)
-def test_parallel_clients(mount_factory, mmapfs_summary):
-    m = mount_factory(config=CONFIG)
-    util.call(os.mkdir, m.mnt / "churn")
+def run_clients(mnt, backing, journals):
+    """The five client threads for SECONDS; returns their counts."""
     stop = threading.Event()
-    models = [Model(random.Random(SEED + k), str(m.mnt), str(m.backing),
-                    pool=(f"t{k}a", f"t{k}b", f"t{k}c")) for k in range(3)]
+    models = [Model(random.Random(SEED + k), mnt, backing, journal,
+                    pool=(f"t{k}a", f"t{k}b", f"t{k}c"))
+              for k, journal in enumerate(journals)]
     counts = [0] * 5
     threads = [util.spawn(run_model, model, stop, counts, k)
                for k, model in enumerate(models)]
-    threads.append(util.spawn(churn, str(m.mnt), stop, counts, 3))
-    threads.append(util.spawn(lister, str(m.mnt), stop, counts, 4))
+    threads.append(util.spawn(churn, mnt, stop, counts, 3))
+    threads.append(util.spawn(lister, mnt, stop, counts, 4))
     deadline = time.monotonic() + SECONDS
     while time.monotonic() < deadline and not stop.is_set():
         time.sleep(0.1)
     stop.set()
+    util.join_all(threads, timeout=60)
+    return counts
+
+
+@pytest.mark.timeout(SECONDS + 180)
+def test_parallel_clients(mount_factory, tmp_path, mmapfs_summary):
+    m = mount_factory(config=CONFIG)
+    util.call(os.mkdir, m.mnt / "churn")
+    paths = [tmp_path / f"stress-model{k}.log" for k in range(3)]
+
+    def clients():
+        journals = [open(p, "w", buffering=1) for p in paths]
+        try:
+            return run_clients(str(m.mnt), str(m.backing), journals)
+        finally:
+            for j in journals:
+                j.close()
     try:
-        util.join_all(threads, timeout=60)
+        counts = util.in_child(clients, timeout=SECONDS + 120)
     except BaseException:
-        for k, model in enumerate(models):
-            print(f"model thread {k} (seed {SEED + k}), last {LOG_TAIL} ops:\n"
-                  + "\n".join(model.log[-LOG_TAIL:]))
+        for k, p in enumerate(paths):
+            logged, tail = journal_tail(p)
+            print(f"model thread {k} (seed {SEED + k}), {logged} ops, "
+                  f"last {LOG_TAIL}:\n{tail}")
         print(f"reproduce (timing-dependent): MMAPFS_MODEL_SEED={SEED}")
         raise
     assert m.running()

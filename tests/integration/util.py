@@ -21,14 +21,19 @@ with the C errno, as the os module does.
 import ctypes
 import ctypes.util
 import errno
+import functools
 import json
 import os
+import pickle
 import queue
+import select
+import signal
 import stat
 import subprocess
 import sys
 import threading
 import time
+import traceback
 
 OP_TIMEOUT = float(os.environ.get("MMAPFS_OP_TIMEOUT", "30"))
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -224,6 +229,90 @@ def run(argv, timeout=None, check=False, **kwargs):
     if check:
         result.check_returncode()
     return result
+
+
+def in_child(fn, *args, timeout=None, **kwargs):
+    """Runs fn(*args, **kwargs) in a forked child process and returns its
+    result (which must pickle) or raises its error, with the child's
+    traceback in the message.
+
+    Client code that touches mmap'ed pages of the mount runs here: a page
+    the daemon fails to serve raises SIGBUS, which would kill the whole
+    pytest run; in a child it fails only its test.  The child gets its own
+    call() worker.  After `timeout` seconds, or when the parent is
+    interrupted (per-test timeout), the child is killed by its pid."""
+    global _worker
+    limit = OP_TIMEOUT * 10 if timeout is None else timeout
+    sys.stdout.flush()
+    sys.stderr.flush()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        _worker = None
+        try:
+            payload = ("ok", fn(*args, **kwargs))
+        except BaseException as e:
+            payload = ("error", "".join(traceback.format_exception(e)))
+        try:
+            data = pickle.dumps(payload)
+        except Exception as e:
+            data = pickle.dumps(("error", f"result does not pickle: {e}"))
+        with os.fdopen(w, "wb") as out:
+            out.write(data)
+        os._exit(0)
+    os.close(w)
+    chunks = []
+    deadline = time.monotonic() + limit
+    try:
+        with os.fdopen(r, "rb") as pipe:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise OpTimeout(f"client process {_describe(fn, args)} "
+                                    f"still running after {limit:g} s")
+                ready, _, _ = select.select([pipe], [], [], left)
+                if ready:
+                    chunk = os.read(pipe.fileno(), 1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+    finally:
+        if pid:
+            _kill_child(pid)
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status)).name
+        hint = (": a page of a client mmap could not be read or written "
+                "(the daemon answered an error to the page fault)"
+                if sig == "SIGBUS" else "")
+        raise AssertionError(f"client process {_describe(fn, args)} was "
+                             f"killed by {sig}{hint}")
+    if not chunks:
+        raise AssertionError(f"client process exited ({status}) silently")
+    payload = pickle.loads(b"".join(chunks))
+    if payload[0] == "ok":
+        return payload[1]
+    raise AssertionError(f"in client process:\n{payload[1]}")
+
+
+def _kill_child(pid):
+    """SIGKILLs our child and reaps it if it dies within 2 s (a child stuck
+    in the kernel on a hung mount dies once the daemon is killed)."""
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(40):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.05)
+
+
+def client_process(test):
+    """Decorator: runs a test function in a child process (in_child)."""
+    @functools.wraps(test)
+    def run_in_child(*args, **kwargs):
+        return in_child(test, *args, **kwargs)
+    return run_in_child
 
 
 class Worker(threading.Thread):
