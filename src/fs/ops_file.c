@@ -93,7 +93,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	int res;
 
 	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
-		res = mmapio_resize(mf, (uint64_t)size);
+		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
 		if (fd >= 0) {
 			res = ftruncate(fd, size);
