@@ -347,6 +347,8 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       fuse_ino_t ino_out, off_t off_out,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags);
+/* Reads the page size; call once at start. */
+void mmapfs_file_init(void);
 /* Truncates an inode to size, through its mapping when it has one.
  * fd: an open descriptor of the file, or -1. Returns 0 or -errno. */
 int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size);

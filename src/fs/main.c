@@ -337,9 +337,11 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	}
 	if (!cl->foreground)
 		mmapfs_log_use_syslog();
-	res = mmapfs_invalidate_start();
+	/* SIGHUP is blocked first, so every thread started later inherits
+	 * the block and only the signalfd reader sees it. */
+	res = mmapfs_signals_start();
 	if (res == 0)
-		res = mmapfs_signals_start();
+		res = mmapfs_invalidate_start();
 	if (res < 0) {
 		mmapfs_err("cannot start threads: %s", strerror(-res));
 		status = EXIT_MOUNT;
@@ -446,6 +448,7 @@ int main(int argc, char **argv)
 	raise_nofile_limit();
 	umask(0);
 	mmapfs_creds_init();
+	mmapfs_file_init();
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
 		mmapfs_config_unref(cfg);

@@ -7,10 +7,11 @@
  *     opened with the access mode asked for, and shares the inode's
  *     mapping (mapping.c).
  *   - read replies straight from the mapping: the range is pinned with a
- *     view and handed to fuse_reply_data() as one memory buffer, which the
- *     kernel copies out of our address space while the view is held. A
- *     page that the backing file lost meanwhile (truncated from outside)
- *     makes that copy fail inside the kernel: the client gets EIO, the
+ *     view, its pages faulted in (MADV_POPULATE_READ; a failure falls back
+ *     to pread) and handed to fuse_reply_data() as one memory buffer, which
+ *     the kernel copies out of our address space while the view is held. A
+ *     page that the backing file loses after that (truncated from outside)
+ *     makes the copy fail inside the kernel: the client gets EIO, the
  *     daemon only sees the write to /dev/fuse fail (no SIGBUS: the fault
  *     happens in the kernel's copy, not in our code).
  *   - write goes through mmapio_write_grow (policy applied there). O_APPEND
@@ -38,9 +39,17 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
+
+static size_t page_size = 4096;
+
+void mmapfs_file_init(void)
+{
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+}
 
 static struct mmapfs_handle *handle_of(struct fuse_file_info *fi)
 {
@@ -250,6 +259,20 @@ static void read_fallback(fuse_req_t req, struct mmapfs_handle *h,
 	free(buf);
 }
 
+/* Faults the view's pages in before the kernel copies them out: a page
+ * that cannot be had (a hole of a full tmpfs, whose read fault allocates;
+ * a page cut off by an outside truncation) fails here, where the read can
+ * still fall back to pread, instead of failing the reply with EIO. */
+static int populate(const struct mmapio_view *v)
+{
+	uintptr_t start = (uintptr_t)v->data & ~(uintptr_t)(page_size - 1);
+
+	if (madvise((void *)start, (uintptr_t)v->data + v->len - start,
+		    MADV_POPULATE_READ) < 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
 void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -277,8 +300,13 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > len - (uint64_t)off)
 		size = (size_t)(len - (uint64_t)off);
 	res = mmapio_view(mf, (uint64_t)off, size, &v);
+	if (res == 0 && populate(&v) < 0) {
+		(void)mmapio_view_release(&v);
+		res = -ERANGE;
+	}
 	if (res == -ERANGE) {
-		/* Shrunk meanwhile: serve what is left, from the file. */
+		/* Shrunk meanwhile, or a page that cannot be faulted in (a
+		 * hole of a full tmpfs): the file serves what it has. */
 		read_fallback(req, handle_of(fi), size, off);
 	} else if (res < 0) {
 		fuse_reply_err(req, -res);
@@ -340,7 +368,9 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		res = write_fallback(in, mf, h, buf, size, off);
 	} else {
 		if (h->flags & O_APPEND) {
-			uint64_t end = mmapio_len(mf);
+			/* The file may have grown from outside. */
+			int64_t cur = mmapio_refresh(mf);
+			uint64_t end = cur >= 0 ? (uint64_t)cur : mmapio_len(mf);
 
 			if (end != (uint64_t)off) {
 				/* The kernel's idea of the end was stale. */
