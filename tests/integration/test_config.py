@@ -306,6 +306,35 @@ def test_reload_applies_to_open_files(mount_factory, how):
         fs.close(fd)
 
 
+def test_reload_keeps_ctl_policy_override(mount_factory):
+    """A .ctl/policy override survives a reload (DESIGN §5); `default`
+    returns the file to the (new) config's policy."""
+    m = mount_factory(config=NEVER_LOGS)
+    fd = open_rw(m, "app.log")
+    try:
+        ctl = m.mnt / ".ctl" / "policy"
+        if not util.call(os.path.exists, ctl):
+            pytest.skip(".ctl/policy is not served yet")
+        util.write_file(ctl, b"app.log always\n", flags=os.O_WRONLY)
+        assert policy_of(m, "app.log") == "always"
+
+        m.config_file.write_text("[global]\nflush = never\n"
+                                 "[match *.log]\nflush = bytes=8KiB\n")
+        reload_sighup(m)
+        wait_config(m, "[match *.log]\nflush = bytes=8KiB\n")
+        assert policy_of(m, "app.log") == "always"
+        # one page: pending under bytes=8KiB, flushed under always
+        util.pwrite_all(fd, util.pattern(PAGE), 0)
+        assert pending_bytes(m, "app.log") == 0
+
+        util.write_file(ctl, b"app.log default\n", flags=os.O_WRONLY)
+        assert policy_of(m, "app.log") == "bytes=8KiB"
+        util.pwrite_all(fd, util.pattern(PAGE), PAGE)
+        assert pending_bytes(m, "app.log") == PAGE
+    finally:
+        fs.close(fd)
+
+
 def test_bad_reload_keeps_running_config(mount_factory):
     m = mount_factory(config=SMALL_LOGS)
     fd = open_rw(m, "app.log")
