@@ -287,14 +287,14 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (!mf) {
-		read_fallback(req, handle_of(fi), size, off);
 		mmapfs_mapping_put(in);
+		read_fallback(req, handle_of(fi), size, off);
 		return;
 	}
 	len = mmapio_len(mf);
 	if ((uint64_t)off >= len || size == 0) {
-		fuse_reply_buf(req, NULL, 0);
 		mmapfs_mapping_put(in);
+		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
 	if (size > len - (uint64_t)off)
@@ -304,6 +304,10 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		(void)mmapio_view_release(&v);
 		res = -ERANGE;
 	}
+	/* The view holds its own reference to the mapping. Once the reply
+	 * is sent, the kernel may release and forget the inode at once: the
+	 * inode is not touched after the reply. */
+	mmapfs_mapping_put(in);
 	if (res == -ERANGE) {
 		/* Shrunk meanwhile, or a page that cannot be faulted in (a
 		 * hole of a full tmpfs): the file serves what it has. */
@@ -319,7 +323,6 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		(void)fuse_reply_data(req, &bv, FUSE_BUF_NO_SPLICE);
 		(void)mmapio_view_release(&v);
 	}
-	mmapfs_mapping_put(in);
 }
 
 /* Writes through the handle's descriptor and accounts the write to the
