@@ -381,6 +381,23 @@ def test_reload_cannot_change_writeback_cache(mount_factory):
     assert m.running()
 
 
+def test_reload_renames_control_and_stats_dirs(mount_factory):
+    m = mount_factory(config="[global]\nflush = never\n")
+    stats_config(m)
+    m.config_file.write_text("[global]\nflush = never\ncontrol_dir = ctl2\n"
+                             "stats_dir = st2\nshow_control = true\n")
+    reload_sighup(m)
+    util.wait_until(lambda: os.path.exists(m.mnt / "st2" / "config"),
+                    what="st2/config after the reload")
+    text = util.read_file(m.mnt / "st2" / "config").decode()
+    assert "control_dir = ctl2\nstats_dir = st2\n" in text
+    assert {"ctl2", "st2"} <= set(fs.listdir(m.mnt))
+    # the new control directory works: reload back to the defaults
+    m.config_file.write_text("[global]\nflush = never\n")
+    util.write_file(m.mnt / "ctl2" / "reload", b"reload\n", flags=os.O_WRONLY)
+    wait_config(m, "control_dir = .ctl\n")
+
+
 def test_reload_without_config_file_keeps_defaults(mount):
     """SIGHUP must not end the session (libfuse's own handlers would)."""
     reload_sighup(mount)
