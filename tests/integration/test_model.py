@@ -18,7 +18,7 @@ files stay mapped, so mappings are evicted and remapped all the time.
 Knobs (environment):
   MMAPFS_MODEL_SEED     seed (default: random, printed)
   MMAPFS_MODEL_SECONDS  time budget of both configurations (default 45)
-  MMAPFS_MODEL_OPS      operation budget of both (default 20000)
+  MMAPFS_MODEL_OPS      operation budget of both (default 60000)
 The run stops at whichever budget ends first.  On failure the seed, the
 command to reproduce and the tail of the operation log are reported; the
 full log is written next to the daemon log.  The checker runs in a child
@@ -39,7 +39,7 @@ from util import PAGE
 SEED = int(os.environ.get("MMAPFS_MODEL_SEED", random.SystemRandom().
                           randrange(1 << 32)))
 SECONDS = float(os.environ.get("MMAPFS_MODEL_SECONDS", "45"))
-MAX_OPS = int(os.environ.get("MMAPFS_MODEL_OPS", "20000"))
+MAX_OPS = int(os.environ.get("MMAPFS_MODEL_OPS", "60000"))
 VERIFY_ALL_EVERY = 200
 MAX_SIZE = 40 * PAGE + 123
 MAX_HANDLES = 8
