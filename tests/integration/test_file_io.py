@@ -57,6 +57,18 @@ def test_open_errors(mount):
                  os.O_RDONLY | os.O_NOFOLLOW)
 
 
+def test_open_nofollow_regular_file(mount):
+    """O_NOFOLLOW on a regular file (tar -c, find, rsync use it) opens it;
+    only a symlink as the last component is refused."""
+    util.write_file(mount.mnt / "f", b"plain")
+    for flags in (os.O_RDONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND):
+        fd = fs.open(mount.mnt / "f", flags | os.O_NOFOLLOW)
+        fs.close(fd)
+    fd = fs.open(mount.mnt / "g", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                 0o644)
+    fs.close(fd)
+
+
 def test_read_beyond_eof_and_at_offsets(mount):
     data = util.pattern(3 * PAGE)
     util.write_file(mount.mnt / "f", data)
