@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,4 +378,33 @@ bool mmapfs_config_equal(const struct mmapfs_config *a,
 		}
 	}
 	return true;
+}
+
+int mmapfs_config_reload_check(const struct mmapfs_config *running,
+			       const struct mmapfs_config *fresh,
+			       char **errors)
+{
+	bool now = running->global.writeback_cache;
+	unsigned line = fresh->global_key_line[CONFIG_KEY_WRITEBACK_CACHE];
+	const char *name = fresh->source ? fresh->source : "(built-in)";
+	char where[32] = "";
+	int n;
+
+	if (errors)
+		*errors = NULL;
+	if (fresh->global.writeback_cache == now)
+		return 0;
+	if (!errors)
+		return -EINVAL;
+	if (line)
+		snprintf(where, sizeof(where), ":%u", line);
+	n = asprintf(errors, "%s%s: [global] writeback_cache: cannot change on "
+		     "reload (%s now; it is fixed when the connection starts: "
+		     "remount to change it)\n", name, where,
+		     now ? "true" : "false");
+	if (n < 0) {
+		*errors = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
 }

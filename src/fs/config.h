@@ -94,6 +94,15 @@ const char *mmapfs_config_source(const struct mmapfs_config *c);
 bool mmapfs_config_equal(const struct mmapfs_config *a,
 			 const struct mmapfs_config *b);
 
+/* Checks that fresh may replace running on a reload: writeback_cache is
+ * fixed when the FUSE connection starts (DESIGN §4), so it must not
+ * change. Returns 0, or -EINVAL and, when errors is not NULL, a malloc'd
+ * "FILE:LINE: message" text naming fresh's writeback_cache line (the
+ * caller frees it); -ENOMEM. */
+int mmapfs_config_reload_check(const struct mmapfs_config *running,
+			       const struct mmapfs_config *fresh,
+			       char **errors);
+
 /* "error", "warning", "notice", "info", "debug"; NULL when out of range. */
 const char *mmapfs_log_level_name(enum mmapfs_log_level level);
 /* The inverse of mmapfs_log_level_name(): 0, or -EINVAL for other text. */

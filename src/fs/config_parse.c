@@ -68,8 +68,7 @@ struct parser {
 	struct mmapfs_config *c;
 	size_t match_cap;
 	enum section_kind kind;
-	unsigned global_line;       /* header line of [global]; 0: none yet */
-	unsigned global_key_line[CONFIG_NKEYS];
+	unsigned global_header;     /* line of the [global] header; 0: none yet */
 	unsigned (*match_key_line)[CONFIG_NPATH_KEYS];  /* per [match] */
 };
 
@@ -248,12 +247,12 @@ static void read_header(struct parser *p, const char *line, size_t n)
 	for (e = close; e > s && is_blank(e[-1]); e--)
 		;
 	if (e - s == 6 && memcmp(s, "global", 6) == 0) {
-		if (p->global_line)
+		if (p->global_header)
 			report(p, p->lineno,
 			       "duplicate section [global] (first at line %u)",
-			       p->global_line);
+			       p->global_header);
 		else
-			p->global_line = p->lineno;
+			p->global_header = p->lineno;
 		p->kind = SECTION_GLOBAL;
 		return;
 	}
@@ -633,7 +632,7 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	first_line = p->kind == SECTION_MATCH
 		? &p->match_key_line[p->c->nmatch - 1][idx]
-		: &p->global_key_line[idx];
+		: &p->c->global_key_line[idx];
 	if (*first_line) {
 		report(p, p->lineno,
 		       "%s: duplicate key '%s' (first at line %u)", label, name,
@@ -679,18 +678,18 @@ static void check_across_keys(struct parser *p)
 	struct mmapfs_config *c = p->c;
 
 	if (strcmp(c->global.control_dir, c->global.stats_dir) == 0) {
-		unsigned line = p->global_key_line[CONFIG_KEY_STATS_DIR]
-			? p->global_key_line[CONFIG_KEY_STATS_DIR]
-			: p->global_key_line[CONFIG_KEY_CONTROL_DIR];
+		unsigned line = c->global_key_line[CONFIG_KEY_STATS_DIR]
+			? c->global_key_line[CONFIG_KEY_STATS_DIR]
+			: c->global_key_line[CONFIG_KEY_CONTROL_DIR];
 
 		report(p, line, "[global]: control_dir and stats_dir are both "
 		       "'%s'", c->global.control_dir);
 	}
 	if (c->global.writeback_cache) {
-		unsigned wb = p->global_key_line[CONFIG_KEY_WRITEBACK_CACHE];
+		unsigned wb = c->global_key_line[CONFIG_KEY_WRITEBACK_CACHE];
 
 		check_writeback(p, &c->file.flush, "[global]",
-				p->global_key_line[CONFIG_KEY_FLUSH], wb);
+				c->global_key_line[CONFIG_KEY_FLUSH], wb);
 		for (size_t i = 0; i < c->nmatch; i++) {
 			char label[PATH_MAX];
 

@@ -73,6 +73,8 @@ struct mmapfs_config {
 	char *source;                        /* NULL: built-in defaults */
 	struct mmapfs_global_settings global;
 	struct mmapfs_file_settings file;    /* [global]'s per-path values */
+	unsigned global_key_line[CONFIG_NKEYS];  /* where [global] set each key;
+						  * 0: the default (messages) */
 	size_t nmatch;
 	struct config_match *match;          /* in file order */
 };

@@ -376,7 +376,7 @@ def test_reload_cannot_change_writeback_cache(mount_factory):
     stats_config(m)
     m.config_file.write_text("[global]\nflush = never\nwriteback_cache = true\n")
     reload_sighup(m)
-    text = wait_config(m, "writeback_cache cannot change")
+    text = wait_config(m, "cannot change on reload")
     assert "writeback_cache = false" in text
     assert m.running()
 

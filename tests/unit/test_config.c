@@ -619,6 +619,40 @@ static void test_error_order(void **state)
 	free(errors);
 }
 
+static void test_reload_check(void **state)
+{
+	struct mmapfs_config *running, *fresh, *wb;
+	char *errors = (char *)"untouched";
+
+	(void)state;
+	running = parse_ok("[global]\nflush = always\n");
+	fresh = parse_ok("[global]\nlog_level = info\n");
+	assert_int_equal(mmapfs_config_reload_check(running, fresh, &errors), 0);
+	assert_null(errors);
+
+	wb = parse_ok("[global]\nflush = never\nwriteback_cache = true\n");
+	assert_int_equal(mmapfs_config_reload_check(running, wb, &errors),
+			 -EINVAL);
+	assert_string_equal(errors, "t.ini:3: [global] writeback_cache: cannot "
+			    "change on reload (false now; it is fixed when the "
+			    "connection starts: remount to change it)\n");
+	free(errors);
+	assert_int_equal(mmapfs_config_reload_check(running, wb, NULL), -EINVAL);
+
+	/* the default differs from a running true: no line to name */
+	assert_int_equal(mmapfs_config_reload_check(wb, fresh, &errors),
+			 -EINVAL);
+	assert_string_equal(errors, "t.ini: [global] writeback_cache: cannot "
+			    "change on reload (true now; it is fixed when the "
+			    "connection starts: remount to change it)\n");
+	free(errors);
+	assert_int_equal(mmapfs_config_reload_check(wb, wb, &errors), 0);
+
+	mmapfs_config_unref(wb);
+	mmapfs_config_unref(fresh);
+	mmapfs_config_unref(running);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_error_order),
+		cmocka_unit_test(test_reload_check),
 	};
 
 	set_data_dir();
