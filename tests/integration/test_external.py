@@ -42,6 +42,24 @@ def test_outside_overwrite_seen_after_reopen(mount):
                     CHANGE_DEADLINE, what="outside overwrite visible")
 
 
+def test_outside_write_seen_by_open_descriptor(mount):
+    """A descriptor opened (and read, so the kernel caches the pages)
+    before an outside write sees the new bytes: the daemon invalidates the
+    kernel's cache of the file."""
+    util.write_file(mount.mnt / "f", b"a" * (4 * PAGE))
+    fd = fs.open(mount.mnt / "f", os.O_RDONLY)
+    try:
+        assert util.pread_all(fd, 4 * PAGE) == b"a" * (4 * PAGE)
+        with open(mount.backing / "f", "r+b") as f:
+            f.seek(PAGE + 10)
+            f.write(b"OUTSIDE")
+        expected = b"a" * (PAGE + 10) + b"OUTSIDE" + b"a" * (3 * PAGE - 17)
+        util.wait_until(lambda: util.raw_pread_all(fd, 4 * PAGE, 0) == expected,
+                        CHANGE_DEADLINE, what="outside write seen by open fd")
+    finally:
+        fs.close(fd)
+
+
 def test_outside_truncate_shorter_seen(mount):
     data = util.pattern(8 * PAGE, seed=3)
     util.write_file(mount.mnt / "f", data)

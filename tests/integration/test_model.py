@@ -130,7 +130,7 @@ class Model:
         handle = next((h for h in self.handles if h.fid == fid), None)
         if handle is not None:
             size = os.fstat(handle.fd).st_size
-            got = util._pread_all(handle.fd, len(expected) + 4096, 0)
+            got = util.raw_pread_all(handle.fd, len(expected) + 4096, 0)
         elif name is not None:
             size = os.stat(self.path(name)).st_size
             got = util.raw_read(self.path(name))
@@ -264,7 +264,7 @@ class Model:
         data = self.data(n)
         self.note(f"pwrite fd={h.fd} off={off} len={n}"
                         + (" (O_APPEND)" if h.append else ""))
-        util._pwrite_all(h.fd, data, off)
+        util.raw_pwrite_all(h.fd, data, off)
         self._store(h.fid, off, data)
         return h.fid
 
@@ -276,7 +276,7 @@ class Model:
         off = self.offset(size + 10)
         n = self.length()
         self.note(f"pread fd={h.fd} off={off} len={n}")
-        got = util._pread_all(h.fd, n, off)
+        got = util.raw_pread_all(h.fd, n, off)
         expected = bytes(self.content[h.fid][off:off + n])
         if got != expected:
             raise AssertionError(f"pread at {off} len {n}: "

@@ -169,7 +169,8 @@ def read_file(path):
     return call(raw_read, path)
 
 
-def _pread_all(fd, size, offset):
+def raw_pread_all(fd, size, offset):
+    """Untimed pread loop (for code already running in the worker)."""
     chunks = []
     while size > 0:
         chunk = os.pread(fd, min(size, 1 << 20), offset)
@@ -183,10 +184,11 @@ def _pread_all(fd, size, offset):
 
 def pread_all(fd, size, offset=0):
     """Reads up to size bytes at offset, looping over short reads."""
-    return call(_pread_all, fd, size, offset)
+    return call(raw_pread_all, fd, size, offset)
 
 
-def _pwrite_all(fd, data, offset):
+def raw_pwrite_all(fd, data, offset):
+    """Untimed pwrite loop (for code already running in the worker)."""
     view = memoryview(data)
     while view:
         n = os.pwrite(fd, view, offset)
@@ -195,7 +197,7 @@ def _pwrite_all(fd, data, offset):
 
 
 def pwrite_all(fd, data, offset):
-    call(_pwrite_all, fd, data, offset)
+    call(raw_pwrite_all, fd, data, offset)
 
 
 def pattern(size, seed=0):
