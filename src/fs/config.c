@@ -202,13 +202,12 @@ void mmapfs_config_settings_for(const struct mmapfs_config *c,
 		if (!take || fnmatch(m->glob, relpath, FNM_PATHNAME) != 0)
 			continue;
 		for (unsigned k = 0; k < CONFIG_NPATH_KEYS; k++) {
-			if (!(take & (1u << k)))
-				continue;
 			const struct config_key *key = &config_keys[k];
 
-			memcpy((char *)out + key->offset,
-			       (const char *)&m->file + key->offset,
-			       config_value_size(key));
+			if (take & (1u << k))
+				memcpy((char *)out + key->offset,
+				       (const char *)&m->file + key->offset,
+				       config_value_size(key));
 		}
 		unresolved &= ~take;
 	}
