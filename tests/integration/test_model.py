@@ -10,15 +10,16 @@ through the mount and compared with the model; after every fsync the
 backing file is read directly and compared too; every VERIFY_ALL_EVERY
 steps all files are.  Sizes cross page boundaries and grow and shrink.
 
-Two configurations run, each with half of the budgets: "policies", where
-the files live under names whose config sections give them different flush
-policies (always, bytes+writes, ms, never), and "lru", where at most two
-files stay mapped, so mappings are evicted and remapped all the time.
+Three configurations share the budgets equally: "policies", where the
+files live under names whose config sections give them different flush
+policies (always, bytes+writes, ms, never); "lru", where at most two files
+stay mapped, so mappings are evicted and remapped all the time; and
+"writeback", with the kernel's writeback cache (allowed with `never`).
 
 Knobs (environment):
   MMAPFS_MODEL_SEED     seed (default: random, printed)
-  MMAPFS_MODEL_SECONDS  time budget of both configurations (default 45)
-  MMAPFS_MODEL_OPS      operation budget of both (default 60000)
+  MMAPFS_MODEL_SECONDS  time budget of all configurations (default 45)
+  MMAPFS_MODEL_OPS      operation budget of all (default 60000)
 The run stops at whichever budget ends first.  On failure the seed, the
 command to reproduce and the tail of the operation log are reported; the
 full log is written next to the daemon log.  The checker runs in a child
@@ -435,11 +436,13 @@ def describe_diff(got, expected):
     return f"lengths {len(got)} vs {len(expected)} (common prefix equal)"
 
 
-# Each configuration gets half of the budgets.
+# Each configuration gets an equal share of the budgets.
 CONFIGS = {
     "policies": CONFIG,
     "lru": "[global]\nflush = bytes=64KiB\nmax_mapped_files = 2\n",
+    "writeback": "[global]\nflush = never\nwriteback_cache = true\n",
 }
+SHARE = len(CONFIGS)
 
 
 def run_checker(model, seconds, max_ops):
@@ -469,11 +472,11 @@ def journal_tail(path):
     return len(lines), "\n".join(lines[-LOG_TAIL:])
 
 
-@pytest.mark.timeout(SECONDS / 2 + 180)
+@pytest.mark.timeout(SECONDS / SHARE + 180)
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_model(config, mount_factory, tmp_path, request, mmapfs_summary):
     m = mount_factory(config=CONFIGS[config])
-    seconds, max_ops = SECONDS / 2, max(1, MAX_OPS // 2)
+    seconds, max_ops = SECONDS / SHARE, max(1, MAX_OPS // SHARE)
     journal_path = tmp_path / "model-ops.log"
 
     def checker():
@@ -488,7 +491,7 @@ def test_model(config, mount_factory, tmp_path, request, mmapfs_summary):
         print(f"model checker FAILED: config {config}, seed {SEED}, at op "
               f"{logged}\n"
               f"reproduce: MMAPFS_MODEL_SEED={SEED} "
-              f"MMAPFS_MODEL_OPS={2 * logged} MMAPFS_BUILD=... "
+              f"MMAPFS_MODEL_OPS={SHARE * logged} MMAPFS_BUILD=... "
               f"/usr/bin/python3 -m pytest '{request.node.nodeid}'\n"
               f"op log: {journal_path}\nlast {LOG_TAIL} ops:\n{tail}")
         raise
