@@ -111,7 +111,6 @@ struct mmapfs_handle {
 struct mmapfs_daemon {
 	struct fuse_session *se;
 	struct mmapfs_inode root;
-	const char *root_path;   /* absolute path of the backing directory */
 	bool is_root;            /* running with euid 0: switch credentials */
 	bool default_permissions;/* the kernel checks permissions */
 	bool foreground;

@@ -436,7 +436,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	mmapfs_d.root_path = backing;
 	mmapfs_d.is_root = geteuid() == 0;
 	mmapfs_d.default_permissions = cl.default_permissions;
 	mmapfs_d.foreground = cl.foreground;

@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +155,18 @@ static void unlock_accounting(struct mmapfs_inode *in)
 	in->locked_bytes = 0;
 }
 
+static void log_mapped(const struct mmapfs_inode *in, bool rw)
+{
+	char policy[MMAPIO_POLICY_TEXT_MAX];
+
+	if (mmapio_policy_format(&in->settings.flush, policy,
+				 sizeof(policy)) < 0)
+		snprintf(policy, sizeof(policy), "?");
+	mmapfs_debug("%s: mapped %s, %llu bytes, policy %s", in->relpath,
+		     rw ? "rw" : "ro",
+		     (unsigned long long)mmapio_len(in->mf), policy);
+}
+
 /* Maps fd (owned from now on) into in->mf. in->lock held. On -ENODEV the
  * file is marked unmappable and fd closed. Returns 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
@@ -181,6 +194,7 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	in->mf = mf;
 	atomic_fetch_add(&mapped_count, 1);
 	lock_if_asked(in);
+	log_mapped(in, rw);
 	return 0;
 }
 
@@ -229,6 +243,8 @@ static void release_state_locked(struct mmapfs_inode *in)
 		if (res < 0)
 			mmapfs_err("%s: flush at close failed: %s", in->relpath,
 				   strerror(-res));
+		else
+			mmapfs_debug("%s: unmapped (last close)", in->relpath);
 		in->mf = NULL;
 		atomic_fetch_sub(&mapped_count, 1);
 	}
