@@ -268,6 +268,12 @@ void mmapfs_config_uninstall(void);
 int mmapfs_signals_start(void);
 void mmapfs_signals_stop(void);
 
+/* ---- main.c --------------------------------------------------------- */
+
+/* Raises the mount's kernel read-ahead, once; called by the first
+ * requests after INIT (cheap afterwards: one relaxed atomic load). */
+void mmapfs_tune_readahead_once(void);
+
 /* ---- the operation handlers ----------------------------------------- */
 
 /* fs_ops.c */

@@ -43,6 +43,7 @@
 #define EXIT_MOUNT 3
 
 #define MAX_WORKER_THREADS 64
+#define MMAPFS_READAHEAD_KB 1024
 #define MAX_IDLE_THREADS 16
 
 struct mmapfs_daemon mmapfs_d;
@@ -132,29 +133,73 @@ static void unescape_mountinfo(char *s)
 	*out = '\0';
 }
 
-/* True when path is already the mount point of a FUSE file system. */
-static bool is_fuse_mountpoint(const char *path)
+/* Finds the last FUSE mount on path in /proc/self/mountinfo and writes
+ * its device ("MAJ:MIN") to dev. Returns true when there is one. */
+static bool find_fuse_mount(const char *path, char *dev, size_t devlen)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
-	bool busy = false;
+	bool found = false;
 
 	if (!f)
 		return false;
-	while (!busy && getline(&line, &cap, f) > 0) {
-		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], majmin[32], *sep = strstr(line, " - ");
 		char fstype[64];
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		if (!sep ||
+		    sscanf(line, "%*s %*s %31s %*s %4095s", majmin, mnt) != 2 ||
 		    sscanf(sep + 3, "%63s", fstype) != 1)
 			continue;
 		unescape_mountinfo(mnt);
-		busy = strcmp(mnt, path) == 0 && strncmp(fstype, "fuse", 4) == 0;
+		if (strcmp(mnt, path) == 0 && strncmp(fstype, "fuse", 4) == 0) {
+			snprintf(dev, devlen, "%s", majmin);
+			found = true;
+		}
 	}
 	free(line);
 	fclose(f);
-	return busy;
+	return found;
+}
+
+static bool is_fuse_mountpoint(const char *path)
+{
+	char dev[32];
+
+	return find_fuse_mount(path, dev, sizeof(dev));
+}
+
+static const char *tune_mountpoint;
+static atomic_bool tune_done;
+
+/* Raises the kernel's read-ahead of the mount from the 128 KiB a FUSE
+ * connection starts with to max_write, so sequential reads arrive in
+ * 1 MiB requests. The INIT reply cannot raise it above what the kernel
+ * offered, and the kernel sets it while it processes that reply, so this
+ * runs at the first request after INIT. Best effort: needs a writable
+ * /sys (root). */
+void mmapfs_tune_readahead_once(void)
+{
+	char dev[32], path[96];
+	FILE *f;
+
+	if (atomic_load_explicit(&tune_done, memory_order_relaxed) ||
+	    atomic_exchange(&tune_done, true))
+		return;
+	if (!find_fuse_mount(tune_mountpoint, dev, sizeof(dev)))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f) {
+		mmapfs_debug("read-ahead stays at the default: %s: %s", path,
+			     strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", MMAPFS_READAHEAD_KB);
+	if (fclose(f) != 0)
+		mmapfs_debug("read-ahead stays at the default: %s: %s", path,
+			     strerror(errno));
 }
 
 /* Resolves and checks a directory argument. Returns 0 or an exit code. */
@@ -331,6 +376,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		status = EXIT_MOUNT;
 		goto out_signals;
 	}
+	tune_mountpoint = mountpoint;
 	if (fuse_daemonize(cl->foreground) < 0) {
 		status = EXIT_MOUNT;
 		goto out_unmount;

@@ -30,6 +30,7 @@ void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	int res;
 
+	mmapfs_tune_readahead_once();
 	if (mmapfs_virtual_lookup(req, parent, name))
 		return;
 	res = mmapfs_inode_lookup(mmapfs_inode_get(parent), name, &e);
@@ -74,6 +75,7 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)fi;
+	mmapfs_tune_readahead_once();
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getattr(req, ino));
 	reply_attr(req, mmapfs_inode_get(ino));
 }
