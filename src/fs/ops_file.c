@@ -56,10 +56,14 @@ static struct mmapfs_handle *handle_of(struct fuse_file_info *fi)
 	return (struct mmapfs_handle *)(uintptr_t)fi->fh;
 }
 
-/* The flags for the handle's own descriptor. */
+/* The flags for the handle's own descriptor. O_NOFOLLOW goes: the kernel
+ * already refused a symlink as the last component, and the descriptor is
+ * opened through its /proc/self/fd magic link (create adds it back for
+ * its name). */
 static int backing_open_flags(int flags)
 {
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_DIRECT);
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_DIRECT |
+		   O_NOFOLLOW);
 	if (mmapfs_d.writeback_cache) {
 		/* The kernel reads pages of write-only files and handles
 		 * O_APPEND itself. */
