@@ -343,11 +343,12 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 	if (n < 0)
 		return -errno;
 	if (mf) {
+		/* An appending descriptor's position is the end it wrote. */
+		if (h->flags & O_APPEND)
+			off = lseek(h->fd, 0, SEEK_CUR) - n;
+		/* The mapping follows the size first, so the range is in it
+		 * (-ERANGE: the file shrank meanwhile, nothing to count). */
 		if (mmapio_refresh(mf) >= 0) {
-			off_t end = lseek(h->fd, 0, SEEK_CUR);
-
-			if (h->flags & O_APPEND)
-				off = end - n;
 			res = mmapio_account_external_write(mf, (uint64_t)off,
 							    (uint64_t)n);
 			if (res < 0 && res != -ERANGE)
