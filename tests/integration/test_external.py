@@ -8,6 +8,7 @@ kernel's attribute/entry timeouts, so visibility is polled with a deadline
 """
 
 import errno
+import mmap
 import os
 import threading
 import time
@@ -161,6 +162,37 @@ def test_shrink_race_daemon_survives(mount):
     assert mount.running()
     util.wait_until(lambda: util.raw_read(mount.mnt / "f") == data,
                     CHANGE_DEADLINE, what="file readable after the race")
+
+
+def _touch_mapped_pages(path, pages, backing, keep):
+    """Maps `pages` pages of the file on the mount, truncates the backing
+    file to `keep` pages behind the daemon's back, then reads every page
+    of the mapping.  Returns the first byte of each page that could be
+    read (a page past the new end may kill this process with SIGBUS)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        m = mmap.mmap(fd, pages * util.PAGE, prot=mmap.PROT_READ)
+        os.truncate(backing, keep * util.PAGE)
+        return [m[i * util.PAGE] for i in range(pages)]
+    finally:
+        os.close(fd)
+
+
+def test_shrink_under_client_mmap(mount):
+    """A client mmap whose file shrinks from outside: touching a page past
+    the new end is a SIGBUS for the client (as on a local disk) or reads
+    what was there; the daemon survives either way."""
+    util.write_file(mount.mnt / "f", b"m" * (8 * PAGE))
+    try:
+        got = util.in_child(_touch_mapped_pages, str(mount.mnt / "f"), 8,
+                            str(mount.backing / "f"), 1)
+        assert got[0] == ord("m")
+    except AssertionError as e:
+        if "SIGBUS" not in str(e):
+            raise
+    assert mount.running()
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") == b"m" * PAGE,
+                    CHANGE_DEADLINE, what="shrunk file readable")
 
 
 def test_outside_unlink_of_open_file(mount):

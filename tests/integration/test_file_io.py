@@ -7,6 +7,7 @@ SEEK_DATA/SEEK_HOLE, copy_file_range, timestamps, concurrent writers.
 import errno
 import mmap
 import os
+import random
 import stat
 import threading
 import time
@@ -505,6 +506,43 @@ def test_concurrent_writers_disjoint_ranges(mount):
     util.join_all(threads, timeout=60)
     expected = b"".join(util.pattern(chunk, seed=k) for k in range(n))
     assert util.read_file(mount.mnt / "f") == expected
+
+
+def test_parallel_readers_and_a_writer(mount):
+    """Readers of random ranges of one shared mapping see exact data while
+    a writer rewrites a disjoint region."""
+    size = 16 * MiB
+    data = util.pattern(size, seed=13)
+    util.write_file(mount.mnt / "f", data)
+    stop = threading.Event()
+
+    def reader(seed):
+        rng = random.Random(seed)
+        fd = os.open(mount.mnt / "f", os.O_RDONLY)
+        try:
+            while not stop.is_set():
+                off = rng.randrange(size // 2)
+                n = rng.randrange(1, 256 * 1024)
+                n = min(n, size // 2 - off)
+                got = os.pread(fd, n, off)
+                assert got == data[off:off + n], (off, n)
+        finally:
+            os.close(fd)
+
+    def writer():
+        fd = os.open(mount.mnt / "f", os.O_WRONLY)
+        try:
+            for i in range(200):
+                os.pwrite(fd, bytes([i]) * 65536,
+                          size // 2 + (i * 65536) % (size // 2))
+        finally:
+            os.close(fd)
+    readers = [util.spawn(reader, k) for k in range(3)]
+    try:
+        util.join_all([util.spawn(writer)], timeout=120)
+    finally:
+        stop.set()
+        util.join_all(readers, timeout=60)
 
 
 def test_reader_during_truncate_and_grow(mount):
