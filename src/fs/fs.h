@@ -205,6 +205,10 @@ void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 /* Closes a handle's descriptors and frees it. */
 void mmapfs_handle_free(struct mmapfs_handle *h);
+/* The file's sticky flush error (0 or -errno) for close(2) to report.
+ * An evicted mapping is not mapped again for it: the next fsync reports
+ * the error then (libmmapio keeps it with the file). */
+int mmapfs_mapping_sticky_error(struct mmapfs_inode *in);
 /* After a getattr: when the backing size differs from the mapping's (a
  * change from outside), adjusts the mapping and queues an invalidation of
  * the kernel's cache. */

@@ -388,6 +388,20 @@ void mmapfs_mapping_put(struct mmapfs_inode *in)
 	pthread_mutex_unlock(&in->lock);
 }
 
+int mmapfs_mapping_sticky_error(struct mmapfs_inode *in)
+{
+	struct mmapio_stats st;
+	int err = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->mf) {
+		mmapio_stats(in->mf, &st);
+		err = st.sticky_error;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return err;
+}
+
 void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 {
 	bool changed = false;

@@ -401,21 +401,9 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 void mmapfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct mmapfs_inode *in;
-	struct mmapio_file *mf;
-	struct mmapio_stats st;
-	int err = 0;
-
 	(void)fi;
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
-	in = mmapfs_inode_get(ino);
-	mf = mmapfs_mapping_get(in);
-	if (mf) {
-		mmapio_stats(mf, &st);
-		err = -st.sticky_error;
-	}
-	mmapfs_mapping_put(in);
-	fuse_reply_err(req, err);
+	fuse_reply_err(req, -mmapfs_mapping_sticky_error(mmapfs_inode_get(ino)));
 }
 
 void mmapfs_op_release(fuse_req_t req, fuse_ino_t ino,
