@@ -189,17 +189,34 @@ def test_mapped_file_cap_lru(mount_factory):
         assert (m.backing / f"f{i}").stat().st_size == 3 * PAGE + i
 
 
-def stop_background(mnt, unmount_argv):
+def background_env(tmp_path):
+    """The daemon's environment for runs without -f: a daemon's stderr is
+    /dev/null, so sanitizer reports go to files in tmp_path instead."""
+    env = conftest.daemon_env()
+    env["ASAN_OPTIONS"] += f":log_path={tmp_path}/asan"
+    env["UBSAN_OPTIONS"] += f":log_path={tmp_path}/ubsan"
+    return env
+
+
+def assert_no_sanitizer_logs(tmp_path):
+    for log in list(tmp_path.glob("asan.*")) + list(tmp_path.glob("ubsan.*")):
+        bad = util.sanitizer_lines(log.read_text(errors="replace"))
+        assert not bad, f"{log}:\n" + log.read_text(errors="replace")
+
+
+def stop_background(mnt, unmount_argv, arg=None):
     """Unmounts a daemonized mount and waits for its daemon (found by its
-    command line: the test started it); kills it by pid when stuck.
-    Returns (pids seen, pids that had to be killed)."""
-    pids = util.daemon_pids(conftest.DAEMON, mnt)
+    command line holding `arg`, by default the mountpoint: the test
+    started it); kills it by pid when stuck.  Returns (pids seen, pids
+    that had to be killed)."""
+    arg = mnt if arg is None else arg
+    pids = util.daemon_pids(conftest.DAEMON, arg)
     util.run(unmount_argv + [str(mnt)])
     deadline = time.monotonic() + conftest.EXIT_TIMEOUT
-    while util.daemon_pids(conftest.DAEMON, mnt) and \
+    while util.daemon_pids(conftest.DAEMON, arg) and \
             time.monotonic() < deadline:
         time.sleep(0.05)
-    stuck = util.daemon_pids(conftest.DAEMON, mnt)
+    stuck = util.daemon_pids(conftest.DAEMON, arg)
     for pid in stuck:
         os.kill(pid, signal.SIGKILL)
     if util.is_fuse_mounted(mnt):
@@ -216,7 +233,7 @@ def test_background_mode(tmp_path):
     cfg = tmp_path / "bg.ini"
     cfg.write_text("[global]\nflush = ms=50\n")
     proc = util.run([str(conftest.DAEMON), str(backing), str(mnt), "-o",
-                     f"config={cfg}"], timeout=30, env=conftest.daemon_env())
+                     f"config={cfg}"], timeout=30, env=background_env(tmp_path))
     try:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert util.is_fuse_mounted(mnt)
@@ -227,6 +244,38 @@ def test_background_mode(tmp_path):
         pids, stuck = stop_background(mnt, ["fusermount3", "-u"])
     assert pids, "no background daemon process found"
     assert not stuck, f"background daemon {stuck} did not exit on unmount"
+    assert_no_sanitizer_logs(tmp_path)
+
+
+def test_background_mode_relative_paths(tmp_path):
+    """Relative BACKING, MOUNTPOINT and config= are resolved before the
+    daemon forks and leaves the working directory."""
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    backing, mnt = f"bg-backing-{tag}", f"bg-mnt-{tag}"
+    (tmp_path / backing).mkdir()
+    (tmp_path / mnt).mkdir()
+    (tmp_path / "rel.ini").write_text("[global]\nflush = always\n")
+    proc = util.run([str(conftest.DAEMON), backing, mnt, "-o",
+                     "config=rel.ini"], timeout=30, cwd=tmp_path,
+                    env=background_env(tmp_path))
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert util.is_fuse_mounted(tmp_path / mnt)
+        util.write_file(tmp_path / mnt / "f", b"relative")
+        assert (tmp_path / backing / "f").read_bytes() == b"relative"
+        try:
+            policy = fs.getxattr(tmp_path / mnt / "f", "user.mmapfs.policy")
+        except OSError as e:
+            if e.errno not in (errno.ENODATA, errno.ENOTSUP):
+                raise
+        else:
+            assert policy == b"always", "relative config= not loaded"
+    finally:
+        pids, stuck = stop_background(tmp_path / mnt, ["fusermount3", "-u"],
+                                      arg=mnt)
+    assert pids, "no background daemon process found"
+    assert not stuck, f"background daemon {stuck} did not exit on unmount"
+    assert_no_sanitizer_logs(tmp_path)
 
 
 def test_mount_8(tmp_path):
@@ -241,7 +290,7 @@ def test_mount_8(tmp_path):
     proc = util.run(["mount", "-t", "fuse", "-o",
                      f"noatime,nodev,nosuid,config={cfg}",
                      f"{conftest.DAEMON}#{backing}", str(mnt)], timeout=30,
-                    env=conftest.daemon_env())
+                    env=background_env(tmp_path))
     try:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert util.is_fuse_mounted(mnt)
@@ -251,3 +300,4 @@ def test_mount_8(tmp_path):
         pids, stuck = stop_background(mnt, ["umount"])
     assert pids, "no mmapfs process found"
     assert not stuck, f"mmapfs {stuck} did not exit on umount"
+    assert_no_sanitizer_logs(tmp_path)

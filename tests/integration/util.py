@@ -488,9 +488,10 @@ def is_fuse_mounted(path):
     return any(p == path and t.startswith("fuse") for p, t in mounts())
 
 
-def daemon_pids(daemon, mnt):
-    """Pids of processes running the daemon binary with mnt among their
-    arguments: a daemonized mmapfs the test started."""
+def daemon_pids(daemon, arg):
+    """Pids of processes running the daemon binary with arg (e.g. the
+    mountpoint) among their arguments: a daemonized mmapfs the test
+    started."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -501,7 +502,7 @@ def daemon_pids(daemon, mnt):
         except OSError:
             continue
         if argv[0] == os.fsencode(str(daemon)) and \
-                os.fsencode(str(mnt)) in argv:
+                os.fsencode(str(arg)) in argv:
             pids.append(int(entry))
     return pids
 
