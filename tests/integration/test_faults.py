@@ -40,16 +40,32 @@ def test_sigkill_loses_nothing_written(mount_factory):
         assert e.errno in expect, e
 
 
-def test_auto_unmount_after_kill(mount_factory):
-    m = mount_factory(opts=["auto_unmount"])
-    util.write_file(m.mnt / "f", b"x")
-    m.expected_status = -signal.SIGKILL
-    m.proc.kill()
-    m.wait_exit()
-    deadline = time.monotonic() + 10
-    while util.is_fuse_mounted(m.mnt) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not util.is_fuse_mounted(m.mnt), "auto_unmount left the mount"
+def test_auto_unmount_after_kill(mount_factory, mmapfs_summary):
+    """-o auto_unmount: the mount goes away when the daemon is killed.
+
+    fusermount3 (libfuse 3.14) unmounts only if a probe open of the
+    mountpoint fails with ENOTCONN; when the probe is still queued as the
+    dying daemon's /dev/fuse descriptors close, it fails with ECONNABORTED
+    and fusermount3 leaves the mount (seen with the slower-exiting ASan
+    daemon, about one kill in five).  So up to three mounts are killed and
+    one clean auto-unmount proves the option works."""
+    lost = 0
+    for attempt in range(3):
+        m = mount_factory(opts=["auto_unmount"])
+        util.write_file(m.mnt / "f", b"x")
+        m.expected_status = -signal.SIGKILL
+        m.proc.kill()
+        m.wait_exit()
+        deadline = time.monotonic() + 10
+        while util.is_fuse_mounted(m.mnt) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not util.is_fuse_mounted(m.mnt):
+            break
+        lost += 1
+    assert lost < 3, "auto_unmount left the mount after every kill"
+    if lost:
+        mmapfs_summary(f"auto_unmount: {lost} kill(s) lost fusermount3's "
+                       f"ECONNABORTED race before one unmounted")
 
 
 @pytest.fixture
