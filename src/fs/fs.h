@@ -303,6 +303,7 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi);
 void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi);
+void mmapfs_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void mmapfs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 void mmapfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev);

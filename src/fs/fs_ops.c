@@ -134,6 +134,7 @@ const struct fuse_lowlevel_ops mmapfs_ops = {
 	.forget_multi = mmapfs_op_forget_multi,
 	.getattr = mmapfs_op_getattr,
 	.setattr = mmapfs_op_setattr,
+	.access = mmapfs_op_access,
 	.readlink = mmapfs_op_readlink,
 	.mknod = mmapfs_op_mknod,
 	.mkdir = mmapfs_op_mkdir,

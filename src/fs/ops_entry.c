@@ -1,7 +1,7 @@
 /*
  * ops_entry.c — FUSE handlers for names and attributes: lookup, forget,
- * getattr, setattr, readlink, mknod, mkdir, symlink, link, unlink, rmdir,
- * rename, statfs.
+ * getattr, setattr, access, readlink, mknod, mkdir, symlink, link,
+ * unlink, rmdir, rename, statfs.
  *
  * Design: each handler looks its inodes up, makes one *at() call relative
  * to an O_PATH descriptor (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or the
@@ -184,6 +184,18 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	reply_attr(req, in);
+}
+
+void mmapfs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	char proc[64];
+
+	/* Only sent without default_permissions, i.e. to a daemon serving
+	 * its own user: the backing file system answers for the daemon's
+	 * credentials, which are the requester's. */
+	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
+	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
+	fuse_reply_err(req, faccessat(AT_FDCWD, proc, mask, 0) < 0 ? errno : 0);
 }
 
 void mmapfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
