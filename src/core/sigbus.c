@@ -8,7 +8,10 @@
  *   - One process-wide handler, installed once (pthread_once) with
  *     SA_SIGINFO | SA_NODEFER | SA_ONSTACK. SA_NODEFER keeps SIGBUS
  *     unblocked after we jump out of the handler, so the scope can use
- *     sigsetjmp(env, 0): no sigprocmask syscall per copy.
+ *     sigsetjmp(env, 0): no sigprocmask syscall per copy. The handler
+ *     still restores the interrupted mask from its ucontext before the
+ *     jump (one syscall, on faults only), for interposers of sigaction
+ *     that block every signal in handlers (ThreadSanitizer).
  *   - Per thread: a thread-local pointer to the innermost scope's jmp_buf.
  *     A scope saves the previous pointer and restores it on exit, so scopes
  *     nest (a chunk callback may call mmapio_read).
@@ -21,8 +24,9 @@
  *     ours then chains to it for faults outside a scope.
  *
  * Invariants: the handler touches only the thread-local pointer and the
- * saved action, both async-signal-safe to read. Code inside a scope must not
- * take locks or allocate: it may be abandoned at any byte.
+ * saved action, both async-signal-safe to read, and calls only
+ * async-signal-safe functions (pthread_sigmask, siglongjmp). Code inside a
+ * scope must not take locks or allocate: it may be abandoned at any byte.
  *
  * Threads: any thread; the only shared state (the saved action) is written
  * once under pthread_once before the handler can run.
@@ -35,6 +39,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <ucontext.h>
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous_action;
@@ -50,8 +55,17 @@ static void sigbus_handler(int sig, siginfo_t *info, void *uctx)
 {
 	sigjmp_buf *env = guard_env;
 
-	if (env)
+	if (env) {
+		/* Leave with the mask of the interrupted copy. SA_NODEFER alone
+		 * does not guarantee it: an interposer of sigaction(2) may run
+		 * us with every signal blocked (ThreadSanitizer fills sa_mask),
+		 * and sigsetjmp(env, 0) restores no mask, so the thread's next
+		 * fault would find SIGBUS blocked and kill the process. Only
+		 * the fault path pays for this syscall. */
+		pthread_sigmask(SIG_SETMASK,
+				&((ucontext_t *)uctx)->uc_sigmask, NULL);
 		siglongjmp(*env, 1);
+	}
 
 	if (previous_action.sa_flags & SA_SIGINFO) {
 		previous_action.sa_sigaction(sig, info, uctx);
