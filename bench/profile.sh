@@ -5,6 +5,7 @@
 # Usage: bench/profile.sh [--mmapfs BIN] [--config FILE] [--size MIB]
 #                         [--runtime S] [--jobs N] [--out DIR] JOB...
 #   JOB: seqread randread randwrite seqwrite mmap smallfiles md-create
+#        dur-sync4k dur-bytes (with --config naming the policy)
 #
 # For each JOB: mounts mmapfs over the benchmark backing directory, lays out
 # the data files, warms the cache with one sequential read, then runs the
@@ -63,12 +64,15 @@ DAEMON=$MOUNT_PID
 DIR=$MNT/w-profile
 rm -rf "$DIR"
 mkdir -p "$DIR"
-export DIR JOBS=$NJOBS SIZE=$((SIZE_MIB / NJOBS))M RUNTIME MDFILES=10000
+# dur-sync4k and dur-bytes run as on mmapfs in run.sh (no syncs of their
+# own: pass --config with the policy to look at).
+export DIR JOBS=$NJOBS SIZE=$((SIZE_MIB / NJOBS))M RUNTIME MDFILES=10000 \
+	DSIZE=64M DSEQSIZE=512M SYNC=0 FDATASYNC=0
 
 for job in "$@"; do
 	echo "== $job"
 	case $job in
-	seqwrite|smallfiles|md-create) ;;
+	seqwrite|smallfiles|md-create|dur-sync4k|dur-bytes) ;;
 	*)
 		rm -f "$DIR"/data.*
 		fio --output-format=terse --output=/dev/null "$here/fio/seqwrite.fio"
@@ -78,6 +82,7 @@ for job in "$@"; do
 	prepare() {
 		case $job in
 		seqwrite) rm -f "$DIR"/data.* ;;
+		dur-bytes) rm -f "$DIR"/durseq.* ;;
 		smallfiles|md-create) rm -rf "$DIR/sf"; mkdir "$DIR/sf" ;;
 		esac
 	}

@@ -108,6 +108,7 @@ fio_run() {
 		tail -3 "$OUT/raw/$2.err" >&2
 		return 1
 	fi
+	rm -f "$OUT/raw/$2.err"
 }
 
 size_bytes() {
