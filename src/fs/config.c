@@ -109,7 +109,7 @@ struct mmapfs_config *config_new_defaults(void)
 		.max_mapped_files = 4096,
 		.max_locked_bytes = 64ull << 20,
 		.writeback_cache = false,
-		.keep_cache = false,
+		.keep_cache = true,
 		.attr_timeout = 1.0,
 		.entry_timeout = 1.0,
 		.show_control = false,

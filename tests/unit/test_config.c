@@ -271,7 +271,7 @@ static void test_defaults(void **state)
 	assert_int_equal(g->max_mapped_files, 4096);
 	assert_int_equal(g->max_locked_bytes, 64 << 20);
 	assert_false(g->writeback_cache);
-	assert_false(g->keep_cache);
+	assert_true(g->keep_cache);
 	assert_true(g->attr_timeout == 1.0);
 	assert_true(g->entry_timeout == 1.0);
 	assert_false(g->show_control);
