@@ -217,6 +217,29 @@ struct mmapio_stats {
 /* A snapshot of f's counters. Never blocks writers. */
 void mmapio_stats(const struct mmapio_file *f, struct mmapio_stats *out);
 
+/* The counters of the backing file (st_dev, st_ino) when the library keeps
+ * them: while it is mapped, or after its last mapping closed with writes
+ * still pending (policy never; see docs/durability.md for the bound on how
+ * many such files are kept). Returns 0, or -ENOENT when none are kept. */
+int mmapio_stats_by_id(dev_t dev, ino_t ino, struct mmapio_stats *out);
+
+/* A file whose counters are kept without an open mapping. */
+struct mmapio_file_info {
+	dev_t dev;
+	ino_t ino;
+	const char *path;            /* the path given to its last mapping, or
+				      * NULL; valid during the callback only */
+	bool rw;                     /* its last mapping was MMAPIO_RW */
+	struct mmapio_policy policy;
+	struct mmapio_stats stats;
+};
+typedef int (*mmapio_detached_fn)(const struct mmapio_file_info *info,
+				  void *ctx);
+/* Calls fn for each such file, oldest first, under the library's registry
+ * lock: fn must not call back into libmmapio. A non-zero return from fn
+ * stops the walk and is returned. */
+int mmapio_for_each_detached(mmapio_detached_fn fn, void *ctx);
+
 /* ------------------------------------------------------------------------
  * Copying access (access.c)
  * ------------------------------------------------------------------------ */

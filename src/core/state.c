@@ -94,6 +94,7 @@ static struct mmapio_fstate *state_new(void)
 
 static void state_free(struct mmapio_fstate *s)
 {
+	free(s->detached_path);
 	accum_destroy(&s->accum);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->flush_lock);
@@ -352,6 +353,8 @@ int mmapio_state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 	}
 	if (s->on_lru)
 		lru_remove(s);
+	free(s->detached_path);
+	s->detached_path = NULL;
 	s->attached++;
 	pthread_mutex_unlock(&reg.lock);
 	f->state = s;
@@ -396,6 +399,10 @@ int mmapio_state_detach(struct mmapio_file *f)
 		keep = s->accum.dirty_pages || s->pending_writes_n;
 		pthread_mutex_unlock(&s->lock);
 		if (keep) {
+			/* Remembered for mmapio_for_each_detached(); a
+			 * failed copy only loses the name in listings. */
+			s->detached_path = f->path ? strdup(f->path) : NULL;
+			s->detached_rw = f->mode == MMAPIO_RW;
 			lru_append(s);
 			reg_enforce_cap();
 		} else {
@@ -454,10 +461,10 @@ uint64_t mmapio_pending_writes(const struct mmapio_file *f)
 				    memory_order_relaxed);
 }
 
-void mmapio_stats(const struct mmapio_file *f, struct mmapio_stats *out)
+/* Reads s's statistics; lock-free (atomics), so it never blocks writers. */
+static void state_read_stats(const struct mmapio_fstate *s,
+			     struct mmapio_stats *out)
 {
-	const struct mmapio_fstate *s = f->state;
-
 	out->bytes_written = atomic_load_explicit(&s->st_bytes_written, memory_order_relaxed);
 	out->writes = atomic_load_explicit(&s->st_writes, memory_order_relaxed);
 	out->flushes = atomic_load_explicit(&s->st_flushes, memory_order_relaxed);
@@ -468,4 +475,42 @@ void mmapio_stats(const struct mmapio_file *f, struct mmapio_stats *out)
 	out->last_flush_duration_ns =
 		atomic_load_explicit(&s->st_last_flush_duration_ns, memory_order_relaxed);
 	out->sticky_error = atomic_load_explicit(&s->st_sticky, memory_order_relaxed);
+}
+
+void mmapio_stats(const struct mmapio_file *f, struct mmapio_stats *out)
+{
+	state_read_stats(f->state, out);
+}
+
+int mmapio_stats_by_id(dev_t dev, ino_t ino, struct mmapio_stats *out)
+{
+	struct mmapio_fstate *s;
+
+	pthread_mutex_lock(&reg.lock);
+	s = reg_find(dev, ino);
+	if (s)
+		state_read_stats(s, out);
+	pthread_mutex_unlock(&reg.lock);
+	return s ? 0 : -ENOENT;
+}
+
+int mmapio_for_each_detached(mmapio_detached_fn fn, void *ctx)
+{
+	struct mmapio_file_info info;
+	int rc = 0;
+
+	pthread_mutex_lock(&reg.lock);
+	for (struct mmapio_fstate *s = reg.lru_old; s && !rc; s = s->lru_next) {
+		info.dev = s->dev;
+		info.ino = s->ino;
+		info.path = s->detached_path;
+		info.rw = s->detached_rw;
+		pthread_mutex_lock(&s->lock);
+		info.policy = s->policy;
+		pthread_mutex_unlock(&s->lock);
+		state_read_stats(s, &info.stats);
+		rc = fn(&info, ctx);
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return rc;
 }

@@ -153,6 +153,9 @@ struct mmapio_fstate {
 	unsigned attached;              /* mappings attached */
 	bool private_state;             /* COW/anonymous: not in the registry;
 					 * set at creation, then constant */
+	char *detached_path;            /* while detached: the path of the
+					 * last mapping (may be NULL) */
+	bool detached_rw;               /* while detached: it was RW */
 
 	pthread_mutex_t flush_lock;
 

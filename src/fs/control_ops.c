@@ -526,12 +526,47 @@ static int ops_reload(void *ctx)
 
 /* ---- stats --------------------------------------------------------------- */
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct row_walk {
 	mmapfs_control_row_fn cb;
 	void *cbctx;
 	int err;
 	int64_t now_ns;
+	struct file_id *open;    /* the open files listed, sorted before the
+				  * walk of closed ones */
+	size_t nopen, cap;
 };
+
+static int file_id_cmp(const void *a, const void *b)
+{
+	const struct file_id *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return 0;
+}
+
+static void remember_open(struct row_walk *w, dev_t dev, ino_t ino)
+{
+	if (w->nopen == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct file_id *v = realloc(w->open, cap * sizeof(*v));
+
+		if (!v) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->open = v;
+		w->cap = cap;
+	}
+	w->open[w->nopen++] = (struct file_id){ dev, ino };
+}
 
 static int64_t monotonic_ns(void)
 {
@@ -549,6 +584,7 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	struct mmapio_stats st;
 	struct stat sb;
 	char *path = NULL;
+	bool counted;
 
 	if (w->err)
 		return;
@@ -558,17 +594,19 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	if (mmapfs_relpath_of_fd(in->fd, &path) < 0)
 		path = NULL;
 	pthread_mutex_lock(&in->lock);
+	remember_open(w, in->dev, in->ino);
 	if (!in->relpath && !path) {
 		pthread_mutex_unlock(&in->lock);
 		return;
 	}
 	row.relpath = path ? path : in->relpath;
 	row.policy = in->settings.flush;
-	if (in->mf) {
+	counted = in->mf != NULL;
+	if (in->mf)
 		mmapio_stats(in->mf, &st);
-		row.size = mmapio_len(in->mf);
-		row.mapped = true;
-		row.rw = mmapio_mode(in->mf) == MMAPIO_RW;
+	else
+		counted = mmapio_stats_by_id(in->dev, in->ino, &st) == 0;
+	if (counted) {
 		row.pending_bytes = st.pending_bytes;
 		row.pending_writes = st.pending_writes;
 		row.flushes = st.flushes;
@@ -578,6 +616,11 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 		if (st.last_flush_ns > 0)
 			row.last_flush_age_ms = w->now_ns > st.last_flush_ns ?
 				(w->now_ns - st.last_flush_ns) / 1000000 : 0;
+	}
+	if (in->mf) {
+		row.size = mmapio_len(in->mf);
+		row.mapped = true;
+		row.rw = mmapio_mode(in->mf) == MMAPIO_RW;
 	} else {
 		row.rw = in->map_fd >= 0 &&
 			 (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
@@ -589,12 +632,53 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	free(path);
 }
 
+/* One row for a file with no open handle whose counters the library still
+ * keeps (closed with writes pending under never). Called under libmmapio's
+ * registry lock: no library calls here. The path is the one of its last
+ * mapping; a file since removed or replaced there gets no row. Open files
+ * were listed by file_row already and are skipped. */
+static int detached_row(const struct mmapio_file_info *info, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+	struct file_id id = { info->dev, info->ino };
+	struct mmapfs_stats_row row;
+	struct stat sb;
+
+	if (!info->path ||
+	    bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp) ||
+	    fstatat(mmapfs_d.root.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
+	    sb.st_dev != info->dev || sb.st_ino != info->ino)
+		return 0;
+	memset(&row, 0, sizeof(row));
+	row.relpath = info->path;
+	row.size = (uint64_t)sb.st_size;
+	row.rw = info->rw;
+	row.policy = info->policy;
+	row.pending_bytes = info->stats.pending_bytes;
+	row.pending_writes = info->stats.pending_writes;
+	row.flushes = info->stats.flushes;
+	row.flush_errors = info->stats.flush_errors;
+	row.bytes_written = info->stats.bytes_written;
+	row.writes = info->stats.writes;
+	row.last_flush_age_ms = -1;
+	if (info->stats.last_flush_ns > 0)
+		row.last_flush_age_ms = w->now_ns > info->stats.last_flush_ns ?
+			(w->now_ns - info->stats.last_flush_ns) / 1000000 : 0;
+	return w->cb(w->cbctx, &row);
+}
+
 static int ops_for_each_file(void *ctx, mmapfs_control_row_fn cb, void *cbctx)
 {
-	struct row_walk w = { cb, cbctx, 0, monotonic_ns() };
+	struct row_walk w = { cb, cbctx, 0, monotonic_ns(), NULL, 0, 0 };
 
 	(void)ctx;
 	mmapfs_mapping_for_each_open(file_row, &w);
+	if (!w.err) {
+		if (w.nopen)
+			qsort(w.open, w.nopen, sizeof(*w.open), file_id_cmp);
+		w.err = mmapio_for_each_detached(detached_row, &w);
+	}
+	free(w.open);
 	return w.err;
 }
 

@@ -76,6 +76,10 @@ static int vx_read(struct mmapfs_inode *in, struct vx_values *v)
 		v->policy = in->override_policy;
 	}
 	pthread_mutex_unlock(&in->lock);
+	/* Not mapped: the library may still keep its counters (closed or
+	 * evicted with writes pending under never). */
+	if (!v->mapped)
+		(void)mmapio_stats_by_id(in->dev, in->ino, &v->st);
 	if (known)
 		return 0;
 	res = mmapfs_relpath_of_fd(in->fd, &rel);

@@ -139,6 +139,9 @@ def test_shell_redirection(mount):
 def test_lock_keeps_the_file_open_within_the_cap(mount_factory):
     m = mount_factory(config=f"[global]\nmax_locked_bytes = {3 * PAGE}\n")
     util.write_file(str(m.mnt / "f"), util.pattern(4 * PAGE))
+    # Closed with writes pending it has a row; flushed and closed, none.
+    assert rows(m.mnt)["f"]["mapped"] == "no"
+    assert ctl(m.mnt, "flush", "f\n") is None
     assert "f" not in rows(m.mnt)
     assert ctl(m.mnt, "lock", f"f 0 {PAGE + 1}\n") is None     # 2 pages
     assert rows(m.mnt)["f"]["mapped"] == "yes"
@@ -193,7 +196,10 @@ def test_policy_override_lives_with_the_inode(mount_factory):
         fs.close(fa)
 
 
-def test_stats_rows_follow_open_files(mount):
+def test_stats_rows_follow_open_files_and_kept_counters(mount):
+    """DESIGN section 5: one row per file with an open mapping or non-zero
+    counters. Counters belong to the file (section 3.4): under never they
+    outlive close and eviction, and show with mapped = no."""
     mnt = mount.mnt
     util.write_file(str(mnt / "closed"), b"c" * 10)
     fd = fs.open(mnt / "old", os.O_RDWR | os.O_CREAT, 0o644)
@@ -201,18 +207,28 @@ def test_stats_rows_follow_open_files(mount):
         util.pwrite_all(fd, b"o" * 10, 0)
         fs.rename(mnt / "old", mnt / "new")
         r = rows(mnt)
-        assert "closed" not in r and "old" not in r
+        assert "old" not in r
         assert r["new"]["size"] == "10" and r["new"]["pending_writes"] == "1"
+        # Closed with a write pending under never: still counted.
+        assert (r["closed"]["mapped"], r["closed"]["size"],
+                r["closed"]["pending_bytes"]) == ("no", "10", str(PAGE))
+        assert xattr(mnt / "closed", "user.mmapfs.pending_bytes") == str(PAGE)
         assert ctl(mnt, "evict", "new\n") is None
         r = rows(mnt)["new"]
-        assert (r["mapped"], r["pending_bytes"], r["size"]) == ("no", "0",
+        assert (r["mapped"], r["pending_bytes"], r["size"]) == ("no",
+                                                                str(PAGE),
                                                                 "10")
         assert xattr(mnt / "new", "user.mmapfs.mapped") == "no"
-        # The next request maps it again; its counters come back.
+        assert xattr(mnt / "new", "user.mmapfs.pending_bytes") == str(PAGE)
+        # The next request maps it again; the counters are the same.
         assert fs.pread(fd, 10, 0) == b"o" * 10
         assert rows(mnt)["new"]["pending_bytes"] == str(PAGE)
+        assert rows(mnt)["new"]["mapped"] == "yes"
     finally:
         fs.close(fd)
+    # A flush empties the counters of the closed file: its row goes.
+    assert ctl(mnt, "flush", "closed\n") is None
+    assert "closed" not in rows(mnt)
 
 
 def test_xattr_namespace_belongs_to_mmapfs(mount):

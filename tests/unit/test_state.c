@@ -15,8 +15,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dur_util.h"
@@ -266,12 +268,75 @@ static void test_concurrent_writers_one_file(void **state)
 	assert_int_equal(mmapio_registry_states(), 0);
 }
 
+struct detached_seen {
+	int n;
+	bool found;
+	dev_t dev;
+	ino_t ino;
+	struct mmapio_file_info info;
+	char path[256];
+};
+
+static int collect_detached(const struct mmapio_file_info *info, void *ctx)
+{
+	struct detached_seen *seen = ctx;
+
+	seen->n++;
+	if (info->dev == seen->dev && info->ino == seen->ino) {
+		seen->found = true;
+		seen->info = *info;
+		snprintf(seen->path, sizeof(seen->path), "%s",
+			 info->path ? info->path : "");
+	}
+	return 0;
+}
+
+static void test_counters_readable_after_close(void **state)
+{
+	struct mmapio_file *f = dur_create("closed", 16 * PS, "never");
+	struct detached_seen seen = { 0 };
+	struct mmapio_stats st;
+	struct stat sb;
+
+	(void)state;
+	assert_int_equal(fstat(mmapio_fd(f), &sb), 0);
+	seen.dev = sb.st_dev;
+	seen.ino = sb.st_ino;
+	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
+	/* while mapped: by id, and not listed as detached */
+	assert_int_equal(mmapio_stats_by_id(sb.st_dev, sb.st_ino, &st), 0);
+	assert_int_equal(st.pending_bytes, 2 * PS);
+	assert_int_equal(mmapio_for_each_detached(collect_detached, &seen), 0);
+	assert_false(seen.found);
+	assert_int_equal(mmapio_close(f), 0);
+
+	/* after close under never: kept, readable by id and listed */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(mmapio_stats_by_id(sb.st_dev, sb.st_ino, &st), 0);
+	assert_int_equal(st.pending_bytes, 2 * PS);
+	assert_int_equal(st.pending_writes, 1);
+	assert_int_equal(mmapio_for_each_detached(collect_detached, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_true(seen.found);
+	assert_string_equal(seen.path, dur_path("closed"));
+	assert_true(seen.info.rw);
+	assert_int_equal(seen.info.policy.kind, MMAPIO_POLICY_NEVER);
+	assert_int_equal(seen.info.stats.pending_bytes, 2 * PS);
+
+	/* a flush through a new mapping empties the counts: gone */
+	f = dur_open("closed", "never");
+	assert_int_equal(mmapio_flush(f), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(mmapio_stats_by_id(sb.st_dev, sb.st_ino, &st), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, dur_setup, dur_teardown)
 		T(test_shared_between_mappings),
 		T(test_never_counts_survive_close),
+		T(test_counters_readable_after_close),
 		T(test_reopen_with_threshold_applies_to_old_counts),
 		T(test_close_rule_flushes_under_thresholds),
 		T(test_close_rule_at_last_mapping_only),
