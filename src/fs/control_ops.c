@@ -453,10 +453,65 @@ static void collect_mapping(struct mmapfs_inode *in, void *cbctx)
 	pthread_mutex_unlock(&in->lock);
 }
 
+struct path_list {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+/* Collects the paths of closed files with pending counts. Called under
+ * libmmapio's registry lock: no library calls here. */
+static int collect_closed_path(const struct mmapio_file_info *info, void *ctx)
+{
+	struct path_list *l = ctx;
+	char *copy;
+
+	if (!info->path)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	copy = strdup(info->path);
+	if (!copy)
+		return -ENOMEM;
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+/* `flush *` also covers files closed with writes pending (policy never):
+ * each is opened as a first open would and flushed, which debits the
+ * counters the library kept for it. A path that no longer resolves
+ * beneath the root is skipped (the file was moved or removed). */
+static int flush_closed_files(void *ctx)
+{
+	struct path_list l = { NULL, 0, 0, 0 };
+	struct mmapfs_control_node *node;
+	int first = mmapio_for_each_detached(collect_closed_path, &l);
+
+	for (size_t i = 0; i < l.n; i++) {
+		if (ops_resolve(ctx, l.v[i], &node) == 0) {
+			int res = ops_flush(ctx, node);
+
+			if (res < 0 && first == 0)
+				first = res;
+			ops_put(ctx, node);
+		}
+		free(l.v[i]);
+	}
+	free(l.v);
+	return first;
+}
+
 static int ops_flush_all(void *ctx)
 {
 	struct mapping_refs refs = { NULL, 0, 0, 0 };
-	int first = 0;
+	int first = 0, closed;
 
 	(void)ctx;
 	mmapfs_mapping_for_each_open(collect_mapping, &refs);
@@ -472,7 +527,10 @@ static int ops_flush_all(void *ctx)
 			first = res;
 	}
 	free(refs.mf);
-	return refs.err ? refs.err : first;
+	if (refs.err)
+		return refs.err;
+	closed = flush_closed_files(ctx);
+	return first ? first : closed;
 }
 
 static int ops_evict(void *ctx, struct mmapfs_control_node *node)

@@ -231,6 +231,21 @@ def test_stats_rows_follow_open_files_and_kept_counters(mount):
     assert "closed" not in rows(mnt)
 
 
+def test_flush_all_covers_closed_files(mount):
+    """`flush *` also flushes files closed with writes pending (never)."""
+    mnt = mount.mnt
+    for name in ("a", "b"):
+        util.write_file(str(mnt / name), b"x" * 10)
+    def both_listed():      # plain I/O: wait_until runs it under call()
+        with open(mnt / ".stats" / "files", "rb") as f:
+            listed = {line.split(b"\t")[0] for line in f.read().split(b"\n")[1:]}
+        return {b"a", b"b"} <= listed
+    util.wait_until(both_listed, what="rows of the closed files")
+    assert ctl(mnt, "flush", "*\n") is None
+    assert rows(mnt) == {}
+    assert util.read_file(str(mnt / ".stats" / "pending_bytes")) == b"0\n"
+
+
 def test_xattr_namespace_belongs_to_mmapfs(mount):
     mnt, backing = mount.mnt, mount.backing
     (backing / "f").write_bytes(b"f")
