@@ -11,8 +11,9 @@
  *      (a bad one mounts nothing);
  *   3. raise RLIMIT_NOFILE to its hard limit, umask 0 (modes arrive from
  *      the kernel already masked);
- *   4. create the session, install libfuse's signal handlers, mount,
- *      daemonize (unless -f);
+ *   4. create the session, reset SIGHUP/SIGINT/SIGTERM to their default
+ *      disposition (a shell may have left them ignored), install
+ *      libfuse's signal handlers, mount, daemonize (unless -f);
  *   5. only now start threads (a thread started before the fork would be
  *      gone in the child): the invalidation thread, the SIGHUP reader; the
  *      library's flusher starts lazily on first use.
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +332,23 @@ static int build_fuse_args(const struct mmapfs_cmdline *cl,
 	return res;
 }
 
+/* A daemon started in the background by a non-interactive shell inherits
+ * SIGINT ignored (and under nohup SIGHUP), and fuse_set_signal_handlers()
+ * installs its handlers only over the default disposition. Resetting them
+ * first makes SIGINT and SIGTERM always end the session and SIGHUP always
+ * reach the reload thread. Returns 0 or -errno. */
+static int reset_signal_dispositions(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	return 0;
+}
+
 static int run_loop(struct fuse_session *se, bool single_thread)
 {
 	struct fuse_loop_config *lc;
@@ -367,7 +386,9 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		fprintf(stderr, "mmapfs: bad options (see mmapfs --help)\n");
 		return EXIT_USAGE;
 	}
-	if (fuse_set_signal_handlers(mmapfs_d.se) < 0) {
+	if (reset_signal_dispositions() < 0 ||
+	    fuse_set_signal_handlers(mmapfs_d.se) < 0) {
+		fprintf(stderr, "mmapfs: cannot install signal handlers\n");
 		status = EXIT_MOUNT;
 		goto out_destroy;
 	}

@@ -532,17 +532,26 @@ void mmapfs_mapping_unreserve_locked(uint64_t n)
 
 void mmapfs_mapping_close_all(void)
 {
+	unsigned long long files = 0, bytes = 0;
+
 	pthread_mutex_lock(&open_lock);
 	for (struct mmapfs_inode *in = open_list; in; in = in->open_next) {
 		pthread_mutex_lock(&in->lock);
 		if (in->mf) {
+			struct mmapio_policy pol;
+			uint64_t pending = mmapio_pending_bytes(in->mf);
 			int res;
 
+			mmapio_flush_policy(in->mf, &pol);
 			unlock_accounting(in);
 			res = mmapio_close(in->mf);
 			if (res < 0)
 				mmapfs_err("%s: flush at exit failed: %s",
 					   in->relpath, strerror(-res));
+			else if (pol.kind != MMAPIO_POLICY_NEVER && pending) {
+				files++;
+				bytes += pending;
+			}
 			in->mf = NULL;
 			atomic_fetch_sub(&mapped_count, 1);
 		}
@@ -553,6 +562,9 @@ void mmapfs_mapping_close_all(void)
 		pthread_mutex_unlock(&in->lock);
 	}
 	pthread_mutex_unlock(&open_lock);
+	/* One line at exit, so an operator sees what the policies required. */
+	mmapfs_notice("exit: flushed %llu pending bytes of %llu open files",
+		      bytes, files);
 }
 
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd)
