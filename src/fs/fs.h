@@ -46,7 +46,7 @@
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
- *   referenced, mtime_tick: atomics, no lock.
+ *   referenced, mtime_tick, nocap_ctime: atomics, no lock.
  *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
  *   the .ctl/lock lock of control_ops.c.
  */
@@ -74,6 +74,12 @@ struct mmapfs_inode {
 	bool listed;             /* on the open list */
 	atomic_bool referenced;  /* used since the clock hand last passed */
 	_Atomic int64_t mtime_tick; /* coarse time of the last mtime update */
+	/* The backing object's ctime (ns, never 0) when security.capability
+	 * was last found absent; 0: unknown. The kernel asks for that
+	 * attribute before every write (file_remove_privs); ops_xattr.c
+	 * answers from here while the ctime seen by getattr/lookup still
+	 * matches. */
+	_Atomic int64_t nocap_ctime;
 
 	/* .ctl/policy override (control_ops.c): replaces the config's
 	 * policy in settings.flush wherever settings are filled in. */
@@ -165,6 +171,11 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out);
 /* fstat of the inode's backing object. Returns 0 or -errno. */
 int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st);
+/* Forgets a cached absent security.capability when st (fresh attributes
+ * of in) shows another ctime than the one it was cached at. */
+void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
+/* The ctime of st in nanoseconds, never 0 (the "unknown" value). */
+int64_t mmapfs_ctime_ns(const struct stat *st);
 /* "/proc/self/fd/N" of the inode's O_PATH fd. */
 void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
 			   size_t len);

@@ -80,6 +80,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->open_next = in->open_prev = NULL;
 	atomic_init(&in->referenced, false);
 	atomic_init(&in->mtime_tick, 0);
+	atomic_init(&in->nocap_ctime, 0);
 	in->policy_override = false;
 	memset(&in->override_policy, 0, sizeof(in->override_policy));
 	in->ctl_handle = NULL;
@@ -165,6 +166,23 @@ int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st)
 	return 0;
 }
 
+int64_t mmapfs_ctime_ns(const struct stat *st)
+{
+	int64_t ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+		     st->st_ctim.tv_nsec;
+
+	return ns ? ns : 1;
+}
+
+void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st)
+{
+	int64_t seen = atomic_load_explicit(&in->nocap_ctime,
+					    memory_order_relaxed);
+
+	if (seen && seen != mmapfs_ctime_ns(st))
+		atomic_store(&in->nocap_ctime, 0);
+}
+
 void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
 			   size_t len)
 {
@@ -236,6 +254,7 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 	res = mmapfs_inode_from_fd(fd, &e->attr, &in);
 	if (res < 0)
 		return res;
+	mmapfs_inode_nocap_check(in, &e->attr);
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
 	e->entry_timeout = mmapfs_entry_timeout();

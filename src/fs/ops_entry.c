@@ -68,6 +68,7 @@ static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
 	}
 	if (S_ISREG(st.st_mode))
 		mmapfs_mapping_check_size(in, st.st_size);
+	mmapfs_inode_nocap_check(in, &st);
 	fuse_reply_attr(req, &st, mmapfs_attr_timeout());
 }
 

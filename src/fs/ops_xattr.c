@@ -10,13 +10,23 @@
  * namespace rules, default_permissions); the per-file virtual attributes
  * user.mmapfs.* are xattr_virtual.c's (one hook first in each handler).
  *
- * Threads: any request thread; no locks.
+ * The kernel asks for security.capability before every write (FUSE sets
+ * no SB_NOSEC, so file_remove_privs always asks): an absent one is cached
+ * in the inode (nocap_ctime) with the ctime seen just before asking, and
+ * answered without a syscall until a setxattr or removexattr through the
+ * mount, an open that sees an outside change, or a getattr/lookup that
+ * sees another ctime (an outside setcap changes it) forgets it.
+ *
+ * Threads: any request thread; no locks (nocap_ctime is atomic).
  */
 #include "fs.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
+
+#define CAPABILITY_XATTR "security.capability"
 
 /* Replies to a get/list whose result went to buf (size 0: only asked for
  * the length). n is the syscall's result. */
@@ -34,18 +44,34 @@ static void reply_xattr_result(fuse_req_t req, ssize_t n, const char *buf,
 void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
+	struct mmapfs_inode *in;
 	char proc[64], *buf = NULL;
+	int64_t ctime_ns = 0;
+	struct stat st;
 	ssize_t n;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getxattr(req, size));
 	if (mmapfs_xattr_virtual_get(req, ino, name, size))
 		return;
-	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
+	in = mmapfs_inode_get(ino);
+	if (strcmp(name, CAPABILITY_XATTR) == 0) {
+		if (atomic_load(&in->nocap_ctime)) {
+			fuse_reply_err(req, ENODATA);
+			return;
+		}
+		/* The ctime before asking: a change in between shows as a
+		 * newer ctime at the next getattr. */
+		if (mmapfs_inode_stat(in, &st) == 0)
+			ctime_ns = mmapfs_ctime_ns(&st);
+	}
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	n = getxattr(proc, name, buf, size);
+	if (n < 0 && errno == ENODATA && ctime_ns)
+		atomic_store(&in->nocap_ctime, ctime_ns);
 	reply_xattr_result(req, n, buf, size);
 	free(buf);
 }
@@ -71,23 +97,32 @@ void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
+	struct mmapfs_inode *in;
 	char proc[64];
+	int res;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	if (mmapfs_xattr_virtual_refused(req, name))
 		return;
-	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
-	fuse_reply_err(req, setxattr(proc, name, value, size, flags) < 0 ?
-			    errno : 0);
+	in = mmapfs_inode_get(ino);
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	res = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+	atomic_store(&in->nocap_ctime, 0);
+	fuse_reply_err(req, res);
 }
 
 void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	struct mmapfs_inode *in;
 	char proc[64];
+	int res;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	if (mmapfs_xattr_virtual_refused(req, name))
 		return;
-	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
-	fuse_reply_err(req, removexattr(proc, name) < 0 ? errno : 0);
+	in = mmapfs_inode_get(ino);
+	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	res = removexattr(proc, name) < 0 ? errno : 0;
+	atomic_store(&in->nocap_ctime, 0);
+	fuse_reply_err(req, res);
 }
