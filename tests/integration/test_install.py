@@ -45,6 +45,10 @@ class Installed:
         opts = build_options()
         self.destdir = destdir
         self.prefix = Path(opts["prefix"])
+        # A sanitizer build's library needs the runtime in the program.
+        sanitize = opts.get("b_sanitize", "none")
+        self.sanitize_flags = [] if sanitize == "none" else \
+            [f"-fsanitize={sanitize}"]
 
         def under(name):
             d = Path(opts[name])
@@ -154,10 +158,11 @@ def test_c_program_against_installed_library(installed, tmp_path):
     src.write_text(C_PROGRAM)
     exe = tmp_path / "hello"
     cc = util.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror",
-                   str(src), "-o", str(exe), *flags], timeout=120)
+                   *installed.sanitize_flags, str(src), "-o", str(exe),
+                   *flags], timeout=120)
     assert cc.returncode == 0, cc.stdout + cc.stderr
     run = util.run([str(exe), str(tmp_path / "data")],
-                   env=dict(os.environ,
+                   env=dict(conftest.daemon_env(),
                             LD_LIBRARY_PATH=str(installed.libdir)))
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "libmmapio 0.1.0 len=4096 pending=0 read=hello\n"
