@@ -223,6 +223,16 @@ def test_mmapfsctl_man_page_matches_help():
     assert not missing, missing
 
 
+def test_mmapfs_ini_man_page_lists_every_key():
+    """mmapfs.ini(5) names every key of docs/configuration.md's table."""
+    reference = (conftest.REPO / "docs" / "configuration.md").read_text()
+    keys = re.findall(r"^\| `([a-z_]+)` \|", reference, flags=re.M)
+    assert len(keys) >= 10, keys
+    page = man_text("mmapfs.ini.5")
+    missing = [k for k in keys if k not in page]
+    assert not missing, missing
+
+
 # ---- mount(8) and fstab ---------------------------------------------------
 
 def path_with_daemon(tmp_path):
