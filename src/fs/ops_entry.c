@@ -34,6 +34,16 @@ void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (mmapfs_virtual_lookup(req, parent, name))
 		return;
 	res = mmapfs_inode_lookup(mmapfs_inode_get(parent), name, &e);
+	if (res == -ENOENT) {
+		/* A negative entry: the kernel caches the absence for
+		 * entry_timeout, as it caches names that exist (a create
+		 * through the mount replaces it at once). Saves the repeated
+		 * lookups of a name about to be created. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = mmapfs_entry_timeout();
+		fuse_reply_entry(req, &e);
+		return;
+	}
 	mmapfs_reply_entry_or_err(req, res, &e);
 }
 
