@@ -188,6 +188,44 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mmapfs_mapping_release(in, h);	/* the opener is gone */
 }
 
+/* openat(O_CREAT) that says whether it made the file: O_EXCL first, then
+ * an open of the existing file (retried if it vanished in between), so a
+ * create that fails later (EMFILE for the inode's descriptor, say) can
+ * take back a file it made instead of leaving it behind. */
+static int create_at(int dirfd, const char *name, int flags, mode_t mode,
+		     bool *created)
+{
+	int fd;
+
+	for (;;) {
+		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, mode);
+		if (fd >= 0) {
+			*created = true;
+			return fd;
+		}
+		if (errno != EEXIST || (flags & O_EXCL))
+			return -errno;
+		fd = openat(dirfd, name, flags, mode);
+		if (fd >= 0) {
+			*created = false;
+			return fd;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+}
+
+/* Removes the file create_at() made, if the name still holds it. */
+static void uncreate_at(int dirfd, const char *name, int fd)
+{
+	struct stat made, now;
+
+	if (fstat(fd, &made) == 0 &&
+	    fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    made.st_dev == now.st_dev && made.st_ino == now.st_ino)
+		unlinkat(dirfd, name, 0);
+}
+
 void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
@@ -195,6 +233,7 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	struct mmapfs_inode *dir, *in;
 	struct mmapfs_handle *h;
+	bool created = false;
 	int res;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name))
@@ -214,16 +253,19 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -res);
 		return;
 	}
-	h->fd = openat(dir->fd, name,
-		       backing_open_flags(fi->flags) | O_CREAT | O_NOFOLLOW |
-		       (fi->flags & O_EXCL), mode);
-	res = h->fd < 0 ? -errno : 0;
+	h->fd = create_at(dir->fd, name,
+			  backing_open_flags(fi->flags) | O_NOFOLLOW |
+			  (fi->flags & O_EXCL), mode, &created);
+	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
 	if (res == 0)
 		res = mmapfs_inode_lookup(dir, name, &e);
 	if (res < 0) {
-		if (h->fd >= 0)
+		if (h->fd >= 0) {
+			if (created)
+				uncreate_at(dir->fd, name, h->fd);
 			close(h->fd);
+		}
 		free(h);
 		fuse_reply_err(req, -res);
 		return;
@@ -236,6 +278,8 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mmapfs_mapping_release(in, h);
 	}
 	if (res < 0) {
+		if (created)
+			uncreate_at(dir->fd, name, in->fd);
 		mmapfs_inode_forget(in, 1);
 		fuse_reply_err(req, -res);
 		return;
