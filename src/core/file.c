@@ -177,6 +177,7 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 	f->map_flags = (f->mode == MMAPIO_COW ? MAP_PRIVATE : MAP_SHARED) |
 		       (o->populate ? MAP_POPULATE : 0);
 	atomic_init(&f->preallocate, o->preallocate && f->mode == MMAPIO_RW);
+	atomic_init(&f->fiemap_ok, true);
 	atomic_init(&f->alloc_upto, 0);
 
 	rc = map_initial(f, (uint64_t)st.st_size, o->reserve);

@@ -63,11 +63,13 @@ struct mmapio_file {
 	/* Allocation rule (DESIGN §3.3). preallocate is cleared for good when
 	 * the file system answers EOPNOTSUPP; alloc_upto is a lower bound of
 	 * the first hole of the file: [0, alloc_upto) is known allocated, so
-	 * writes below it skip the SEEK_HOLE probe. Both only ever change
+	 * writes below it skip the hole probe. Both only ever change
 	 * monotonically under the read lock (CAS), or arbitrarily under the
-	 * write lock (shrink, refresh). */
+	 * write lock (shrink, refresh). fiemap_ok: the probe may use FIEMAP
+	 * (cleared for good when the file system has none; resize.c). */
 	atomic_bool preallocate;
 	_Atomic uint64_t alloc_upto;
+	atomic_bool fiemap_ok;
 
 	/* Pins: live views and chunk walks. pins is changed atomically, with
 	 * no lock (the read path stays mutex-free); pins are only taken under

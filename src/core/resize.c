@@ -22,6 +22,11 @@
  *     alloc_upto caches "no hole below X": a rewrite of allocated data costs
  *     no syscall. Where fallocate is EOPNOTSUPP, preallocate is switched off
  *     for the file and the SIGBUS guard is the fallback (-EIO).
+ *   - Holes are found with FIEMAP where the file system has it: it counts
+ *     fallocated-but-unwritten (and delayed-allocation) extents as
+ *     allocated, which they are, where SEEK_HOLE reports them as holes
+ *     (ext4, xfs) and is slow on them (it scans the page cache). Without
+ *     FIEMAP (tmpfs), SEEK_HOLE.
  *
  * Invariants: mapped == page_up(len); base..base+mapped maps the file
  * (inside a reserve of `reserved` bytes when non-zero); alloc_upto <= len.
@@ -34,9 +39,16 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Extents asked for per FIEMAP call. */
+#define FIEMAP_BATCH 32
 
 void mmapio_wait_unpinned(struct mmapio_file *f)
 {
@@ -202,25 +214,82 @@ int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
 	return rc;
 }
 
+/* FIEMAP: the first offset >= from (and < len) that no extent covers,
+ * or len. Returns -EOPNOTSUPP where the file system has no FIEMAP. */
+static int64_t fiemap_first_hole(int fd, uint64_t from, uint64_t len)
+{
+	struct {
+		struct fiemap map;
+		struct fiemap_extent ext[FIEMAP_BATCH];
+	} req;
+	uint64_t pos = from;
+
+	while (pos < len) {
+		memset(&req, 0, sizeof(req));
+		req.map.fm_start = pos;
+		req.map.fm_length = len - pos;
+		req.map.fm_extent_count = FIEMAP_BATCH;
+		if (ioctl(fd, FS_IOC_FIEMAP, &req.map) < 0)
+			return errno == ENOTTY ? -EOPNOTSUPP : -errno;
+		if (req.map.fm_mapped_extents == 0)
+			return (int64_t)pos;
+		for (uint32_t i = 0; i < req.map.fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &req.ext[i];
+
+			if (e->fe_logical > pos)
+				return (int64_t)pos;
+			if (e->fe_logical + e->fe_length > pos)
+				pos = e->fe_logical + e->fe_length;
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				return (int64_t)(pos < len ? pos : len);
+		}
+	}
+	return (int64_t)len;
+}
+
+/* The first hole at or after from, or len: FIEMAP, else SEEK_HOLE.
+ * Returns -errno (-ENXIO: the file was cut below from). */
+static int64_t first_hole(struct mmapio_file *f, uint64_t from, uint64_t len)
+{
+	int64_t hole;
+
+	if (atomic_load_explicit(&f->fiemap_ok, memory_order_relaxed)) {
+		hole = fiemap_first_hole(f->fd, from, len);
+		if (hole != -EOPNOTSUPP)
+			return hole;
+		atomic_store(&f->fiemap_ok, false);
+	}
+	hole = lseek(f->fd, (off_t)from, SEEK_HOLE);
+	return hole < 0 ? -errno : hole;
+}
+
 /* The slow path of mmapio_prepare_write: does a hole intersect
  * [off, end)? If so allocate the range. Then move alloc_upto forward over
- * what is now known allocated. SEEK_HOLE reports fallocated-but-unwritten
- * extents as holes on some file systems (ext4, xfs): that only costs a
- * redundant fallocate, which allocates nothing. */
+ * what is now known allocated (and, when [off, end) was allocated already,
+ * over whatever is allocated from alloc_upto on). */
 static int __attribute__((noinline))
 allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
 {
 	uint64_t page = mmapio_page_size();
 	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
-	uint64_t start = off, covered;
-	off_t hole;
+	uint64_t start = off, covered, upto;
+	int64_t hole;
 
-	hole = lseek(f->fd, (off_t)off, SEEK_HOLE);
+	hole = first_hole(f, off, len);
 	if (hole < 0)
 		/* ENXIO: the file was cut below off from outside; the copy
 		 * will meet the guard. */
-		return errno == ENXIO ? 0 : -errno;
+		return hole == -ENXIO ? 0 : (int)hole;
 	covered = (uint64_t)hole;
+	upto = atomic_load(&f->alloc_upto);
+	if (covered >= end && off > upto) {
+		/* No hole here: maybe none below either (a file laid out
+		 * by fallocate, whose writes come in random order). */
+		hole = first_hole(f, upto, len);
+		if (hole > 0)
+			advance_alloc(f, (uint64_t)hole);
+		return 0;
+	}
 	if (covered < end) {
 		start = covered & ~(page - 1);
 		covered = (end + page - 1) & ~(page - 1);
@@ -256,10 +325,10 @@ int mmapio_prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n)
 void mmapio_reset_alloc_locked(struct mmapio_file *f)
 {
 	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
-	off_t hole = 0;
+	int64_t hole = 0;
 
 	if (atomic_load(&f->preallocate) && len) {
-		hole = lseek(f->fd, 0, SEEK_HOLE);
+		hole = first_hole(f, 0, len);
 		if (hole < 0)
 			hole = 0;
 	}
