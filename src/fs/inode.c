@@ -7,7 +7,10 @@
  * with O_PATH | O_NOFOLLOW beneath its parent's descriptor, so no symlink
  * and no ".." resolves outside the backing directory; hard links share one
  * inode (and so one mapping). The kernel's lookup count (nlookup) is kept
- * per inode; FORGET drops it and the last one frees the inode.
+ * per inode; FORGET drops it and the last one frees the inode. A lookup
+ * first stats the name: when the table already has that (dev, ino), the
+ * reply needs no descriptor (one syscall instead of open, stat, close);
+ * only a new object is opened.
  *
  * Invariants: an inode is in the table exactly while nlookup > 0 (the
  * root always). An inode with open files has nlookup > 0 (the kernel holds
@@ -212,6 +215,25 @@ static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
 	return fresh;
 }
 
+/* Finds (dev, ino) of st and takes one lookup reference; NULL when the
+ * table does not have it. */
+static struct mmapfs_inode *table_find_ref(const struct stat *st)
+{
+	uint64_t h = hash_key(st->st_dev, st->st_ino);
+	struct shard *s = shard_of(h);
+	struct mmapfs_inode *in;
+
+	pthread_mutex_lock(&s->lock);
+	for (in = *bucket_of(s, h); in; in = in->hash_next) {
+		if (in->dev == st->st_dev && in->ino == st->st_ino) {
+			in->nlookup++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return in;
+}
+
 int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
 {
 	struct mmapfs_inode *fresh, *in;
@@ -248,12 +270,17 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
 		name = ".";
 	memset(e, 0, sizeof(*e));
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	res = mmapfs_inode_from_fd(fd, &e->attr, &in);
-	if (res < 0)
-		return res;
+	in = table_find_ref(&e->attr);
+	if (!in) {
+		fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		res = mmapfs_inode_from_fd(fd, &e->attr, &in);
+		if (res < 0)
+			return res;
+	}
 	mmapfs_inode_nocap_check(in, &e->attr);
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
