@@ -95,6 +95,108 @@ def test_fallocate_enospc_and_recovery(small_tmpfs, mount_factory):  # noqa: F81
     assert m.running()
 
 
+# ---- outside truncation under writers and client mmaps ----------------------
+
+def _mmap_toucher(path, seconds):
+    """Maps the file and reads and writes its pages until the deadline;
+    returns how many rounds it made.  A page past an outside truncation
+    is a SIGBUS that ends this process (as on a local disk)."""
+    import mmap
+    end = time.monotonic() + seconds
+    rounds = 0
+    while time.monotonic() < end:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            if size >= PAGE:
+                try:
+                    m = mmap.mmap(fd, size - size % PAGE)
+                except ValueError:
+                    continue  # shrunk since the fstat (python checks)
+                for off in range(0, len(m), PAGE):
+                    m[off] = m[off]
+                m.close()
+        finally:
+            os.close(fd)
+        rounds += 1
+    return rounds
+
+
+def test_outside_truncation_under_writers_and_mmaps(mount, mmapfs_summary):
+    """For 3 s another process truncates and regrows a file from outside
+    while clients write, read and mmap it through the mount: writes and
+    reads succeed or fail with EIO (never another error), a client mmap may
+    die of SIGBUS, the daemon lives, and afterwards the mount and the
+    backing file agree byte for byte and take new writes."""
+    data = util.pattern(64 * PAGE, seed=9)
+    util.write_file(mount.mnt / "f", data)
+    path = str(mount.mnt / "f")
+    stop = threading.Event()
+    counts = {"ok": 0, "eio": 0}
+    unexpected = []
+
+    def writer(k):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            i = 0
+            while not stop.is_set():
+                off = ((i * 7 + k) % 64) * PAGE
+                try:
+                    if i % 2:
+                        os.pwrite(fd, data[off:off + PAGE], off)
+                    else:
+                        os.pread(fd, 2 * PAGE, off)
+                    counts["ok"] += 1
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        unexpected.append(e)
+                        return
+                    counts["eio"] += 1
+                i += 1
+        finally:
+            os.close(fd)
+    threads = [util.spawn(writer, k) for k in range(3)]
+    mapped = []
+    mapper = util.spawn(lambda: mapped.append(
+        _try_child(_mmap_toucher, path, 3.0)))
+    rounds = 0
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            os.truncate(mount.backing / "f", PAGE * (rounds % 3))
+            with open(mount.backing / "f", "r+b") as f:
+                f.write(data)
+            rounds += 1
+    finally:
+        stop.set()
+        util.join_all(threads + [mapper], timeout=60)
+    assert not unexpected, unexpected[:3]
+    assert mount.running()
+    util.wait_until(lambda: util.raw_read(mount.mnt / "f") ==
+                    (mount.backing / "f").read_bytes(), 5,
+                    what="mount and backing agree")
+    fd = fs.open(mount.mnt / "f", os.O_RDWR)
+    try:
+        util.pwrite_all(fd, b"after the race", 0)
+        fs.fsync(fd)
+    finally:
+        fs.close(fd)
+    assert (mount.backing / "f").read_bytes()[:14] == b"after the race"
+    mmapfs_summary(f"outside truncation race: {rounds} truncations, "
+                   f"{counts['ok']} client ops ok, {counts['eio']} EIO, "
+                   f"client mmap: {mapped[0]}")
+
+
+def _try_child(fn, *args):
+    """in_child(), with death by SIGBUS reported instead of raised."""
+    try:
+        return f"{util.in_child(fn, *args, timeout=60)} rounds"
+    except AssertionError as e:
+        if "SIGBUS" not in str(e):
+            raise
+        return "killed by SIGBUS"
+
+
 # ---- SIGKILL during heavy writing -----------------------------------------
 
 def _record(k, off, size):
