@@ -703,7 +703,8 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	struct stat sb;
 
 	if (!info->path ||
-	    bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp) ||
+	    (w->nopen &&
+	     bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp)) ||
 	    fstatat(mmapfs_d.root.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
 	    sb.st_dev != info->dev || sb.st_ino != info->ino)
 		return 0;

@@ -402,7 +402,10 @@ static int send_command(const struct mount_ctx *m, const char *verb,
 	ret = w < 0 ? errno : 0;
 	close(fd);
 	if (w < 0) {
-		die_msg("%s %s: %s", verb, rel ? rel : "", explain(ret, verb));
+		if (rel && *rel)
+			die_msg("%s %s: %s", verb, rel, explain(ret, verb));
+		else
+			die_msg("%s: %s", verb, explain(ret, verb));
 		ret = 1;
 	} else if ((size_t)w != cmd.len) {
 		die_msg("%s: short write (%zd of %zu bytes)", verb, w, cmd.len);
