@@ -423,5 +423,6 @@ fi
 echo "== results ($OUT)"
 $PY "$here/report.py" table "$OUT" | tee "$OUT/table.txt"
 if command -v gnuplot >/dev/null; then
-	"$here/plot.sh" "$OUT" && echo "plot: $OUT/ratio.png"
+	"$here/plot.sh" "$OUT"
+	[ -f "$OUT/ratio.png" ] && echo "plot: $OUT/ratio.png"
 fi
