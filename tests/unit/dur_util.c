@@ -7,10 +7,10 @@
 #include <cmocka.h>
 
 #include "dur_util.h"
+#include "tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +19,6 @@
 #include <unistd.h>
 
 struct dur_sys dur;
-
-static char dir[PATH_MAX];
 
 static int count_msync(void *addr, size_t len, int flags)
 {
@@ -59,29 +57,17 @@ static int64_t fake_now(void)
 	return atomic_load(&dur.now);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int dur_group_setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-dur-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("dur");
 }
 
 int dur_group_teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove();
 }
 
 static void dur_counters_reset(void)
@@ -130,7 +116,7 @@ const char *dur_path(const char *name)
 {
 	static _Thread_local char p[PATH_MAX + 64];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(p, sizeof(p), "%s/%s", tmpdir_root(), name);
 	return p;
 }
 

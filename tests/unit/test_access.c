@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,41 +21,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-access-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("access");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static struct stat stat_of(const char *p)
@@ -103,12 +81,12 @@ static void test_roundtrip(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("a"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("a"), 100, &f), 0);
 	assert_int_equal(mmapio_write(f, 10, "hello", 5), 0);
 	assert_int_equal(mmapio_read(f, 10, buf, 5), 0);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(mmapio_write(f, 95, "world", 5), 0);
-	fd = open(path_of("a"), O_RDONLY);
+	fd = open(tmpdir_path("a"), O_RDONLY);
 	assert_int_equal(pread(fd, buf, 5, 95), 5);
 	close(fd);
 	assert_memory_equal(buf, "world", 5);
@@ -121,7 +99,7 @@ static void test_bounds(void **state)
 	char buf[16] = { 0 };
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("b"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("b"), 100, &f), 0);
 	/* Exact end and zero length at the end are fine. */
 	assert_int_equal(mmapio_read(f, 90, buf, 10), 0);
 	assert_int_equal(mmapio_write(f, 90, buf, 10), 0);
@@ -153,14 +131,14 @@ static void test_write_modes(void **state)
 	struct mmapio_file *ro, *cow;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("m"), 10, &ro), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("m"), 10, &ro), 0);
 	assert_int_equal(mmapio_close(ro), 0);
-	assert_int_equal(mmapio_open_ro(path_of("m"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("m"), &ro), 0);
 	assert_int_equal(mmapio_write(ro, 0, "x", 1), -EBADF);
 	assert_int_equal(mmapio_write_grow(ro, 0, "x", 1), -EBADF);
 	assert_int_equal(mmapio_write_grow(ro, 100, "x", 1), -EBADF);
 	assert_int_equal(mmapio_close(ro), 0);
-	assert_int_equal(mmapio_open_cow(path_of("m"), false, &cow), 0);
+	assert_int_equal(mmapio_open_cow(tmpdir_path("m"), false, &cow), 0);
 	assert_int_equal(mmapio_write(cow, 0, "x", 1), -EBADF);
 	assert_int_equal(mmapio_write_grow(cow, 0, "x", 1), -EBADF);
 	mmapio_close(cow);
@@ -174,11 +152,11 @@ static void test_write_grow(void **state)
 	struct stat st;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("g"), 0, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("g"), 0, &f), 0);
 	/* Byte-exact growth, in place and across pages. */
 	assert_int_equal(mmapio_write_grow(f, 0, "abc", 3), 0);
 	assert_int_equal(mmapio_len(f), 3);
-	assert_int_equal(stat_of(path_of("g")).st_size, 3);
+	assert_int_equal(stat_of(tmpdir_path("g")).st_size, 3);
 	assert_int_equal(mmapio_write_grow(f, 3, "defg", 4), 0);
 	assert_int_equal(mmapio_write_grow(f, page - 2, "XYZW", 4), 0);
 	assert_int_equal(mmapio_len(f), page + 2);
@@ -192,11 +170,11 @@ static void test_write_grow(void **state)
 	/* Far past EOF: the gap stays a hole, the written range is allocated. */
 	assert_int_equal(mmapio_write_grow(f, 64 * page, "far", 3), 0);
 	assert_int_equal(mmapio_len(f), 64 * page + 3);
-	st = stat_of(path_of("g"));
+	st = stat_of(tmpdir_path("g"));
 	assert_int_equal(st.st_size, 64 * page + 3);
 	assert_true((uint64_t)st.st_blocks * 512 < 16 * page);
 	{
-		int fd = open(path_of("g"), O_RDONLY);
+		int fd = open(tmpdir_path("g"), O_RDONLY);
 		off_t hole = lseek(fd, 0, SEEK_HOLE);
 
 		assert_true(hole > 0 && hole < (off_t)(64 * page));
@@ -215,12 +193,12 @@ static void test_grow_enospc(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("n"), 10, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("n"), 10, &f), 0);
 	count_syscalls(ENOSPC);
 	assert_int_equal(mmapio_write_grow(f, 8, "abcd", 4), -ENOSPC);
 	assert_int_equal(fallocate_calls, 1);
 	assert_int_equal(mmapio_len(f), 10);
-	assert_int_equal(stat_of(path_of("n")).st_size, 10);
+	assert_int_equal(stat_of(tmpdir_path("n")).st_size, 10);
 	assert_int_equal(mmapio_resize(f, 4096), -ENOSPC);
 	assert_int_equal(mmapio_len(f), 10);
 	mmapio_sys_reset();
@@ -241,10 +219,10 @@ static void test_hole_allocation(void **state)
 	int fd;
 
 	(void)state;
-	fd = open(path_of("s"), O_RDWR | O_CREAT, 0644);
+	fd = open(tmpdir_path("s"), O_RDWR | O_CREAT, 0644);
 	assert_int_equal(ftruncate(fd, 256 * page), 0);
 	close(fd);
-	assert_int_equal(mmapio_open_rw(path_of("s"), &f), 0);
+	assert_int_equal(mmapio_open_rw(tmpdir_path("s"), &f), 0);
 	assert_int_equal(atomic_load(&f->alloc_upto), 0);
 
 	count_syscalls(ENOSPC);
@@ -260,9 +238,9 @@ static void test_hole_allocation(void **state)
 	assert_int_equal(mmapio_write(f, 100 * page + 20, "more", 4), 0);
 	assert_int_equal(fallocate_calls, 1);
 	/* The rest stays sparse. */
-	st = stat_of(path_of("s"));
+	st = stat_of(tmpdir_path("s"));
 	assert_true((uint64_t)st.st_blocks * 512 <= 8 * page);
-	fd = open(path_of("s"), O_RDONLY);
+	fd = open(tmpdir_path("s"), O_RDONLY);
 	assert_int_equal(lseek(fd, 0, SEEK_HOLE), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_DATA), (off_t)(100 * page));
 	close(fd);
@@ -280,7 +258,7 @@ static void test_dense_fast_path(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("d"), 1 << 20, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("d"), 1 << 20, &f), 0);
 	assert_int_equal(atomic_load(&f->alloc_upto), 1 << 20);
 	count_syscalls(0);
 	for (i = 0; i < 1000; i++)
@@ -299,7 +277,7 @@ static void test_eopnotsupp_falls_back(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("e"), 0, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("e"), 0, &f), 0);
 	count_syscalls(EOPNOTSUPP);
 	assert_int_equal(mmapio_write_grow(f, 0, "abcd", 4), 0);
 	assert_int_equal(fallocate_calls, 1);
@@ -326,13 +304,13 @@ static void test_no_preallocate(void **state)
 	o.preallocate = false;
 	o.size = 64 * page;
 	count_syscalls(0);
-	assert_int_equal(mmapio_open(path_of("np"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("np"), &o, &f), 0);
 	assert_int_equal(fallocate_calls, 0);
 	assert_int_equal(mmapio_write(f, 5 * page, "x", 1), 0);
 	assert_int_equal(mmapio_write_grow(f, 128 * page, "y", 1), 0);
 	assert_int_equal(fallocate_calls, 0);
 	assert_true(ftruncate_calls >= 2);
-	assert_true((uint64_t)stat_of(path_of("np")).st_blocks * 512 < 16 * page);
+	assert_true((uint64_t)stat_of(tmpdir_path("np")).st_blocks * 512 < 16 * page);
 	assert_int_equal(mmapio_close(f), 0);
 }
 
@@ -368,7 +346,7 @@ static void test_concurrent_growers(void **state)
 	int k;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("cg"), 0, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("cg"), 0, &f), 0);
 	for (k = 0; k < GROWERS; k++) {
 		g[k] = (struct grower){ .f = f, .id = k };
 		pthread_create(&t[k], NULL, grow_thread, &g[k]);

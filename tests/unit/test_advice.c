@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,41 +20,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-advice-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("advice");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static void test_advise(void **state)
@@ -65,7 +43,7 @@ static void test_advise(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("a"), 8 * page + 3, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("a"), 8 * page + 3, &f), 0);
 	assert_int_equal(mmapio_write(f, page + 1, "data", 4), 0);
 	assert_int_equal(mmapio_advise(f, 0, 8 * page + 3, MMAPIO_ADV_NORMAL), 0);
 	assert_int_equal(mmapio_advise(f, 7, 100, MMAPIO_ADV_RANDOM), 0);
@@ -81,7 +59,7 @@ static void test_advise(void **state)
 	assert_int_equal(mmapio_advise(f, UINT64_MAX, 2, MMAPIO_ADV_NORMAL),
 			 -ERANGE);
 	assert_int_equal(mmapio_advise(f, 0, 1, (enum mmapio_advice)77), -EINVAL);
-	assert_int_equal(mmapio_create_rw(path_of("e"), 0, &empty), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("e"), 0, &empty), 0);
 	assert_int_equal(mmapio_advise(empty, 0, 0, MMAPIO_ADV_WILLNEED), 0);
 	assert_int_equal(mmapio_touch(empty, 0, 0), 0);
 	assert_int_equal(mmapio_close(empty), 0);
@@ -93,7 +71,7 @@ static void test_prefetch(void **state)
 	struct mmapio_file *f, *anon;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("p"), 1 << 20, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("p"), 1 << 20, &f), 0);
 	assert_int_equal(mmapio_prefetch(f, 0, 1 << 20), 0);
 	assert_int_equal(mmapio_prefetch(f, 4096, 10), 0);
 	assert_int_equal(mmapio_prefetch(f, 1 << 20, 0), 0);
@@ -113,7 +91,7 @@ static void test_touch(void **state)
 	int fd, i, resident = 0;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("t"), 16 * page, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("t"), 16 * page, &f), 0);
 	assert_int_equal(mmapio_advise(f, 0, 16 * page, MMAPIO_ADV_DONTNEED), 0);
 	assert_int_equal(mmapio_touch(f, 0, 16 * page), 0);
 	assert_int_equal(mincore((void *)mmapio_ptr(f), 16 * page, vec), 0);
@@ -125,7 +103,7 @@ static void test_touch(void **state)
 	assert_int_equal(mmapio_touch(f, UINT64_MAX, 2), -ERANGE);
 	/* Pages past an outside truncate cannot be faulted in: -EIO. */
 	mmapio_sigbus_rearm();
-	fd = open(path_of("t"), O_RDWR);
+	fd = open(tmpdir_path("t"), O_RDWR);
 	assert_int_equal(ftruncate(fd, page), 0);
 	close(fd);
 	assert_int_equal(mmapio_advise(f, 0, 16 * page, MMAPIO_ADV_DONTNEED), 0);
@@ -154,7 +132,7 @@ static void test_populate_hint(void **state)
 	o.how = MMAPIO_CREATE;
 	o.size = 32 * page;
 	o.populate = true;
-	assert_int_equal(mmapio_open(path_of("pop"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("pop"), &o, &f), 0);
 	assert_int_equal(mincore((void *)mmapio_ptr(f), 32 * page, vec), 0);
 	for (i = 0; i < 32; i++)
 		resident += vec[i] & 1;
@@ -170,7 +148,7 @@ static void test_lock_unlock(void **state)
 
 	(void)state;
 	getrlimit(RLIMIT_MEMLOCK, &rl);
-	assert_int_equal(mmapio_create_rw(path_of("l"), 8 * page, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("l"), 8 * page, &f), 0);
 	assert_int_equal(mmapio_locked_bytes(f), 0);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * page && geteuid())
 		skip();
@@ -209,7 +187,7 @@ static void test_hugepages(void **state)
 	o.size = size;
 	o.hugepages = true;
 	o.populate = true;
-	assert_int_equal(mmapio_open(path_of("h"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("h"), &o, &f), 0);
 	/* Regular files on ext4 are not PMD-mapped: a definite answer. */
 	rc = mmapio_hugepage_backed(f);
 	assert_true(rc == 0 || rc == 1);

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,41 +19,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-atomic-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("atomic");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static uint64_t bytes_written(struct mmapio_file *f)
@@ -72,7 +50,7 @@ static void test_load_store(void **state)
 	uint64_t v64, b;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("a"), 64, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("a"), 64, &f), 0);
 	b = bytes_written(f);
 	assert_int_equal(mmapio_atomic_store_u32(f, 4, 0xdeadbeef), 0);
 	assert_int_equal(mmapio_atomic_load_u32(f, 4, &v32), 0);
@@ -94,7 +72,7 @@ static void test_errors(void **state)
 	uint64_t v64 = 0;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("e"), 64, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("e"), 64, &f), 0);
 	assert_int_equal(mmapio_atomic_load_u32(f, 2, &v32), -EINVAL);
 	assert_int_equal(mmapio_atomic_store_u32(f, 1, 0), -EINVAL);
 	assert_int_equal(mmapio_atomic_load_u64(f, 4, &v64), -EINVAL);
@@ -111,7 +89,7 @@ static void test_errors(void **state)
 	assert_int_equal(mmapio_atomic_store_u32(f, UINT64_MAX - 3, 0), -ERANGE);
 	assert_int_equal(mmapio_atomic_load_u32(f, 60, &v32), 0);
 
-	assert_int_equal(mmapio_open_ro(path_of("e"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("e"), &ro), 0);
 	assert_int_equal(mmapio_atomic_load_u64(ro, 0, &v64), 0);
 	assert_int_equal(mmapio_atomic_store_u64(ro, 0, 1), -EBADF);
 	assert_int_equal(mmapio_atomic_store_u32(ro, 0, 1), -EBADF);
@@ -127,7 +105,7 @@ static void test_fetch_add_and_cas(void **state)
 	uint64_t old, expected, b;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("c"), 16, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("c"), 16, &f), 0);
 	assert_int_equal(mmapio_atomic_fetch_add_u64(f, 8, 5, &old), 0);
 	assert_int_equal(old, 0);
 	assert_int_equal(mmapio_atomic_fetch_add_u64(f, 8, 2, &old), 0);
@@ -171,7 +149,7 @@ static void test_threads(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("t"), 16, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("t"), 16, &f), 0);
 	for (i = 0; i < ADDERS; i++)
 		pthread_create(&t[i], NULL, adder, f);
 	for (i = 0; i < ADDERS; i++)

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,41 +21,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-file-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("file");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static void write_file(const char *p, const char *text, size_t n)
@@ -82,12 +60,12 @@ static void test_open_ro_reads(void **state)
 	char buf[6] = { 0 };
 
 	(void)state;
-	write_file(path_of("a"), "hello", 5);
-	assert_int_equal(mmapio_open_ro(path_of("a"), &f), 0);
+	write_file(tmpdir_path("a"), "hello", 5);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("a"), &f), 0);
 	assert_int_equal(mmapio_len(f), 5);
 	assert_false(mmapio_is_empty(f));
 	assert_int_equal(mmapio_mode(f), MMAPIO_RO);
-	assert_string_equal(mmapio_path(f), path_of("a"));
+	assert_string_equal(mmapio_path(f), tmpdir_path("a"));
 	assert_true(mmapio_fd(f) >= 0);
 	assert_true(fcntl(mmapio_fd(f), F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(mmapio_read(f, 0, buf, 5), 0);
@@ -104,31 +82,31 @@ static void test_open_errors(void **state)
 	struct mmapio_options o;
 
 	(void)state;
-	assert_int_equal(mmapio_open_ro(path_of("missing"), &f), -ENOENT);
-	assert_int_equal(mmapio_open_rw(dir, &f), -EISDIR);
-	assert_int_equal(mmapio_open_ro(dir, &f), -EISDIR);
-	assert_int_equal(mkfifo(path_of("fifo"), 0644), 0);
-	assert_int_equal(mmapio_open_ro(path_of("fifo"), &f), -ENODEV);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("missing"), &f), -ENOENT);
+	assert_int_equal(mmapio_open_rw(tmpdir_root(), &f), -EISDIR);
+	assert_int_equal(mmapio_open_ro(tmpdir_root(), &f), -EISDIR);
+	assert_int_equal(mkfifo(tmpdir_path("fifo"), 0644), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("fifo"), &f), -ENODEV);
 	/* Out-parameter untouched on failure. */
 	assert_ptr_equal(f, (struct mmapio_file *)0x1);
 
 	mmapio_options_init(&o);
 	o.mode = (enum mmapio_mode)42;
-	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EINVAL);
+	assert_int_equal(mmapio_open(tmpdir_path("x"), &o, &f), -EINVAL);
 	mmapio_options_init(&o);
 	o.how = MMAPIO_CREATE;   /* creating needs RW */
-	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EINVAL);
+	assert_int_equal(mmapio_open(tmpdir_path("x"), &o, &f), -EINVAL);
 	mmapio_options_init(&o);
 	o.mode = MMAPIO_RW;
 	o.how = MMAPIO_CREATE;
 	o.size = (uint64_t)INT64_MAX + 1;
-	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EFBIG);
+	assert_int_equal(mmapio_open(tmpdir_path("x"), &o, &f), -EFBIG);
 	assert_int_equal(mmapio_open(NULL, &o, &f), -EINVAL);
 	/* A threshold policy without a threshold is refused up front. */
 	o.size = 1;
 	o.policy.kind = MMAPIO_POLICY_THRESHOLD;
-	assert_int_equal(mmapio_open(path_of("x"), &o, &f), -EINVAL);
-	assert_int_equal(access(path_of("x"), F_OK), -1);
+	assert_int_equal(mmapio_open(tmpdir_path("x"), &o, &f), -EINVAL);
+	assert_int_equal(access(tmpdir_path("x"), F_OK), -1);
 }
 
 static void test_empty_file(void **state)
@@ -137,8 +115,8 @@ static void test_empty_file(void **state)
 	char c;
 
 	(void)state;
-	write_file(path_of("e"), "", 0);
-	assert_int_equal(mmapio_open_rw(path_of("e"), &f), 0);
+	write_file(tmpdir_path("e"), "", 0);
+	assert_int_equal(mmapio_open_rw(tmpdir_path("e"), &f), 0);
 	assert_true(mmapio_is_empty(f));
 	assert_int_equal(mmapio_len(f), 0);
 	assert_null(mmapio_ptr(f));
@@ -149,7 +127,7 @@ static void test_empty_file(void **state)
 	assert_int_equal(mmapio_read(f, 1, &c, 0), -ERANGE);
 	assert_int_equal(mmapio_write_grow(f, 0, "abc", 3), 0);
 	assert_int_equal(mmapio_len(f), 3);
-	assert_int_equal(size_of(path_of("e")), 3);
+	assert_int_equal(size_of(tmpdir_path("e")), 3);
 	assert_int_equal(mmapio_close(f), 0);
 }
 
@@ -159,17 +137,17 @@ static void test_create_rw(void **state)
 	struct stat st;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("c"), 10000, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("c"), 10000, &f), 0);
 	assert_int_equal(mmapio_len(f), 10000);
 	assert_int_equal(mmapio_mode(f), MMAPIO_RW);
 	assert_int_equal(mmapio_write(f, 9999, "z", 1), 0);
 	assert_int_equal(mmapio_close(f), 0);
-	assert_int_equal(stat(path_of("c"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("c"), &st), 0);
 	assert_int_equal(st.st_size, 10000);
 	/* Preallocated: no hole. */
 	assert_true(st.st_blocks * 512 >= 10000);
-	assert_int_equal(mmapio_create_rw(path_of("c"), 10, &f), -EEXIST);
-	assert_int_equal(size_of(path_of("c")), 10000);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("c"), 10, &f), -EEXIST);
+	assert_int_equal(size_of(tmpdir_path("c")), 10000);
 }
 
 static void test_create_zero_size(void **state)
@@ -177,7 +155,7 @@ static void test_create_zero_size(void **state)
 	struct mmapio_file *f;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("z"), 0, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("z"), 0, &f), 0);
 	assert_true(mmapio_is_empty(f));
 	assert_int_equal(mmapio_close(f), 0);
 }
@@ -198,9 +176,9 @@ static void test_create_enospc_removes_file(void **state)
 
 	(void)state;
 	mmapio_sys.fallocate = enospc_fallocate;
-	assert_int_equal(mmapio_create_rw(path_of("full"), 4096, &f), -ENOSPC);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("full"), 4096, &f), -ENOSPC);
 	mmapio_sys_reset();
-	assert_int_equal(access(path_of("full"), F_OK), -1);
+	assert_int_equal(access(tmpdir_path("full"), F_OK), -1);
 }
 
 static void test_open_or_create(void **state)
@@ -210,24 +188,24 @@ static void test_open_or_create(void **state)
 
 	(void)state;
 	/* Missing: created with the default size. */
-	assert_int_equal(mmapio_open_or_create(path_of("o"), 8192, &f), 0);
+	assert_int_equal(mmapio_open_or_create(tmpdir_path("o"), 8192, &f), 0);
 	assert_int_equal(mmapio_len(f), 8192);
 	assert_int_equal(mmapio_write(f, 0, "abcd", 4), 0);
 	assert_int_equal(mmapio_close(f), 0);
 	/* Existing: never truncated, never resized. */
-	assert_int_equal(mmapio_open_or_create(path_of("o"), 16, &f), 0);
+	assert_int_equal(mmapio_open_or_create(tmpdir_path("o"), 16, &f), 0);
 	assert_int_equal(mmapio_len(f), 8192);
 	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
 	assert_memory_equal(buf, "abcd", 4);
 	assert_int_equal(mmapio_close(f), 0);
 	/* Existing but empty: extended to the default size. */
-	write_file(path_of("oe"), "", 0);
-	assert_int_equal(mmapio_open_or_create(path_of("oe"), 100, &f), 0);
+	write_file(tmpdir_path("oe"), "", 0);
+	assert_int_equal(mmapio_open_or_create(tmpdir_path("oe"), 100, &f), 0);
 	assert_int_equal(mmapio_len(f), 100);
 	assert_int_equal(mmapio_close(f), 0);
-	assert_int_equal(size_of(path_of("oe")), 100);
+	assert_int_equal(size_of(tmpdir_path("oe")), 100);
 	/* Errors from open(2) pass through. */
-	assert_int_equal(mmapio_open_or_create(path_of("nodir/x"), 1, &f),
+	assert_int_equal(mmapio_open_or_create(tmpdir_path("nodir/x"), 1, &f),
 			 -ENOENT);
 }
 
@@ -242,7 +220,7 @@ static void *race_open(void *arg)
 	struct mmapio_file *f;
 
 	pthread_barrier_wait(r->bar);
-	r->rc = mmapio_open_or_create(path_of("race"), 4096, &f);
+	r->rc = mmapio_open_or_create(tmpdir_path("race"), 4096, &f);
 	if (r->rc == 0) {
 		r->rc = mmapio_atomic_fetch_add_u64(f, 0, 1, NULL);
 		mmapio_close(f);
@@ -272,7 +250,7 @@ static void test_open_or_create_race(void **state)
 	}
 	pthread_barrier_destroy(&bar);
 	/* Nobody truncated anybody's increment. */
-	assert_int_equal(mmapio_open_ro(path_of("race"), &f), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("race"), &f), 0);
 	assert_int_equal(mmapio_len(f), 4096);
 	assert_int_equal(mmapio_atomic_load_u64(f, 0, &v), 0);
 	assert_int_equal(v, N);
@@ -286,26 +264,26 @@ static void test_cow(void **state)
 	int fd;
 
 	(void)state;
-	write_file(path_of("cow"), "hello", 5);
-	assert_int_equal(mmapio_open_cow(path_of("cow"), false, &f), 0);
+	write_file(tmpdir_path("cow"), "hello", 5);
+	assert_int_equal(mmapio_open_cow(tmpdir_path("cow"), false, &f), 0);
 	assert_int_equal(mmapio_mode(f), MMAPIO_COW);
 	assert_int_equal(mmapio_write(f, 0, "J", 1), -EBADF);
 	assert_int_equal(mmapio_resize(f, 10), -EINVAL);
 	assert_int_equal(mmapio_close(f), 0);
 
-	assert_int_equal(mmapio_open_cow(path_of("cow"), true, &f), 0);
+	assert_int_equal(mmapio_open_cow(tmpdir_path("cow"), true, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "J", 1), 0);
 	assert_int_equal(mmapio_read(f, 0, buf, 5), 0);
 	assert_memory_equal(buf, "Jello", 5);
 	/* Private: the file never sees it. */
-	fd = open(path_of("cow"), O_RDONLY);
+	fd = open(tmpdir_path("cow"), O_RDONLY);
 	assert_int_equal(pread(fd, buf, 5, 0), 5);
 	close(fd);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(mmapio_write_grow(f, 4, "xy", 2), -ERANGE);
 	assert_int_equal(mmapio_resize(f, 100), -EINVAL);
 	mmapio_close(f);
-	fd = open(path_of("cow"), O_RDONLY);
+	fd = open(tmpdir_path("cow"), O_RDONLY);
 	assert_int_equal(pread(fd, buf, 5, 0), 5);
 	close(fd);
 	assert_memory_equal(buf, "hello", 5);
@@ -318,8 +296,8 @@ static void test_from_fd(void **state)
 	int fd, back;
 
 	(void)state;
-	write_file(path_of("fd"), "abc", 3);
-	fd = open(path_of("fd"), O_RDONLY);
+	write_file(tmpdir_path("fd"), "abc", 3);
+	fd = open(tmpdir_path("fd"), O_RDONLY);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, "fd", &f), -EBADF);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, "fd", &f), 0);
 	assert_string_equal(mmapio_path(f), "fd");
@@ -332,14 +310,14 @@ static void test_from_fd(void **state)
 	assert_int_equal(pread(fd, buf, 1, 0), 1);
 	close(fd);
 
-	fd = open(path_of("fd"), O_WRONLY);
+	fd = open(tmpdir_path("fd"), O_WRONLY);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, NULL, &f), -EBADF);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_COW, NULL, &f), -EBADF);
 	close(fd);
-	fd = open(path_of("fd"), O_PATH);
+	fd = open(tmpdir_path("fd"), O_PATH);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, NULL, &f), -EBADF);
 	close(fd);
-	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	fd = open(tmpdir_root(), O_RDONLY | O_DIRECTORY);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, NULL, &f), -EISDIR);
 	close(fd);
 	assert_int_equal(mmapio_from_fd(-1, MMAPIO_RO, NULL, &f), -EBADF);
@@ -354,7 +332,7 @@ static void test_from_fd(void **state)
 		close(p[1]);
 	}
 	/* RW from an O_RDWR fd, closed by mmapio_close. */
-	fd = open(path_of("fd"), O_RDWR);
+	fd = open(tmpdir_path("fd"), O_RDWR);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, NULL, &f), 0);
 	assert_null(mmapio_path(f));
 	assert_int_equal(mmapio_write(f, 0, "X", 1), 0);
@@ -369,8 +347,8 @@ static void test_from_fd_opts(void **state)
 	int fd;
 
 	(void)state;
-	write_file(path_of("fo"), "abc", 3);
-	fd = open(path_of("fo"), O_RDWR);
+	write_file(tmpdir_path("fo"), "abc", 3);
+	fd = open(tmpdir_path("fo"), O_RDWR);
 	mmapio_options_init(&o);
 	o.mode = MMAPIO_RW;
 	o.how = MMAPIO_CREATE;     /* ignored */
@@ -415,7 +393,7 @@ static void test_ref_and_unmap_busy(void **state)
 	int fd = -7;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("r"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("r"), 100, &f), 0);
 	assert_ptr_equal(mmapio_ref(f), f);
 	assert_int_equal(mmapio_unmap(f, &fd), -EBUSY);
 	assert_int_equal(fd, -7);
@@ -460,7 +438,7 @@ static void test_close_returns_flush_error(void **state)
 	o.size = 4096;
 	o.policy.kind = MMAPIO_POLICY_THRESHOLD;
 	o.policy.bytes = 1ull << 30;
-	assert_int_equal(mmapio_open(path_of("cl"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("cl"), &o, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "pending", 7), 0);
 	mmapio_sys.msync = eio_msync;
 	mmapio_sys.fdatasync = eio_sync;
@@ -469,7 +447,7 @@ static void test_close_returns_flush_error(void **state)
 	mmapio_sys_reset();
 
 	o.how = MMAPIO_OPEN_EXISTING;
-	assert_int_equal(mmapio_open(path_of("cl"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("cl"), &o, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "again", 5), 0);
 	mmapio_sys.msync = eio_msync;
 	mmapio_sys.fdatasync = eio_sync;
@@ -512,9 +490,9 @@ static void test_create_mode_and_version(void **state)
 	o.how = MMAPIO_CREATE;
 	o.create_mode = 0600;
 	o.size = 1;
-	assert_int_equal(mmapio_open(path_of("m"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("m"), &o, &f), 0);
 	umask(old);
-	assert_int_equal(stat(path_of("m"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("m"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(mmapio_close(f), 0);
 	assert_non_null(mmapio_version());

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,41 +22,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-resize-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("resize");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static off_t size_of(const char *p)
@@ -82,11 +60,11 @@ static void test_grow_and_shrink(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("r"), 10, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("r"), 10, &f), 0);
 	assert_int_equal(mmapio_write(f, 6, "keep", 4), 0);
 	assert_int_equal(mmapio_resize(f, 100 * page + 1), 0);
 	assert_int_equal(mmapio_len(f), 100 * page + 1);
-	assert_int_equal(size_of(path_of("r")), (off_t)(100 * page + 1));
+	assert_int_equal(size_of(tmpdir_path("r")), (off_t)(100 * page + 1));
 	assert_int_equal(mmapio_write(f, 100 * page - 3, "endx", 4), 0);
 	assert_int_equal(mmapio_read(f, 6, buf, 4), 0);
 	assert_memory_equal(buf, "keep", 4);
@@ -94,7 +72,7 @@ static void test_grow_and_shrink(void **state)
 	assert_int_equal(mmapio_resize(f, 100 * page + 1), 0);
 	assert_int_equal(mmapio_resize(f, 8), 0);
 	assert_int_equal(mmapio_len(f), 8);
-	assert_int_equal(size_of(path_of("r")), 8);
+	assert_int_equal(size_of(tmpdir_path("r")), 8);
 	assert_int_equal(mmapio_read(f, 6, buf, 2), 0);
 	assert_memory_equal(buf, "ke", 2);
 	assert_int_equal(mmapio_read(f, 6, buf, 4), -ERANGE);
@@ -117,24 +95,24 @@ static void test_truncate_is_sparse(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("sp"), 0, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("sp"), 0, &f), 0);
 	assert_int_equal(mmapio_truncate(f, 256 * page + 5), 0);
 	assert_int_equal(mmapio_len(f), 256 * page + 5);
-	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("sp"), &st), 0);
 	assert_int_equal(st.st_size, (off_t)(256 * page + 5));
 	assert_int_equal(st.st_blocks, 0);
 	assert_int_equal(mmapio_write(f, 256 * page + 1, "tail", 4), 0);
 	assert_int_equal(mmapio_read(f, 256 * page + 1, buf, 4), 0);
 	assert_memory_equal(buf, "tail", 4);
-	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("sp"), &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 <= 8 * page);
 	assert_int_equal(mmapio_truncate(f, page), 0);
 	assert_int_equal(mmapio_len(f), page);
 	assert_int_equal(mmapio_resize(f, 64 * page), 0);
-	assert_int_equal(stat(path_of("sp"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("sp"), &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 >= 63 * page);
 	assert_int_equal(mmapio_truncate(f, (uint64_t)INT64_MAX + 1), -EFBIG);
-	assert_int_equal(mmapio_open_ro(path_of("sp"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("sp"), &ro), 0);
 	assert_int_equal(mmapio_truncate(ro, 1), -EBADF);
 	assert_int_equal(mmapio_close(ro), 0);
 	assert_int_equal(mmapio_close(f), 0);
@@ -145,16 +123,16 @@ static void test_resize_errors(void **state)
 	struct mmapio_file *f, *ro, *cow, *anon;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("e"), 10, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("e"), 10, &f), 0);
 	assert_int_equal(mmapio_resize(f, (uint64_t)INT64_MAX + 1), -EFBIG);
 	assert_int_equal(mmapio_resize(f, UINT64_MAX), -EFBIG);
-	assert_int_equal(mmapio_open_ro(path_of("e"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("e"), &ro), 0);
 	assert_int_equal(mmapio_resize(ro, 20), -EBADF);
-	assert_int_equal(mmapio_open_cow(path_of("e"), true, &cow), 0);
+	assert_int_equal(mmapio_open_cow(tmpdir_path("e"), true, &cow), 0);
 	assert_int_equal(mmapio_resize(cow, 20), -EINVAL);
 	assert_int_equal(mmapio_anon(10, &anon), 0);
 	assert_int_equal(mmapio_resize(anon, 20), -EINVAL);
-	assert_int_equal(size_of(path_of("e")), 10);
+	assert_int_equal(size_of(tmpdir_path("e")), 10);
 	assert_int_equal(mmapio_close(anon), 0);
 	mmapio_close(cow);
 	assert_int_equal(mmapio_close(ro), 0);
@@ -176,12 +154,12 @@ static void test_failed_truncate_keeps_file(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("t"), 4 * page, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("t"), 4 * page, &f), 0);
 	assert_int_equal(mmapio_write(f, 3 * page, "last", 4), 0);
 	mmapio_sys.ftruncate = eperm_ftruncate;
 	assert_int_equal(mmapio_resize(f, page), -EPERM);
 	mmapio_sys_reset();
-	assert_int_equal(size_of(path_of("t")), (off_t)(4 * page));
+	assert_int_equal(size_of(tmpdir_path("t")), (off_t)(4 * page));
 	assert_int_equal(mmapio_len(f), 4 * page);
 	assert_int_equal(mmapio_read(f, 3 * page, buf, 4), 0);
 	assert_memory_equal(buf, "last", 4);
@@ -202,7 +180,7 @@ static void test_reserve_keeps_address(void **state)
 	o.how = MMAPIO_CREATE;
 	o.size = page;
 	o.reserve = 64 * page;
-	assert_int_equal(mmapio_open(path_of("res"), &o, &f), 0);
+	assert_int_equal(mmapio_open(tmpdir_path("res"), &o, &f), 0);
 	base = mmapio_ptr(f);
 	assert_non_null(base);
 	assert_int_equal(mmapio_write(f, 0, "base", 4), 0);
@@ -255,7 +233,7 @@ static void test_shrink_waits_for_view(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("p"), 8 * page, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("p"), 8 * page, &f), 0);
 	assert_int_equal(mmapio_write(f, 5 * page, "view", 4), 0);
 	r.f = f;
 	assert_int_equal(mmapio_view(f, 5 * page, 4, &v), 0);
@@ -281,10 +259,10 @@ static void test_refresh(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("x"), 100, &f), 0);
-	assert_int_equal(mmapio_open_ro(path_of("x"), &ro), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("x"), 100, &f), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("x"), &ro), 0);
 	assert_int_equal(mmapio_refresh(f), 100);
-	fd = open(path_of("x"), O_RDWR);
+	fd = open(tmpdir_path("x"), O_RDWR);
 	assert_int_equal(pwrite(fd, "grown", 5, 3 * page), 5);
 	assert_int_equal(mmapio_refresh(f), (int64_t)(3 * page + 5));
 	assert_int_equal(mmapio_refresh(ro), (int64_t)(3 * page + 5));
@@ -384,7 +362,7 @@ static void test_concurrency_smoke(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("smoke"), SMOKE_LOW, &s.f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("smoke"), SMOKE_LOW, &s.f), 0);
 	memset(ro, 'r', sizeof(ro));
 	assert_int_equal(mmapio_write(s.f, 0, ro, sizeof(ro)), 0);
 	for (i = 0; i < SMOKE_THREADS; i++)

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,41 +28,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-sigbus-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("sigbus");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 /* A 3-page RW file full of 'a', then cut to 0 from another descriptor. */
@@ -75,10 +53,10 @@ static struct mmapio_file *truncated_file(void)
 	int fd;
 
 	memset(buf, 'a', sizeof(buf));
-	assert_int_equal(mmapio_create_rw(path_of("t"), 3 * page, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("t"), 3 * page, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, buf, sizeof(buf)), 0);
 	assert_int_equal(mmapio_write(f, 2 * page, buf, sizeof(buf)), 0);
-	fd = open(path_of("t"), O_RDWR);
+	fd = open(tmpdir_path("t"), O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 0), 0);
 	close(fd);
@@ -158,10 +136,10 @@ static void test_truncated_cow_and_ro(void **state)
 
 	(void)state;
 	mmapio_sigbus_rearm();
-	fd = open(path_of("r"), O_RDWR | O_CREAT, 0644);
+	fd = open(tmpdir_path("r"), O_RDWR | O_CREAT, 0644);
 	assert_int_equal(ftruncate(fd, 2 * page), 0);
-	assert_int_equal(mmapio_open_ro(path_of("r"), &ro), 0);
-	assert_int_equal(mmapio_open_cow(path_of("r"), true, &cow), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("r"), &ro), 0);
+	assert_int_equal(mmapio_open_cow(tmpdir_path("r"), true, &cow), 0);
 	assert_int_equal(ftruncate(fd, 0), 0);
 	close(fd);
 	assert_int_equal(mmapio_read(ro, page, buf, sizeof(buf)), -EIO);
@@ -221,7 +199,7 @@ static void test_threads_fault_independently(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("good"), 4096, &good), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("good"), 4096, &good), 0);
 	assert_int_equal(mmapio_write(good, 0, "good", 4), 0);
 	pthread_create(&t, NULL, fault_loop, bad);
 	for (i = 0; i < 2000; i++) {
@@ -301,7 +279,7 @@ static void test_unguarded_fault_kills(void **state)
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGBUS, &sa, NULL);
 		mmapio_sigbus_rearm();
-		fd = open(path_of("k"), O_RDWR | O_CREAT, 0644);
+		fd = open(tmpdir_path("k"), O_RDWR | O_CREAT, 0644);
 		if (fd < 0 || ftruncate(fd, (off_t)page) < 0)
 			_exit(2);
 		p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);

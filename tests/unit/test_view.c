@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,41 +21,20 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-view-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("view");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	mmapio_sys_reset();
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static struct mmapio_stats stats_of(struct mmapio_file *f)
@@ -73,7 +51,7 @@ static void test_view_bounds_and_data(void **state)
 	struct mmapio_view v;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("v"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("v"), 100, &f), 0);
 	assert_int_equal(mmapio_write(f, 40, "window", 6), 0);
 	assert_int_equal(mmapio_view(f, 40, 6, &v), 0);
 	assert_ptr_equal(v.file, f);
@@ -105,7 +83,7 @@ static void test_view_mut_accounts_on_release(void **state)
 	char buf[5];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("m"), 8192, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("m"), 8192, &f), 0);
 	before = stats_of(f);
 	assert_int_equal(mmapio_view_mut(f, 4000, 200, &v), 0);
 	assert_true(v.writable);
@@ -119,7 +97,7 @@ static void test_view_mut_accounts_on_release(void **state)
 	assert_int_equal(mmapio_read(f, 4000, buf, 5), 0);
 	assert_memory_equal(buf, "mutab", 5);
 
-	assert_int_equal(mmapio_open_ro(path_of("m"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("m"), &ro), 0);
 	assert_int_equal(mmapio_view_mut(ro, 0, 1, &v), -EBADF);
 	assert_int_equal(mmapio_view(ro, 4000, 5, &v), 0);
 	assert_memory_equal(v.data, "mutab", 5);
@@ -155,7 +133,7 @@ static void test_view_outlives_close(void **state)
 	struct mmapio_view v;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("o"), 64, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("o"), 64, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "alive", 5), 0);
 	assert_int_equal(mmapio_view(f, 0, 5, &v), 0);
 	assert_int_equal(atomic_load(&f->refs), 2);
@@ -175,10 +153,10 @@ static void test_mutable_access_allocates(void **state)
 	int fd;
 
 	(void)state;
-	fd = open(path_of("sparse"), O_RDWR | O_CREAT, 0644);
+	fd = open(tmpdir_path("sparse"), O_RDWR | O_CREAT, 0644);
 	assert_int_equal(ftruncate(fd, 16 * page), 0);
 	close(fd);
-	assert_int_equal(mmapio_open_rw(path_of("sparse"), &f), 0);
+	assert_int_equal(mmapio_open_rw(tmpdir_path("sparse"), &f), 0);
 	mmapio_sys.fallocate = enospc_fallocate;
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), -ENOSPC);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
@@ -193,7 +171,7 @@ static void test_mutable_access_allocates(void **state)
 	assert_int_equal(mmapio_view_release(&v), 0);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
 						   fill_chunk, NULL), 0);
-	assert_int_equal(stat(path_of("sparse"), &st), 0);
+	assert_int_equal(stat(tmpdir_path("sparse"), &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 >= 2 * page);
 	assert_true((uint64_t)st.st_blocks * 512 < 16 * page);
 	assert_int_equal(mmapio_close(f), 0);
@@ -206,7 +184,7 @@ static void test_raw_pointers(void **state)
 	char *p;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("p"), 64, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("p"), 64, &f), 0);
 	p = mmapio_mut_ptr(f);
 	assert_non_null(p);
 	assert_ptr_equal(mmapio_ptr(f), p);
@@ -219,13 +197,13 @@ static void test_raw_pointers(void **state)
 	assert_int_equal(mmapio_declare_written(f, UINT64_MAX, 2), -ERANGE);
 	assert_int_equal(mmapio_declare_written(f, 65, 0), -ERANGE);
 
-	assert_int_equal(mmapio_open_ro(path_of("p"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("p"), &ro), 0);
 	assert_null(mmapio_mut_ptr(ro));
 	assert_memory_equal((const char *)mmapio_ptr(ro) + 10, "raw", 3);
 	assert_int_equal(mmapio_declare_written(ro, 0, 1), -EBADF);
 	assert_int_equal(mmapio_close(ro), 0);
 
-	assert_int_equal(mmapio_create_rw(path_of("e"), 0, &empty), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("e"), 0, &empty), 0);
 	assert_null(mmapio_ptr(empty));
 	assert_null(mmapio_mut_ptr(empty));
 	assert_int_equal(mmapio_close(empty), 0);
@@ -272,7 +250,7 @@ static void test_chunks(void **state)
 	int calls = 0;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("c"), 20, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("c"), 20, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "abcdefghijklmnopqrst", 20), 0);
 	assert_int_equal(mmapio_for_each_chunk(f, 2, 10, 4, collect_chunk, &c), 0);
 	assert_int_equal(c.calls, 3);
@@ -314,7 +292,7 @@ static void test_chunks(void **state)
 						   upcase_chunk, &calls), -ERANGE);
 	assert_int_equal(atomic_load(&f->pins), 0);
 
-	assert_int_equal(mmapio_open_ro(path_of("c"), &ro), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("c"), &ro), 0);
 	assert_int_equal(mmapio_for_each_chunk_mut(ro, 0, 4, 4, upcase_chunk,
 						   &calls), -EBADF);
 	assert_int_equal(mmapio_close(ro), 0);
@@ -331,7 +309,7 @@ static void test_cursor(void **state)
 	int rc, steps = 0;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("k"), 30, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("k"), 30, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "0123456789abcdefghijklmnopqrst", 30), 0);
 	assert_int_equal(mmapio_cursor_init(&cur, f, 5, 20, 8), 0);
 	while ((rc = mmapio_cursor_next(&cur, &p, &n)) > 0) {
@@ -360,7 +338,7 @@ static void test_segments(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("s"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("s"), 100, &f), 0);
 	assert_int_equal(mmapio_segment(f, 50, 101, &s), -ERANGE);
 	assert_int_equal(mmapio_segment(f, UINT64_MAX, 2, &s), -ERANGE);
 	assert_int_equal(mmapio_segment(f, 40, 20, &s), 0);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,40 +21,19 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpdir.h"
 #include "sys.h"
-
-static char dir[PATH_MAX];
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/mmapio-watch-XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_create("watch");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *path_of(const char *name)
-{
-	static char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return p;
+	return tmpdir_remove();
 }
 
 static int64_t now_ms(void)
@@ -74,7 +52,7 @@ static void test_events(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("w"), 100, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("w"), 100, &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
 	assert_true(mmapio_watch_fd(w) >= 0);
 	/* Nothing yet: a poll answers 0 at once. */
@@ -83,7 +61,7 @@ static void test_events(void **state)
 	assert_int_equal(mmapio_write(f, 0, "own", 3), 0);
 	assert_int_equal(mmapio_watch_wait(w, 0), 0);
 
-	fd = open(path_of("w"), O_RDWR);
+	fd = open(tmpdir_path("w"), O_RDWR);
 	assert_int_equal(pwrite(fd, "outside", 7, 10), 7);
 	pfd = (struct pollfd){ .fd = mmapio_watch_fd(w), .events = POLLIN };
 	assert_int_equal(poll(&pfd, 1, 1000), 1);
@@ -100,8 +78,8 @@ static void test_events(void **state)
 	{
 		char from[PATH_MAX + 64];
 
-		snprintf(from, sizeof(from), "%s", path_of("w"));
-		assert_int_equal(rename(from, path_of("w2")), 0);
+		snprintf(from, sizeof(from), "%s", tmpdir_path("w"));
+		assert_int_equal(rename(from, tmpdir_path("w2")), 0);
 	}
 	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_DELETED);
 	mmapio_watch_close(w);
@@ -115,20 +93,20 @@ static void test_unlink(void **state)
 	struct mmapio_watch *w;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("u"), 1, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("u"), 1, &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
 	/* A second link: its removal is only ATTRIB. */
 	{
 		char other[PATH_MAX + 64];
 
-		snprintf(other, sizeof(other), "%s", path_of("u2"));
-		assert_int_equal(link(path_of("u"), other), 0);
+		snprintf(other, sizeof(other), "%s", tmpdir_path("u2"));
+		assert_int_equal(link(tmpdir_path("u"), other), 0);
 		assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_ATTRIB);
 		assert_int_equal(unlink(other), 0);
 	}
 	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_ATTRIB);
 	/* The last link: DELETED while the mapping still holds the inode. */
-	assert_int_equal(unlink(path_of("u")), 0);
+	assert_int_equal(unlink(tmpdir_path("u")), 0);
 	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_DELETED);
 	assert_int_equal(mmapio_close(f), 0);
 	mmapio_watch_close(w);
@@ -143,21 +121,21 @@ static void test_follows_descriptor(void **state)
 	int fd, other;
 
 	(void)state;
-	fd = open(path_of("d"), O_RDWR | O_CREAT, 0644);
+	fd = open(tmpdir_path("d"), O_RDWR | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RO, "not/a/real/path", &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
-	other = open(path_of("d"), O_RDWR);
+	other = open(tmpdir_path("d"), O_RDWR);
 	assert_int_equal(pwrite(other, "x", 1, 0), 1);
 	close(other);
 	assert_int_equal(mmapio_watch_wait(w, 1000), MMAPIO_WATCH_MODIFIED);
 	mmapio_watch_close(w);
 	assert_int_equal(mmapio_close(f), 0);
 
-	fd = open(path_of("d"), O_RDWR);
+	fd = open(tmpdir_path("d"), O_RDWR);
 	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, NULL, &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
-	assert_int_equal(truncate(path_of("d"), 0), 0);
+	assert_int_equal(truncate(tmpdir_path("d"), 0), 0);
 	assert_true(mmapio_watch_wait(w, 1000) & MMAPIO_WATCH_MODIFIED);
 	mmapio_watch_close(w);
 	assert_int_equal(mmapio_close(f), 0);
@@ -170,7 +148,7 @@ static void test_timeout(void **state)
 	int64_t t0;
 
 	(void)state;
-	assert_int_equal(mmapio_create_rw(path_of("t"), 1, &f), 0);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("t"), 1, &f), 0);
 	assert_int_equal(mmapio_watch(f, &w), 0);
 	t0 = now_ms();
 	assert_int_equal(mmapio_watch_wait(w, 120), 0);

@@ -1,0 +1,47 @@
+/*
+ * tmpdir.c — the temporary directory of the core unit tests (tmpdir.h).
+ */
+#include "tmpdir.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static char dir[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int tmpdir_create(const char *tag)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/mmapio-%s-XXXXXX", t ? t : "/tmp", tag);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+int tmpdir_remove(void)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tmpdir_root(void)
+{
+	return dir;
+}
+
+const char *tmpdir_path(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
