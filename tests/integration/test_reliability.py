@@ -178,7 +178,15 @@ def test_outside_truncation_under_writers_and_mmaps(mount, mmapfs_summary):
     fd = fs.open(mount.mnt / "f", os.O_RDWR)
     try:
         util.pwrite_all(fd, b"after the race", 0)
-        fs.fsync(fd)
+        try:
+            fs.fsync(fd)
+        except OSError as e:
+            # The kernel writes the client mmap's dirty pages back to the
+            # daemon asynchronously; those past an outside truncation fail
+            # (EIO), and the kernel reports that once to each descriptor's
+            # next fsync: the stores were lost.  Reported, it is gone.
+            assert e.errno == errno.EIO, e
+            fs.fsync(fd)
     finally:
         fs.close(fd)
     assert (mount.backing / "f").read_bytes()[:14] == b"after the race"
