@@ -191,6 +191,12 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 		}
 		return res;
 	}
+	/* Page faults in the daemon read just their page: the READ handler
+	 * reads ahead exactly what the kernel asked for (ops_file.c). The
+	 * default read-around of the backing device (up to read_ahead_kb,
+	 * often 8 MiB, zero-filled for holes) made random reads of large
+	 * sparse files a thousand times slower than native. */
+	(void)mmapio_advise(mf, 0, mmapio_len(mf), MMAPIO_ADV_RANDOM);
 	in->mf = mf;
 	atomic_fetch_add(&mapped_count, 1);
 	lock_if_asked(in);

@@ -319,10 +319,22 @@ static void read_fallback(fuse_req_t req, struct mmapfs_handle *h,
  * that cannot be had (a hole of a full tmpfs, whose read fault allocates;
  * a page cut off by an outside truncation) fails here, where the read can
  * still fall back to pread, instead of failing the reply with EIO. */
+/* A READ at least this large comes from the kernel's read-ahead. */
+#define SEQUENTIAL_REQUEST (128 * 1024)
+
 static int populate(const struct mmapio_view *v)
 {
 	uintptr_t start = (uintptr_t)v->data & ~(uintptr_t)(page_size - 1);
 
+	/* The mapping is MADV_RANDOM (mapping.c): a fault reads only its
+	 * own page, never megabytes around it. The range asked for is read
+	 * here in one go, so the faults below wait for I/O in flight instead
+	 * of issuing one read per page. A large request is the kernel's FUSE
+	 * read-ahead of a sequential reader: the next one is started too, so
+	 * the backing device stays busy while this one is copied out. */
+	size_t ahead = v->len >= SEQUENTIAL_REQUEST ? 2 * v->len : v->len;
+
+	(void)readahead(mmapio_fd(v->file), (off64_t)v->off, ahead);
 	if (madvise((void *)start, (uintptr_t)v->data + v->len - start,
 		    MADV_POPULATE_READ) < 0 && errno != EINVAL)
 		return -errno;
