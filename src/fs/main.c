@@ -25,6 +25,7 @@
  */
 #include "fs.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -275,16 +276,52 @@ static int load_config(const char *path, struct mmapfs_config **out)
 	return res;
 }
 
+/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
+static rlim_t nr_open(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return (rlim_t)v;
+}
+
+/* Every inode the kernel knows holds an O_PATH descriptor, so the
+ * descriptor limit bounds how many files a mount can hold at once. Raise
+ * the soft limit to the hard one; as root (CAP_SYS_RESOURCE), raise both
+ * to fs.nr_open, so 100,000 files in one directory work under a service
+ * manager's modest default hard limit. */
 static void raise_nofile_limit(void)
 {
 	struct rlimit rl;
+	rlim_t ceiling = nr_open();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (ceiling > rl.rlim_max) {
+		struct rlimit up = { ceiling, ceiling };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			mmapfs_warn("cannot raise RLIMIT_NOFILE: %s",
 				    strerror(errno));
 	}
+}
+
+/* glibc loads libgcc_s the first time a thread is cancelled (libfuse
+ * cancels its workers at exit); with every descriptor in use that load
+ * fails and glibc aborts the daemon at unmount. Load it up front. */
+static void preload_unwinder(void)
+{
+	(void)dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
 }
 
 /* Appends text to *opts (malloc'd), escaping commas and backslashes when
@@ -512,6 +549,7 @@ int main(int argc, char **argv)
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
 	raise_nofile_limit();
+	preload_unwinder();
 	umask(0);
 	mmapfs_creds_init();
 	mmapfs_file_init();
