@@ -270,7 +270,7 @@ static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 			close(fd);
 		}
 	}
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	mmapfs_mapping_release(in, h);
 	return res;
 }
@@ -290,7 +290,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	mf = mmapfs_mapping_get(in);
 	/* A file served by pread/pwrite has no mapping to advise. */
 	res = mf ? mmapio_advise(mf, off, len, advice) : -ENODEV;
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	mmapfs_mapping_release(in, h);
 	return res;
 }
@@ -347,7 +347,7 @@ static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 		}
 	}
 	if (in->ctl_locked_bytes == 0) {
-		mmapfs_mapping_put(in);
+		mmapfs_mapping_put(in, mf);
 		mmapfs_mapping_release(in, in->ctl_handle);
 		in->ctl_handle = NULL;
 		mmapfs_inode_forget(in, 1);
@@ -383,7 +383,7 @@ static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
 		in->ctl_locked_bytes -= span;
 	}
 	if (in->ctl_locked_bytes == 0) {
-		mmapfs_mapping_put(in);
+		mmapfs_mapping_put(in, mf);
 		mmapfs_mapping_release(in, in->ctl_handle);
 		in->ctl_handle = NULL;
 		mmapfs_inode_forget(in, 1);
@@ -418,7 +418,7 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 			close(fd);
 		}
 	}
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	mmapfs_mapping_release(in, h);
 	return res;
 }

@@ -228,10 +228,11 @@ void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size);
  * looked up by its current path). */
 bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
 /* Pins the inode's mapping for one request (remapping an evicted one) and
- * returns it, or NULL for files served by pread/pwrite. Every call is
- * paired with mmapfs_mapping_put(). */
+ * returns it with a reference of the caller's own (so a concurrent last
+ * RELEASE cannot free it), or NULL for files served by pread/pwrite. Every
+ * call is paired with mmapfs_mapping_put(in, the returned mf). */
 struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in);
-void mmapfs_mapping_put(struct mmapfs_inode *in);
+void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf);
 /* Calls fn for every inode with open files, under the open-list lock
  * (fn must not block for long, nor call mapping functions). */
 void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,

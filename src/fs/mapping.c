@@ -379,7 +379,10 @@ struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
 		remapped = in->mf != NULL;
 	}
 	in->inflight++;
-	mf = in->mf;
+	/* The caller's own reference: the last RELEASE may close the
+	 * inode's mapping while a request without a file handle (setattr by
+	 * path, a control command) still uses it. */
+	mf = in->mf ? mmapio_ref(in->mf) : NULL;
 	pthread_mutex_unlock(&in->lock);
 	atomic_store_explicit(&in->referenced, true, memory_order_relaxed);
 	if (remapped)
@@ -387,8 +390,16 @@ struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
 	return mf;
 }
 
-void mmapfs_mapping_put(struct mmapfs_inode *in)
+void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 {
+	/* Usually not the last reference; when it is, this applies the
+	 * close rule of the policy that the release left to us. Dropped
+	 * before the pin, so an eviction that sees no request in flight
+	 * holds the only reference (mmapio_unmap needs it). */
+	int res = mmapio_close(mf);
+
+	if (res < 0)
+		mmapfs_err("flush at close failed: %s", strerror(-res));
 	pthread_mutex_lock(&in->lock);
 	in->inflight--;
 	pthread_mutex_unlock(&in->lock);

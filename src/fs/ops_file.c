@@ -126,7 +126,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	}
 	if (res == 0)
 		set_mtime_now(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : -1);
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	return res;
 }
 
@@ -355,13 +355,13 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	if (!mf) {
-		mmapfs_mapping_put(in);
+		mmapfs_mapping_put(in, mf);
 		read_fallback(req, handle_of(fi), size, off);
 		return;
 	}
 	len = mmapio_len(mf);
 	if ((uint64_t)off >= len || size == 0) {
-		mmapfs_mapping_put(in);
+		mmapfs_mapping_put(in, mf);
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
@@ -375,7 +375,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* The view holds its own reference to the mapping. Once the reply
 	 * is sent, the kernel may release and forget the inode at once: the
 	 * inode is not touched after the reply. */
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	if (res == -ERANGE) {
 		/* Shrunk meanwhile, or a page that cannot be faulted in (a
 		 * hole of a full tmpfs): the file serves what it has. */
@@ -459,7 +459,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			res = (ssize_t)size;
 		}
 	}
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
 	else
@@ -502,7 +502,7 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (res == 0 && (!datasync || !mf) &&
 	    (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
 		res = -errno;
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
 
@@ -535,7 +535,7 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
 		res = -errno;
-	mmapfs_mapping_put(in);
+	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
 
@@ -576,7 +576,7 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
 		res = mmapio_account_external_write(mf, (uint64_t)start,
 						    (uint64_t)n);
-	mmapfs_mapping_put(out);
+	mmapfs_mapping_put(out, mf);
 	if (res < 0)
 		fuse_reply_err(req, -res);
 	else
