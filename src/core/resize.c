@@ -218,9 +218,12 @@ int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
  * or len. Returns -EOPNOTSUPP where the file system has no FIEMAP. */
 static int64_t fiemap_first_hole(int fd, uint64_t from, uint64_t len)
 {
-	struct {
+	/* struct fiemap ends in a flexible array: room for FIEMAP_BATCH
+	 * extents after it (a union keeps the alignment, ISO C). */
+	union {
 		struct fiemap map;
-		struct fiemap_extent ext[FIEMAP_BATCH];
+		unsigned char room[sizeof(struct fiemap) +
+				   FIEMAP_BATCH * sizeof(struct fiemap_extent)];
 	} req;
 	uint64_t pos = from;
 
@@ -234,7 +237,7 @@ static int64_t fiemap_first_hole(int fd, uint64_t from, uint64_t len)
 		if (req.map.fm_mapped_extents == 0)
 			return (int64_t)pos;
 		for (uint32_t i = 0; i < req.map.fm_mapped_extents; i++) {
-			const struct fiemap_extent *e = &req.ext[i];
+			const struct fiemap_extent *e = &req.map.fm_extents[i];
 
 			if (e->fe_logical > pos)
 				return (int64_t)pos;
