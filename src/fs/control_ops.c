@@ -634,6 +634,22 @@ static int64_t monotonic_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Copies a file's counters into its stats row; now_ns (CLOCK_MONOTONIC,
+ * as last_flush_ns) gives the age of the last flush. */
+static void row_set_counters(struct mmapfs_stats_row *row,
+			     const struct mmapio_stats *st, int64_t now_ns)
+{
+	row->pending_bytes = st->pending_bytes;
+	row->pending_writes = st->pending_writes;
+	row->flushes = st->flushes;
+	row->flush_errors = st->flush_errors;
+	row->bytes_written = st->bytes_written;
+	row->writes = st->writes;
+	if (st->last_flush_ns > 0)
+		row->last_flush_age_ms = now_ns > st->last_flush_ns ?
+			(now_ns - st->last_flush_ns) / 1000000 : 0;
+}
+
 /* One row for an open inode. Called under the open-list lock. */
 static void file_row(struct mmapfs_inode *in, void *cbctx)
 {
@@ -642,7 +658,6 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	struct mmapio_stats st;
 	struct stat sb;
 	char *path = NULL;
-	bool counted;
 
 	if (w->err)
 		return;
@@ -659,21 +674,11 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	}
 	row.relpath = path ? path : in->relpath;
 	row.policy = in->settings.flush;
-	counted = in->mf != NULL;
-	if (in->mf)
+	if (in->mf) {
 		mmapio_stats(in->mf, &st);
-	else
-		counted = mmapio_stats_by_id(in->dev, in->ino, &st) == 0;
-	if (counted) {
-		row.pending_bytes = st.pending_bytes;
-		row.pending_writes = st.pending_writes;
-		row.flushes = st.flushes;
-		row.flush_errors = st.flush_errors;
-		row.bytes_written = st.bytes_written;
-		row.writes = st.writes;
-		if (st.last_flush_ns > 0)
-			row.last_flush_age_ms = w->now_ns > st.last_flush_ns ?
-				(w->now_ns - st.last_flush_ns) / 1000000 : 0;
+		row_set_counters(&row, &st, w->now_ns);
+	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
+		row_set_counters(&row, &st, w->now_ns);
 	}
 	if (in->mf) {
 		row.size = mmapio_len(in->mf);
@@ -713,16 +718,8 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	row.size = (uint64_t)sb.st_size;
 	row.rw = info->rw;
 	row.policy = info->policy;
-	row.pending_bytes = info->stats.pending_bytes;
-	row.pending_writes = info->stats.pending_writes;
-	row.flushes = info->stats.flushes;
-	row.flush_errors = info->stats.flush_errors;
-	row.bytes_written = info->stats.bytes_written;
-	row.writes = info->stats.writes;
 	row.last_flush_age_ms = -1;
-	if (info->stats.last_flush_ns > 0)
-		row.last_flush_age_ms = w->now_ns > info->stats.last_flush_ns ?
-			(w->now_ns - info->stats.last_flush_ns) / 1000000 : 0;
+	row_set_counters(&row, &info->stats, w->now_ns);
 	return w->cb(w->cbctx, &row);
 }
 
