@@ -13,7 +13,8 @@
  *   .ctl/lock lock (control_ops.c) -> any of the locks below
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
- *   inode.lock                  -> open-list lock
+ *   inode.lock                  -> open-list lock, watch lock
+ *   watch lock (outside.c)      -> invalidation ring lock
  *   table shard lock (inode.c)  -> nothing else is taken while held
  * The data path (read, write) takes only its own inode.lock, briefly, to
  * pin the mapping (inflight++), and again to unpin it; the mapping calls
@@ -46,7 +47,9 @@
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
- *   referenced, mtime_tick, nocap_ctime: atomics, no lock.
+ *   referenced, mtime_tick, nocap_ctime, change_seen_ns, own_busy,
+ *   own_gen: atomics, no lock.
+ *   watch_wd, watch_next: the watch lock of outside.c.
  *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
  *   the .ctl/lock lock of control_ops.c.
  */
@@ -80,6 +83,13 @@ struct mmapfs_inode {
 	 * answers from here while the ctime seen by getattr/lookup still
 	 * matches. */
 	_Atomic int64_t nocap_ctime;
+	/* Changes from outside (outside.c): the newest backing ctime (ns)
+	 * the kernel's cache of this inode accounts for; changes through
+	 * the mount in progress / finished. */
+	_Atomic int64_t change_seen_ns;
+	atomic_uint own_busy, own_gen;
+	int watch_wd;            /* inotify watch while open, else -1 */
+	struct mmapfs_inode *watch_next;
 
 	/* .ctl/policy override (control_ops.c): replaces the config's
 	 * policy in settings.flush wherever settings are filled in. */
@@ -203,9 +213,9 @@ void mmapfs_creds_leave(struct mmapfs_creds_saved *saved);
 
 /* Registers an open of a regular file through handle h: on the first
  * open maps the file (daemon credentials; RW, else RO) with the settings
- * for its path. *changed: the file's size was changed from outside since
- * it was mapped (the caller drops the kernel's cache). Returns 0 or
- * -errno. */
+ * for its path and watches it for changes from outside. *changed: the
+ * file was changed from outside since the kernel may have cached it (the
+ * caller drops the kernel's cache). Returns 0 or -errno. */
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			bool *changed);
 /* Unregisters the open of h; the last one closes the mapping (policy
@@ -221,9 +231,9 @@ void mmapfs_handle_free(struct mmapfs_handle *h);
  * the error then (libmmapio keeps it with the file). */
 int mmapfs_mapping_sticky_error(struct mmapfs_inode *in);
 /* After a getattr: when the backing size differs from the mapping's (a
- * change from outside), adjusts the mapping and queues an invalidation of
- * the kernel's cache. */
-void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size);
+ * change from outside), adjusts the mapping and returns true (the caller
+ * has the kernel's cache dropped). */
+bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size);
 /* True when the file's policy is `always` (settings of an open file, else
  * looked up by its current path). */
 bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
@@ -260,6 +270,26 @@ void mmapfs_invalidate_stop(void);
 /* Queues an invalidation of the inode's cached data and attributes. Never
  * blocks; drops the request when the queue is full (logged once). */
 void mmapfs_invalidate_queue(fuse_ino_t ino);
+
+/* ---- outside.c: changes made to backing files from outside --------- */
+
+/* Starts/stops the inotify watcher of open files (after daemonizing). */
+int mmapfs_outside_start(void);
+void mmapfs_outside_stop(void);
+/* Bracket every change the daemon makes to a file's data or attributes;
+ * end stats fd (or the inode when fd is -1) to learn the ctime it left. */
+void mmapfs_own_change_begin(struct mmapfs_inode *in);
+void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
+/* True when st (attributes just read) shows a change made from outside
+ * since the kernel's cache of in was last known good; records it, so
+ * each change is reported once. */
+bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
+/* The same with attributes it reads itself into *st. */
+bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, struct stat *st);
+/* Watches an open file for changes from outside (first open) / stops
+ * (last release). Call with in->lock held. */
+void mmapfs_outside_watch_add(struct mmapfs_inode *in);
+void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
 
 /* ---- reload.c: configuration and SIGHUP ----------------------------- */
 

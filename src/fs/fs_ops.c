@@ -111,8 +111,10 @@ static void mmapfs_init(void *userdata, struct fuse_conn_info *conn)
 				  FUSE_CAP_HANDLE_KILLPRIV);
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
-		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* Not auto_inval_data: it drops a file's cache after every write
+	 * through the mount (the mtime moved), racing other clients' writes;
+	 * the daemon drops it itself for changes from outside (outside.c). */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (mmapfs_d.writeback_cache) {

@@ -84,6 +84,12 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	atomic_init(&in->referenced, false);
 	atomic_init(&in->mtime_tick, 0);
 	atomic_init(&in->nocap_ctime, 0);
+	/* A new inode has nothing cached in the kernel yet. */
+	atomic_init(&in->change_seen_ns, mmapfs_ctime_ns(st));
+	atomic_init(&in->own_busy, 0);
+	atomic_init(&in->own_gen, 0);
+	in->watch_wd = -1;
+	in->watch_next = NULL;
 	in->policy_override = false;
 	memset(&in->override_policy, 0, sizeof(in->override_policy));
 	in->ctl_handle = NULL;
@@ -282,6 +288,8 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 			return res;
 	}
 	mmapfs_inode_nocap_check(in, &e->attr);
+	if (S_ISREG(e->attr.st_mode) && mmapfs_outside_check(in, &e->attr))
+		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
 	e->entry_timeout = mmapfs_entry_timeout();

@@ -317,9 +317,9 @@ static void evict_if_needed(void)
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			bool *changed)
 {
+	struct stat st;
 	int res = 0;
 
-	*changed = false;
 	pthread_mutex_lock(&in->lock);
 	if (in->open_count == 0) {
 		res = first_open_locked(in);
@@ -328,15 +328,16 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			pthread_mutex_unlock(&in->lock);
 			return res;
 		}
-	} else if (in->mf && in->inflight == 0) {
-		struct stat st;
-
-		if (fstat(mmapio_fd(in->mf), &st) == 0 &&
-		    (uint64_t)st.st_size != mmapio_len(in->mf)) {
-			(void)mmapio_refresh(in->mf);
-			*changed = true;
-		}
+		/* Watched before the check: a change from outside after the
+		 * check is then seen by the watcher. */
+		mmapfs_outside_watch_add(in);
 	}
+	/* The kernel's cache of the file may predate a change made from
+	 * outside (it outlives closes: keep_cache). */
+	*changed = mmapfs_outside_check_fresh(in, &st);
+	if (*changed && in->mf && in->inflight == 0 &&
+	    (uint64_t)st.st_size != mmapio_len(in->mf))
+		(void)mmapio_refresh(in->mf);
 	in->open_count++;
 	h->inode = in;
 	h->prev = NULL;
@@ -355,8 +356,12 @@ void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h)
 {
 	pthread_mutex_lock(&in->lock);
 	handle_unlink_locked(in, h);
-	if (--in->open_count == 0)
+	if (--in->open_count == 0) {
+		/* Before the reply: no FORGET can free in under the
+		 * watcher (outside.c). */
+		mmapfs_outside_watch_remove(in);
 		release_state_locked(in);
+	}
 	pthread_mutex_unlock(&in->lock);
 	list_sync(in);
 	mmapfs_handle_free(h);
@@ -419,7 +424,7 @@ int mmapfs_mapping_sticky_error(struct mmapfs_inode *in)
 	return err;
 }
 
-void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
+bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 {
 	bool changed = false;
 
@@ -435,8 +440,7 @@ void mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 		changed = true;
 	}
 	pthread_mutex_unlock(&in->lock);
-	if (changed)
-		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+	return changed;
 }
 
 bool mmapfs_inode_policy_always(struct mmapfs_inode *in)

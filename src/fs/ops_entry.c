@@ -65,8 +65,8 @@ void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* Replies with the current attributes of in (and notices size changes
- * made from outside to a mapped file). */
+/* Replies with the current attributes of in, and has the kernel's cache
+ * of a file dropped when they show a change made from outside. */
 static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
 {
 	struct stat st;
@@ -76,8 +76,10 @@ static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	if (S_ISREG(st.st_mode))
-		mmapfs_mapping_check_size(in, st.st_size);
+	if (S_ISREG(st.st_mode) &&
+	    (mmapfs_outside_check(in, &st) |
+	     mmapfs_mapping_check_size(in, st.st_size)))
+		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
 	mmapfs_inode_nocap_check(in, &st);
 	fuse_reply_attr(req, &st, mmapfs_attr_timeout());
 }
@@ -183,13 +185,15 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
 	struct mmapfs_inode *in;
-	int res;
+	int fd, res;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_setattr(req, ino, valid, attr));
 	in = mmapfs_inode_get(ino);
-	res = do_setattr(in, attr, valid,
-			 fi ? ((struct mmapfs_handle *)(uintptr_t)fi->fh)->fd : -1);
+	fd = fi ? ((struct mmapfs_handle *)(uintptr_t)fi->fh)->fd : -1;
+	mmapfs_own_change_begin(in);
+	res = do_setattr(in, attr, valid, fd);
+	mmapfs_own_change_end(in, fd);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -300,6 +304,7 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		return;
 	in = mmapfs_inode_get(ino);
 	dir = mmapfs_inode_get(newparent);
+	mmapfs_own_change_begin(in);	/* the link count is in the ctime */
 	res = linkat(in->fd, "", dir->fd, newname, AT_EMPTY_PATH);
 	if (res < 0 && (errno == ENOENT || errno == EPERM) && !mmapfs_d.is_root) {
 		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH. */
@@ -307,8 +312,11 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		res = linkat(AT_FDCWD, proc, dir->fd, newname,
 			     AT_SYMLINK_FOLLOW);
 	}
+	if (res < 0)
+		res = -errno;
+	mmapfs_own_change_end(in, -1);
 	if (res < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, -res);
 		return;
 	}
 	res = mmapfs_sync_metadata(dir, newname, -1);

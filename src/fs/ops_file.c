@@ -111,6 +111,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	char proc[64];
 	int res;
 
+	mmapfs_own_change_begin(in);
 	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
@@ -124,8 +125,11 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 		if (res == 0 && mf)
 			(void)mmapio_refresh(mf);
 	}
+	if (fd < 0 && mf)
+		fd = mmapio_fd(mf);
 	if (res == 0)
-		set_mtime_now(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : -1);
+		set_mtime_now(in, fd);
+	mmapfs_own_change_end(in, fd);
 	mmapfs_mapping_put(in, mf);
 	return res;
 }
@@ -436,6 +440,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				mmapfs_virtual_write(req, ino, buf, size, fi));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
+	mmapfs_own_change_begin(in);
 	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
 		res = write_fallback(in, mf, h, buf, size, off);
 	} else {
@@ -459,6 +464,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			res = (ssize_t)size;
 		}
 	}
+	mmapfs_own_change_end(in, mf ? mmapio_fd(mf) : h->fd);
 	mmapfs_mapping_put(in, mf);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
@@ -517,6 +523,7 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
+	mmapfs_own_change_begin(in);
 	if (fallocate(h->fd, mode, offset, length) < 0)
 		res = -errno;
 	if (res == 0 && mf) {
@@ -535,6 +542,7 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
 		res = -errno;
+	mmapfs_own_change_end(in, h->fd);
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -568,6 +576,7 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	MMAPFS_ROUTE_VIRTUAL(req, ino_out);
 	out = mmapfs_inode_get(ino_out);
 	mf = mmapfs_mapping_get(out);
+	mmapfs_own_change_begin(out);
 	n = copy_file_range(handle_of(fi_in)->fd, &off_in,
 			    handle_of(fi_out)->fd, &off_out, len,
 			    (unsigned)flags);
@@ -576,6 +585,7 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
 		res = mmapio_account_external_write(mf, (uint64_t)start,
 						    (uint64_t)n);
+	mmapfs_own_change_end(out, handle_of(fi_out)->fd);
 	mmapfs_mapping_put(out, mf);
 	if (res < 0)
 		fuse_reply_err(req, -res);

@@ -106,7 +106,9 @@ void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		return;
 	in = mmapfs_inode_get(ino);
 	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_own_change_begin(in);
 	res = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+	mmapfs_own_change_end(in, -1);
 	atomic_store(&in->nocap_ctime, 0);
 	fuse_reply_err(req, res);
 }
@@ -122,7 +124,9 @@ void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	in = mmapfs_inode_get(ino);
 	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_own_change_begin(in);
 	res = removexattr(proc, name) < 0 ? errno : 0;
+	mmapfs_own_change_end(in, -1);
 	atomic_store(&in->nocap_ctime, 0);
 	fuse_reply_err(req, res);
 }

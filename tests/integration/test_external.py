@@ -223,3 +223,35 @@ def test_outside_create_and_mkdir(mount):
     assert util.read_file(mount.mnt / "d" / "f") == b"made outside"
     util.write_file(mount.mnt / "d" / "g", b"made inside")
     assert (mount.backing / "d" / "g").read_bytes() == b"made inside"
+
+
+def test_only_outside_changes_drop_the_cache(mount_factory):
+    """Writes, truncation and attribute changes through the mount never
+    make the daemon drop the kernel's cache (dropping it under another
+    client's write in flight let readers see old bytes); a change made from
+    outside, to a file open through the mount, does."""
+    m = mount_factory(opts=["log_level=debug"])
+    marker = "changed from outside"
+    path = m.mnt / "f"
+    util.write_file(path, b"x" * (4 * PAGE))
+    fd = fs.open(path, os.O_RDWR)
+    try:
+        for i in range(200):
+            fs.pwrite(fd, b"%d" % i, (i * 97) % (4 * PAGE))
+            fs.fstat(fd)
+            if i % 50 == 0:
+                fs.ftruncate(fd, 4 * PAGE + i)
+                fs.chmod(path, 0o600 if i % 100 else 0o644)
+        fs.stat(path)
+        util.pread_all(fd, 4 * PAGE)
+        assert marker not in m.log_text()
+        ino = os.stat(m.backing / "f").st_ino
+        with open(m.backing / "f", "r+b") as f:
+            f.write(b"OUTSIDE")
+        util.wait_until(lambda: f"backing inode {ino} {marker}"
+                        in m.log_text(), CHANGE_DEADLINE,
+                        what="the outside write noticed")
+        util.wait_until(lambda: util.raw_pread_all(fd, 7, 0) == b"OUTSIDE",
+                        CHANGE_DEADLINE, what="the outside write seen")
+    finally:
+        fs.close(fd)
