@@ -446,6 +446,8 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	res = mmapfs_signals_start();
 	if (res == 0)
 		res = mmapfs_invalidate_start();
+	if (res == 0)
+		res = mmapfs_outside_start();
 	if (res < 0) {
 		mmapfs_err("cannot start threads: %s", strerror(-res));
 		status = EXIT_MOUNT;
@@ -453,13 +455,20 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	}
 	mmapfs_notice("serving %s on %s", backing, mountpoint);
 	res = run_loop(mmapfs_d.se, cl->single_thread);
-	if (res < 0) {
+	if (res == -ECONNABORTED) {
+		/* The kernel ended the connection (an unmount that raced
+		 * requests in flight, umount -f, or an abort through
+		 * fusectl): the end of the session, as ENODEV would be.
+		 * Files are flushed below all the same. */
+		mmapfs_notice("the kernel aborted the FUSE connection");
+	} else if (res < 0) {
 		mmapfs_err("session loop failed: %s", strerror(-res));
 		status = EXIT_MOUNT;
 	}
 	mmapfs_notice("unmounting %s", mountpoint);
 out_threads:
 	mmapfs_signals_stop();
+	mmapfs_outside_stop();
 	mmapfs_mapping_close_all();
 	mmapio_shutdown();
 	mmapfs_invalidate_stop();
