@@ -14,7 +14,9 @@
  *                map_lock, and one call costs less than msync + fdatasync.
  *   ranged flush msync(MS_SYNC) of the page-aligned range (under map_lock
  *                for reading); plus fdatasync when an external write is
- *                pending. Used by mmapio_flush_range and by the always
+ *                pending. A file without a mapping has nothing to msync:
+ *                its writes are all external (state.c) and every ranged
+ *                flush of it is fdatasync. Used by mmapio_flush_range and by the always
  *                policy for a write through the mapping. msync's datasync
  *                commit includes the metadata needed to read the range
  *                back (the size after a growing write) on ext4/xfs/btrfs.
@@ -151,7 +153,7 @@ static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 
 	pthread_mutex_lock(&s->lock);
 	accum_clear_range(&s->accum, off, len);
-	external = external || s->external_pending;
+	external = external || s->external_pending || f->unmapped;
 	if (!s->accum.dirty_pages)
 		state_went_clean(s);
 	state_publish_pending(s);
