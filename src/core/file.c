@@ -28,8 +28,8 @@
  *
  * Invariants: base/mapped/len describe one mapping of [0, len) of the file,
  * never past EOF as far as this object changed it; an unmapped object has
- * base == NULL and mapped == reserved == 0 for its whole life. refs > 0 while the
- * object is reachable.
+ * base == NULL and mapped == reserved == 0 for its whole life. refs > 0
+ * while the object is reachable.
  *
  * Threads: constructors and accessors are thread-safe; the last
  * mmapio_close() or mmapio_unmap() must not race with other use of the

@@ -14,12 +14,13 @@
  *                map_lock, and one call costs less than msync + fdatasync.
  *   ranged flush msync(MS_SYNC) of the page-aligned range (under map_lock
  *                for reading); plus fdatasync when an external write is
- *                pending. A file without a mapping has nothing to msync:
- *                its writes are all external (state.c) and every ranged
- *                flush of it is fdatasync. Used by mmapio_flush_range and by the always
+ *                pending. Used by mmapio_flush_range and by the always
  *                policy for a write through the mapping. msync's datasync
  *                commit includes the metadata needed to read the range
  *                back (the size after a growing write) on ext4/xfs/btrfs.
+ *                A file without a mapping has nothing to msync: its
+ *                writes are all external (state.c), so every ranged flush
+ *                of it is fdatasync.
  *   never MS_ASYNC (a no-op on Linux). mmapio_schedule_flush is
  *   sync_file_range(WRITE): it starts write-back only, is NOT durable and
  *   debits nothing.

@@ -137,8 +137,8 @@ struct mmapio_options {
 				       * without shared mmap, e.g. a FUSE file
 				       * system serving direct_io files), open
 				       * the file anyway without a mapping: see
-				       * "Files without a mapping" below. RO and
-				       * RW only; COW still fails with -ENODEV. */
+				       * "Files without a mapping" below. RO
+				       * and RW only; COW stays -ENODEV. */
 };
 
 void mmapio_options_init(struct mmapio_options *o);

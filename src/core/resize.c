@@ -32,8 +32,9 @@
  *     file is extended, allocated and truncated alike, and only the
  *     mapping steps are skipped (len alone follows the file).
  *
- * Invariants: mapped == page_up(len) (0 when unmapped); base..base+mapped maps the file
- * (inside a reserve of `reserved` bytes when non-zero); alloc_upto <= len.
+ * Invariants: mapped == page_up(len) (0 when unmapped); base..base+mapped
+ * maps the file (inside a reserve of `reserved` bytes when non-zero);
+ * alloc_upto <= len.
  *
  * Locking: everything here runs with map_lock held for writing, except
  * mmapio_prepare_write (read side suffices: it only reads base/len and

@@ -4,10 +4,10 @@
  * Every durability-relevant syscall of the core, and the mmap of a file's
  * pages, goes through mmapio_sys so unit tests can inject faults (a failing
  * msync/fdatasync, ENOSPC from fallocate, ENODEV from mmap as on a file
- * system without shared mappings) and a deterministic clock. Production code never changes it.
- * Tests change fields before use and call mmapio_sys_reset() after; the
- * table is not synchronised, so change it only while no other thread uses
- * the library.
+ * system without shared mappings) and a deterministic clock. Production
+ * code never changes it. Tests change fields before use and call
+ * mmapio_sys_reset() after; the table is not synchronised, so change it
+ * only while no other thread uses the library.
  */
 #ifndef MMAPIO_SYS_H
 #define MMAPIO_SYS_H

@@ -16,9 +16,9 @@
  *   inside libmmapio when the kernel will not map it: mapped = no) reports
  *   its counters and policy; an open file whose mapping is evicted, or
  *   that the daemon cannot open itself, reports its policy and the
- *   counters the library keeps (zero when none); a file that is not open reports the
- *   policy its next open would get (the .ctl/policy override, else the
- *   config's for its current path) and zero counters.
+ *   counters the library keeps (zero when none); a file that is not open
+ *   reports the policy its next open would get (the .ctl/policy override,
+ *   else the config's for its current path) and zero counters.
  *
  * Threads: any request thread; inode.lock is held while the values are
  * read from the inode.

@@ -241,7 +241,8 @@ static void test_write_grow(void **state)
 
 static void test_bytes_policy(void **state)
 {
-	struct mmapio_file *f = create_unmapped("bytes", 16 * PS, "bytes=12KiB");
+	struct mmapio_file *f = create_unmapped("bytes", 16 * PS,
+						"bytes=12KiB");
 
 	(void)state;
 	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
