@@ -47,7 +47,7 @@ flush = bytes=16KiB
 flush = writes=3
 
 [match ms/*]
-flush = ms=1000
+flush = ms=2000
 
 [match always/*]
 flush = always
@@ -226,7 +226,7 @@ def test_ms_deadline(over_unmappable):
         assert counter(f, "pending_writes") == 1
         assert rows(m.mnt)["ms/f"]["pending_writes"] == "1"
         util.wait_until(lambda: raw_counter(f, "flushes") == flushes + 1,
-                        timeout=10, what="the ms=1000 flush")
+                        timeout=15, what="the ms=2000 flush")
         assert counter(f, "pending_writes") == 0
         assert counter(f, "pending_bytes") == 0
 
