@@ -274,7 +274,10 @@ int mmapio_for_each_detached(mmapio_detached_fn fn, void *ctx);
  * Copying access (access.c)
  * ------------------------------------------------------------------------ */
 
-/* Copies len bytes at off into buf. Returns 0; -ERANGE; -EIO (SIGBUS). */
+/* Copies len bytes at off into buf. Returns 0; -ERANGE; -EIO (SIGBUS).
+ * On a file without a mapping (mmapio_is_mapped false) the copies of this
+ * section are pread/pwrite, which add their own -errno (-EIO for a file
+ * cut short from outside). */
 int mmapio_read(struct mmapio_file *f, uint64_t off, void *buf, size_t len);
 
 /* Copies len bytes from data to off and accounts the write; applies the
@@ -296,6 +299,9 @@ int mmapio_write_grow(struct mmapio_file *f, uint64_t off, const void *data,
 
 /* ------------------------------------------------------------------------
  * Zero-copy views, raw pointers, iteration, atomics, segments (view.c ...)
+ *
+ * All of these need the mapping: on a file without one (mmapio_is_mapped
+ * false) they return -ENODEV, the raw pointers NULL.
  * ------------------------------------------------------------------------ */
 
 /* A pinned window of a mapping. While any view is held, resize and truncate
@@ -436,7 +442,8 @@ enum mmapio_advice {
 };
 
 /* madvise() on the range (start widened down to a page boundary).
- * Returns 0; -ERANGE; -EINVAL. */
+ * Returns 0; -ERANGE; -EINVAL; -ENODEV without a mapping (so are touch,
+ * lock and unlock; prefetch works on the fd). */
 int mmapio_advise(struct mmapio_file *f, uint64_t off, uint64_t len,
 		  enum mmapio_advice advice);
 /* posix_fadvise(WILLNEED) on the fd: starts read-ahead into the page cache;
