@@ -10,15 +10,65 @@
  * lock, so concurrent growers never lose each other's bytes or shrink the
  * file.
  *
+ * A file without a mapping (f->unmapped) takes the same paths, locks and
+ * accounting; only the copy itself is a full-length pread/pwrite (retried
+ * on EINTR and short counts) instead of a guarded memcpy. A pread that
+ * meets EOF early (the file was cut from outside) is -EIO, as the fault
+ * in a mapping would be. The accounting hook then debits the flush as an
+ * external write (fdatasync, state.c).
+ *
  * Invariants: bytes are only copied inside [0, len) of the current
- * mapping; accounting happens after the copy and without map_lock, as
- * mmapio_state_account requires.
+ * mapping (or file); accounting happens after the copy and without
+ * map_lock, as mmapio_state_account requires.
  *
  * Threads: any thread, any number at once; per-file rwlock only.
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <unistd.h>
+
+/* Reads exactly n bytes at off of an unmapped file. */
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	ssize_t got;
+
+	while (n) {
+		got = pread(fd, p, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EIO;
+		p += got;
+		off += (uint64_t)got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* Writes exactly n bytes at off of an unmapped file. */
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *p = buf;
+	ssize_t put;
+
+	while (n) {
+		put = pwrite(fd, p, n, (off_t)off);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put < 0)
+			return -errno;
+		if (put == 0)
+			return -EIO;
+		p += put;
+		off += (uint64_t)put;
+		n -= (size_t)put;
+	}
+	return 0;
+}
 
 /* With map_lock held and the range checked: allocation rule, then copy. */
 static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
@@ -28,7 +78,18 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 
 	if (rc < 0)
 		return rc;
+	if (f->unmapped)
+		return pwrite_full(f->fd, data, n, off);
 	return mmapio_guarded_copy(f->base + off, data, n);
+}
+
+/* With map_lock held and the range checked: copy out. */
+static int load_locked(struct mmapio_file *f, uint64_t off, void *buf,
+		       size_t n)
+{
+	if (f->unmapped)
+		return pread_full(f->fd, buf, n, off);
+	return mmapio_guarded_copy(buf, f->base + off, n);
 }
 
 int mmapio_read(struct mmapio_file *f, uint64_t off, void *buf, size_t len)
@@ -40,7 +101,7 @@ int mmapio_read(struct mmapio_file *f, uint64_t off, void *buf, size_t len)
 							    memory_order_relaxed)))
 		rc = -ERANGE;
 	else if (len)
-		rc = mmapio_guarded_copy(buf, f->base + off, len);
+		rc = load_locked(f, off, buf, len);
 	pthread_rwlock_unlock(&f->map_lock);
 	return rc;
 }

@@ -17,6 +17,9 @@
  *     (an overlapping lock counts twice; unlock never goes below zero).
  *   - Huge-page backing is read from /proc/self/smaps: the VMAs that
  *     overlap the mapping, AnonHugePages / FilePmdMapped / ShmemPmdMapped.
+ *   - A file without a mapping: advise, touch, lock and unlock are -ENODEV
+ *     (nothing to advise or fault in); prefetch works (it uses the fd);
+ *     huge-page backing is 0.
  *
  * Threads: every call holds map_lock (read side) while it uses the
  * mapping's address.
@@ -38,13 +41,15 @@ struct span {
 };
 
 /* Checks the range and widens it; map_lock must be held. Returns 0 with an
- * empty span for an empty range, -ERANGE. */
+ * empty span for an empty range, -ERANGE, -ENODEV (no mapping). */
 static int page_span(struct mmapio_file *f, uint64_t off, uint64_t n,
 		     struct span *s)
 {
 	uint64_t page = mmapio_page_size();
 	uint64_t start, end;
 
+	if (f->unmapped)
+		return -ENODEV;
 	if (!mmapio_range_ok(off, n, atomic_load_explicit(&f->len,
 							  memory_order_relaxed)))
 		return -ERANGE;

@@ -10,6 +10,8 @@
  * are accounted as writes after the lock is dropped; a failed
  * compare-exchange stored nothing and is not.
  *
+ * A file without a mapping has no memory to operate on: -ENODEV.
+ *
  * Threads: any; the operations are sequentially consistent, and atomic
  * with respect to other processes mapping the same file too.
  */
@@ -74,6 +76,8 @@ static int atomic_at(struct mmapio_file *f, uint64_t off,
 	bool writes = r->op != OP_LOAD;
 	int rc;
 
+	if (f->unmapped)
+		return -ENODEV;
 	if (off % r->width)
 		return -EINVAL;
 	if (writes && !f->writable)

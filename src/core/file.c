@@ -16,12 +16,20 @@
  *   - With a reserve, the whole reserve is mapped PROT_NONE first and the
  *     file is mapped over its start with MAP_FIXED, so growth inside the
  *     reserve never moves the mapping.
- *   - A mapping the kernel refuses (ENODEV: a file system without mmap) is
- *     -ENODEV so the caller can fall back to pread/pwrite.
+ *   - A mapping the kernel refuses (ENODEV: a file system without shared
+ *     mmap, such as a FUSE file system serving direct_io files) is -ENODEV,
+ *     unless options.unmapped_fallback: then the object is made without a
+ *     mapping (f->unmapped; base stays NULL, any reserve is given back) and
+ *     access.c copies with pread/pwrite, while the durability state is
+ *     attached as for any file. An empty file has no pages to map, so it
+ *     is probed with a one-page mapping (legal past EOF, never touched):
+ *     the kernel's answer then comes at open, not at the first growth.
+ *   - File pages are mapped through mmapio_sys.mmap (fault injection).
  *
  * Invariants: base/mapped/len describe one mapping of [0, len) of the file,
- * never past EOF as far as this object changed it. refs > 0 while the
- * object is reachable.
+ * never past EOF as far as this object changed it; an unmapped object has
+ * base == NULL and mapped == reserved == 0 for its whole life. refs > 0
+ * while the object is reachable.
  *
  * Threads: constructors and accessors are thread-safe; the last
  * mmapio_close() or mmapio_unmap() must not race with other use of the
@@ -123,13 +131,48 @@ static void unmap_all(struct mmapio_file *f)
 	f->reserved = 0;
 }
 
+/* Maps the first `want` (> 0, page-aligned) bytes of the file at base (or
+ * anywhere when base is NULL). */
+static int map_file_pages(struct mmapio_file *f, size_t want)
+{
+	void *p = mmapio_sys.mmap(f->base, want, f->prot,
+				  f->map_flags | (f->base ? MAP_FIXED : 0),
+				  f->fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	f->base = p;
+	f->mapped = want;
+	if (f->hugepages)
+		madvise(p, want, MADV_HUGEPAGE);
+	return 0;
+}
+
+/* Asks the kernel whether it maps this (empty) file at all: one page past
+ * EOF may be mapped as long as nothing touches it, and the file systems
+ * that refuse shared mappings refuse it whatever the size. */
+static int probe_mappable(struct mmapio_file *f)
+{
+	size_t ps = mmapio_page_size();
+	void *p = mmapio_sys.mmap(NULL, ps, f->prot,
+				  f->map_flags & ~MAP_POPULATE, f->fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, ps);
+	return 0;
+}
+
 /* Maps [0, len) of f (fields mode/fd/prot/map_flags set), inside a fresh
- * reserve of `reserve` bytes when that is larger. */
-static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve)
+ * reserve of `reserve` bytes when that is larger. With fallback, a file
+ * the kernel will not map (ENODEV) is left unmapped instead. */
+static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
+		       bool fallback)
 {
 	size_t want = mmapio_page_up(len);
 	size_t resv = reserve > want ? mmapio_page_up(reserve) : 0;
 	void *p;
+	int rc;
 
 	if (resv) {
 		p = mmap(NULL, resv, PROT_NONE,
@@ -139,19 +182,14 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve)
 		f->base = p;
 		f->reserved = resv;
 	}
-	if (want) {
-		p = mmap(f->base, want, f->prot,
-			 f->map_flags | (f->base ? MAP_FIXED : 0), f->fd, 0);
-		if (p == MAP_FAILED) {
-			int err = errno;
-
-			unmap_all(f);
-			return err == ENODEV ? -ENODEV : -err;
-		}
-		f->base = p;
-		f->mapped = want;
-		if (f->hugepages)
-			madvise(p, want, MADV_HUGEPAGE);
+	rc = want ? map_file_pages(f, want) : probe_mappable(f);
+	if (rc < 0) {
+		unmap_all(f);
+		/* A private mapping would keep writes from the file: pwrite
+		 * cannot stand in for it. */
+		if (rc != -ENODEV || !fallback || f->mode == MMAPIO_COW)
+			return rc;
+		f->unmapped = true;
 	}
 	atomic_store(&f->len, len);
 	return 0;
@@ -180,7 +218,8 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 	atomic_init(&f->fiemap_ok, true);
 	atomic_init(&f->alloc_upto, 0);
 
-	rc = map_initial(f, (uint64_t)st.st_size, o->reserve);
+	rc = map_initial(f, (uint64_t)st.st_size, o->reserve,
+			 o->unmapped_fallback);
 	if (rc < 0)
 		return rc;
 	/* MAP_POPULATE is an open-time hint only. */
@@ -544,6 +583,11 @@ const char *mmapio_path(const struct mmapio_file *f)
 int mmapio_fd(const struct mmapio_file *f)
 {
 	return f->fd;
+}
+
+bool mmapio_is_mapped(const struct mmapio_file *f)
+{
+	return !f->unmapped;
 }
 
 uint64_t mmapio_locked_bytes(const struct mmapio_file *f)

@@ -18,6 +18,9 @@
  *                policy for a write through the mapping. msync's datasync
  *                commit includes the metadata needed to read the range
  *                back (the size after a growing write) on ext4/xfs/btrfs.
+ *                A file without a mapping has nothing to msync: its
+ *                writes are all external (state.c), so every ranged flush
+ *                of it is fdatasync.
  *   never MS_ASYNC (a no-op on Linux). mmapio_schedule_flush is
  *   sync_file_range(WRITE): it starts write-back only, is NOT durable and
  *   debits nothing.
@@ -151,7 +154,7 @@ static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 
 	pthread_mutex_lock(&s->lock);
 	accum_clear_range(&s->accum, off, len);
-	external = external || s->external_pending;
+	external = external || s->external_pending || f->unmapped;
 	if (!s->accum.dirty_pages)
 		state_went_clean(s);
 	state_publish_pending(s);

@@ -44,6 +44,11 @@ struct mmapio_file {
 	bool writable;            /* PROT_WRITE mapping (RW, or COW+writable) */
 	bool anon;
 	bool hugepages;           /* MADV_HUGEPAGE on every (re)mapping */
+	bool unmapped;            /* no mapping ever (the kernel refused one,
+				   * options.unmapped_fallback): base stays
+				   * NULL, copies use pread/pwrite, len
+				   * still tracks the file under map_lock.
+				   * Set at open, then constant. */
 	int fd;                   /* -1 for anonymous */
 	int prot;                 /* PROT_* of the mapping */
 	int map_flags;            /* MAP_SHARED or MAP_PRIVATE (| MAP_ANONYMOUS) */

@@ -132,14 +132,40 @@ struct mmapio_options {
 	uint64_t reserve;             /* address space to reserve up front so
 				       * growth up to it never moves the mapping
 				       * (0: none) */
+	bool unmapped_fallback;       /* default false. When the kernel refuses
+				       * to map the file (ENODEV: a file system
+				       * without shared mmap, e.g. a FUSE file
+				       * system serving direct_io files), open
+				       * the file anyway without a mapping: see
+				       * "Files without a mapping" below. RO
+				       * and RW only; COW stays -ENODEV. */
 };
 
 void mmapio_options_init(struct mmapio_options *o);
 
 /* Opens (or creates) path as told by o and maps it.
  * Errors: -EINVAL bad options; -ENOENT, -EEXIST, -EACCES, -EISDIR, ... from
- * open(2); -ENODEV a file that cannot be mapped (the caller may fall back to
- * pread/pwrite); -ENOMEM; -ENOSPC when growing. */
+ * open(2); -ENODEV a file that cannot be mapped (unless
+ * o->unmapped_fallback; an empty file is probed with a one-page mapping, so
+ * the answer comes at open, not at the first growth); -ENOMEM; -ENOSPC
+ * when growing.
+ *
+ * Files without a mapping (o->unmapped_fallback, and the kernel said
+ * ENODEV): mmapio_is_mapped() is false. The object keeps the fd and the
+ * length (from fstat) and the same durability state as any file: pending
+ * counts, ms deadlines through the flusher, the sticky error, the close
+ * rule. Then
+ *   - mmapio_read/mmapio_write/mmapio_write_grow (and segments' reads and
+ *     writes) use pread/pwrite with the same bounds, growth and allocation
+ *     rules; a write is accounted like a write through the mapping (pages
+ *     dirtied, one write call, the policy applied, `always` durable before
+ *     return). A short pread (the file was cut from outside) is -EIO, as a
+ *     fault in the mapping would be.
+ *   - every flush is fdatasync(fd); resize, truncate, refresh and prefetch
+ *     work on the fd; mmapio_unmap hands the fd back as usual.
+ *   - views, chunk walks, cursors, atomics, segments, declared raw writes,
+ *     advise, touch, lock and unlock are -ENODEV; mmapio_ptr and
+ *     mmapio_mut_ptr return NULL; mmapio_hugepage_backed is 0. */
 int mmapio_open(const char *path, const struct mmapio_options *o,
 		struct mmapio_file **out);
 
@@ -199,6 +225,10 @@ const char *mmapio_path(const struct mmapio_file *f);
 /* The fd (owned by f; -1 for anonymous mappings). Do not close it. */
 int mmapio_fd(const struct mmapio_file *f);
 void mmapio_flush_policy(const struct mmapio_file *f, struct mmapio_policy *out);
+/* False for a file opened without a mapping (options.unmapped_fallback);
+ * true for every other file, anonymous mappings and empty files included.
+ * Constant for the life of f. */
+bool mmapio_is_mapped(const struct mmapio_file *f);
 uint64_t mmapio_pending_bytes(const struct mmapio_file *f);
 uint64_t mmapio_pending_writes(const struct mmapio_file *f);
 
@@ -244,7 +274,10 @@ int mmapio_for_each_detached(mmapio_detached_fn fn, void *ctx);
  * Copying access (access.c)
  * ------------------------------------------------------------------------ */
 
-/* Copies len bytes at off into buf. Returns 0; -ERANGE; -EIO (SIGBUS). */
+/* Copies len bytes at off into buf. Returns 0; -ERANGE; -EIO (SIGBUS).
+ * On a file without a mapping (mmapio_is_mapped false) the copies of this
+ * section are pread/pwrite, which add their own -errno (-EIO for a file
+ * cut short from outside). */
 int mmapio_read(struct mmapio_file *f, uint64_t off, void *buf, size_t len);
 
 /* Copies len bytes from data to off and accounts the write; applies the
@@ -266,6 +299,9 @@ int mmapio_write_grow(struct mmapio_file *f, uint64_t off, const void *data,
 
 /* ------------------------------------------------------------------------
  * Zero-copy views, raw pointers, iteration, atomics, segments (view.c ...)
+ *
+ * All of these need the mapping: on a file without one (mmapio_is_mapped
+ * false) they return -ENODEV, the raw pointers NULL.
  * ------------------------------------------------------------------------ */
 
 /* A pinned window of a mapping. While any view is held, resize and truncate
@@ -406,7 +442,8 @@ enum mmapio_advice {
 };
 
 /* madvise() on the range (start widened down to a page boundary).
- * Returns 0; -ERANGE; -EINVAL. */
+ * Returns 0; -ERANGE; -EINVAL; -ENODEV without a mapping (so are touch,
+ * lock and unlock; prefetch works on the fd). */
 int mmapio_advise(struct mmapio_file *f, uint64_t off, uint64_t len,
 		  enum mmapio_advice advice);
 /* posix_fadvise(WILLNEED) on the fd: starts read-ahead into the page cache;

@@ -28,8 +28,13 @@
  *     (ext4, xfs) and is slow on them (it scans the page cache). Without
  *     FIEMAP (tmpfs), SEEK_HOLE.
  *
- * Invariants: mapped == page_up(len); base..base+mapped maps the file
- * (inside a reserve of `reserved` bytes when non-zero); alloc_upto <= len.
+ *   - A file without a mapping (f->unmapped) takes the same paths: the
+ *     file is extended, allocated and truncated alike, and only the
+ *     mapping steps are skipped (len alone follows the file).
+ *
+ * Invariants: mapped == page_up(len) (0 when unmapped); base..base+mapped
+ * maps the file (inside a reserve of `reserved` bytes when non-zero);
+ * alloc_upto <= len.
  *
  * Locking: everything here runs with map_lock held for writing, except
  * mmapio_prepare_write (read side suffices: it only reads base/len and
@@ -81,11 +86,12 @@ static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 	size_t have = f->mapped;
 	void *p;
 
-	if (want == have)
+	if (want == have || f->unmapped)
 		goto done;
 	if (f->reserved && want <= f->reserved) {
-		p = mmap(f->base + have, want - have, f->prot,
-			 f->map_flags | MAP_FIXED, f->fd, (off_t)have);
+		p = mmapio_sys.mmap(f->base + have, want - have, f->prot,
+				    f->map_flags | MAP_FIXED, f->fd,
+				    (off_t)have);
 		if (p == MAP_FAILED)
 			return -errno;
 	} else {
@@ -98,7 +104,8 @@ static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 				f->base = NULL;
 		}
 		if (!f->base) {
-			p = mmap(NULL, want, f->prot, f->map_flags, f->fd, 0);
+			p = mmapio_sys.mmap(NULL, want, f->prot, f->map_flags,
+					    f->fd, 0);
 		} else {
 			p = mremap(f->base, have, want, 0);
 			if (p == MAP_FAILED) {
@@ -127,7 +134,7 @@ static int remap_shrink(struct mmapio_file *f, uint64_t new_len)
 
 	if (is_pinned(f))
 		return -EBUSY;
-	if (want != have) {
+	if (want != have && !f->unmapped) {
 		if (f->reserved) {
 			p = mmap(f->base + want, have - want, PROT_NONE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |

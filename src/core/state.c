@@ -416,7 +416,8 @@ int mmapio_state_detach(struct mmapio_file *f)
 
 int mmapio_state_account(struct mmapio_file *f, uint64_t off, uint64_t len)
 {
-	return flush_account(f, off, len, false);
+	/* Without a mapping, the bytes went around it (pwrite). */
+	return flush_account(f, off, len, f->unmapped);
 }
 
 void mmapio_state_truncated(struct mmapio_file *f, uint64_t new_len)

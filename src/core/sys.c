@@ -23,6 +23,7 @@ static int real_sync_file_range(int fd, off64_t off, off64_t n, unsigned flags)
 }
 
 static const struct mmapio_sys_ops real_ops = {
+	.mmap = mmap,
 	.msync = msync,
 	.fdatasync = fdatasync,
 	.fsync = fsync,
@@ -33,6 +34,7 @@ static const struct mmapio_sys_ops real_ops = {
 };
 
 struct mmapio_sys_ops mmapio_sys = {
+	.mmap = mmap,
 	.msync = msync,
 	.fdatasync = fdatasync,
 	.fsync = fsync,

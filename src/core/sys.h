@@ -1,12 +1,13 @@
 /*
  * sys.h — the syscall and clock table of libmmapio (private).
  *
- * Every durability-relevant syscall of the core goes through mmapio_sys so
- * unit tests can inject faults (a failing msync/fdatasync, ENOSPC from
- * fallocate) and a deterministic clock. Production code never changes it.
- * Tests change fields before use and call mmapio_sys_reset() after; the
- * table is not synchronised, so change it only while no other thread uses
- * the library.
+ * Every durability-relevant syscall of the core, and the mmap of a file's
+ * pages, goes through mmapio_sys so unit tests can inject faults (a failing
+ * msync/fdatasync, ENOSPC from fallocate, ENODEV from mmap as on a file
+ * system without shared mappings) and a deterministic clock. Production
+ * code never changes it. Tests change fields before use and call
+ * mmapio_sys_reset() after; the table is not synchronised, so change it
+ * only while no other thread uses the library.
  */
 #ifndef MMAPIO_SYS_H
 #define MMAPIO_SYS_H
@@ -16,6 +17,9 @@
 #include <sys/types.h>
 
 struct mmapio_sys_ops {
+	/* Mappings of file pages only (not the anonymous reserve). */
+	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off);
 	int (*msync)(void *addr, size_t len, int flags);
 	int (*fdatasync)(int fd);
 	int (*fsync)(int fd);

@@ -24,6 +24,9 @@
  *     followed and a shrink is -ERANGE.
  *   - Segments keep (off, len) and a reference; every use re-validates
  *     against the file's current length through mmapio_read/mmapio_write.
+ *   - A file without a mapping (f->unmapped) has no bytes to point at:
+ *     views, walks, cursors, segments and declared raw writes are -ENODEV,
+ *     the raw pointers NULL (its base is NULL).
  *
  * Threads: all functions are safe to call concurrently on one file; one
  * view/cursor/segment object belongs to one thread at a time.
@@ -77,8 +80,11 @@ static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 		     bool writable, struct mmapio_view *v)
 {
 	uint8_t *data;
-	int rc = pin_range(f, off, len, writable, &data);
+	int rc;
 
+	if (f->unmapped)
+		return -ENODEV;
+	rc = pin_range(f, off, len, writable, &data);
 	if (rc < 0)
 		return rc;
 	v->file = mmapio_ref(f);
@@ -134,6 +140,8 @@ void *mmapio_mut_ptr(struct mmapio_file *f)
 
 int mmapio_declare_written(struct mmapio_file *f, uint64_t off, size_t len)
 {
+	if (f->unmapped)
+		return -ENODEV;
 	if (!f->writable)
 		return -EBADF;
 	if (!mmapio_range_ok(off, len, mmapio_len(f)))
@@ -178,6 +186,8 @@ static int walk(struct mmapio_file *f, struct walk *w)
 {
 	int rc, arc;
 
+	if (f->unmapped)
+		return -ENODEV;
 	if (!w->chunk)
 		w->chunk = mmapio_page_size();
 	rc = pin_range(f, w->off, w->len, w->cb_mut != NULL, &w->base);
@@ -223,6 +233,8 @@ int mmapio_for_each_chunk_mut(struct mmapio_file *f, uint64_t off,
 int mmapio_cursor_init(struct mmapio_cursor *c, struct mmapio_file *f,
 		       uint64_t off, uint64_t len, size_t chunk)
 {
+	if (f->unmapped)
+		return -ENODEV;
 	if (!mmapio_range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	c->file = f;
@@ -259,6 +271,8 @@ int mmapio_cursor_next(struct mmapio_cursor *c, const void **data, size_t *len)
 int mmapio_segment(struct mmapio_file *f, uint64_t off, uint64_t len,
 		   struct mmapio_segment *out)
 {
+	if (f->unmapped)
+		return -ENODEV;
 	if (!mmapio_range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	out->file = mmapio_ref(f);

@@ -259,7 +259,7 @@ static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_prefetch(mf, off, len);
-		if (res == 0)
+		if (res == 0 && mmapio_is_mapped(mf))
 			res = mmapio_advise(mf, off, len, MMAPIO_ADV_WILLNEED);
 	} else {
 		fd = open_data_fd(in);
@@ -682,7 +682,7 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	}
 	if (in->mf) {
 		row.size = mmapio_len(in->mf);
-		row.mapped = true;
+		row.mapped = mmapio_is_mapped(in->mf);
 		row.rw = mmapio_mode(in->mf) == MMAPIO_RW;
 	} else {
 		row.rw = in->map_fd >= 0 &&

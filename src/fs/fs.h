@@ -43,7 +43,7 @@
  * Locking:
  *   fd, dev, ino, type: immutable after creation.
  *   nlookup, hash_next: the table shard lock (inode.c).
- *   open_count, inflight, mf, map_fd, unmappable, relpath, settings,
+ *   open_count, inflight, mf, map_fd, relpath, settings,
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
@@ -65,9 +65,12 @@ struct mmapfs_inode {
 	pthread_mutex_t lock;
 	unsigned open_count;     /* FUSE opens not yet released */
 	unsigned inflight;       /* requests using mf right now */
-	struct mmapio_file *mf;  /* the shared mapping, NULL when not mapped */
+	struct mmapio_file *mf;  /* the shared mmapio_file (mapped, or served
+				  * by pread/pwrite inside libmmapio when the
+				  * kernel will not map it); NULL while
+				  * evicted or when the daemon cannot open
+				  * the file itself */
 	int map_fd;              /* the mapping's fd while evicted, else -1 */
-	bool unmappable;         /* mmapio said -ENODEV: pread/pwrite only */
 	char *relpath;           /* path relative to the root at first open */
 	struct mmapfs_file_settings settings;
 	uint64_t locked_bytes;   /* bytes mlock()ed for settings.lock */

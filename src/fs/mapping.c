@@ -11,8 +11,14 @@
  *     share the mapping; the last release closes it, which applies the
  *     policy's close rule. Each open also keeps its own descriptor (the
  *     handle's fd, opened by ops_file.c with the access mode asked for).
- *   - A file that cannot be mapped (-ENODEV), or that the daemon cannot
- *     open by itself, is served by pread/pwrite on the handle's fd.
+ *   - A file the kernel will not map (a backing file system without shared
+ *     mmap, e.g. a FUSE file system serving direct_io files) still gets an
+ *     mf, opened with options.unmapped_fallback: libmmapio serves it with
+ *     pread/pwrite and applies its policy like any other (counts,
+ *     deadlines, sticky error, close rule); it holds no address space, so
+ *     it does not count against max_mapped_files. Only a file that the
+ *     daemon cannot open by itself (a write-only file of an unprivileged
+ *     daemon) has no mf: the handle's fd serves it.
  *   - Requests pin the mapping (inflight) for their duration. Mapped files
  *     are capped at max_mapped_files: when over, a clock sweep (second
  *     chance, an approximation of LRU that keeps the data path free of any
@@ -23,8 +29,8 @@
  *
  * Invariants: mf != NULL or map_fd >= 0 only while open_count > 0, never
  * both. An inode is listed exactly while open_count > 0 once the open or
- * release that changed it has returned. mapped_count counts inodes with
- * mf != NULL.
+ * release that changed it has returned. mapped_count counts inodes whose
+ * mf is mapped (mmapio_is_mapped).
  *
  * Locking: order open-list lock -> inode.lock (never the reverse: open and
  * release update the list after dropping inode.lock, see list_sync()).
@@ -129,7 +135,8 @@ static void lock_if_asked(struct mmapfs_inode *in)
 	uint64_t total;
 	int res;
 
-	if (!in->settings.lock || in->locked_bytes || len == 0)
+	if (!in->settings.lock || in->locked_bytes || len == 0 ||
+	    !mmapio_is_mapped(in->mf))
 		return;
 	total = atomic_fetch_add(&locked_total, len) + len;
 	if (total > atomic_load(&max_locked)) {
@@ -162,13 +169,18 @@ static void log_mapped(const struct mmapfs_inode *in, bool rw)
 	if (mmapio_policy_format(&in->settings.flush, policy,
 				 sizeof(policy)) < 0)
 		snprintf(policy, sizeof(policy), "?");
-	mmapfs_debug("%s: mapped %s, %llu bytes, policy %s", in->relpath,
-		     rw ? "rw" : "ro",
-		     (unsigned long long)mmapio_len(in->mf), policy);
+	if (mmapio_is_mapped(in->mf))
+		mmapfs_debug("%s: mapped %s, %llu bytes, policy %s",
+			     in->relpath, rw ? "rw" : "ro",
+			     (unsigned long long)mmapio_len(in->mf), policy);
+	else
+		mmapfs_info("%s: cannot be mapped, served by pread/pwrite "
+			    "(%s, policy %s)", in->relpath, rw ? "rw" : "ro",
+			    policy);
 }
 
-/* Maps fd (owned from now on) into in->mf. in->lock held. On -ENODEV the
- * file is marked unmappable and fd closed. Returns 0 or -errno. */
+/* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
+ * the kernel allows. in->lock held. Returns 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 {
 	struct mmapio_options o;
@@ -180,27 +192,24 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	o.policy = in->settings.flush;
 	o.preallocate = in->settings.preallocate;
 	o.hugepages = in->settings.hugepages;
+	o.unmapped_fallback = true;
 	res = mmapio_from_fd_opts(fd, &o, in->relpath, &mf);
 	if (res < 0) {
 		close(fd);
-		if (res == -ENODEV) {
-			in->unmappable = true;
-			mmapfs_info("%s: cannot be mapped, served by pread/pwrite",
-				    in->relpath);
-			return 0;
-		}
 		return res;
 	}
+	in->mf = mf;
+	log_mapped(in, rw);
+	if (!mmapio_is_mapped(mf))
+		return 0;
 	/* Page faults in the daemon read just their page: the READ handler
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
 	 * often 8 MiB, zero-filled for holes) made random reads of large
 	 * sparse files a thousand times slower than native. */
 	(void)mmapio_advise(mf, 0, mmapio_len(mf), MMAPIO_ADV_RANDOM);
-	in->mf = mf;
 	atomic_fetch_add(&mapped_count, 1);
 	lock_if_asked(in);
-	log_mapped(in, rw);
 	return 0;
 }
 
@@ -230,7 +239,6 @@ static int first_open_locked(struct mmapfs_inode *in)
 	if (fd < 0) {
 		/* The daemon itself may not read it (a write-only file of an
 		 * unprivileged daemon): the handle's fd serves it. */
-		in->unmappable = true;
 		return 0;
 	}
 	res = map_fd_locked(in, fd, rw);
@@ -239,9 +247,18 @@ static int first_open_locked(struct mmapfs_inode *in)
 	return res;
 }
 
+/* Forgets in->mf once it was closed or unmapped. in->lock held. */
+static void mf_gone_locked(struct mmapfs_inode *in, bool was_mapped)
+{
+	in->mf = NULL;
+	if (was_mapped)
+		atomic_fetch_sub(&mapped_count, 1);
+}
+
 static void release_state_locked(struct mmapfs_inode *in)
 {
 	if (in->mf) {
+		bool was_mapped = mmapio_is_mapped(in->mf);
 		int res;
 
 		unlock_accounting(in);
@@ -251,14 +268,12 @@ static void release_state_locked(struct mmapfs_inode *in)
 				   strerror(-res));
 		else
 			mmapfs_debug("%s: unmapped (last close)", in->relpath);
-		in->mf = NULL;
-		atomic_fetch_sub(&mapped_count, 1);
+		mf_gone_locked(in, was_mapped);
 	}
 	if (in->map_fd >= 0) {
 		close(in->map_fd);
 		in->map_fd = -1;
 	}
-	in->unmappable = false;
 	free(in->relpath);
 	in->relpath = NULL;
 }
@@ -278,7 +293,8 @@ static void evict_if_needed(void)
 				in->open_next : open_list;
 
 			pthread_mutex_lock(&in->lock);
-			if (in->mf && in->inflight == 0) {
+			if (in->mf && mmapio_is_mapped(in->mf) &&
+			    in->inflight == 0) {
 				if (atomic_exchange(&in->referenced, false)) {
 					pthread_mutex_unlock(&in->lock);
 				} else {
@@ -298,9 +314,8 @@ static void evict_if_needed(void)
 			unlock_accounting(victim);
 			res = mmapio_unmap(victim->mf, &fd);
 			if (res == 0) {
-				victim->mf = NULL;
+				mf_gone_locked(victim, true);
 				victim->map_fd = fd;
-				atomic_fetch_sub(&mapped_count, 1);
 				mmapfs_debug("%s: unmapped (max_mapped_files)",
 					     victim->relpath);
 			}
@@ -518,6 +533,7 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in)
 		res = -EBUSY;
 	if (in->mf && res == 0) {
 		uint64_t locked = in->locked_bytes;
+		bool was_mapped = mmapio_is_mapped(in->mf);
 
 		unlock_accounting(in);
 		res = mmapio_unmap(in->mf, &fd);
@@ -528,9 +544,8 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in)
 			atomic_fetch_add(&locked_total, locked);
 		} else {
 			/* Unmapped, also when its flush failed. */
-			in->mf = NULL;
+			mf_gone_locked(in, was_mapped);
 			in->map_fd = fd;
-			atomic_fetch_sub(&mapped_count, 1);
 		}
 	}
 	pthread_mutex_unlock(&in->lock);
@@ -561,6 +576,7 @@ void mmapfs_mapping_close_all(void)
 		if (in->mf) {
 			struct mmapio_policy pol;
 			uint64_t pending = mmapio_pending_bytes(in->mf);
+			bool was_mapped = mmapio_is_mapped(in->mf);
 			int res;
 
 			mmapio_flush_policy(in->mf, &pol);
@@ -573,8 +589,7 @@ void mmapfs_mapping_close_all(void)
 				files++;
 				bytes += pending;
 			}
-			in->mf = NULL;
-			atomic_fetch_sub(&mapped_count, 1);
+			mf_gone_locked(in, was_mapped);
 		}
 		if (in->map_fd >= 0) {
 			close(in->map_fd);

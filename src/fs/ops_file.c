@@ -24,10 +24,15 @@
  *     system's write path, where a store into freshly grown pages would
  *     take a read fault and a page_mkwrite per page (2.5x less daemon CPU
  *     for sequential 1 MiB writes); the mapping follows the new size.
- *   - Files without a writable mapping (unmappable, read-only mapping) are
- *     served by pread/pwrite on the handle's descriptor; writes that bypass
- *     the mapping (that fallback, copy_file_range, fallocate) are accounted
- *     to the file's policy.
+ *   - A file the kernel will not map has an mf without a mapping
+ *     (mapping.c): its reads are preads of the handle's descriptor (no
+ *     view to reply from), its writes, appends included, go through
+ *     mmapio_write_grow, which pwrites and applies the policy as for a
+ *     mapped file.
+ *   - Files without a writable mf (read-only mapping, or none: the daemon
+ *     cannot open the file itself) are served by pread/pwrite on the
+ *     handle's descriptor; writes that bypass the mapping (that fallback,
+ *     copy_file_range, fallocate) are accounted to the file's policy.
  *   - O_TRUNC (atomic_o_trunc) and setattr(size) resize through the
  *     mapping, which waits for pinned views.
  *   - The kernel page cache of the mount stays (keep_cache from the
@@ -380,9 +385,10 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	 * is sent, the kernel may release and forget the inode at once: the
 	 * inode is not touched after the reply. */
 	mmapfs_mapping_put(in, mf);
-	if (res == -ERANGE) {
+	if (res == -ERANGE || res == -ENODEV) {
 		/* Shrunk meanwhile, or a page that cannot be faulted in (a
-		 * hole of a full tmpfs): the file serves what it has. */
+		 * hole of a full tmpfs): the file serves what it has. ENODEV:
+		 * a file without a mapping, nothing to view. */
 		read_fallback(req, handle_of(fi), size, off);
 	} else if (res < 0) {
 		fuse_reply_err(req, -res);
@@ -455,7 +461,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				off = (off_t)end;
 			}
 		}
-		if ((uint64_t)off >= mmapio_len(mf))
+		if ((uint64_t)off >= mmapio_len(mf) && mmapio_is_mapped(mf))
 			res = write_fallback(in, mf, h, buf, size, off);
 		else
 			res = mmapio_write_grow(mf, (uint64_t)off, buf, size);

@@ -12,11 +12,13 @@
  * of a regular file lists the backing file's names (without the
  * namespace) and then the five. setxattr and removexattr of a name in the
  * namespace are EPERM on every inode.
- *   Values: a mapped file reports its mapping's counters and policy; an
- *   open file whose mapping is evicted, or that cannot be mapped, reports
- *   its policy and zero counters; a file that is not open reports the
- *   policy its next open would get (the .ctl/policy override, else the
- *   config's for its current path) and zero counters.
+ *   Values: an open file with an mf (mapped, or served by pread/pwrite
+ *   inside libmmapio when the kernel will not map it: mapped = no) reports
+ *   its counters and policy; an open file whose mapping is evicted, or
+ *   that the daemon cannot open itself, reports its policy and the
+ *   counters the library keeps (zero when none); a file that is not open
+ *   reports the policy its next open would get (the .ctl/policy override,
+ *   else the config's for its current path) and zero counters.
  *
  * Threads: any request thread; inode.lock is held while the values are
  * read from the inode.
@@ -58,7 +60,7 @@ static int vx_read(struct mmapfs_inode *in, struct vx_values *v)
 {
 	struct mmapfs_file_settings s;
 	struct mmapfs_config *cfg;
-	bool known;
+	bool known, counted = false;
 	char *rel;
 	int res;
 
@@ -68,17 +70,18 @@ static int vx_read(struct mmapfs_inode *in, struct vx_values *v)
 	if (known) {
 		v->policy = in->settings.flush;
 		if (in->mf) {
-			v->mapped = true;
+			v->mapped = mmapio_is_mapped(in->mf);
 			mmapio_stats(in->mf, &v->st);
+			counted = true;
 		}
 	} else if (in->policy_override) {
 		known = true;
 		v->policy = in->override_policy;
 	}
 	pthread_mutex_unlock(&in->lock);
-	/* Not mapped: the library may still keep its counters (closed or
+	/* No mf: the library may still keep its counters (closed or
 	 * evicted with writes pending under never). */
-	if (!v->mapped)
+	if (!counted)
 		(void)mmapio_stats_by_id(in->dev, in->ino, &v->st);
 	if (known)
 		return 0;
