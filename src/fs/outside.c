@@ -32,7 +32,9 @@
  *   - Open files are also watched with inotify (one instance, one thread),
  *     because a client that keeps a descriptor open and reads from the
  *     kernel's cache sends no GETATTR: an event (write, truncate, attribute
- *     change, close after writing) stats the file and runs the check. The
+ *     change, close after writing) stats the file and runs the check, once
+ *     per file per batch; the thread pauses WATCH_PAUSE_MS between batches
+ *     so that a stream of writes costs a check per pause. The
  *     daemon's own pwrite/ftruncate/fallocate cause events too; the check
  *     recognises them. Stores into mappings (also an outside process's)
  *     cause no inotify events; those are noticed at the next GETATTR,
@@ -65,6 +67,9 @@
 
 #define WATCH_BUCKETS 1024
 #define WATCH_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE)
+#define WATCH_BATCH 64      /* events read at once; distinct files checked */
+#define WATCH_PAUSE_MS 10   /* between batches: outside changes to open
+			     * files are noticed within about this */
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmapfs_inode *watch_table[WATCH_BUCKETS];
@@ -211,9 +216,25 @@ static void check_all_watched(void)
 	}
 }
 
+/* True when wd is among the first n of seen (adding it when not and there
+ * is room). */
+static bool seen_before(int *seen, unsigned *n, int wd)
+{
+	for (unsigned i = 0; i < *n; i++) {
+		if (seen[i] == wd)
+			return true;
+	}
+	if (*n < WATCH_BATCH)
+		seen[(*n)++] = wd;
+	return false;
+}
+
+/* Checks each file named by a batch of events once. */
 static void handle_events(const char *buf, ssize_t len)
 {
 	const struct inotify_event *ev;
+	int seen[WATCH_BATCH];
+	unsigned nseen = 0;
 
 	pthread_mutex_lock(&watch_lock);
 	for (const char *p = buf; p < buf + len;
@@ -221,7 +242,8 @@ static void handle_events(const char *buf, ssize_t len)
 		ev = (const struct inotify_event *)(const void *)p;
 		if (ev->mask & IN_Q_OVERFLOW)
 			check_all_watched();
-		else if (ev->mask & WATCH_EVENTS)
+		else if ((ev->mask & WATCH_EVENTS) &&
+			 !seen_before(seen, &nseen, ev->wd))
 			check_watched(ev->wd);
 	}
 	pthread_mutex_unlock(&watch_lock);
@@ -229,7 +251,7 @@ static void handle_events(const char *buf, ssize_t len)
 
 static void *watch_main(void *arg)
 {
-	char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
+	char buf[WATCH_BATCH * (sizeof(struct inotify_event) + NAME_MAX + 1)]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd[2] = {
 		{ .fd = inotify_fd, .events = POLLIN },
@@ -258,6 +280,12 @@ static void *watch_main(void *arg)
 			break;
 		}
 		handle_events(buf, n);
+		/* Let events gather: inotify merges repeats of an unread
+		 * event, so a file written all the time (also by the daemon
+		 * itself: its pwrite appends raise events too) costs one
+		 * check per pause, not one per write. */
+		if (poll(&pfd[1], 1, WATCH_PAUSE_MS) > 0)
+			break;
 	}
 	return NULL;
 }
