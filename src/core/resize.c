@@ -20,7 +20,9 @@
  *     a hole, that range (page-aligned outward, capped at EOF) is allocated
  *     with fallocate(2) mode 0, so a full disk is -ENOSPC and not a SIGBUS.
  *     alloc_upto caches "no hole below X": a rewrite of allocated data costs
- *     no syscall. Where fallocate is EOPNOTSUPP, preallocate is switched off
+ *     no syscall. mmapio_refresh rescans from 0 (holes punched from
+ *     outside), except after pure growth with no hole below the old end,
+ *     where only the new part is scanned (appends through the fd). Where fallocate is EOPNOTSUPP, preallocate is switched off
  *     for the file and the SIGBUS guard is the fallback (-EIO).
  *   - Holes are found with FIEMAP where the file system has it: it counts
  *     fallocated-but-unwritten (and delayed-allocation) extents as
@@ -346,6 +348,20 @@ void mmapio_reset_alloc_locked(struct mmapio_file *f)
 		     (uint64_t)hole < len ? (uint64_t)hole : len);
 }
 
+/* After growth from old to len: alloc_upto (>= old) moves over what is
+ * allocated of the new part. map_lock held exclusively. */
+static void extend_alloc_locked(struct mmapio_file *f, uint64_t old,
+				uint64_t len)
+{
+	int64_t hole;
+
+	if (!atomic_load(&f->preallocate))
+		return;
+	hole = first_hole(f, old, len);
+	if (hole > 0)
+		advance_alloc(f, (uint64_t)hole < len ? (uint64_t)hole : len);
+}
+
 /* Sets the length; growth allocates the new range (preallocate) unless
  * sparse, which extends with a hole as ftruncate(2) does. */
 static int set_length(struct mmapio_file *f, uint64_t size, bool sparse)
@@ -417,7 +433,13 @@ int64_t mmapio_refresh(struct mmapio_file *f)
 			rc = remap_shrink(f, size);
 		else
 			rc = 0;
-		if (rc == 0)
+		if (rc == 0 && size > old &&
+		    atomic_load(&f->alloc_upto) >= old)
+			/* Grown (an append through the fd): only the new part
+			 * can hold holes, so a file that is appended to all
+			 * the time is not scanned from 0 at every append. */
+			extend_alloc_locked(f, old, size);
+		else if (rc == 0)
 			mmapio_reset_alloc_locked(f);
 		pthread_rwlock_unlock(&f->map_lock);
 		if (rc == -EBUSY) {

@@ -277,6 +277,23 @@ static void test_refresh(void **state)
 	assert_int_equal(ftruncate(fd, 16 * page), 0);
 	assert_int_equal(mmapio_refresh(f), (int64_t)(16 * page));
 	assert_true(atomic_load(&f->alloc_upto) <= page);
+	/* Appended through the fd with no hole below: the new bytes count as
+	 * allocated (only they are scanned), so writes to them need no
+	 * fallocate. */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(mmapio_refresh(f), 0);
+	for (int i = 0; i < 3; i++) {
+		char block[4096];
+
+		memset(block, 'a' + i, sizeof(block));
+		assert_int_equal(pwrite(fd, block, sizeof(block),
+					(off_t)(i * sizeof(block))),
+				 (ssize_t)sizeof(block));
+		assert_int_equal(mmapio_refresh(f),
+				 (int64_t)((i + 1) * sizeof(block)));
+		assert_int_equal(atomic_load(&f->alloc_upto),
+				 (i + 1) * sizeof(block));
+	}
 	close(fd);
 	assert_int_equal(mmapio_close(ro), 0);
 	assert_int_equal(mmapio_close(f), 0);
