@@ -283,6 +283,9 @@ void mmapfs_outside_stop(void);
  * end stats fd (or the inode when fd is -1) to learn the ctime it left. */
 void mmapfs_own_change_begin(struct mmapfs_inode *in);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
+/* The end of a write or truncation: also drops set-ID bits and
+ * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
+void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
 /* True when st (attributes just read) shows a change made from outside
  * since the kernel's cache of in was last known good; records it, so
  * each change is reported once. */
@@ -293,6 +296,19 @@ bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, struct stat *st);
  * (last release). Call with in->lock held. */
 void mmapfs_outside_watch_add(struct mmapfs_inode *in);
 void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
+
+/* ---- kernel_io.c: /dev/fuse I/O, killpriv_v2 ------------------------ */
+
+/* Routes the session's /dev/fuse reads and writes through kernel_io.c
+ * (after fuse_session_mount). Returns 0 or -errno. */
+int mmapfs_kernel_io_install(struct fuse_session *se);
+/* True once the kernel accepted FUSE_HANDLE_KILLPRIV_V2. */
+bool mmapfs_killpriv_v2(void);
+/* Under killpriv_v2, after a write or truncation of in (fd: a descriptor
+ * of it, or -1; st: its attributes): clears set-user-ID and set-group-ID
+ * as the current request asks, and drops security.capability. True when
+ * it changed something. */
+bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st);
 
 /* ---- reload.c: configuration and SIGHUP ----------------------------- */
 

@@ -434,6 +434,11 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		status = EXIT_MOUNT;
 		goto out_signals;
 	}
+	res = mmapfs_kernel_io_install(mmapfs_d.se);
+	if (res < 0)
+		/* Plain libfuse I/O then: the kernel asks for
+		 * security.capability before every write. */
+		mmapfs_warn("cannot hook /dev/fuse I/O: %s", strerror(-res));
 	tune_mountpoint = mountpoint;
 	if (fuse_daemonize(cl->foreground) < 0) {
 		status = EXIT_MOUNT;

@@ -134,7 +134,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 		fd = mmapio_fd(mf);
 	if (res == 0)
 		set_mtime_now(in, fd);
-	mmapfs_own_change_end(in, fd);
+	mmapfs_own_change_end_data(in, fd);
 	mmapfs_mapping_put(in, mf);
 	return res;
 }
@@ -470,7 +470,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			res = (ssize_t)size;
 		}
 	}
-	mmapfs_own_change_end(in, mf ? mmapio_fd(mf) : h->fd);
+	mmapfs_own_change_end_data(in, mf ? mmapio_fd(mf) : h->fd);
 	mmapfs_mapping_put(in, mf);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);

@@ -17,7 +17,9 @@
  *   - Every change the daemon makes to a file (write, truncate, fallocate,
  *     copy_file_range, setattr, xattrs, link) is bracketed by
  *     mmapfs_own_change_begin/end. The end stats the file and raises the
- *     inode's change_seen_ns to its ctime. Reading the ctime is what makes
+ *     inode's change_seen_ns to its ctime; for writes and truncations
+ *     (end_data) it first drops what killpriv_v2 leaves to the daemon
+ *     (kernel_io.c), inside the bracket. Reading the ctime is what makes
  *     this exact: Linux (6.13+, multigrain timestamps on ext4, xfs, btrfs,
  *     tmpfs) gives the next change after a ctime was read a fine-grained
  *     ctime greater than the one read, so any later change from outside
@@ -93,15 +95,39 @@ void mmapfs_own_change_begin(struct mmapfs_inode *in)
 	atomic_fetch_add(&in->own_busy, 1);
 }
 
-void mmapfs_own_change_end(struct mmapfs_inode *in, int fd)
+static int stat_fd_or_inode(struct mmapfs_inode *in, int fd, struct stat *st)
+{
+	return fd >= 0 ? (fstat(fd, st) < 0 ? -errno : 0) :
+			 mmapfs_inode_stat(in, st);
+}
+
+static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
 {
 	struct stat st;
-	int res = fd >= 0 ? fstat(fd, &st) : mmapfs_inode_stat(in, &st);
+	int res = stat_fd_or_inode(in, fd, &st);
 
-	if (res == 0)
+	if (res == 0 && data && mmapfs_kill_privs(in, fd, &st))
+		res = stat_fd_or_inode(in, fd, &st);
+	if (res == 0) {
 		raise_seen(in, mmapfs_ctime_ns(&st));
+		/* The daemon's own change added no capability: a known
+		 * absence stays known (and under killpriv_v2 it was just
+		 * made so). */
+		if (data && mmapfs_killpriv_v2())
+			atomic_store(&in->nocap_ctime, mmapfs_ctime_ns(&st));
+	}
 	atomic_fetch_add(&in->own_gen, 1);
 	atomic_fetch_sub(&in->own_busy, 1);
+}
+
+void mmapfs_own_change_end(struct mmapfs_inode *in, int fd)
+{
+	own_change_done(in, fd, false);
+}
+
+void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd)
+{
+	own_change_done(in, fd, true);
 }
 
 /* The check proper. st must have been taken between the two reads of

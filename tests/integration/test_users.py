@@ -181,3 +181,47 @@ def test_without_allow_other_others_are_refused(mount_factory):
     util.write_file(m.mnt / "f", b"x")
     fs.chmod(m.mnt / "f", 0o666)
     assert as_alice(f"result = E(os.stat, {str(m.mnt / 'f')!r})") == "EACCES"
+
+
+def test_writes_and_truncation_drop_setuid_setgid(shared):
+    """As on a local disk: a write or a truncation by a user without
+    CAP_FSETID clears set-user-ID, and set-group-ID of a group-executable
+    file (set-group-ID without group execute stays); root's writes keep
+    both. The kernel or the daemon may do it (killpriv_v2), the client
+    sees the same."""
+    base = str(shared.mnt)
+    as_alice(f"""
+for name in ('w', 'nogx', 't', 'otrunc'):
+    create({base!r} + '/' + name, 0o666, b'0123456789')
+result = 'done'
+""")
+    util.write_file(shared.mnt / "root", b"0123456789")
+    for name, mode in (("w", 0o6777), ("nogx", 0o2766), ("t", 0o6777),
+                       ("otrunc", 0o6777), ("root", 0o6777)):
+        fs.chmod(shared.mnt / name, mode)
+    result = as_alice(f"""
+fd = os.open({base + '/w'!r}, os.O_WRONLY)
+os.pwrite(fd, b'x', 3)
+os.close(fd)
+fd = os.open({base + '/nogx'!r}, os.O_WRONLY)
+os.pwrite(fd, b'x', 3)
+os.close(fd)
+os.truncate({base + '/t'!r}, 4)
+os.close(os.open({base + '/otrunc'!r}, os.O_WRONLY | os.O_TRUNC))
+result = 'done'
+""")
+    assert result == "done"
+    fd = fs.open(shared.mnt / "root", os.O_WRONLY)
+    try:
+        fs.pwrite(fd, b"x", 3)
+    finally:
+        fs.close(fd)
+    want = {"w": 0o777, "nogx": 0o2766, "t": 0o777, "otrunc": 0o777,
+            "root": 0o6777}
+    for name, mode in want.items():
+        assert stat.S_IMODE(os.stat(shared.backing / name).st_mode) == mode, \
+            name
+        assert stat.S_IMODE(fs.stat(shared.mnt / name).st_mode) == mode, name
+    assert (shared.backing / "w").read_bytes() == b"012x456789"
+    assert (shared.backing / "t").read_bytes() == b"0123"
+    assert (shared.backing / "otrunc").read_bytes() == b""
