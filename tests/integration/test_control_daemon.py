@@ -34,13 +34,7 @@ def ctl(mnt, verb, text, ctl_dir=".ctl"):
     return None
 
 
-def rows(mnt):
-    """.stats/files as {path: {column: text}} (paths without escapes)."""
-    lines = util.read_file(str(mnt / ".stats" / "files")).decode()
-    lines = lines.split("\n")
-    cols = lines[0].split("\t")
-    return {r[0]: dict(zip(cols, r))
-            for r in (line.split("\t") for line in lines[1:-1])}
+rows = util.stats_rows
 
 
 def xattr(path, name):

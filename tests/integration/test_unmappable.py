@@ -147,13 +147,7 @@ def xattr(path, name):
     return fs.getxattr(str(path), f"user.mmapfs.{name}").decode()
 
 
-def rows(mnt):
-    """.stats/files as {path: {column: text}}."""
-    lines = util.read_file(str(mnt / ".stats" / "files")).decode()
-    lines = lines.split("\n")
-    cols = lines[0].split("\t")
-    return {r[0]: dict(zip(cols, r))
-            for r in (line.split("\t") for line in lines[1:-1])}
+rows = util.stats_rows
 
 
 class Open:

@@ -169,6 +169,16 @@ def read_file(path):
     return call(raw_read, path)
 
 
+def stats_rows(mnt):
+    """The mount's .stats/files as {path: {column: text}} (paths as
+    printed, escapes not undone)."""
+    lines = read_file(os.path.join(str(mnt), ".stats", "files")).decode()
+    lines = lines.split("\n")
+    cols = lines[0].split("\t")
+    return {r[0]: dict(zip(cols, r))
+            for r in (line.split("\t") for line in lines[1:-1])}
+
+
 def raw_pread_all(fd, size, offset):
     """Untimed pread loop (for code already running in the worker)."""
     chunks = []
