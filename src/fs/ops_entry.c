@@ -76,10 +76,14 @@ static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	if (S_ISREG(st.st_mode) &&
-	    (mmapfs_outside_check(in, &st) |
-	     mmapfs_mapping_check_size(in, st.st_size)))
-		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+	if (S_ISREG(st.st_mode)) {
+		/* Both run: each records what it saw. */
+		bool outside = mmapfs_outside_check(in, &st);
+		bool resized = mmapfs_mapping_check_size(in, st.st_size);
+
+		if (outside || resized)
+			mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+	}
 	mmapfs_inode_nocap_check(in, &st);
 	fuse_reply_attr(req, &st, mmapfs_attr_timeout());
 }
