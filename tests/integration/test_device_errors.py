@@ -3,9 +3,8 @@
 The backing directory of mmapfs is a faultfs mount (faultfs.py in this
 directory: a pyfuse3 passthrough whose FSYNC fails with EIO while the file
 .fail-fsync exists in its source directory, WRITE while .fail-write does),
-so a sync the daemon makes of
-a backing file fails as on a failing disk. Checked through ordinary system
-calls on the mmapfs mount:
+so a sync the daemon makes of a backing file fails as on a failing disk.
+Checked through ordinary system calls on the mmapfs mount:
 
   1. fsync(2) and fdatasync(2) of a written file fail with EIO while the
      fault is on;
@@ -23,7 +22,12 @@ calls on the mmapfs mount:
   5. a failed write-back (faultfs fails WRITE while .fail-write exists)
      is reported by fsync the same way, and an append, which the daemon
      writes around its mapping, fails at once;
-  6. the daemon never dies: the mount serves new files afterwards, and the
+  6. with max_mapped_files = 1, the error survives the cap on mappings: a
+     file with a sticky error is not evicted, and a close-rule flush that
+     fails while a file is evicted is reported by its fsync and close;
+     .ctl/evict of a file with a sticky error reports it, and the file's
+     descriptors keep it;
+  7. the daemon never dies: the mount serves new files afterwards, and the
      fixture checks that it exits with status 0 and a clean sanitizer log.
 
 Cleanup: faultfs runs in the foreground as the fixture's child, its log in
@@ -375,4 +379,113 @@ def test_failed_write_back_is_reported_by_fsync(stack):
     finally:
         closes_with(0, fd)
     assert (ffs.src / "f").read_bytes()[100:105] == b"again"
+    assert_mount_alive(m)
+
+
+def test_error_survives_eviction_of_the_mapping(faultfs, mount_factory):
+    """max_mapped_files = 1: opening a second file would unmap the first
+    (idle) one, but libmmapio forgets a sticky error with the file's last
+    mapping, so a file with a sticky error stays mapped while its handle
+    is open. (Before, the eviction's unmap returned the error, the daemon
+    took that for "not unmapped" and used the freed mmapio_file.)"""
+    m = mount_factory(config="[global]\nmax_mapped_files = 1\n",
+                      backing=faultfs.mnt)
+    ffs = faultfs
+    fd_a = fs.open(m.mnt / "a", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_b = None
+    try:
+        util.pwrite_all(fd_a, util.pattern(PAGE), 0)
+        ffs.fail_fsync(True)
+        util.expect_errno(errno.EIO, os.fsync, fd_a)
+        ffs.fail_fsync(False)
+        fd_b = fs.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)
+        util.pwrite_all(fd_b, b"b" * PAGE, 0)
+        row = util.call(stats_row, m.mnt, "a")
+        assert row is not None and row["mapped"] == "yes", row
+        assert row["flush_errors"] == "1", row
+        util.expect_errno(errno.EIO, os.fsync, fd_a)
+        util.pwrite_all(fd_a, b"again", 0)
+        util.expect_errno(errno.EIO, os.fsync, fd_a)
+        fs.fsync(fd_b)
+    finally:
+        ffs.fail_fsync(False)
+        if fd_b is not None:
+            closes_with(0, fd_b)
+        closes_with(errno.EIO, fd_a)
+    wait_released(m, "a")
+    fd_a = fs.open(m.mnt / "a", os.O_RDWR)
+    try:
+        fs.fsync(fd_a)
+    finally:
+        closes_with(0, fd_a)
+    assert_mount_alive(m)
+
+
+def test_failed_flush_at_eviction_is_reported(faultfs, mount_factory):
+    """max_mapped_files = 1, policy ms=60000: evicting the first file
+    flushes its pending writes (the close rule) while the device fails;
+    that failure reaches its open descriptor's fsync and close."""
+    m = mount_factory(config="[global]\nmax_mapped_files = 1\n"
+                      "flush = ms=60000\n", backing=faultfs.mnt)
+    ffs = faultfs
+    fd_a = fs.open(m.mnt / "a", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_b = None
+    try:
+        util.pwrite_all(fd_a, util.pattern(2 * PAGE), 0)
+        fs.fsync(fd_a)
+        util.pwrite_all(fd_a, b"pending", 10)
+        ffs.fail_fsync(True)
+        fd_b = fs.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)
+        util.pwrite_all(fd_b, b"b" * PAGE, 0)
+        row = util.call(stats_row, m.mnt, "a")
+        assert row is not None and row["mapped"] == "no", row
+        assert ffs.injected() == 1, "the eviction did not flush a"
+        ffs.fail_fsync(False)
+        util.expect_errno(errno.EIO, os.fsync, fd_a)
+        fs.fsync(fd_b)
+    finally:
+        ffs.fail_fsync(False)
+        if fd_b is not None:
+            closes_with(0, fd_b)
+        closes_with(errno.EIO, fd_a)
+    wait_released(m, "a")
+    fd_a = fs.open(m.mnt / "a", os.O_RDWR)
+    try:
+        fs.fsync(fd_a)
+    finally:
+        closes_with(0, fd_a)
+    assert_mount_alive(m)
+
+
+def _ctl(mnt, verb, text):
+    fd = os.open(mnt / ".ctl" / verb, os.O_WRONLY)
+    try:
+        return os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def test_error_survives_ctl_evict(stack):
+    """.ctl/evict unmaps a file whatever its state: the write of the
+    command reports the sticky error, which the file keeps."""
+    m, ffs = stack
+    fd = fs.open(m.mnt / "f", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        util.pwrite_all(fd, util.pattern(PAGE), 0)
+        ffs.fail_fsync(True)
+        util.expect_errno(errno.EIO, os.fsync, fd)
+        ffs.fail_fsync(False)
+        util.expect_errno(errno.EIO, _ctl, m.mnt, "evict", "f")
+        row = util.call(stats_row, m.mnt, "f")
+        assert row is not None and row["mapped"] == "no", row
+        util.expect_errno(errno.EIO, os.fsync, fd)
+    finally:
+        ffs.fail_fsync(False)
+        closes_with(errno.EIO, fd)
+    wait_released(m, "f")
+    fd = fs.open(m.mnt / "f", os.O_RDWR)
+    try:
+        fs.fsync(fd)
+    finally:
+        closes_with(0, fd)
     assert_mount_alive(m)
