@@ -43,7 +43,7 @@
  * Locking:
  *   fd, dev, ino, type: immutable after creation.
  *   nlookup, hash_next: the table shard lock (inode.c).
- *   open_count, inflight, mf, map_fd, relpath, settings,
+ *   open_count, inflight, mf, map_fd, evict_error, relpath, settings,
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
@@ -71,6 +71,12 @@ struct mmapfs_inode {
 				  * evicted or when the daemon cannot open
 				  * the file itself */
 	int map_fd;              /* the mapping's fd while evicted, else -1 */
+	int evict_error;         /* 0, or the -errno the unmap of an eviction
+				  * reported (a failed close-rule flush, the
+				  * sticky error): libmmapio forgot it with
+				  * the last mapping, so it is kept here and
+				  * reported like the sticky error until the
+				  * last release */
 	char *relpath;           /* path relative to the root at first open */
 	struct mmapfs_file_settings settings;
 	uint64_t locked_bytes;   /* bytes mlock()ed for settings.lock */
@@ -229,9 +235,10 @@ void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 /* Closes a handle's descriptors and frees it. */
 void mmapfs_handle_free(struct mmapfs_handle *h);
-/* The file's sticky flush error (0 or -errno) for close(2) to report.
- * An evicted mapping is not mapped again for it: the next fsync reports
- * the error then (libmmapio keeps it with the file). */
+/* The file's sticky flush error (0 or -errno) for close(2) and fsync to
+ * report: libmmapio's, or the one an eviction of the mapping reported
+ * (evict_error). The max_mapped_files sweep never evicts a mapping with a
+ * sticky error, so libmmapio keeps it until the last release. */
 int mmapfs_mapping_sticky_error(struct mmapfs_inode *in);
 /* After a getattr: when the backing size differs from the mapping's (a
  * change from outside), adjusts the mapping and returns true (the caller
@@ -254,9 +261,10 @@ void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
 void mmapfs_mapping_apply_config(const struct mmapfs_config *c);
 /* Closes every mapping (flushing per policy); at exit. */
 void mmapfs_mapping_close_all(void);
-/* Unmaps the inode's mapping now, as the max_mapped_files sweep would.
- * Returns 0 (also when not mapped), -EBUSY while it is pinned, or the
- * close flush's error. */
+/* Unmaps the inode's mapping now, as the max_mapped_files sweep would
+ * (also one with a sticky error). Returns 0 (also when not mapped),
+ * -EBUSY while it is pinned, or the close flush's or sticky error, which
+ * is kept in evict_error for fsync and close(2). */
 int mmapfs_mapping_evict(struct mmapfs_inode *in);
 /* Reserves n bytes of max_locked_bytes (-ENOMEM when over) / gives them
  * back. */

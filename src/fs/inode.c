@@ -75,6 +75,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->inflight = 0;
 	in->mf = NULL;
 	in->map_fd = -1;
+	in->evict_error = 0;
 	in->relpath = NULL;
 	in->locked_bytes = 0;
 	in->handles = NULL;

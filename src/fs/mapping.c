@@ -25,6 +25,12 @@
  *     global lock) unmaps open files with no request in flight, keeping
  *     their descriptor; the next request maps them again. Pending counts
  *     belong to the file in libmmapio, so eviction keeps every bound.
+ *   - The sticky flush error (DESIGN §3.4) must last until the last FUSE
+ *     release, but libmmapio forgets it when the file's last mapping
+ *     goes: the sweep never evicts a file with a sticky error, and the
+ *     error an eviction's unmap reports (a close-rule flush that failed,
+ *     or the sticky error of a file evicted through .ctl/evict) is kept
+ *     in the inode (evict_error) and reported like the sticky error.
  *   - Open inodes are linked in one list (for reload, stats and exit).
  *
  * Invariants: mf != NULL or map_fd >= 0 only while open_count > 0, never
@@ -247,6 +253,15 @@ static int first_open_locked(struct mmapfs_inode *in)
 	return res;
 }
 
+/* libmmapio's sticky flush error of mf (0 or -errno). */
+static int mf_sticky_error(struct mmapio_file *mf)
+{
+	struct mmapio_stats st;
+
+	mmapio_stats(mf, &st);
+	return st.sticky_error;
+}
+
 /* Forgets in->mf once it was closed or unmapped. in->lock held. */
 static void mf_gone_locked(struct mmapfs_inode *in, bool was_mapped)
 {
@@ -276,6 +291,7 @@ static void release_state_locked(struct mmapfs_inode *in)
 	}
 	free(in->relpath);
 	in->relpath = NULL;
+	in->evict_error = 0;
 }
 
 /* Unmaps the least recently used idle mappings while over the cap. */
@@ -294,7 +310,7 @@ static void evict_if_needed(void)
 
 			pthread_mutex_lock(&in->lock);
 			if (in->mf && mmapio_is_mapped(in->mf) &&
-			    in->inflight == 0) {
+			    in->inflight == 0 && !mf_sticky_error(in->mf)) {
 				if (atomic_exchange(&in->referenced, false)) {
 					pthread_mutex_unlock(&in->lock);
 				} else {
@@ -313,14 +329,21 @@ static void evict_if_needed(void)
 			/* victim->lock is held (taken in the sweep). */
 			unlock_accounting(victim);
 			res = mmapio_unmap(victim->mf, &fd);
-			if (res == 0) {
+			if (res != -EBUSY) {
+				/* Unmapped even when its flush failed. */
 				mf_gone_locked(victim, true);
 				victim->map_fd = fd;
 				mmapfs_debug("%s: unmapped (max_mapped_files)",
 					     victim->relpath);
 			}
+			if (res < 0 && res != -EBUSY) {
+				mmapfs_err("%s: flush at eviction failed: %s",
+					   victim->relpath, strerror(-res));
+				if (!victim->evict_error)
+					victim->evict_error = res;
+			}
 			pthread_mutex_unlock(&victim->lock);
-			if (res < 0)
+			if (res == -EBUSY)
 				victim = NULL;
 		}
 		pthread_mutex_unlock(&open_lock);
@@ -427,14 +450,13 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 
 int mmapfs_mapping_sticky_error(struct mmapfs_inode *in)
 {
-	struct mmapio_stats st;
 	int err = 0;
 
 	pthread_mutex_lock(&in->lock);
-	if (in->mf) {
-		mmapio_stats(in->mf, &st);
-		err = st.sticky_error;
-	}
+	if (in->mf)
+		err = mf_sticky_error(in->mf);
+	if (!err)
+		err = in->evict_error;
 	pthread_mutex_unlock(&in->lock);
 	return err;
 }
@@ -546,6 +568,8 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in)
 			/* Unmapped, also when its flush failed. */
 			mf_gone_locked(in, was_mapped);
 			in->map_fd = fd;
+			if (res < 0 && !in->evict_error)
+				in->evict_error = res;
 		}
 	}
 	pthread_mutex_unlock(&in->lock);

@@ -509,6 +509,8 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: cannot happen */
 			res = 0;
 	}
+	if (res == 0)	/* a flush that failed when mf was evicted */
+		res = mmapfs_mapping_sticky_error(in);
 	/* The mapping's flush is a data sync; fsync adds the metadata, and
 	 * without a mapping the handle's descriptor does it all. */
 	if (res == 0 && (!datasync || !mf) &&
