@@ -14,7 +14,9 @@
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
  *   inode.lock                  -> open-list lock
+ *   inode.lock, open-list lock  -> fd-cache lock
  *   table shard lock (inode.c)  -> nothing else is taken while held
+ *   fd-cache lock (fdcache.c)   -> nothing else is taken while held
  * The data path (read, write) takes only its own inode.lock, briefly, to
  * pin the mapping (inflight++), and again to unpin it; the mapping calls
  * themselves run unlocked.
@@ -40,7 +42,11 @@
 /* One backing object (file, directory, symlink, node) known to the kernel.
  *
  * Locking:
- *   fd, dev, ino, type: immutable after creation.
+ *   dev, ino, type: immutable after creation. handle: set before the
+ *   inode enters the table, then immutable.
+ *   fd, fd_pins, on_lru, lru_next, lru_prev: the fd-cache lock
+ *   (fdcache.c); use fd only between mmapfs_inode_fd_get() and _put()
+ *   (the root's fd is never closed and may be used directly).
  *   nlookup, hash_next: the table shard lock (inode.c).
  *   open_count, inflight, mf, map_fd, unmappable, relpath, settings,
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
@@ -51,7 +57,12 @@
  *   the .ctl/lock lock of control_ops.c.
  */
 struct mmapfs_inode {
-	int fd;                  /* O_PATH | O_NOFOLLOW */
+	int fd;                  /* O_PATH | O_NOFOLLOW; -1 while the
+				  * fd cache has it closed */
+	struct file_handle *handle; /* NULL: fd stays open until FORGET */
+	unsigned fd_pins;        /* users of fd right now */
+	bool on_lru;             /* idle, fd open: may be closed */
+	struct mmapfs_inode *lru_next, *lru_prev;
 	dev_t dev;
 	ino_t ino;
 	mode_t type;             /* S_IFMT bits */
@@ -166,25 +177,54 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 /* The inode of the object an O_PATH descriptor fd refers to (taking over
- * fd), with one lookup reference, and its attributes in *st. Returns 0
- * or -errno (fd closed). */
-int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out);
+ * fd), with one lookup reference, and its attributes in *st. fd was
+ * opened as name beneath dirfd (for its file handle), or dirfd is -1.
+ * Returns 0 or -errno (fd closed). */
+int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
+			 struct mmapfs_inode **out);
 /* fstat of the inode's backing object. Returns 0 or -errno. */
-int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st);
+int mmapfs_inode_stat(struct mmapfs_inode *in, struct stat *st);
 /* Forgets a cached absent security.capability when st (fresh attributes
  * of in) shows another ctime than the one it was cached at. */
 void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
 /* The ctime of st in nanoseconds, never 0 (the "unknown" value). */
 int64_t mmapfs_ctime_ns(const struct stat *st);
-/* "/proc/self/fd/N" of the inode's O_PATH fd. */
-void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
-			   size_t len);
+/* "/proc/self/fd/N" of fd (an inode's pinned descriptor). */
+void mmapfs_fd_procpath(int fd, char *buf, size_t len);
 /* The current path of fd relative to the backing root (malloc'd, "" for
- * the root itself), read back from /proc/self/fd. Returns 0 or -errno. */
+ * the root itself), read back from /proc/self/fd. Returns 0 or -errno
+ * (-ESTALE: a file opened by handle that is not connected to the tree,
+ * fdcache.c). */
 int mmapfs_relpath_of_fd(int fd, char **out);
 /* Relative path of the entry name in directory parent (malloc'd). */
-int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 			    const char *name, char **out);
+
+/* ---- fdcache.c: the inodes' descriptors as a bounded cache ---------- */
+
+/* Chooses the mode (file handles or one descriptor per inode) and the
+ * budget of idle descriptors; after RLIMIT_NOFILE was raised. Returns 0
+ * (a missing feature only selects the fallback mode). */
+int mmapfs_fdcache_init(int root_fd);
+void mmapfs_fdcache_destroy(void);
+/* A new inode (in->fd, type, dev, ino set; not yet in the table) looked
+ * up as name beneath dirfd (-1: made from a bare descriptor): records its
+ * handle and pins its fd for the creator. */
+void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
+			    const char *name);
+/* The new inode is in the table: counts its fd and drops the creator's
+ * pin. */
+void mmapfs_fdcache_admit(struct mmapfs_inode *in);
+/* The inode is being freed: closes its fd and frees its handle. */
+void mmapfs_fdcache_drop(struct mmapfs_inode *in);
+/* Pins the inode's O_PATH descriptor and returns it (opened again from
+ * the inode's handle when the cache had closed it), or -errno: -ENOENT
+ * when the object no longer exists (ESTALE from the handle), -EMFILE,
+ * -ENOMEM. A successful call is paired with mmapfs_inode_fd_put(in);
+ * the descriptor and its /proc/self/fd path are valid until then (a
+ * failed call holds no pin). Thread-safe. */
+int mmapfs_inode_fd_get(struct mmapfs_inode *in);
+void mmapfs_inode_fd_put(struct mmapfs_inode *in);
 
 /* ---- creds.c: per-request credentials ------------------------------- */
 

@@ -1,6 +1,8 @@
 /*
  * inode.c — the inode table: every backing object the kernel knows, keyed
- * by its backing (st_dev, st_ino), each holding an O_PATH descriptor.
+ * by its backing (st_dev, st_ino), each with an O_PATH descriptor (and a
+ * file handle: the descriptors of idle inodes are a bounded cache,
+ * fdcache.c).
  *
  * Design: as in libfuse's passthrough_ll, a node id is the address of the
  * struct mmapfs_inode (the root is FUSE_ROOT_ID). A lookup opens the name
@@ -10,7 +12,8 @@
  * per inode; FORGET drops it and the last one frees the inode. A lookup
  * first stats the name: when the table already has that (dev, ino), the
  * reply needs no descriptor (one syscall instead of open, stat, close);
- * only a new object is opened.
+ * only a new object is opened. Every use of an inode's descriptor pins it
+ * (mmapfs_inode_fd_get/put); a lookup pins its parent.
  *
  * Invariants: an inode is in the table exactly while nlookup > 0 (the
  * root always). An inode with open files has nlookup > 0 (the kernel holds
@@ -19,7 +22,8 @@
  * Locking: the table is split into shards by hash, each with its own
  * mutex guarding its buckets and the nlookup/hash_next of its inodes. No
  * other lock is taken while a shard lock is held; the descriptor is opened
- * and stat'ed before the shard lock is taken.
+ * and stat'ed, and its handle recorded, before the shard lock is taken;
+ * the fd cache is told after it is dropped.
  */
 #include "fs.h"
 
@@ -107,7 +111,9 @@ int mmapfs_inode_table_init(int root_fd)
 	h = hash_key(st.st_dev, st.st_ino);
 	s = shard_of(h);
 	*bucket_of(s, h) = &mmapfs_d.root;
-	return 0;
+	/* The root stays pinned: its descriptor is never closed. */
+	mmapfs_fdcache_prepare(&mmapfs_d.root, -1, NULL);
+	return mmapfs_fdcache_init(root_fd);
 }
 
 static void inode_free(struct mmapfs_inode *in)
@@ -124,7 +130,7 @@ static void inode_free(struct mmapfs_inode *in)
 		close(in->map_fd);
 	free(in->relpath);
 	pthread_mutex_destroy(&in->lock);
-	close(in->fd);
+	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)
 		free(in);
 }
@@ -146,6 +152,7 @@ void mmapfs_inode_table_destroy(void)
 	}
 	free(shards);
 	shards = NULL;
+	mmapfs_fdcache_destroy();
 }
 
 struct mmapfs_inode *mmapfs_inode_get(fuse_ino_t ino)
@@ -162,11 +169,16 @@ fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in)
 	return (fuse_ino_t)(uintptr_t)in;
 }
 
-int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st)
+int mmapfs_inode_stat(struct mmapfs_inode *in, struct stat *st)
 {
-	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return 0;
+	int fd = mmapfs_inode_fd_get(in), res = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		res = -errno;
+	mmapfs_inode_fd_put(in);
+	return res;
 }
 
 int64_t mmapfs_ctime_ns(const struct stat *st)
@@ -184,12 +196,6 @@ void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st)
 
 	if (seen && seen != mmapfs_ctime_ns(st))
 		atomic_store(&in->nocap_ctime, 0);
-}
-
-void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
-			   size_t len)
-{
-	snprintf(buf, len, "/proc/self/fd/%d", in->fd);
 }
 
 /* Finds (dev, ino) and takes one lookup reference, or inserts fresh
@@ -234,7 +240,8 @@ static struct mmapfs_inode *table_find_ref(const struct stat *st)
 	return in;
 }
 
-int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
+int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
+			 struct mmapfs_inode **out)
 {
 	struct mmapfs_inode *fresh, *in;
 
@@ -250,11 +257,15 @@ int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
 		return -ENOMEM;
 	}
 	inode_init_fields(fresh, fd, st);
+	mmapfs_fdcache_prepare(fresh, dirfd, name);
 	in = table_get_or_insert(st, fresh);
 	if (in != fresh) {
 		pthread_mutex_destroy(&fresh->lock);
+		free(fresh->handle);
 		free(fresh);
 		close(fd);
+	} else {
+		mmapfs_fdcache_admit(fresh);
 	}
 	*out = in;
 	return 0;
@@ -264,23 +275,26 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 			struct fuse_entry_param *e)
 {
 	struct mmapfs_inode *in;
-	int fd, res;
+	int dfd, fd, res = 0;
 
 	/* ".." of the root would leave the backing directory. */
 	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
 		name = ".";
 	memset(e, 0, sizeof(*e));
-	if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	in = table_find_ref(&e->attr);
-	if (!in) {
-		fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		res = mmapfs_inode_from_fd(fd, &e->attr, &in);
-		if (res < 0)
-			return res;
+	dfd = mmapfs_inode_fd_get(parent);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
+		res = -errno;
+	in = res < 0 ? NULL : table_find_ref(&e->attr);
+	if (res == 0 && !in) {
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		res = fd < 0 ? -errno :
+			mmapfs_inode_from_fd(dfd, name, fd, &e->attr, &in);
 	}
+	mmapfs_inode_fd_put(parent);
+	if (res < 0)
+		return res;
 	mmapfs_inode_nocap_check(in, &e->attr);
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
@@ -330,6 +344,14 @@ static int readlink_fd(int fd, char *buf, size_t len)
 	return (int)n;
 }
 
+static bool is_backing_root(int fd)
+{
+	struct stat st;
+
+	return fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev == mmapfs_d.root.dev && st.st_ino == mmapfs_d.root.ino;
+}
+
 int mmapfs_relpath_of_fd(int fd, char **out)
 {
 	static const char deleted[] = " (deleted)";
@@ -346,6 +368,10 @@ int mmapfs_relpath_of_fd(int fd, char **out)
 	if ((size_t)plen > sizeof(deleted) - 1 &&
 	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
 		path[plen - (sizeof(deleted) - 1)] = '\0';
+	if (strcmp(path, "/") == 0 && !is_backing_root(fd))
+		/* A file opened by handle, not connected to the tree
+		 * (fdcache.c): its path is unknown. */
+		return -ESTALE;
 	if (strcmp(root, "/") == 0)
 		rel = path + 1;
 	else if (strncmp(path, root, (size_t)rlen) == 0 &&
@@ -359,13 +385,17 @@ int mmapfs_relpath_of_fd(int fd, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 			    const char *name, char **out)
 {
 	char *dir, *path;
-	int res;
+	int res, dfd;
 
-	res = mmapfs_relpath_of_fd(parent->fd, &dir);
+	dfd = mmapfs_inode_fd_get(parent);
+	if (dfd < 0)
+		return dfd;
+	res = mmapfs_relpath_of_fd(dfd, &dir);
+	mmapfs_inode_fd_put(parent);
 	if (res < 0)
 		return res;
 	if (dir[0] == '\0')

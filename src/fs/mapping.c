@@ -3,6 +3,8 @@
  * and the cap on mapped files.
  *
  * Design:
+ *   - Every open pins the inode's O_PATH descriptor until its release
+ *     (fdcache.c), so the fd cache never closes an open file's.
  *   - The first open of an inode reads back its current path (relative to
  *     the backing root) from its descriptor, looks its settings up in the
  *     running config, and maps the file with the daemon's own credentials:
@@ -204,15 +206,24 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	return 0;
 }
 
-/* The first open: path, settings, descriptor, mapping. in->lock held. */
-static int first_open_locked(struct mmapfs_inode *in)
+/* The first open: path, settings, descriptor, mapping. in->lock held;
+ * pfd: the inode's pinned O_PATH descriptor. */
+static int first_open_locked(struct mmapfs_inode *in, int pfd)
 {
 	struct mmapfs_config *cfg;
 	char proc[64];
 	bool rw = true;
 	int fd, res;
 
-	res = mmapfs_relpath_of_fd(in->fd, &in->relpath);
+	res = mmapfs_relpath_of_fd(pfd, &in->relpath);
+	if (res == -ESTALE) {
+		/* Opened by handle after it moved to another directory
+		 * and left the dcache (fdcache.c): no path to match. */
+		mmapfs_warn("a file of unknown path (opened by handle after "
+			    "a move): default settings");
+		in->relpath = strdup("");
+		res = in->relpath ? 0 : -ENOMEM;
+	}
 	if (res < 0)
 		return res;
 	cfg = mmapfs_config_current();
@@ -220,7 +231,7 @@ static int first_open_locked(struct mmapfs_inode *in)
 	mmapfs_config_unref(cfg);
 	mmapfs_policy_override_apply(in);
 
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
 		       errno == ETXTBSY)) {
@@ -317,15 +328,22 @@ static void evict_if_needed(void)
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			bool *changed)
 {
-	int res = 0;
+	int res = 0, pfd;
 
 	*changed = false;
+	/* Each open pins the inode's descriptor until its release: the fd
+	 * cache never closes the descriptor of an open file (which may be
+	 * unlinked and then no longer open by handle). */
+	pfd = mmapfs_inode_fd_get(in);
+	if (pfd < 0)
+		return pfd;
 	pthread_mutex_lock(&in->lock);
 	if (in->open_count == 0) {
-		res = first_open_locked(in);
+		res = first_open_locked(in, pfd);
 		if (res < 0) {
 			release_state_locked(in);
 			pthread_mutex_unlock(&in->lock);
+			mmapfs_inode_fd_put(in);
 			return res;
 		}
 	} else if (in->mf && in->inflight == 0) {
@@ -359,6 +377,7 @@ void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h)
 		release_state_locked(in);
 	pthread_mutex_unlock(&in->lock);
 	list_sync(in);
+	mmapfs_inode_fd_put(in);
 	mmapfs_handle_free(h);
 }
 
@@ -445,6 +464,7 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
 	struct mmapfs_config *cfg;
 	bool known = false, always;
 	char *rel;
+	int fd, res;
 
 	pthread_mutex_lock(&in->lock);
 	if (in->open_count > 0) {
@@ -455,8 +475,15 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
 	if (known)
 		return always;
 	cfg = mmapfs_config_current();
-	if (mmapfs_config_all_never(cfg) ||
-	    mmapfs_relpath_of_fd(in->fd, &rel) < 0) {
+	if (mmapfs_config_all_never(cfg)) {
+		mmapfs_config_unref(cfg);
+		return false;
+	}
+	fd = mmapfs_inode_fd_get(in);
+	res = fd < 0 ? fd : mmapfs_relpath_of_fd(fd, &rel);
+	if (fd >= 0)
+		mmapfs_inode_fd_put(in);
+	if (res < 0) {
 		mmapfs_config_unref(cfg);
 		return false;
 	}

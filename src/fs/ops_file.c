@@ -90,7 +90,9 @@ static bool policy_is_always(struct mmapfs_inode *in)
 	return always;
 }
 
-static void set_mtime_now(struct mmapfs_inode *in, int fd)
+/* Sets the file's mtime to now through fd (open), or else through the
+ * inode's pinned O_PATH descriptor pfd. */
+static void set_mtime_now(int pfd, int fd)
 {
 	static const struct timespec times[2] = {
 		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW },
@@ -101,7 +103,7 @@ static void set_mtime_now(struct mmapfs_inode *in, int fd)
 		(void)futimens(fd, times);
 		return;
 	}
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	(void)utimensat(AT_FDCWD, proc, times, 0);
 }
 
@@ -109,15 +111,23 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 {
 	struct mmapio_file *mf = mmapfs_mapping_get(in);
 	char proc[64];
-	int res;
+	int res, pfd = -1;
 
+	if (!mf && fd < 0) {
+		/* Neither a mapping nor an open descriptor: by path. */
+		pfd = mmapfs_inode_fd_get(in);
+		if (pfd < 0) {
+			mmapfs_mapping_put(in, mf);
+			return pfd;
+		}
+	}
 	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
-		if (fd >= 0) {
-			res = ftruncate(fd, size);
+		if (fd >= 0 || mf) {
+			res = ftruncate(fd >= 0 ? fd : mmapio_fd(mf), size);
 		} else {
-			mmapfs_inode_procpath(in, proc, sizeof(proc));
+			mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 			res = truncate(proc, size);
 		}
 		res = res < 0 ? -errno : 0;
@@ -125,7 +135,9 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 			(void)mmapio_refresh(mf);
 	}
 	if (res == 0)
-		set_mtime_now(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : -1);
+		set_mtime_now(pfd, fd >= 0 ? fd : mf ? mmapio_fd(mf) : -1);
+	if (pfd >= 0)
+		mmapfs_inode_fd_put(in);
 	mmapfs_mapping_put(in, mf);
 	return res;
 }
@@ -177,12 +189,16 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->flags = fi->flags;
 	if (mmapfs_d.writeback_cache)
 		h->flags &= ~O_APPEND;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
-	h->fd = open(proc, backing_open_flags(fi->flags));
-	if (h->fd < 0) {
-		res = errno;
+	res = mmapfs_inode_fd_get(in);
+	if (res >= 0) {
+		mmapfs_fd_procpath(res, proc, sizeof(proc));
+		h->fd = open(proc, backing_open_flags(fi->flags));
+		res = h->fd < 0 ? -errno : 0;
+		mmapfs_inode_fd_put(in);
+	}
+	if (res < 0) {
 		free(h);
-		fuse_reply_err(req, res);
+		fuse_reply_err(req, -res);
 		return;
 	}
 	res = open_handle(in, h, fi);
@@ -232,15 +248,70 @@ static void uncreate_at(int dirfd, const char *name, int fd)
 		unlinkat(dirfd, name, 0);
 }
 
-void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
+/* create's work with the parent's descriptor dfd pinned: creates name,
+ * looks it up, registers h as its open and replies. Returns 0 (replied)
+ * or -errno (h freed, nothing left behind, not replied). */
+static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
+		     const char *name, mode_t mode, struct fuse_file_info *fi,
+		     struct mmapfs_handle *h)
 {
 	struct mmapfs_creds_saved saved;
 	struct fuse_entry_param e;
-	struct mmapfs_inode *dir, *in;
-	struct mmapfs_handle *h;
+	struct mmapfs_inode *in;
 	bool created = false;
 	int res;
+
+	res = mmapfs_creds_enter(req, &saved);
+	if (res < 0) {
+		free(h);
+		return res;
+	}
+	h->fd = create_at(dfd, name,
+			  backing_open_flags(fi->flags) | O_NOFOLLOW |
+			  (fi->flags & O_EXCL), mode, &created);
+	res = h->fd < 0 ? h->fd : 0;
+	mmapfs_creds_leave(&saved);
+	if (res == 0)
+		res = mmapfs_inode_lookup(dir, name, &e);
+	if (res < 0) {
+		if (h->fd >= 0) {
+			if (created)
+				uncreate_at(dfd, name, h->fd);
+			close(h->fd);
+		}
+		free(h);
+		return res;
+	}
+	in = mmapfs_inode_get(e.ino);
+	res = open_handle(in, h, fi);
+	if (res == 0) {
+		res = mmapfs_sync_metadata(dir, name, h->fd);
+		if (res < 0)
+			mmapfs_mapping_release(in, h);
+	}
+	if (res < 0) {
+		int fd = created ? mmapfs_inode_fd_get(in) : -1;
+
+		if (fd >= 0) {
+			uncreate_at(dfd, name, fd);
+			mmapfs_inode_fd_put(in);
+		}
+		mmapfs_inode_forget(in, 1);
+		return res;
+	}
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		mmapfs_mapping_release(in, h);
+		mmapfs_inode_forget(in, 1);
+	}
+	return 0;
+}
+
+void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct mmapfs_inode *dir;
+	struct mmapfs_handle *h;
+	int dfd, res;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name))
 		return;
@@ -253,47 +324,16 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->flags = fi->flags;
 	if (mmapfs_d.writeback_cache)
 		h->flags &= ~O_APPEND;
-	res = mmapfs_creds_enter(req, &saved);
-	if (res < 0) {
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
 		free(h);
-		fuse_reply_err(req, -res);
+		fuse_reply_err(req, -dfd);
 		return;
 	}
-	h->fd = create_at(dir->fd, name,
-			  backing_open_flags(fi->flags) | O_NOFOLLOW |
-			  (fi->flags & O_EXCL), mode, &created);
-	res = h->fd < 0 ? h->fd : 0;
-	mmapfs_creds_leave(&saved);
-	if (res == 0)
-		res = mmapfs_inode_lookup(dir, name, &e);
-	if (res < 0) {
-		if (h->fd >= 0) {
-			if (created)
-				uncreate_at(dir->fd, name, h->fd);
-			close(h->fd);
-		}
-		free(h);
+	res = create_in(req, dir, dfd, name, mode, fi, h);
+	mmapfs_inode_fd_put(dir);
+	if (res < 0)
 		fuse_reply_err(req, -res);
-		return;
-	}
-	in = mmapfs_inode_get(e.ino);
-	res = open_handle(in, h, fi);
-	if (res == 0) {
-		res = mmapfs_sync_metadata(dir, name, h->fd);
-		if (res < 0)
-			mmapfs_mapping_release(in, h);
-	}
-	if (res < 0) {
-		if (created)
-			uncreate_at(dir->fd, name, in->fd);
-		mmapfs_inode_forget(in, 1);
-		fuse_reply_err(req, -res);
-		return;
-	}
-	if (fuse_reply_create(req, &e, fi) < 0) {
-		mmapfs_mapping_release(in, h);
-		mmapfs_inode_forget(in, 1);
-	}
 }
 
 /* Reads through the handle's descriptor (no usable mapping). */
