@@ -30,7 +30,9 @@
  * fails with ESTALE: get then opens it without the parent (the handle's
  * connectable flag cleared), which may give a disconnected descriptor;
  * mmapfs_relpath_of_fd reports -ESTALE for it (documented in
- * docs/reliability.md).
+ * docs/reliability.md). A rename through the mount takes a new handle
+ * under the new parent (mmapfs_fdcache_rehandle), so only moves from
+ * outside the mount meet this.
  *
  * Modes (chosen once at start, logged at info level): handles need a
  * backing file system that exports them and CAP_DAC_READ_SEARCH for
@@ -59,7 +61,8 @@
  * while it is held (callers may hold inode.lock or the open-list lock;
  * inode.c never calls in under a table shard lock). The syscalls
  * (open_by_handle_at, name_to_handle_at, close) run outside it. handle is
- * set before the inode enters the table and immutable until it is freed.
+ * set before the inode enters the table; afterwards only a rename
+ * replaces it (under cache_lock; get copies it under the lock).
  */
 #include "fs.h"
 
@@ -81,6 +84,12 @@
 #define HANDLE_TYPE_CONNECTABLE 0x10000
 
 #define MIN_BUDGET 256
+
+/* Room for any file handle. */
+union handle_buf {
+	struct file_handle fh;
+	char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+};
 /* Descriptors closed per pass outside the lock. */
 #define EVICT_BATCH 16
 
@@ -157,10 +166,7 @@ static int unpin_locked(struct mmapfs_inode *in, int fds[EVICT_BATCH])
 static struct file_handle *handle_at(int dirfd, const char *name,
 				     int flags, int *mount_id)
 {
-	union {
-		struct file_handle fh;
-		char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} buf;
+	union handle_buf buf;
 	struct file_handle *fh;
 	size_t len;
 
@@ -304,40 +310,66 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in)
 	in->handle = NULL;
 }
 
-/* Opens fh beneath the root's mount: first connected (through the
- * parent a connectable handle names), then, when that fails because the
- * file left that parent, without the parent. Returns the fd or -errno. */
-static int open_by_handle(const struct file_handle *fh)
+/* Opens the handle in hb beneath the root's mount: first connected
+ * (through the parent a connectable handle names), then, when that fails
+ * because the file left that parent, without the parent. Returns the fd
+ * or -errno. */
+static int open_by_handle(union handle_buf *hb)
 {
-	union {
-		struct file_handle fh;
-		char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} plain;
 	int fd;
 
-	fd = open_by_handle_at(mount_fd, (struct file_handle *)fh,
+	fd = open_by_handle_at(mount_fd, &hb->fh,
 			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	if ((errno != ESTALE && errno != EACCES) ||
-	    !(fh->handle_type & HANDLE_TYPE_CONNECTABLE))
+	    !(hb->fh.handle_type & HANDLE_TYPE_CONNECTABLE))
 		return -errno;
-	memcpy(&plain, fh, sizeof(*fh) + fh->handle_bytes);
-	plain.fh.handle_type &= ~HANDLE_TYPE_CONNECTABLE;
-	fd = open_by_handle_at(mount_fd, &plain.fh,
+	hb->fh.handle_type &= ~HANDLE_TYPE_CONNECTABLE;
+	fd = open_by_handle_at(mount_fd, &hb->fh,
 			       O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
+			     const char *name)
+{
+	struct file_handle *fh;
+	int mount_id;
+
+	if (mount_fd < 0 || !connectable || S_ISDIR(in->type))
+		return;
+	fh = file_handle_at(in, dirfd, name, &mount_id);
+	if (fh && mount_id != root_mount_id) {
+		free(fh);
+		fh = NULL;
+	}
+	pthread_mutex_lock(&cache_lock);
+	/* An inode without a handle keeps its descriptor for good (it is
+	 * not counted in open_fds): it gets none now either. */
+	if (fh && in->handle) {
+		struct file_handle *old = in->handle;
+
+		in->handle = fh;
+		fh = old;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	free(fh);
 }
 
 int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n, fd, mine, err;
+	union handle_buf hb;
 
 	pthread_mutex_lock(&cache_lock);
 	in->fd_pins++;
 	if (in->on_lru)
 		lru_unlink(in);
 	fd = in->fd;
+	if (fd < 0)	/* a rename may replace the handle meanwhile */
+		memcpy(&hb, in->handle,
+		       sizeof(*in->handle) + in->handle->handle_bytes);
 	pthread_mutex_unlock(&cache_lock);
 	if (fd >= 0)
 		return fd;
@@ -345,7 +377,7 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	/* Closed by the cache (so it has a handle): open it again. Another
 	 * request may do the same meanwhile; the first one in keeps its
 	 * descriptor. */
-	mine = open_by_handle(in->handle);
+	mine = open_by_handle(&hb);
 	err = mine < 0 ? (mine == -ESTALE ? -ENOENT : mine) : 0;
 	pthread_mutex_lock(&cache_lock);
 	if (err == 0 && in->fd < 0) {

@@ -43,7 +43,8 @@
  *
  * Locking:
  *   dev, ino, type: immutable after creation. handle: set before the
- *   inode enters the table, then immutable.
+ *   inode enters the table, then replaced (rename) under the fd-cache
+ *   lock.
  *   fd, fd_pins, on_lru, lru_next, lru_prev: the fd-cache lock
  *   (fdcache.c); use fd only between mmapfs_inode_fd_get() and _put()
  *   (the root's fd is never closed and may be used directly).
@@ -196,6 +197,9 @@ void mmapfs_fd_procpath(int fd, char *buf, size_t len);
  * (-ESTALE: a file opened by handle that is not connected to the tree,
  * fdcache.c). */
 int mmapfs_relpath_of_fd(int fd, char **out);
+/* After a rename to name beneath dirfd: the moved file's inode, if the
+ * table has it, takes its file handle there (fdcache.c). */
+void mmapfs_inode_moved(int dirfd, const char *name);
 /* Relative path of the entry name in directory parent (malloc'd). */
 int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 			    const char *name, char **out);
@@ -215,6 +219,10 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 /* The new inode is in the table: counts its fd and drops the creator's
  * pin. */
 void mmapfs_fdcache_admit(struct mmapfs_inode *in);
+/* in (a file) is now name beneath dirfd (renamed): takes its handle
+ * there, so that it reconnects through its new parent. */
+void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
+			     const char *name);
 /* The inode is being freed: closes its fd and frees its handle. */
 void mmapfs_fdcache_drop(struct mmapfs_inode *in);
 /* Pins the inode's O_PATH descriptor and returns it (opened again from

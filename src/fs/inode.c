@@ -329,6 +329,21 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
 	inode_free(in);
 }
 
+void mmapfs_inode_moved(int dirfd, const char *name)
+{
+	struct mmapfs_inode *in;
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISDIR(st.st_mode))
+		return;
+	in = table_find_ref(&st);
+	if (!in)
+		return;
+	mmapfs_fdcache_rehandle(in, dirfd, name);
+	mmapfs_inode_forget(in, 1);
+}
+
 static int readlink_fd(int fd, char *buf, size_t len)
 {
 	char proc[64];

@@ -218,7 +218,8 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	res = mmapfs_relpath_of_fd(pfd, &in->relpath);
 	if (res == -ESTALE) {
 		/* Opened by handle after it moved to another directory
-		 * and left the dcache (fdcache.c): no path to match. */
+		 * from outside the mount and left the dcache (fdcache.c):
+		 * no path to match. */
 		mmapfs_warn("a file of unknown path (opened by handle after "
 			    "a move): default settings");
 		in->relpath = strdup("");

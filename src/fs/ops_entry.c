@@ -423,6 +423,12 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	res = renameat2(dfd, name, newdfd, newname, flags) < 0 ? -errno : 0;
+	if (res == 0 && newdir != dir) {
+		/* Files that changed parent take a handle there. */
+		mmapfs_inode_moved(newdfd, newname);
+		if (flags & RENAME_EXCHANGE)
+			mmapfs_inode_moved(dfd, name);
+	}
 	mmapfs_inode_fd_put(newdir);
 	mmapfs_inode_fd_put(dir);
 	if (res < 0) {
