@@ -47,10 +47,13 @@
  * Invariants: a pinned descriptor (fd_pins > 0, fd >= 0) is never closed
  * or replaced, so a caller may use it, and /proc/self/fd/N of it, until
  * its put. on_lru <=> fd >= 0 && fd_pins == 0 && handle != NULL. open_fds
- * counts inodes with a handle and fd >= 0. The open files of an inode
- * keep it pinned (mapping.c pins per open), so the descriptor of an open
- * file, which may have been unlinked and then no longer opens by handle,
- * is never closed.
+ * counts inodes with a handle and fd >= 0.
+ *
+ * Open files: their O_PATH descriptors are cached like any other, so an
+ * open file costs one descriptor (its mapping's, mapping.c). An open
+ * file that was unlinked no longer opens by handle (ESTALE): get then
+ * takes a duplicate of its mapping's descriptor instead (not O_PATH, but
+ * it serves fstatat, fchownat, linkat and /proc/self/fd paths alike).
  *
  * Objects that are gone: a handle whose object was deleted (all its names
  * removed and no open file) fails with ESTALE; get reports -ENOENT, what
@@ -58,8 +61,9 @@
  *
  * Locking: cache_lock guards every inode's fd, fd_pins, on_lru and LRU
  * links, the list and open_fds. It is a leaf: no other lock is taken
- * while it is held (callers may hold inode.lock or the open-list lock;
- * inode.c never calls in under a table shard lock). The syscalls
+ * while it is held (callers may hold the open-list lock, never an
+ * inode.lock: get may take in->lock for the mapping's descriptor; inode.c
+ * never calls in under a table shard lock). The syscalls
  * (open_by_handle_at, name_to_handle_at, close) run outside it. handle is
  * set before the inode enters the table; afterwards only a rename
  * replaces it (under cache_lock; get copies it under the lock).
@@ -378,7 +382,11 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	 * request may do the same meanwhile; the first one in keeps its
 	 * descriptor. */
 	mine = open_by_handle(&hb);
-	err = mine < 0 ? (mine == -ESTALE ? -ENOENT : mine) : 0;
+	if (mine == -ESTALE || mine == -ENOENT)
+		/* Gone, or an unlinked open file: its mapping's descriptor
+		 * stands in (-ENOENT when not open). */
+		mine = mmapfs_mapping_dup_fd(in);
+	err = mine < 0 ? mine : 0;
 	pthread_mutex_lock(&cache_lock);
 	if (err == 0 && in->fd < 0) {
 		in->fd = mine;

@@ -14,7 +14,9 @@
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
  *   inode.lock                  -> open-list lock
- *   inode.lock, open-list lock  -> fd-cache lock
+ *   open-list lock              -> fd-cache lock
+ *   mmapfs_inode_fd_get() takes inode.lock (outside the fd-cache lock):
+ *   never call it with an inode.lock held.
  *   table shard lock (inode.c)  -> nothing else is taken while held
  *   fd-cache lock (fdcache.c)   -> nothing else is taken while held
  * The data path (read, write) takes only its own inode.lock, briefly, to
@@ -105,9 +107,12 @@ struct mmapfs_inode {
 
 /* An open file or directory (fuse_file_info.fh).
  *
- * Files: fd is this open's own descriptor of the backing file, opened
- * with the access mode asked for: it checks access, and serves the
- * pread/pwrite fallback, fallocate, lseek and copy_file_range.
+ * Files: fd is -1 when the file has a mapping descriptor (mapped, or
+ * evicted), which serves fallocate, lseek, fsync, copy_file_range and
+ * appends for every open (ops_file.c); the open's own descriptor, opened
+ * with the access mode asked for, only checks access and is closed at
+ * once. A file without one (unmappable, or the daemon may not read it)
+ * keeps it in fd: it serves the pread/pwrite fallback and the rest.
  * Directories: dp is a stream on the directory, pos/entry the readdir
  * cursor (guarded by the kernel, which serialises readdir per open).
  *
@@ -264,6 +269,12 @@ void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 /* Closes a handle's descriptors and frees it. */
 void mmapfs_handle_free(struct mmapfs_handle *h);
+/* True when the open file in has its mapping's descriptor (mapped or
+ * evicted): its opens need no descriptor of their own. */
+bool mmapfs_mapping_has_fd(struct mmapfs_inode *in);
+/* A duplicate (O_CLOEXEC) of the open file's mapping descriptor, or
+ * -ENOENT when it has none, -EMFILE... */
+int mmapfs_mapping_dup_fd(struct mmapfs_inode *in);
 /* The file's sticky flush error (0 or -errno) for close(2) to report.
  * An evicted mapping is not mapped again for it: the next fsync reports
  * the error then (libmmapio keeps it with the file). */

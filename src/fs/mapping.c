@@ -3,16 +3,20 @@
  * and the cap on mapped files.
  *
  * Design:
- *   - Every open pins the inode's O_PATH descriptor until its release
- *     (fdcache.c), so the fd cache never closes an open file's.
+ *   - An open file's descriptor is its mapping's (mmapio_fd, or map_fd
+ *     while evicted): the open itself keeps none (ops_file.c), and the
+ *     inode's O_PATH descriptor may be closed by the fd cache like any
+ *     other; when it no longer opens by handle (an unlinked open file),
+ *     mmapfs_mapping_dup_fd() stands in for it (fdcache.c).
  *   - The first open of an inode reads back its current path (relative to
  *     the backing root) from its descriptor, looks its settings up in the
  *     running config, and maps the file with the daemon's own credentials:
  *     read-write when the daemon may, else read-only (a read-only backing
  *     file system, or a file the daemon's user may only read). Later opens
  *     share the mapping; the last release closes it, which applies the
- *     policy's close rule. Each open also keeps its own descriptor (the
- *     handle's fd, opened by ops_file.c with the access mode asked for).
+ *     policy's close rule. An open keeps a descriptor of its own (the
+ *     handle's fd, opened by ops_file.c with the access mode asked for)
+ *     only while the file has no mapping descriptor.
  *   - A file that cannot be mapped (-ENODEV), or that the daemon cannot
  *     open by itself, is served by pread/pwrite on the handle's fd.
  *   - Requests pin the mapping (inflight) for their duration. Mapped files
@@ -332,9 +336,6 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	int res = 0, pfd;
 
 	*changed = false;
-	/* Each open pins the inode's descriptor until its release: the fd
-	 * cache never closes the descriptor of an open file (which may be
-	 * unlinked and then no longer open by handle). */
 	pfd = mmapfs_inode_fd_get(in);
 	if (pfd < 0)
 		return pfd;
@@ -356,6 +357,7 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			*changed = true;
 		}
 	}
+	mmapfs_inode_fd_put(in);
 	in->open_count++;
 	h->inode = in;
 	h->prev = NULL;
@@ -378,7 +380,6 @@ void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h)
 		release_state_locked(in);
 	pthread_mutex_unlock(&in->lock);
 	list_sync(in);
-	mmapfs_inode_fd_put(in);
 	mmapfs_handle_free(h);
 }
 
@@ -395,7 +396,8 @@ struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
 		in->map_fd = -1;
 		if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
 			mmapfs_err("%s: cannot map again after eviction; "
-				   "served by pread/pwrite", in->relpath);
+				   "its opens fail with EIO (ops_file.c "
+				   "data_fd)", in->relpath);
 		remapped = in->mf != NULL;
 	}
 	in->inflight++;
@@ -423,6 +425,33 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 	pthread_mutex_lock(&in->lock);
 	in->inflight--;
 	pthread_mutex_unlock(&in->lock);
+}
+
+bool mmapfs_mapping_has_fd(struct mmapfs_inode *in)
+{
+	bool has;
+
+	pthread_mutex_lock(&in->lock);
+	has = in->mf || in->map_fd >= 0;
+	pthread_mutex_unlock(&in->lock);
+	return has;
+}
+
+int mmapfs_mapping_dup_fd(struct mmapfs_inode *in)
+{
+	int fd;
+
+	pthread_mutex_lock(&in->lock);
+	fd = in->mf ? mmapio_fd(in->mf) : in->map_fd;
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = -ENOENT;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return fd;
 }
 
 int mmapfs_mapping_sticky_error(struct mmapfs_inode *in)

@@ -3,9 +3,13 @@
  * flush, release, fsync, fallocate, lseek, copy_file_range; and truncation.
  *
  * Design:
- *   - Each open gets its own backing descriptor (struct mmapfs_handle),
- *     opened with the access mode asked for, and shares the inode's
- *     mapping (mapping.c).
+ *   - Each open shares the inode's mapping (mapping.c) and its descriptor:
+ *     the open's own descriptor, opened with the access mode asked for,
+ *     checks access (and serves O_TRUNC and create's sync) and is closed
+ *     before the reply, so an open file costs one descriptor. Only a file
+ *     without a mapping descriptor (unmappable, or one the daemon may not
+ *     read) keeps the open's own (struct mmapfs_handle.fd). data_fd()
+ *     picks the one that serves a request.
  *   - read replies straight from the mapping: the range is pinned with a
  *     view, its pages faulted in (MADV_POPULATE_READ; a failure falls back
  *     to pread) and handed to fuse_reply_data() as one memory buffer, which
@@ -78,6 +82,26 @@ static int backing_open_flags(int flags)
 		flags &= ~O_APPEND;
 	}
 	return flags | O_CLOEXEC;
+}
+
+/* The descriptor serving the open h outside the mapping: its own, else
+ * the mapping's (mf: pinned by the caller). -EIO when there is neither
+ * (a mapping that could not be mapped again after its eviction). */
+static int data_fd(const struct mmapfs_handle *h, struct mmapio_file *mf)
+{
+	if (h->fd >= 0)
+		return h->fd;
+	return mf ? mmapio_fd(mf) : -EIO;
+}
+
+/* After the open is set up: a file with a mapping descriptor needs no
+ * descriptor of the open's own. */
+static void drop_own_fd(struct mmapfs_inode *in, struct mmapfs_handle *h)
+{
+	if (h->fd >= 0 && mmapfs_mapping_has_fd(in)) {
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 static bool policy_is_always(struct mmapfs_inode *in)
@@ -206,6 +230,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
+	drop_own_fd(in, h);
 	if (fuse_reply_open(req, fi) < 0)
 		mmapfs_mapping_release(in, h);	/* the opener is gone */
 }
@@ -288,6 +313,8 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		res = mmapfs_sync_metadata(dir, name, h->fd);
 		if (res < 0)
 			mmapfs_mapping_release(in, h);
+		else
+			drop_own_fd(in, h);
 	}
 	if (res < 0) {
 		int fd = created ? mmapfs_inode_fd_get(in) : -1;
@@ -336,18 +363,18 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -res);
 }
 
-/* Reads through the handle's descriptor (no usable mapping). */
-static void read_fallback(fuse_req_t req, struct mmapfs_handle *h,
-			  size_t size, off_t off)
+/* Reads through fd (no usable mapping; -errno: fails with it). */
+static void read_fallback(fuse_req_t req, int fd, size_t size, off_t off)
 {
 	char *buf = malloc(size ? size : 1);
 	ssize_t n;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (fd < 0 || !buf) {
+		free(buf);
+		fuse_reply_err(req, fd < 0 ? -fd : ENOMEM);
 		return;
 	}
-	n = pread(h->fd, buf, size, off);
+	n = pread(fd, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -388,7 +415,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct mmapio_file *mf;
 	struct mmapio_view v;
 	uint64_t len;
-	int res;
+	int res, fd = -1;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_read(req, ino, size, off, fi));
@@ -396,7 +423,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	mf = mmapfs_mapping_get(in);
 	if (!mf) {
 		mmapfs_mapping_put(in, mf);
-		read_fallback(req, handle_of(fi), size, off);
+		read_fallback(req, data_fd(handle_of(fi), NULL), size, off);
 		return;
 	}
 	len = mmapio_len(mf);
@@ -412,6 +439,13 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		(void)mmapio_view_release(&v);
 		res = -ERANGE;
 	}
+	/* The fallback gets a descriptor of its own: the mapping's may be
+	 * closed once the pin is dropped. */
+	if (res == -ERANGE) {
+		fd = fcntl(data_fd(handle_of(fi), mf), F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
 	/* The view holds its own reference to the mapping. Once the reply
 	 * is sent, the kernel may release and forget the inode at once: the
 	 * inode is not touched after the reply. */
@@ -419,7 +453,9 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (res == -ERANGE) {
 		/* Shrunk meanwhile, or a page that cannot be faulted in (a
 		 * hole of a full tmpfs): the file serves what it has. */
-		read_fallback(req, handle_of(fi), size, off);
+		read_fallback(req, fd, size, off);
+		if (fd >= 0)
+			close(fd);
 	} else if (res < 0) {
 		fuse_reply_err(req, -res);
 	} else {
@@ -440,16 +476,21 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			      struct mmapfs_handle *h, const char *buf,
 			      size_t size, off_t off)
 {
-	ssize_t n = (h->flags & O_APPEND) ? write(h->fd, buf, size) :
-					    pwrite(h->fd, buf, size, off);
-	int res;
+	/* The open's own descriptor appends by itself; the mapping's is
+	 * written at off, the end the caller found. */
+	bool append = (h->flags & O_APPEND) && h->fd >= 0;
+	int res, fd = data_fd(h, mf);
+	ssize_t n;
 
+	if (fd < 0)
+		return fd;
+	n = append ? write(fd, buf, size) : pwrite(fd, buf, size, off);
 	if (n < 0)
 		return -errno;
 	if (mf) {
 		/* An appending descriptor's position is the end it wrote. */
-		if (h->flags & O_APPEND)
-			off = lseek(h->fd, 0, SEEK_CUR) - n;
+		if (append)
+			off = lseek(fd, 0, SEEK_CUR) - n;
 		/* The mapping follows the size first, so the range is in it
 		 * (-ERANGE: the file shrank meanwhile, nothing to count). */
 		if (mmapio_refresh(mf) >= 0) {
@@ -458,7 +499,7 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			if (res < 0 && res != -ERANGE)
 				return res;
 		}
-	} else if (policy_is_always(in) && fdatasync(h->fd) < 0) {
+	} else if (policy_is_always(in) && fdatasync(fd) < 0) {
 		return -errno;
 	}
 	return n;
@@ -539,9 +580,14 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	}
 	/* The mapping's flush is a data sync; fsync adds the metadata, and
 	 * without a mapping the handle's descriptor does it all. */
-	if (res == 0 && (!datasync || !mf) &&
-	    (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
-		res = -errno;
+	if (res == 0 && (!datasync || !mf)) {
+		int fd = data_fd(h, mf);
+
+		if (fd < 0)
+			res = fd;
+		else if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+			res = -errno;
+	}
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -552,12 +598,15 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	struct mmapfs_handle *h = handle_of(fi);
 	struct mmapfs_inode *in;
 	struct mmapio_file *mf;
-	int res = 0;
+	int res = 0, fd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
-	if (fallocate(h->fd, mode, offset, length) < 0)
+	fd = data_fd(h, mf);
+	if (fd < 0)
+		res = fd;
+	else if (fallocate(fd, mode, offset, length) < 0)
 		res = -errno;
 	if (res == 0 && mf) {
 		int64_t len = mmapio_refresh(mf);
@@ -573,7 +622,7 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 							    (uint64_t)offset, n);
 		}
 	}
-	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
+	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(fd) < 0)
 		res = -errno;
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
@@ -582,12 +631,23 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 void mmapfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
 	off_t res;
+	int fd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
-	res = lseek(handle_of(fi)->fd, off, whence);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	/* SEEK_DATA/SEEK_HOLE (the kernel keeps the file position): the
+	 * shared descriptor's position does not matter. */
+	fd = data_fd(handle_of(fi), mf);
+	res = fd < 0 ? fd : lseek(fd, off, whence);
+	if (res < 0 && fd >= 0)
+		res = -errno;
+	mmapfs_mapping_put(in, mf);
 	if (res < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-res);
 	else
 		fuse_reply_lseek(req, res);
 }
@@ -598,25 +658,33 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	struct mmapfs_inode *out;
-	struct mmapio_file *mf;
+	struct mmapfs_inode *in, *out;
+	struct mmapio_file *mf, *mf_in;
 	off_t start = off_out;
-	ssize_t n;
-	int res = 0;
+	ssize_t n = 0;
+	int res = 0, fd_in, fd_out;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino_in);
 	MMAPFS_ROUTE_VIRTUAL(req, ino_out);
+	in = mmapfs_inode_get(ino_in);
 	out = mmapfs_inode_get(ino_out);
+	mf_in = mmapfs_mapping_get(in);
 	mf = mmapfs_mapping_get(out);
-	n = copy_file_range(handle_of(fi_in)->fd, &off_in,
-			    handle_of(fi_out)->fd, &off_out, len,
-			    (unsigned)flags);
-	if (n < 0)
-		res = -errno;
+	fd_in = data_fd(handle_of(fi_in), mf_in);
+	fd_out = data_fd(handle_of(fi_out), mf);
+	if (fd_in < 0 || fd_out < 0) {
+		res = fd_in < 0 ? fd_in : fd_out;
+	} else {
+		n = copy_file_range(fd_in, &off_in, fd_out, &off_out, len,
+				    (unsigned)flags);
+		if (n < 0)
+			res = -errno;
+	}
 	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
 		res = mmapio_account_external_write(mf, (uint64_t)start,
 						    (uint64_t)n);
 	mmapfs_mapping_put(out, mf);
+	mmapfs_mapping_put(in, mf_in);
 	if (res < 0)
 		fuse_reply_err(req, -res);
 	else

@@ -129,10 +129,11 @@ def test_evicted_inodes_serve_every_request(mount_factory, mmapfs_summary):
                    f"{fds_end} at the end")
 
 
-def test_open_file_keeps_its_descriptor(mount_factory):
+def test_unlinked_open_file_after_eviction(mount_factory):
     """An open file, unlinked and then pushed out of the LRU by many other
-    inodes, still serves fstat, read and write (its descriptor is pinned by
-    the open: an unlinked file no longer opens by handle)."""
+    inodes, still serves fstat, read, write and fsync: it no longer opens
+    by handle, and its mapping's descriptor stands in for its O_PATH
+    one."""
     m = _handles_mount(mount_factory)
     n = _budget(m) + 500
     fd = fs.open(m.mnt / "open", os.O_RDWR | os.O_CREAT, 0o644)
@@ -144,6 +145,9 @@ def test_open_file_keeps_its_descriptor(mount_factory):
         assert util.call(os.fstat, fd).st_size == 4
         util.pwrite_all(fd, b"more", 4)
         assert util.pread_all(fd, 8) == b"datamore"
+        util.call(os.fchmod, fd, 0o600)
+        assert util.call(os.fstat, fd).st_mode & 0o777 == 0o600
+        util.call(os.fsync, fd)
     finally:
         fs.close(fd)
     with pytest.raises(OSError) as e:

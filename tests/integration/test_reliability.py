@@ -527,21 +527,24 @@ def test_ten_thousand_open_files(mount_factory, mmapfs_summary):
     back through its own descriptor, with the mapping cap (default 4096)
     evicting idle mappings; the daemon's mappings stay under the cap.
 
-    The daemon holds three descriptors per open file (the inode's O_PATH
-    descriptor, the mapping's and the open's own, DESIGN section 4), so
-    10,000 opens need a descriptor limit above 31,000 (an admin's
-    LimitNOFILE=).  The test raises the daemon's limit when it may; where
-    the hard limit is lower and cannot be raised (a container without
-    CAP_SYS_RESOURCE), the opens past the daemon's limit must fail with
-    EMFILE, the daemon must live and serve the files it has open, and the
-    run summary says how many were open."""
+    An open file costs the daemon one descriptor, its mapping's (the
+    open's own is closed once it has checked access; ops_file.c), and with
+    file handles the inodes' O_PATH descriptors are a cache of at most a
+    quarter of its RLIMIT_NOFILE (fdcache.c): so 10,000 opens fit under
+    this container's hard limit of 20,000, and all must succeed.  Without
+    file handles every inode also keeps its O_PATH descriptor (two per
+    open file): the test raises the daemon's limit when it may; where it
+    cannot, the opens past the limit must fail with EMFILE, the daemon
+    must live and serve the files it has open, and the run summary says
+    how many were open."""
     want = 10000
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < want + 200:
         pytest.skip(f"hard RLIMIT_NOFILE {hard} too small")
-    m = mount_factory()
-    need = 3 * want + 1000
+    m = mount_factory(opts=("log_level=info",))
+    handles = "inode descriptors: file handles;" in m.log_text()
     limit = resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE)[0]
+    need = want + limit // 4 + 1000 if handles else 2 * want + 1000
     if limit < need:
         try:
             resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE,
@@ -579,7 +582,7 @@ def test_ten_thousand_open_files(mount_factory, mmapfs_summary):
     if limit >= need:
         assert len(fds) == want
     else:
-        assert len(fds) >= (limit - 1000) // 3, (len(fds), limit)
+        assert len(fds) >= (limit - 1000) // 2, (len(fds), limit)
     # descriptors released: a file opens again
     util.write_file(m.mnt / "d" / "after", b"after")
     assert m.running()
