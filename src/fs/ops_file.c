@@ -23,13 +23,13 @@
  *     do not update mtime reliably, so it is set explicitly (at most once
  *     per coarse clock tick).
  *   - A write at or past the mapping's end (an append) goes through
- *     pwrite on the handle's descriptor instead, accounted like the
+ *     pwrite on the mapping's descriptor instead, accounted like the
  *     fallback's: the page cache the mapping shares is filled by the file
  *     system's write path, where a store into freshly grown pages would
  *     take a read fault and a page_mkwrite per page (2.5x less daemon CPU
  *     for sequential 1 MiB writes); the mapping follows the new size.
  *   - Files without a writable mapping (unmappable, read-only mapping) are
- *     served by pread/pwrite on the handle's descriptor; writes that bypass
+ *     served by pread/pwrite on data_fd(); writes that bypass
  *     the mapping (that fallback, copy_file_range, fallocate) are accounted
  *     to the file's policy.
  *   - O_TRUNC (atomic_o_trunc) and setattr(size) resize through the
@@ -469,7 +469,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
-/* Writes through the handle's descriptor and accounts the write to the
+/* Writes through data_fd() and accounts the write to the
  * mapping's policy (or, unmapped, applies `always` itself). Returns the
  * bytes written or -errno. */
 static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
@@ -579,7 +579,7 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			res = 0;
 	}
 	/* The mapping's flush is a data sync; fsync adds the metadata, and
-	 * without a mapping the handle's descriptor does it all. */
+	 * without a mapping the open's descriptor does it all. */
 	if (res == 0 && (!datasync || !mf)) {
 		int fd = data_fd(h, mf);
 
