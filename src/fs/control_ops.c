@@ -679,6 +679,10 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	fd = mmapfs_inode_fd_get(in);
 	if (fd < 0 || mmapfs_relpath_of_fd(fd, &path) < 0)
 		path = NULL;
+	/* The size of an unmapped file, asked before in->lock is taken
+	 * (the fd cache may take it, for an unlinked open file). */
+	if (fd < 0 || fstatat(fd, "", &sb, AT_EMPTY_PATH) < 0)
+		sb.st_size = -1;
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
 	pthread_mutex_lock(&in->lock);
@@ -702,7 +706,7 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	} else {
 		row.rw = in->map_fd >= 0 &&
 			 (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
-		if (mmapfs_inode_stat(in, &sb) == 0)
+		if (sb.st_size >= 0)
 			row.size = (uint64_t)sb.st_size;
 	}
 	w->err = w->cb(w->cbctx, &row);

@@ -51,9 +51,11 @@
  *
  * Open files: their O_PATH descriptors are cached like any other, so an
  * open file costs one descriptor (its mapping's, mapping.c). An open
- * file that was unlinked no longer opens by handle (ESTALE): get then
- * takes a duplicate of its mapping's descriptor instead (not O_PATH, but
- * it serves fstatat, fchownat, linkat and /proc/self/fd paths alike).
+ * file that was unlinked may no longer open by handle (ESTALE; ext4
+ * still opens the orphan inode by its plain handle, disconnected): get
+ * then takes a duplicate of its mapping's descriptor instead (not O_PATH,
+ * but it serves fstatat, fchownat, linkat and /proc/self/fd paths
+ * alike).
  *
  * Objects that are gone: a handle whose object was deleted (all its names
  * removed and no open file) fails with ESTALE; get reports -ENOENT, what

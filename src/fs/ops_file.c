@@ -274,14 +274,14 @@ static void uncreate_at(int dirfd, const char *name, int fd)
 }
 
 /* create's work with the parent's descriptor dfd pinned: creates name,
- * looks it up, registers h as its open and replies. Returns 0 (replied)
- * or -errno (h freed, nothing left behind, not replied). */
+ * looks it up (*e) and registers h as its open. Returns 0 or -errno (h
+ * freed, nothing left behind). Replies nothing: the caller unpins the
+ * parent first (the kernel may forget it once replied to). */
 static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		     const char *name, mode_t mode, struct fuse_file_info *fi,
-		     struct mmapfs_handle *h)
+		     struct mmapfs_handle *h, struct fuse_entry_param *e)
 {
 	struct mmapfs_creds_saved saved;
-	struct fuse_entry_param e;
 	struct mmapfs_inode *in;
 	bool created = false;
 	int res;
@@ -297,7 +297,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
 	if (res == 0)
-		res = mmapfs_inode_lookup(dir, name, &e);
+		res = mmapfs_inode_lookup(dir, name, e);
 	if (res < 0) {
 		if (h->fd >= 0) {
 			if (created)
@@ -307,7 +307,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		free(h);
 		return res;
 	}
-	in = mmapfs_inode_get(e.ino);
+	in = mmapfs_inode_get(e->ino);
 	res = open_handle(in, h, fi);
 	if (res == 0) {
 		res = mmapfs_sync_metadata(dir, name, h->fd);
@@ -326,17 +326,14 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		mmapfs_inode_forget(in, 1);
 		return res;
 	}
-	if (fuse_reply_create(req, &e, fi) < 0) {
-		mmapfs_mapping_release(in, h);
-		mmapfs_inode_forget(in, 1);
-	}
 	return 0;
 }
 
 void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct mmapfs_inode *dir;
+	struct mmapfs_inode *dir, *in;
+	struct fuse_entry_param e;
 	struct mmapfs_handle *h;
 	int dfd, res;
 
@@ -357,10 +354,17 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -dfd);
 		return;
 	}
-	res = create_in(req, dir, dfd, name, mode, fi, h);
+	res = create_in(req, dir, dfd, name, mode, fi, h, &e);
 	mmapfs_inode_fd_put(dir);
-	if (res < 0)
+	if (res < 0) {
 		fuse_reply_err(req, -res);
+		return;
+	}
+	in = mmapfs_inode_get(e.ino);
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		mmapfs_mapping_release(in, h);
+		mmapfs_inode_forget(in, 1);
+	}
 }
 
 /* Reads through fd (no usable mapping; -errno: fails with it). */
