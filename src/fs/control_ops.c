@@ -165,7 +165,7 @@ static int ops_resolve(void *ctx, const char *relpath,
 	fd = open_beneath(relpath);
 	if (fd < 0)
 		return fd;
-	res = mmapfs_inode_from_fd(fd, &st, &in);
+	res = mmapfs_inode_from_fd(mmapfs_d.root.fd, relpath, fd, &st, &in);
 	if (res < 0)
 		return res;
 	if (!S_ISREG(st.st_mode)) {
@@ -235,11 +235,16 @@ static int ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
 static int open_data_fd(struct mmapfs_inode *in)
 {
 	char proc[64];
-	int fd;
+	int fd = mmapfs_inode_fd_get(in);
 
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	if (fd < 0)
+		return fd;
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		fd = -errno;
+	mmapfs_inode_fd_put(in);
+	return fd;
 }
 
 /* ---- range ops ----------------------------------------------------------- */
@@ -319,8 +324,14 @@ static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 	if (!in->ctl_handle) {
 		/* The first locked range: keep the inode, the open and the
 		 * pin until the last one is unlocked. */
-		fd = dup(in->fd);
-		res = fd < 0 ? -errno : mmapfs_inode_from_fd(fd, &st, &held);
+		fd = mmapfs_inode_fd_get(in);
+		if (fd >= 0) {
+			int copy = dup(fd);
+
+			fd = copy < 0 ? -errno : copy;
+			mmapfs_inode_fd_put(in);
+		}
+		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
 		if (res < 0)
 			goto out;
 		res = ctl_open(in, &in->ctl_handle);
@@ -658,14 +669,22 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	struct mmapio_stats st;
 	struct stat sb;
 	char *path = NULL;
+	int fd;
 
 	if (w->err)
 		return;
 	memset(&row, 0, sizeof(row));
 	row.last_flush_age_ms = -1;
 	/* The current name: the one at first open may be stale. */
-	if (mmapfs_relpath_of_fd(in->fd, &path) < 0)
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0 || mmapfs_relpath_of_fd(fd, &path) < 0)
 		path = NULL;
+	/* The size of an unmapped file, asked before in->lock is taken
+	 * (the fd cache may take it, for an unlinked open file). */
+	if (fd < 0 || fstatat(fd, "", &sb, AT_EMPTY_PATH) < 0)
+		sb.st_size = -1;
+	if (fd >= 0)
+		mmapfs_inode_fd_put(in);
 	pthread_mutex_lock(&in->lock);
 	remember_open(w, in->dev, in->ino);
 	if (!in->relpath && !path) {
@@ -687,7 +706,7 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	} else {
 		row.rw = in->map_fd >= 0 &&
 			 (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
-		if (mmapfs_inode_stat(in, &sb) == 0)
+		if (sb.st_size >= 0)
 			row.size = (uint64_t)sb.st_size;
 	}
 	w->err = w->cb(w->cbctx, &row);

@@ -14,8 +14,12 @@
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
  *   inode.lock                  -> open-list lock, watch lock
- *   watch lock (outside.c)      -> invalidation ring lock
+ *   open-list lock              -> fd-cache lock
+ *   watch lock (outside.c)      -> nothing else is taken while held
+ *   mmapfs_inode_fd_get() takes inode.lock (outside the fd-cache lock):
+ *   never call it with an inode.lock held.
  *   table shard lock (inode.c)  -> nothing else is taken while held
+ *   fd-cache lock (fdcache.c)   -> nothing else is taken while held
  * The data path (read, write) takes only its own inode.lock, briefly, to
  * pin the mapping (inflight++), and again to unpin it; the mapping calls
  * themselves run unlocked.
@@ -41,7 +45,12 @@
 /* One backing object (file, directory, symlink, node) known to the kernel.
  *
  * Locking:
- *   fd, dev, ino, type: immutable after creation.
+ *   dev, ino, type: immutable after creation. handle: set before the
+ *   inode enters the table, then replaced (rename) under the fd-cache
+ *   lock.
+ *   fd, fd_pins, on_lru, lru_next, lru_prev: the fd-cache lock
+ *   (fdcache.c); use fd only between mmapfs_inode_fd_get() and _put()
+ *   (the root's fd is never closed and may be used directly).
  *   nlookup, hash_next: the table shard lock (inode.c).
  *   open_count, inflight, mf, map_fd, evict_error, relpath, settings,
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
@@ -49,12 +58,18 @@
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
  *   referenced, mtime_tick, nocap_ctime, change_seen_ns, own_busy,
  *   own_gen: atomics, no lock.
- *   watch_wd, watch_next: the watch lock of outside.c.
+ *   watch_wd, watch_next: the watch lock of outside.c; watch_users:
+ *   atomic.
  *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
  *   the .ctl/lock lock of control_ops.c.
  */
 struct mmapfs_inode {
-	int fd;                  /* O_PATH | O_NOFOLLOW */
+	int fd;                  /* O_PATH | O_NOFOLLOW; -1 while the
+				  * fd cache has it closed */
+	struct file_handle *handle; /* NULL: fd stays open until FORGET */
+	unsigned fd_pins;        /* users of fd right now */
+	bool on_lru;             /* idle, fd open: may be closed */
+	struct mmapfs_inode *lru_next, *lru_prev;
 	dev_t dev;
 	ino_t ino;
 	mode_t type;             /* S_IFMT bits */
@@ -99,6 +114,7 @@ struct mmapfs_inode {
 	atomic_uint own_busy, own_gen;
 	int watch_wd;            /* inotify watch while open, else -1 */
 	struct mmapfs_inode *watch_next;
+	atomic_uint watch_users; /* the watcher thread is checking it */
 
 	/* .ctl/policy override (control_ops.c): replaces the config's
 	 * policy in settings.flush wherever settings are filled in. */
@@ -112,9 +128,12 @@ struct mmapfs_inode {
 
 /* An open file or directory (fuse_file_info.fh).
  *
- * Files: fd is this open's own descriptor of the backing file, opened
- * with the access mode asked for: it checks access, and serves the
- * pread/pwrite fallback, fallocate, lseek and copy_file_range.
+ * Files: fd is -1 when the file has a mapping descriptor (mapped, or
+ * evicted), which serves fallocate, lseek, fsync, copy_file_range and
+ * appends for every open (ops_file.c); the open's own descriptor, opened
+ * with the access mode asked for, only checks access and is closed at
+ * once. A file without one (unmappable, or the daemon may not read it)
+ * keeps it in fd: it serves the pread/pwrite fallback and the rest.
  * Directories: dp is a stream on the directory, pos/entry the readdir
  * cursor (guarded by the kernel, which serialises readdir per open).
  *
@@ -185,25 +204,61 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 /* The inode of the object an O_PATH descriptor fd refers to (taking over
- * fd), with one lookup reference, and its attributes in *st. Returns 0
- * or -errno (fd closed). */
-int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out);
+ * fd), with one lookup reference, and its attributes in *st. fd was
+ * opened as name beneath dirfd (for its file handle), or dirfd is -1.
+ * Returns 0 or -errno (fd closed). */
+int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
+			 struct mmapfs_inode **out);
 /* fstat of the inode's backing object. Returns 0 or -errno. */
-int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st);
+int mmapfs_inode_stat(struct mmapfs_inode *in, struct stat *st);
 /* Forgets a cached absent security.capability when st (fresh attributes
  * of in) shows another ctime than the one it was cached at. */
 void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
 /* The ctime of st in nanoseconds, never 0 (the "unknown" value). */
 int64_t mmapfs_ctime_ns(const struct stat *st);
-/* "/proc/self/fd/N" of the inode's O_PATH fd. */
-void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
-			   size_t len);
+/* "/proc/self/fd/N" of fd (an inode's pinned descriptor). */
+void mmapfs_fd_procpath(int fd, char *buf, size_t len);
 /* The current path of fd relative to the backing root (malloc'd, "" for
- * the root itself), read back from /proc/self/fd. Returns 0 or -errno. */
+ * the root itself), read back from /proc/self/fd. Returns 0 or -errno
+ * (-ESTALE: a file opened by handle that is not connected to the tree,
+ * fdcache.c). */
 int mmapfs_relpath_of_fd(int fd, char **out);
+/* After a rename to name beneath dirfd: the moved file's inode, if the
+ * table has it, takes its file handle there (fdcache.c). */
+void mmapfs_inode_moved(int dirfd, const char *name);
 /* Relative path of the entry name in directory parent (malloc'd). */
-int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 			    const char *name, char **out);
+
+/* ---- fdcache.c: the inodes' descriptors as a bounded cache ---------- */
+
+/* Chooses the mode (file handles or one descriptor per inode) and the
+ * budget of idle descriptors; after RLIMIT_NOFILE was raised. Returns 0
+ * (a missing feature only selects the fallback mode). */
+int mmapfs_fdcache_init(int root_fd);
+void mmapfs_fdcache_destroy(void);
+/* A new inode (in->fd, type, dev, ino set; not yet in the table) looked
+ * up as name beneath dirfd (-1: made from a bare descriptor): records its
+ * handle and pins its fd for the creator. */
+void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
+			    const char *name);
+/* The new inode is in the table: counts its fd and drops the creator's
+ * pin. */
+void mmapfs_fdcache_admit(struct mmapfs_inode *in);
+/* in (a file) is now name beneath dirfd (renamed): takes its handle
+ * there, so that it reconnects through its new parent. */
+void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
+			     const char *name);
+/* The inode is being freed: closes its fd and frees its handle. */
+void mmapfs_fdcache_drop(struct mmapfs_inode *in);
+/* Pins the inode's O_PATH descriptor and returns it (opened again from
+ * the inode's handle when the cache had closed it), or -errno: -ENOENT
+ * when the object no longer exists (ESTALE from the handle), -EMFILE,
+ * -ENOMEM. A successful call is paired with mmapfs_inode_fd_put(in);
+ * the descriptor and its /proc/self/fd path are valid until then (a
+ * failed call holds no pin). Thread-safe. */
+int mmapfs_inode_fd_get(struct mmapfs_inode *in);
+void mmapfs_inode_fd_put(struct mmapfs_inode *in);
 
 /* ---- creds.c: per-request credentials ------------------------------- */
 
@@ -235,6 +290,12 @@ void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
 /* Closes a handle's descriptors and frees it. */
 void mmapfs_handle_free(struct mmapfs_handle *h);
+/* True when the open file in has its mapping's descriptor (mapped or
+ * evicted): its opens need no descriptor of their own. */
+bool mmapfs_mapping_has_fd(struct mmapfs_inode *in);
+/* A duplicate (O_CLOEXEC) of the open file's mapping descriptor, or
+ * -ENOENT when it has none, -EMFILE... */
+int mmapfs_mapping_dup_fd(struct mmapfs_inode *in);
 /* The file's sticky flush error (0 or -errno) for close(2) and fsync to
  * report: libmmapio's, or the one an eviction of the mapping reported
  * (evict_error). The max_mapped_files sweep never evicts a mapping with a
@@ -298,12 +359,19 @@ void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
  * since the kernel's cache of in was last known good; records it, so
  * each change is reported once. */
 bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
-/* The same with attributes it reads itself into *st. */
-bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, struct stat *st);
-/* Watches an open file for changes from outside (first open) / stops
- * (last release). Call with in->lock held. */
-void mmapfs_outside_watch_add(struct mmapfs_inode *in);
+/* The same with attributes it reads itself into *st: of fd (a pinned
+ * descriptor of in), or of the inode when fd is -1 (mmapfs_inode_fd_get:
+ * not with an inode.lock held). */
+bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
+				struct stat *st);
+/* Watches an open file for changes from outside (first open; fd: a
+ * pinned descriptor of it) / stops (last release). Call with in->lock
+ * held. */
+void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd);
 void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
+/* Before in is freed: waits until the watcher thread no longer uses it
+ * (it was removed from the watch table at its last release). */
+void mmapfs_outside_forget(struct mmapfs_inode *in);
 
 /* ---- kernel_io.c: /dev/fuse I/O, killpriv_v2 ------------------------ */
 

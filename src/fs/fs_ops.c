@@ -67,7 +67,7 @@ int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
 	struct mmapfs_file_settings s;
 	struct mmapfs_config *cfg = mmapfs_config_current();
 	char *rel;
-	int res, dfd;
+	int res, dfd, pfd;
 
 	if (mmapfs_config_all_never(cfg)) {
 		mmapfs_config_unref(cfg);
@@ -83,23 +83,25 @@ int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
 	free(rel);
 	if (s.flush.kind != MMAPIO_POLICY_ALWAYS)
 		return 0;
+	pfd = mmapfs_inode_fd_get(parent);
+	if (pfd < 0)
+		return pfd;
 	if (fd >= 0) {
 		res = fsync_fd(fd);
 	} else if (fd == MMAPFS_SYNC_OPEN_DIR) {
-		dfd = openat(parent->fd, name,
+		dfd = openat(pfd, name,
 			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0)
-			return -errno;
-		res = fsync_fd(dfd);
-		close(dfd);
+		res = dfd < 0 ? -errno : fsync_fd(dfd);
+		if (dfd >= 0)
+			close(dfd);
 	}
-	if (res < 0)
-		return res;
-	dfd = openat(parent->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	res = fsync_fd(dfd);
-	close(dfd);
+	if (res == 0) {
+		dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		res = dfd < 0 ? -errno : fsync_fd(dfd);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	mmapfs_inode_fd_put(parent);
 	return res;
 }
 

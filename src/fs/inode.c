@@ -1,6 +1,8 @@
 /*
  * inode.c — the inode table: every backing object the kernel knows, keyed
- * by its backing (st_dev, st_ino), each holding an O_PATH descriptor.
+ * by its backing (st_dev, st_ino), each with an O_PATH descriptor (and a
+ * file handle: the descriptors of idle inodes are a bounded cache,
+ * fdcache.c).
  *
  * Design: as in libfuse's passthrough_ll, a node id is the address of the
  * struct mmapfs_inode (the root is FUSE_ROOT_ID). A lookup opens the name
@@ -10,7 +12,8 @@
  * per inode; FORGET drops it and the last one frees the inode. A lookup
  * first stats the name: when the table already has that (dev, ino), the
  * reply needs no descriptor (one syscall instead of open, stat, close);
- * only a new object is opened.
+ * only a new object is opened. Every use of an inode's descriptor pins it
+ * (mmapfs_inode_fd_get/put); a lookup pins its parent.
  *
  * Invariants: an inode is in the table exactly while nlookup > 0 (the
  * root always). An inode with open files has nlookup > 0 (the kernel holds
@@ -19,7 +22,8 @@
  * Locking: the table is split into shards by hash, each with its own
  * mutex guarding its buckets and the nlookup/hash_next of its inodes. No
  * other lock is taken while a shard lock is held; the descriptor is opened
- * and stat'ed before the shard lock is taken.
+ * and stat'ed, and its handle recorded, before the shard lock is taken;
+ * the fd cache is told after it is dropped.
  */
 #include "fs.h"
 
@@ -90,6 +94,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	atomic_init(&in->own_gen, 0);
 	in->watch_wd = -1;
 	in->watch_next = NULL;
+	atomic_init(&in->watch_users, 0);
 	in->policy_override = false;
 	memset(&in->override_policy, 0, sizeof(in->override_policy));
 	in->ctl_handle = NULL;
@@ -113,11 +118,14 @@ int mmapfs_inode_table_init(int root_fd)
 	h = hash_key(st.st_dev, st.st_ino);
 	s = shard_of(h);
 	*bucket_of(s, h) = &mmapfs_d.root;
-	return 0;
+	/* The root stays pinned: its descriptor is never closed. */
+	mmapfs_fdcache_prepare(&mmapfs_d.root, -1, NULL);
+	return mmapfs_fdcache_init(root_fd);
 }
 
 static void inode_free(struct mmapfs_inode *in)
 {
+	mmapfs_outside_forget(in);
 	while (in->handles) {
 		struct mmapfs_handle *h = in->handles;
 
@@ -130,7 +138,7 @@ static void inode_free(struct mmapfs_inode *in)
 		close(in->map_fd);
 	free(in->relpath);
 	pthread_mutex_destroy(&in->lock);
-	close(in->fd);
+	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)
 		free(in);
 }
@@ -152,6 +160,7 @@ void mmapfs_inode_table_destroy(void)
 	}
 	free(shards);
 	shards = NULL;
+	mmapfs_fdcache_destroy();
 }
 
 struct mmapfs_inode *mmapfs_inode_get(fuse_ino_t ino)
@@ -168,11 +177,16 @@ fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in)
 	return (fuse_ino_t)(uintptr_t)in;
 }
 
-int mmapfs_inode_stat(const struct mmapfs_inode *in, struct stat *st)
+int mmapfs_inode_stat(struct mmapfs_inode *in, struct stat *st)
 {
-	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return 0;
+	int fd = mmapfs_inode_fd_get(in), res = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		res = -errno;
+	mmapfs_inode_fd_put(in);
+	return res;
 }
 
 int64_t mmapfs_ctime_ns(const struct stat *st)
@@ -190,12 +204,6 @@ void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st)
 
 	if (seen && seen != mmapfs_ctime_ns(st))
 		atomic_store(&in->nocap_ctime, 0);
-}
-
-void mmapfs_inode_procpath(const struct mmapfs_inode *in, char *buf,
-			   size_t len)
-{
-	snprintf(buf, len, "/proc/self/fd/%d", in->fd);
 }
 
 /* Finds (dev, ino) and takes one lookup reference, or inserts fresh
@@ -240,7 +248,8 @@ static struct mmapfs_inode *table_find_ref(const struct stat *st)
 	return in;
 }
 
-int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
+int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
+			 struct mmapfs_inode **out)
 {
 	struct mmapfs_inode *fresh, *in;
 
@@ -256,11 +265,15 @@ int mmapfs_inode_from_fd(int fd, struct stat *st, struct mmapfs_inode **out)
 		return -ENOMEM;
 	}
 	inode_init_fields(fresh, fd, st);
+	mmapfs_fdcache_prepare(fresh, dirfd, name);
 	in = table_get_or_insert(st, fresh);
 	if (in != fresh) {
 		pthread_mutex_destroy(&fresh->lock);
+		free(fresh->handle);
 		free(fresh);
 		close(fd);
+	} else {
+		mmapfs_fdcache_admit(fresh);
 	}
 	*out = in;
 	return 0;
@@ -270,23 +283,26 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 			struct fuse_entry_param *e)
 {
 	struct mmapfs_inode *in;
-	int fd, res;
+	int dfd, fd, res = 0;
 
 	/* ".." of the root would leave the backing directory. */
 	if (parent == &mmapfs_d.root && strcmp(name, "..") == 0)
 		name = ".";
 	memset(e, 0, sizeof(*e));
-	if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	in = table_find_ref(&e->attr);
-	if (!in) {
-		fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		res = mmapfs_inode_from_fd(fd, &e->attr, &in);
-		if (res < 0)
-			return res;
+	dfd = mmapfs_inode_fd_get(parent);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
+		res = -errno;
+	in = res < 0 ? NULL : table_find_ref(&e->attr);
+	if (res == 0 && !in) {
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		res = fd < 0 ? -errno :
+			mmapfs_inode_from_fd(dfd, name, fd, &e->attr, &in);
 	}
+	mmapfs_inode_fd_put(parent);
+	if (res < 0)
+		return res;
 	mmapfs_inode_nocap_check(in, &e->attr);
 	if (S_ISREG(e->attr.st_mode) && mmapfs_outside_check(in, &e->attr))
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
@@ -323,6 +339,21 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
 	inode_free(in);
 }
 
+void mmapfs_inode_moved(int dirfd, const char *name)
+{
+	struct mmapfs_inode *in;
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISDIR(st.st_mode))
+		return;
+	in = table_find_ref(&st);
+	if (!in)
+		return;
+	mmapfs_fdcache_rehandle(in, dirfd, name);
+	mmapfs_inode_forget(in, 1);
+}
+
 static int readlink_fd(int fd, char *buf, size_t len)
 {
 	char proc[64];
@@ -336,6 +367,14 @@ static int readlink_fd(int fd, char *buf, size_t len)
 		return -ENAMETOOLONG;
 	buf[n] = '\0';
 	return (int)n;
+}
+
+static bool is_backing_root(int fd)
+{
+	struct stat st;
+
+	return fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev == mmapfs_d.root.dev && st.st_ino == mmapfs_d.root.ino;
 }
 
 int mmapfs_relpath_of_fd(int fd, char **out)
@@ -354,6 +393,10 @@ int mmapfs_relpath_of_fd(int fd, char **out)
 	if ((size_t)plen > sizeof(deleted) - 1 &&
 	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
 		path[plen - (sizeof(deleted) - 1)] = '\0';
+	if (strcmp(path, "/") == 0 && !is_backing_root(fd))
+		/* A file opened by handle, not connected to the tree
+		 * (fdcache.c): its path is unknown. */
+		return -ESTALE;
 	if (strcmp(root, "/") == 0)
 		rel = path + 1;
 	else if (strncmp(path, root, (size_t)rlen) == 0 &&
@@ -367,13 +410,17 @@ int mmapfs_relpath_of_fd(int fd, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int mmapfs_relpath_of_entry(const struct mmapfs_inode *parent,
+int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 			    const char *name, char **out)
 {
 	char *dir, *path;
-	int res;
+	int res, dfd;
 
-	res = mmapfs_relpath_of_fd(parent->fd, &dir);
+	dfd = mmapfs_inode_fd_get(parent);
+	if (dfd < 0)
+		return dfd;
+	res = mmapfs_relpath_of_fd(dfd, &dir);
+	mmapfs_inode_fd_put(parent);
 	if (res < 0)
 		return res;
 	if (dir[0] == '\0')

@@ -199,16 +199,25 @@ static int kill_capability(struct mmapfs_inode *in, int fd,
 
 bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st)
 {
-	char proc[64];
+	char proc[64] = "";
 	bool changed = false;
+	int pfd = -1;
 
 	if (!mmapfs_killpriv_v2() || !S_ISREG(st->st_mode))
 		return false;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	if (fd < 0) {
+		/* Truncated by path: through the inode's descriptor. */
+		pfd = mmapfs_inode_fd_get(in);
+		if (pfd < 0)
+			return false;
+		mmapfs_fd_procpath(pfd, proc, sizeof(proc));
+	}
 	/* Failures leave the bits, as a lost race with chmod would. */
 	if (request_kills_suidgid)
 		changed = kill_suidgid(fd, proc, st->st_mode) > 0;
 	if (kill_capability(in, fd, proc) > 0)
 		changed = true;
+	if (pfd >= 0)
+		mmapfs_inode_fd_put(in);
 	return changed;
 }

@@ -290,11 +290,11 @@ static rlim_t nr_open(void)
 	return (rlim_t)v;
 }
 
-/* Every inode the kernel knows holds an O_PATH descriptor, so the
- * descriptor limit bounds how many files a mount can hold at once. Raise
- * the soft limit to the hard one; as root (CAP_SYS_RESOURCE), raise both
- * to fs.nr_open, so 100,000 files in one directory work under a service
- * manager's modest default hard limit. */
+/* Open files hold descriptors, and so do the inodes the kernel knows
+ * (all of them without file handles; with them, at most a quarter of the
+ * soft limit for idle ones, fdcache.c). Raise the soft limit to the hard
+ * one; as root (CAP_SYS_RESOURCE), raise both to fs.nr_open. Call before
+ * mmapfs_inode_table_init(), which sizes the fd cache from it. */
 static void raise_nofile_limit(void)
 {
 	struct rlimit rl;

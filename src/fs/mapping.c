@@ -3,14 +3,20 @@
  * and the cap on mapped files.
  *
  * Design:
+ *   - An open file's descriptor is its mapping's (mmapio_fd, or map_fd
+ *     while evicted): the open itself keeps none (ops_file.c), and the
+ *     inode's O_PATH descriptor may be closed by the fd cache like any
+ *     other; when it no longer opens by handle (an unlinked open file),
+ *     mmapfs_mapping_dup_fd() stands in for it (fdcache.c).
  *   - The first open of an inode reads back its current path (relative to
  *     the backing root) from its descriptor, looks its settings up in the
  *     running config, and maps the file with the daemon's own credentials:
  *     read-write when the daemon may, else read-only (a read-only backing
  *     file system, or a file the daemon's user may only read). Later opens
  *     share the mapping; the last release closes it, which applies the
- *     policy's close rule. Each open also keeps its own descriptor (the
- *     handle's fd, opened by ops_file.c with the access mode asked for).
+ *     policy's close rule. An open keeps a descriptor of its own (the
+ *     handle's fd, opened by ops_file.c with the access mode asked for)
+ *     only while the file has no mapping descriptor.
  *   - A file the kernel will not map (a backing file system without shared
  *     mmap, e.g. a FUSE file system serving direct_io files) still gets an
  *     mf, opened with options.unmapped_fallback: libmmapio serves it with
@@ -18,7 +24,7 @@
  *     deadlines, sticky error, close rule); it holds no address space, so
  *     it does not count against max_mapped_files. Only a file that the
  *     daemon cannot open by itself (a write-only file of an unprivileged
- *     daemon) has no mf: the handle's fd serves it.
+ *     daemon) has no mf: the handle's own fd serves it.
  *   - Requests pin the mapping (inflight) for their duration. Mapped files
  *     are capped at max_mapped_files: when over, a clock sweep (second
  *     chance, an approximation of LRU that keeps the data path free of any
@@ -219,15 +225,25 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	return 0;
 }
 
-/* The first open: path, settings, descriptor, mapping. in->lock held. */
-static int first_open_locked(struct mmapfs_inode *in)
+/* The first open: path, settings, descriptor, mapping. in->lock held;
+ * pfd: the inode's pinned O_PATH descriptor. */
+static int first_open_locked(struct mmapfs_inode *in, int pfd)
 {
 	struct mmapfs_config *cfg;
 	char proc[64];
 	bool rw = true;
 	int fd, res;
 
-	res = mmapfs_relpath_of_fd(in->fd, &in->relpath);
+	res = mmapfs_relpath_of_fd(pfd, &in->relpath);
+	if (res == -ESTALE) {
+		/* Opened by handle after it moved to another directory
+		 * from outside the mount and left the dcache (fdcache.c):
+		 * no path to match. */
+		mmapfs_warn("a file of unknown path (opened by handle after "
+			    "a move): default settings");
+		in->relpath = strdup("");
+		res = in->relpath ? 0 : -ENOMEM;
+	}
 	if (res < 0)
 		return res;
 	cfg = mmapfs_config_current();
@@ -235,7 +251,7 @@ static int first_open_locked(struct mmapfs_inode *in)
 	mmapfs_config_unref(cfg);
 	mmapfs_policy_override_apply(in);
 
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
 		       errno == ETXTBSY)) {
@@ -356,26 +372,31 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			bool *changed)
 {
 	struct stat st;
-	int res = 0;
+	int res = 0, pfd;
 
+	pfd = mmapfs_inode_fd_get(in);
+	if (pfd < 0)
+		return pfd;
 	pthread_mutex_lock(&in->lock);
 	if (in->open_count == 0) {
-		res = first_open_locked(in);
+		res = first_open_locked(in, pfd);
 		if (res < 0) {
 			release_state_locked(in);
 			pthread_mutex_unlock(&in->lock);
+			mmapfs_inode_fd_put(in);
 			return res;
 		}
 		/* Watched before the check: a change from outside after the
 		 * check is then seen by the watcher. */
-		mmapfs_outside_watch_add(in);
+		mmapfs_outside_watch_add(in, pfd);
 	}
 	/* The kernel's cache of the file may predate a change made from
 	 * outside (it outlives closes: keep_cache). */
-	*changed = mmapfs_outside_check_fresh(in, &st);
+	*changed = mmapfs_outside_check_fresh(in, pfd, &st);
 	if (*changed && in->mf && in->inflight == 0 &&
 	    (uint64_t)st.st_size != mmapio_len(in->mf))
 		(void)mmapio_refresh(in->mf);
+	mmapfs_inode_fd_put(in);
 	in->open_count++;
 	h->inode = in;
 	h->prev = NULL;
@@ -418,7 +439,8 @@ struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
 		in->map_fd = -1;
 		if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
 			mmapfs_err("%s: cannot map again after eviction; "
-				   "served by pread/pwrite", in->relpath);
+				   "its opens fail with EIO (ops_file.c "
+				   "data_fd)", in->relpath);
 		remapped = in->mf != NULL;
 	}
 	in->inflight++;
@@ -446,6 +468,33 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 	pthread_mutex_lock(&in->lock);
 	in->inflight--;
 	pthread_mutex_unlock(&in->lock);
+}
+
+bool mmapfs_mapping_has_fd(struct mmapfs_inode *in)
+{
+	bool has;
+
+	pthread_mutex_lock(&in->lock);
+	has = in->mf || in->map_fd >= 0;
+	pthread_mutex_unlock(&in->lock);
+	return has;
+}
+
+int mmapfs_mapping_dup_fd(struct mmapfs_inode *in)
+{
+	int fd;
+
+	pthread_mutex_lock(&in->lock);
+	fd = in->mf ? mmapio_fd(in->mf) : in->map_fd;
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = -ENOENT;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return fd;
 }
 
 int mmapfs_mapping_sticky_error(struct mmapfs_inode *in)
@@ -486,6 +535,7 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
 	struct mmapfs_config *cfg;
 	bool known = false, always;
 	char *rel;
+	int fd, res;
 
 	pthread_mutex_lock(&in->lock);
 	if (in->open_count > 0) {
@@ -496,8 +546,15 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
 	if (known)
 		return always;
 	cfg = mmapfs_config_current();
-	if (mmapfs_config_all_never(cfg) ||
-	    mmapfs_relpath_of_fd(in->fd, &rel) < 0) {
+	if (mmapfs_config_all_never(cfg)) {
+		mmapfs_config_unref(cfg);
+		return false;
+	}
+	fd = mmapfs_inode_fd_get(in);
+	res = fd < 0 ? fd : mmapfs_relpath_of_fd(fd, &rel);
+	if (fd >= 0)
+		mmapfs_inode_fd_put(in);
+	if (res < 0) {
 		mmapfs_config_unref(cfg);
 		return false;
 	}

@@ -3,7 +3,8 @@
  * readdirplus, releasedir, fsyncdir.
  *
  * Design: an open directory is a DIR stream on a descriptor opened beneath
- * the inode's O_PATH descriptor. The handle remembers the offset it has
+ * the inode's O_PATH descriptor (pinned for that open only: the stream
+ * needs no O_PATH descriptor afterwards). The handle remembers the offset it has
  * reached and an entry read but not yet returned (it did not fit in the
  * reply), so sequential reads never re-read or skip; a read at another
  * offset seeks (telldir cookies are the d_off values we hand out).
@@ -36,9 +37,15 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = mmapfs_inode_fd_get(in);
+	if (fd >= 0) {
+		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		fd = dfd < 0 ? -errno : dfd;
+		mmapfs_inode_fd_put(in);
+	}
 	if (fd < 0) {
-		err = errno;
+		err = -fd;
 		free(h);
 		fuse_reply_err(req, err);
 		return;

@@ -3,10 +3,11 @@
  * getattr, setattr, access, readlink, mknod, mkdir, symlink, link,
  * unlink, rmdir, rename, statfs.
  *
- * Design: each handler looks its inodes up, makes one *at() call relative
- * to an O_PATH descriptor (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or the
- * /proc/self/fd/N path of the descriptor where the syscall has no *at
- * form), and replies; -errno turns into a FUSE error at the reply. Objects
+ * Design: each handler looks its inodes up, pins their O_PATH descriptors
+ * (mmapfs_inode_fd_get: the fd cache may have closed an idle one), makes
+ * one *at() call relative to them (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or
+ * the /proc/self/fd/N path of the descriptor where the syscall has no *at
+ * form), unpins, and replies; -errno turns into a FUSE error at the reply. Objects
  * are created with the requester's credentials (creds.c). Under the
  * `always` policy the metadata change is made durable before the reply
  * (mmapfs_sync_metadata).
@@ -97,8 +98,9 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 	reply_attr(req, mmapfs_inode_get(ino));
 }
 
-static int set_times(struct mmapfs_inode *in, int fd, const struct stat *attr,
-		     int valid)
+/* pfd: the inode's pinned O_PATH descriptor; fd: an open one, or -1. */
+static int set_times(struct mmapfs_inode *in, int pfd, int fd,
+		     const struct stat *attr, int valid)
 {
 	struct timespec tv[2] = {
 		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
@@ -117,23 +119,24 @@ static int set_times(struct mmapfs_inode *in, int fd, const struct stat *attr,
 		return futimens(fd, tv) < 0 ? -errno : 0;
 	if (S_ISLNK(in->type)) {
 		/* Linux has no utimensat(AT_EMPTY_PATH). */
-		if (utimensat(in->fd, "", tv, AT_EMPTY_PATH) < 0)
+		if (utimensat(pfd, "", tv, AT_EMPTY_PATH) < 0)
 			return errno == EINVAL ? -EPERM : -errno;
 		return 0;
 	}
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	return utimensat(AT_FDCWD, proc, tv, 0) < 0 ? -errno : 0;
 }
 
-/* fsync of an inode's file (fd when given, else a fresh descriptor). */
-static int fsync_inode(struct mmapfs_inode *in, int fd)
+/* fsync of an inode's file (fd when given, else a fresh descriptor opened
+ * through pfd, its pinned O_PATH descriptor). */
+static int fsync_inode(int pfd, int fd)
 {
 	char proc[64];
 	int res = 0;
 
 	if (fd >= 0)
 		return fsync(fd) < 0 ? -errno : 0;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -143,13 +146,14 @@ static int fsync_inode(struct mmapfs_inode *in, int fd)
 	return res;
 }
 
-static int do_setattr(struct mmapfs_inode *in, struct stat *attr, int valid,
-		      int fd)
+/* pfd: the inode's pinned O_PATH descriptor; fd: the open's, or -1. */
+static int do_setattr(struct mmapfs_inode *in, int pfd, struct stat *attr,
+		      int valid, int fd)
 {
 	char proc[64];
 	int res;
 
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	if (valid & FUSE_SET_ATTR_MODE) {
 		res = fd >= 0 ? fchmod(fd, attr->st_mode) :
 				fchmodat(AT_FDCWD, proc, attr->st_mode, 0);
@@ -162,7 +166,7 @@ static int do_setattr(struct mmapfs_inode *in, struct stat *attr, int valid,
 		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid :
 							  (gid_t)-1;
 
-		if (fchownat(in->fd, "", uid, gid,
+		if (fchownat(pfd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 	}
@@ -171,14 +175,14 @@ static int do_setattr(struct mmapfs_inode *in, struct stat *attr, int valid,
 		if (res < 0)
 			return res;
 		if (mmapfs_inode_policy_always(in)) {
-			res = fsync_inode(in, fd);
+			res = fsync_inode(pfd, fd);
 			if (res < 0)
 				return res;
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
-		res = set_times(in, fd, attr, valid);
+		res = set_times(in, pfd, fd, attr, valid);
 		if (res < 0)
 			return res;
 	}
@@ -189,15 +193,21 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
 	struct mmapfs_inode *in;
-	int fd, res;
+	int fd, res, pfd;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_setattr(req, ino, valid, attr));
 	in = mmapfs_inode_get(ino);
 	fd = fi ? ((struct mmapfs_handle *)(uintptr_t)fi->fh)->fd : -1;
+	pfd = mmapfs_inode_fd_get(in);
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
 	mmapfs_own_change_begin(in);
-	res = do_setattr(in, attr, valid, fd);
-	mmapfs_own_change_end(in, fd);
+	res = do_setattr(in, pfd, attr, valid, fd);
+	mmapfs_own_change_end(in, fd >= 0 ? fd : pfd);
+	mmapfs_inode_fd_put(in);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -207,25 +217,46 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 void mmapfs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
+	struct mmapfs_inode *in;
 	char proc[64];
+	int res;
 
 	/* Only sent without default_permissions, i.e. to a daemon serving
 	 * its own user: the backing file system answers for the daemon's
 	 * credentials, which are the requester's. */
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
-	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
-	fuse_reply_err(req, faccessat(AT_FDCWD, proc, mask, 0) < 0 ? errno : 0);
+	in = mmapfs_inode_get(ino);
+	res = mmapfs_inode_fd_get(in);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	mmapfs_fd_procpath(res, proc, sizeof(proc));
+	res = faccessat(AT_FDCWD, proc, mask, 0) < 0 ? errno : 0;
+	mmapfs_inode_fd_put(in);
+	fuse_reply_err(req, res);
 }
 
 void mmapfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct mmapfs_inode *in;
 	char buf[PATH_MAX + 1];
 	ssize_t n;
+	int fd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
-	n = readlinkat(mmapfs_inode_get(ino)->fd, "", buf, sizeof(buf));
+	in = mmapfs_inode_get(ino);
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	mmapfs_inode_fd_put(in);
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	if ((size_t)n >= sizeof(buf)) {
@@ -247,25 +278,29 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mmapfs_inode *dir;
 	struct mmapfs_creds_saved saved;
 	struct fuse_entry_param e;
-	int res;
+	int res, dfd;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name))
 		return;
 	dir = mmapfs_inode_get(parent);
-	res = mmapfs_creds_enter(req, &saved);
-	if (res < 0) {
-		fuse_reply_err(req, -res);
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
+		fuse_reply_err(req, -dfd);
 		return;
 	}
-	if (kind == NEW_DIR)
-		res = mkdirat(dir->fd, name, mode);
-	else if (kind == NEW_SYMLINK)
-		res = symlinkat(target, dir->fd, name);
-	else
-		res = mknodat(dir->fd, name, mode, rdev);
-	if (res < 0)
-		res = -errno;
-	mmapfs_creds_leave(&saved);
+	res = mmapfs_creds_enter(req, &saved);
+	if (res == 0) {
+		if (kind == NEW_DIR)
+			res = mkdirat(dfd, name, mode);
+		else if (kind == NEW_SYMLINK)
+			res = symlinkat(target, dfd, name);
+		else
+			res = mknodat(dfd, name, mode, rdev);
+		if (res < 0)
+			res = -errno;
+		mmapfs_creds_leave(&saved);
+	}
+	mmapfs_inode_fd_put(dir);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -301,24 +336,35 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct mmapfs_inode *in, *dir;
 	struct fuse_entry_param e;
 	char proc[64];
-	int res;
+	int res, fd, dfd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	if (mmapfs_virtual_entry_refused(req, newparent, newname))
 		return;
 	in = mmapfs_inode_get(ino);
 	dir = mmapfs_inode_get(newparent);
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
+		mmapfs_inode_fd_put(in);
+		fuse_reply_err(req, -dfd);
+		return;
+	}
 	mmapfs_own_change_begin(in);	/* the link count is in the ctime */
-	res = linkat(in->fd, "", dir->fd, newname, AT_EMPTY_PATH);
+	res = linkat(fd, "", dfd, newname, AT_EMPTY_PATH);
 	if (res < 0 && (errno == ENOENT || errno == EPERM) && !mmapfs_d.is_root) {
 		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH. */
-		mmapfs_inode_procpath(in, proc, sizeof(proc));
-		res = linkat(AT_FDCWD, proc, dir->fd, newname,
-			     AT_SYMLINK_FOLLOW);
+		mmapfs_fd_procpath(fd, proc, sizeof(proc));
+		res = linkat(AT_FDCWD, proc, dfd, newname, AT_SYMLINK_FOLLOW);
 	}
-	if (res < 0)
-		res = -errno;
-	mmapfs_own_change_end(in, -1);
+	res = res < 0 ? -errno : 0;
+	mmapfs_own_change_end(in, fd);
+	mmapfs_inode_fd_put(dir);
+	mmapfs_inode_fd_put(in);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -333,13 +379,20 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 int flags)
 {
 	struct mmapfs_inode *dir;
-	int res;
+	int res, dfd;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name))
 		return;
 	dir = mmapfs_inode_get(parent);
-	if (unlinkat(dir->fd, name, flags) < 0) {
-		fuse_reply_err(req, errno);
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
+		fuse_reply_err(req, -dfd);
+		return;
+	}
+	res = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+	mmapfs_inode_fd_put(dir);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
 		return;
 	}
 	res = mmapfs_sync_metadata(dir, name, -1);
@@ -361,15 +414,35 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      unsigned int flags)
 {
 	struct mmapfs_inode *dir, *newdir;
-	int res;
+	int res, dfd, newdfd;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name) ||
 	    mmapfs_virtual_entry_refused(req, newparent, newname))
 		return;
 	dir = mmapfs_inode_get(parent);
 	newdir = mmapfs_inode_get(newparent);
-	if (renameat2(dir->fd, name, newdir->fd, newname, flags) < 0) {
-		fuse_reply_err(req, errno);
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
+		fuse_reply_err(req, -dfd);
+		return;
+	}
+	newdfd = mmapfs_inode_fd_get(newdir);
+	if (newdfd < 0) {
+		mmapfs_inode_fd_put(dir);
+		fuse_reply_err(req, -newdfd);
+		return;
+	}
+	res = renameat2(dfd, name, newdfd, newname, flags) < 0 ? -errno : 0;
+	if (res == 0 && newdir != dir) {
+		/* Files that changed parent take a handle there. */
+		mmapfs_inode_moved(newdfd, newname);
+		if (flags & RENAME_EXCHANGE)
+			mmapfs_inode_moved(dfd, name);
+	}
+	mmapfs_inode_fd_put(newdir);
+	mmapfs_inode_fd_put(dir);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
 		return;
 	}
 	res = mmapfs_sync_metadata(newdir, newname, -1);
@@ -380,11 +453,21 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 void mmapfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct mmapfs_inode *in;
 	struct statvfs sv;
+	int res;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_statfs(req));
-	if (fstatvfs(mmapfs_inode_get(ino)->fd, &sv) < 0) {
-		fuse_reply_err(req, errno);
+	in = mmapfs_inode_get(ino);
+	res = mmapfs_inode_fd_get(in);
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	res = fstatvfs(res, &sv) < 0 ? errno : 0;
+	mmapfs_inode_fd_put(in);
+	if (res) {
+		fuse_reply_err(req, res);
 		return;
 	}
 	fuse_reply_statfs(req, &sv);

@@ -3,9 +3,13 @@
  * flush, release, fsync, fallocate, lseek, copy_file_range; and truncation.
  *
  * Design:
- *   - Each open gets its own backing descriptor (struct mmapfs_handle),
- *     opened with the access mode asked for, and shares the inode's
- *     mapping (mapping.c).
+ *   - Each open shares the inode's mapping (mapping.c) and its descriptor:
+ *     the open's own descriptor, opened with the access mode asked for,
+ *     checks access (and serves O_TRUNC and create's sync) and is closed
+ *     before the reply, so an open file costs one descriptor. Only a file
+ *     without a mapping descriptor (unmappable, or one the daemon may not
+ *     read) keeps the open's own (struct mmapfs_handle.fd). data_fd()
+ *     picks the one that serves a request.
  *   - read replies straight from the mapping: the range is pinned with a
  *     view, its pages faulted in (MADV_POPULATE_READ; a failure falls back
  *     to pread) and handed to fuse_reply_data() as one memory buffer, which
@@ -19,19 +23,18 @@
  *     do not update mtime reliably, so it is set explicitly (at most once
  *     per coarse clock tick).
  *   - A write at or past the mapping's end (an append) goes through
- *     pwrite on the handle's descriptor instead, accounted like the
+ *     pwrite on the mapping's descriptor instead, accounted like the
  *     fallback's: the page cache the mapping shares is filled by the file
  *     system's write path, where a store into freshly grown pages would
  *     take a read fault and a page_mkwrite per page (2.5x less daemon CPU
  *     for sequential 1 MiB writes); the mapping follows the new size.
  *   - A file the kernel will not map has an mf without a mapping
- *     (mapping.c): its reads are preads of the handle's descriptor (no
- *     view to reply from), its writes, appends included, go through
- *     mmapio_write_grow, which pwrites and applies the policy as for a
- *     mapped file.
+ *     (mapping.c): its reads are preads of data_fd() (no view to reply
+ *     from), its writes, appends included, go through mmapio_write_grow,
+ *     which pwrites and applies the policy as for a mapped file.
  *   - Files without a writable mf (read-only mapping, or none: the daemon
- *     cannot open the file itself) are served by pread/pwrite on the
- *     handle's descriptor; writes that bypass the mapping (that fallback,
+ *     cannot open the file itself) are served by pread/pwrite on
+ *     data_fd(); writes that bypass the mapping (that fallback,
  *     copy_file_range, fallocate) are accounted to the file's policy.
  *   - O_TRUNC (atomic_o_trunc) and setattr(size) resize through the
  *     mapping, which waits for pinned views.
@@ -85,6 +88,26 @@ static int backing_open_flags(int flags)
 	return flags | O_CLOEXEC;
 }
 
+/* The descriptor serving the open h outside the mapping: its own, else
+ * the mapping's (mf: pinned by the caller). -EIO when there is neither
+ * (a mapping that could not be mapped again after its eviction). */
+static int data_fd(const struct mmapfs_handle *h, struct mmapio_file *mf)
+{
+	if (h->fd >= 0)
+		return h->fd;
+	return mf ? mmapio_fd(mf) : -EIO;
+}
+
+/* After the open is set up: a file with a mapping descriptor needs no
+ * descriptor of the open's own. */
+static void drop_own_fd(struct mmapfs_inode *in, struct mmapfs_handle *h)
+{
+	if (h->fd >= 0 && mmapfs_mapping_has_fd(in)) {
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
 static bool policy_is_always(struct mmapfs_inode *in)
 {
 	bool always;
@@ -95,7 +118,9 @@ static bool policy_is_always(struct mmapfs_inode *in)
 	return always;
 }
 
-static void set_mtime_now(struct mmapfs_inode *in, int fd)
+/* Sets the file's mtime to now through fd (open), or else through the
+ * inode's pinned O_PATH descriptor pfd. */
+static void set_mtime_now(int pfd, int fd)
 {
 	static const struct timespec times[2] = {
 		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW },
@@ -106,7 +131,7 @@ static void set_mtime_now(struct mmapfs_inode *in, int fd)
 		(void)futimens(fd, times);
 		return;
 	}
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	(void)utimensat(AT_FDCWD, proc, times, 0);
 }
 
@@ -114,16 +139,24 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 {
 	struct mmapio_file *mf = mmapfs_mapping_get(in);
 	char proc[64];
-	int res;
+	int res, pfd = -1;
 
+	if (!mf && fd < 0) {
+		/* Neither a mapping nor an open descriptor: by path. */
+		pfd = mmapfs_inode_fd_get(in);
+		if (pfd < 0) {
+			mmapfs_mapping_put(in, mf);
+			return pfd;
+		}
+	}
 	mmapfs_own_change_begin(in);
 	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
-		if (fd >= 0) {
-			res = ftruncate(fd, size);
+		if (fd >= 0 || mf) {
+			res = ftruncate(fd >= 0 ? fd : mmapio_fd(mf), size);
 		} else {
-			mmapfs_inode_procpath(in, proc, sizeof(proc));
+			mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 			res = truncate(proc, size);
 		}
 		res = res < 0 ? -errno : 0;
@@ -133,8 +166,12 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	if (fd < 0 && mf)
 		fd = mmapio_fd(mf);
 	if (res == 0)
-		set_mtime_now(in, fd);
+		set_mtime_now(pfd, fd);
+	/* fd (-1 without one: the inode's own is O_PATH, no good for
+	 * fchmod) */
 	mmapfs_own_change_end_data(in, fd);
+	if (pfd >= 0)
+		mmapfs_inode_fd_put(in);
 	mmapfs_mapping_put(in, mf);
 	return res;
 }
@@ -186,12 +223,16 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->flags = fi->flags;
 	if (mmapfs_d.writeback_cache)
 		h->flags &= ~O_APPEND;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
-	h->fd = open(proc, backing_open_flags(fi->flags));
-	if (h->fd < 0) {
-		res = errno;
+	res = mmapfs_inode_fd_get(in);
+	if (res >= 0) {
+		mmapfs_fd_procpath(res, proc, sizeof(proc));
+		h->fd = open(proc, backing_open_flags(fi->flags));
+		res = h->fd < 0 ? -errno : 0;
+		mmapfs_inode_fd_put(in);
+	}
+	if (res < 0) {
 		free(h);
-		fuse_reply_err(req, res);
+		fuse_reply_err(req, -res);
 		return;
 	}
 	res = open_handle(in, h, fi);
@@ -199,6 +240,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
+	drop_own_fd(in, h);
 	if (fuse_reply_open(req, fi) < 0)
 		mmapfs_mapping_release(in, h);	/* the opener is gone */
 }
@@ -241,15 +283,69 @@ static void uncreate_at(int dirfd, const char *name, int fd)
 		unlinkat(dirfd, name, 0);
 }
 
+/* create's work with the parent's descriptor dfd pinned: creates name,
+ * looks it up (*e) and registers h as its open. Returns 0 or -errno (h
+ * freed, nothing left behind). Replies nothing: the caller unpins the
+ * parent first (the kernel may forget it once replied to). */
+static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
+		     const char *name, mode_t mode, struct fuse_file_info *fi,
+		     struct mmapfs_handle *h, struct fuse_entry_param *e)
+{
+	struct mmapfs_creds_saved saved;
+	struct mmapfs_inode *in;
+	bool created = false;
+	int res;
+
+	res = mmapfs_creds_enter(req, &saved);
+	if (res < 0) {
+		free(h);
+		return res;
+	}
+	h->fd = create_at(dfd, name,
+			  backing_open_flags(fi->flags) | O_NOFOLLOW |
+			  (fi->flags & O_EXCL), mode, &created);
+	res = h->fd < 0 ? h->fd : 0;
+	mmapfs_creds_leave(&saved);
+	if (res == 0)
+		res = mmapfs_inode_lookup(dir, name, e);
+	if (res < 0) {
+		if (h->fd >= 0) {
+			if (created)
+				uncreate_at(dfd, name, h->fd);
+			close(h->fd);
+		}
+		free(h);
+		return res;
+	}
+	in = mmapfs_inode_get(e->ino);
+	res = open_handle(in, h, fi);
+	if (res == 0) {
+		res = mmapfs_sync_metadata(dir, name, h->fd);
+		if (res < 0)
+			mmapfs_mapping_release(in, h);
+		else
+			drop_own_fd(in, h);
+	}
+	if (res < 0) {
+		int fd = created ? mmapfs_inode_fd_get(in) : -1;
+
+		if (fd >= 0) {
+			uncreate_at(dfd, name, fd);
+			mmapfs_inode_fd_put(in);
+		}
+		mmapfs_inode_forget(in, 1);
+		return res;
+	}
+	return 0;
+}
+
 void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct mmapfs_creds_saved saved;
-	struct fuse_entry_param e;
 	struct mmapfs_inode *dir, *in;
+	struct fuse_entry_param e;
 	struct mmapfs_handle *h;
-	bool created = false;
-	int res;
+	int dfd, res;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name))
 		return;
@@ -262,61 +358,37 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->flags = fi->flags;
 	if (mmapfs_d.writeback_cache)
 		h->flags &= ~O_APPEND;
-	res = mmapfs_creds_enter(req, &saved);
-	if (res < 0) {
+	dfd = mmapfs_inode_fd_get(dir);
+	if (dfd < 0) {
 		free(h);
-		fuse_reply_err(req, -res);
+		fuse_reply_err(req, -dfd);
 		return;
 	}
-	h->fd = create_at(dir->fd, name,
-			  backing_open_flags(fi->flags) | O_NOFOLLOW |
-			  (fi->flags & O_EXCL), mode, &created);
-	res = h->fd < 0 ? h->fd : 0;
-	mmapfs_creds_leave(&saved);
-	if (res == 0)
-		res = mmapfs_inode_lookup(dir, name, &e);
+	res = create_in(req, dir, dfd, name, mode, fi, h, &e);
+	mmapfs_inode_fd_put(dir);
 	if (res < 0) {
-		if (h->fd >= 0) {
-			if (created)
-				uncreate_at(dir->fd, name, h->fd);
-			close(h->fd);
-		}
-		free(h);
 		fuse_reply_err(req, -res);
 		return;
 	}
 	in = mmapfs_inode_get(e.ino);
-	res = open_handle(in, h, fi);
-	if (res == 0) {
-		res = mmapfs_sync_metadata(dir, name, h->fd);
-		if (res < 0)
-			mmapfs_mapping_release(in, h);
-	}
-	if (res < 0) {
-		if (created)
-			uncreate_at(dir->fd, name, in->fd);
-		mmapfs_inode_forget(in, 1);
-		fuse_reply_err(req, -res);
-		return;
-	}
 	if (fuse_reply_create(req, &e, fi) < 0) {
 		mmapfs_mapping_release(in, h);
 		mmapfs_inode_forget(in, 1);
 	}
 }
 
-/* Reads through the handle's descriptor (no usable mapping). */
-static void read_fallback(fuse_req_t req, struct mmapfs_handle *h,
-			  size_t size, off_t off)
+/* Reads through fd (no usable mapping; -errno: fails with it). */
+static void read_fallback(fuse_req_t req, int fd, size_t size, off_t off)
 {
 	char *buf = malloc(size ? size : 1);
 	ssize_t n;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (fd < 0 || !buf) {
+		free(buf);
+		fuse_reply_err(req, fd < 0 ? -fd : ENOMEM);
 		return;
 	}
-	n = pread(h->fd, buf, size, off);
+	n = pread(fd, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -357,7 +429,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct mmapio_file *mf;
 	struct mmapio_view v;
 	uint64_t len;
-	int res;
+	int res, fd = -1;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_read(req, ino, size, off, fi));
@@ -365,7 +437,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	mf = mmapfs_mapping_get(in);
 	if (!mf) {
 		mmapfs_mapping_put(in, mf);
-		read_fallback(req, handle_of(fi), size, off);
+		read_fallback(req, data_fd(handle_of(fi), NULL), size, off);
 		return;
 	}
 	len = mmapio_len(mf);
@@ -381,6 +453,13 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		(void)mmapio_view_release(&v);
 		res = -ERANGE;
 	}
+	/* The fallback gets a descriptor of its own: the mapping's may be
+	 * closed once the pin is dropped. */
+	if (res == -ERANGE || res == -ENODEV) {
+		fd = fcntl(data_fd(handle_of(fi), mf), F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
 	/* The view holds its own reference to the mapping. Once the reply
 	 * is sent, the kernel may release and forget the inode at once: the
 	 * inode is not touched after the reply. */
@@ -389,7 +468,9 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* Shrunk meanwhile, or a page that cannot be faulted in (a
 		 * hole of a full tmpfs): the file serves what it has. ENODEV:
 		 * a file without a mapping, nothing to view. */
-		read_fallback(req, handle_of(fi), size, off);
+		read_fallback(req, fd, size, off);
+		if (fd >= 0)
+			close(fd);
 	} else if (res < 0) {
 		fuse_reply_err(req, -res);
 	} else {
@@ -403,23 +484,28 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
-/* Writes through the handle's descriptor and accounts the write to the
+/* Writes through data_fd() and accounts the write to the
  * mapping's policy (or, unmapped, applies `always` itself). Returns the
  * bytes written or -errno. */
 static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			      struct mmapfs_handle *h, const char *buf,
 			      size_t size, off_t off)
 {
-	ssize_t n = (h->flags & O_APPEND) ? write(h->fd, buf, size) :
-					    pwrite(h->fd, buf, size, off);
-	int res;
+	/* The open's own descriptor appends by itself; the mapping's is
+	 * written at off, the end the caller found. */
+	bool append = (h->flags & O_APPEND) && h->fd >= 0;
+	int res, fd = data_fd(h, mf);
+	ssize_t n;
 
+	if (fd < 0)
+		return fd;
+	n = append ? write(fd, buf, size) : pwrite(fd, buf, size, off);
 	if (n < 0)
 		return -errno;
 	if (mf) {
 		/* An appending descriptor's position is the end it wrote. */
-		if (h->flags & O_APPEND)
-			off = lseek(h->fd, 0, SEEK_CUR) - n;
+		if (append)
+			off = lseek(fd, 0, SEEK_CUR) - n;
 		/* The mapping follows the size first, so the range is in it
 		 * (-ERANGE: the file shrank meanwhile, nothing to count). */
 		if (mmapio_refresh(mf) >= 0) {
@@ -428,7 +514,7 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			if (res < 0 && res != -ERANGE)
 				return res;
 		}
-	} else if (policy_is_always(in) && fdatasync(h->fd) < 0) {
+	} else if (policy_is_always(in) && fdatasync(fd) < 0) {
 		return -errno;
 	}
 	return n;
@@ -470,7 +556,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			res = (ssize_t)size;
 		}
 	}
-	mmapfs_own_change_end_data(in, mf ? mmapio_fd(mf) : h->fd);
+	mmapfs_own_change_end_data(in, data_fd(h, mf));
 	mmapfs_mapping_put(in, mf);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
@@ -512,10 +598,15 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (res == 0)	/* a flush that failed when mf was evicted */
 		res = mmapfs_mapping_sticky_error(in);
 	/* The mapping's flush is a data sync; fsync adds the metadata, and
-	 * without a mapping the handle's descriptor does it all. */
-	if (res == 0 && (!datasync || !mf) &&
-	    (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
-		res = -errno;
+	 * without a mapping the open's descriptor does it all. */
+	if (res == 0 && (!datasync || !mf)) {
+		int fd = data_fd(h, mf);
+
+		if (fd < 0)
+			res = fd;
+		else if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+			res = -errno;
+	}
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -526,13 +617,16 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	struct mmapfs_handle *h = handle_of(fi);
 	struct mmapfs_inode *in;
 	struct mmapio_file *mf;
-	int res = 0;
+	int res = 0, fd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
 	mmapfs_own_change_begin(in);
-	if (fallocate(h->fd, mode, offset, length) < 0)
+	fd = data_fd(h, mf);
+	if (fd < 0)
+		res = fd;
+	else if (fallocate(fd, mode, offset, length) < 0)
 		res = -errno;
 	if (res == 0 && mf) {
 		int64_t len = mmapio_refresh(mf);
@@ -548,9 +642,9 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 							    (uint64_t)offset, n);
 		}
 	}
-	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
+	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(fd) < 0)
 		res = -errno;
-	mmapfs_own_change_end(in, h->fd);
+	mmapfs_own_change_end(in, fd);
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -558,12 +652,23 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 void mmapfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
+	struct mmapfs_inode *in;
+	struct mmapio_file *mf;
 	off_t res;
+	int fd;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
-	res = lseek(handle_of(fi)->fd, off, whence);
+	in = mmapfs_inode_get(ino);
+	mf = mmapfs_mapping_get(in);
+	/* SEEK_DATA/SEEK_HOLE (the kernel keeps the file position): the
+	 * shared descriptor's position does not matter. */
+	fd = data_fd(handle_of(fi), mf);
+	res = fd < 0 ? fd : lseek(fd, off, whence);
+	if (res < 0 && fd >= 0)
+		res = -errno;
+	mmapfs_mapping_put(in, mf);
 	if (res < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-res);
 	else
 		fuse_reply_lseek(req, res);
 }
@@ -574,27 +679,35 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags)
 {
-	struct mmapfs_inode *out;
-	struct mmapio_file *mf;
+	struct mmapfs_inode *in, *out;
+	struct mmapio_file *mf, *mf_in;
 	off_t start = off_out;
-	ssize_t n;
-	int res = 0;
+	ssize_t n = 0;
+	int res = 0, fd_in, fd_out;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino_in);
 	MMAPFS_ROUTE_VIRTUAL(req, ino_out);
+	in = mmapfs_inode_get(ino_in);
 	out = mmapfs_inode_get(ino_out);
+	mf_in = mmapfs_mapping_get(in);
 	mf = mmapfs_mapping_get(out);
 	mmapfs_own_change_begin(out);
-	n = copy_file_range(handle_of(fi_in)->fd, &off_in,
-			    handle_of(fi_out)->fd, &off_out, len,
-			    (unsigned)flags);
-	if (n < 0)
-		res = -errno;
+	fd_in = data_fd(handle_of(fi_in), mf_in);
+	fd_out = data_fd(handle_of(fi_out), mf);
+	if (fd_in < 0 || fd_out < 0) {
+		res = fd_in < 0 ? fd_in : fd_out;
+	} else {
+		n = copy_file_range(fd_in, &off_in, fd_out, &off_out, len,
+				    (unsigned)flags);
+		if (n < 0)
+			res = -errno;
+	}
 	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
 		res = mmapio_account_external_write(mf, (uint64_t)start,
 						    (uint64_t)n);
-	mmapfs_own_change_end(out, handle_of(fi_out)->fd);
+	mmapfs_own_change_end(out, fd_out);
 	mmapfs_mapping_put(out, mf);
+	mmapfs_mapping_put(in, mf_in);
 	if (res < 0)
 		fuse_reply_err(req, -res);
 	else

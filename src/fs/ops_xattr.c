@@ -6,7 +6,8 @@
  * Design: the inode's O_PATH descriptor cannot serve f*xattr(), so the
  * path variants run on "/proc/self/fd/N": the magic link resolves to the
  * object itself (for a symlink, the symlink), never to anything outside
- * the backing directory. Permission checks are the kernel's (VFS xattr
+ * the backing directory; the descriptor is pinned around the call
+ * (mmapfs_inode_fd_get). Permission checks are the kernel's (VFS xattr
  * namespace rules, default_permissions); the per-file virtual attributes
  * user.mmapfs.* are xattr_virtual.c's (one hook first in each handler).
  *
@@ -29,12 +30,12 @@
 #define CAPABILITY_XATTR "security.capability"
 
 /* Replies to a get/list whose result went to buf (size 0: only asked for
- * the length). n is the syscall's result. */
+ * the length). n is the syscall's result, or -errno. */
 static void reply_xattr_result(fuse_req_t req, ssize_t n, const char *buf,
 			       size_t size)
 {
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)n);
 	else
@@ -49,6 +50,7 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int64_t ctime_ns = 0;
 	struct stat st;
 	ssize_t n;
+	int fd;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getxattr(req, size));
 	if (mmapfs_xattr_virtual_get(req, ino, name, size))
@@ -64,13 +66,21 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (mmapfs_inode_stat(in, &st) == 0)
 			ctime_ns = mmapfs_ctime_ns(&st);
 	}
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = getxattr(proc, name, buf, size);
-	if (n < 0 && errno == ENODATA && ctime_ns)
+	fd = mmapfs_inode_fd_get(in);
+	if (fd >= 0) {
+		mmapfs_fd_procpath(fd, proc, sizeof(proc));
+		n = getxattr(proc, name, buf, size);
+		if (n < 0)
+			n = -errno;
+		mmapfs_inode_fd_put(in);
+	} else {
+		n = fd;
+	}
+	if (n == -ENODATA && ctime_ns)
 		atomic_store(&in->nocap_ctime, ctime_ns);
 	reply_xattr_result(req, n, buf, size);
 	free(buf);
@@ -78,18 +88,29 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct mmapfs_inode *in;
 	char proc[64], *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_listxattr(req, size));
 	if (mmapfs_xattr_virtual_list(req, ino, size))
 		return;
-	mmapfs_inode_procpath(mmapfs_inode_get(ino), proc, sizeof(proc));
+	in = mmapfs_inode_get(ino);
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = listxattr(proc, buf, size);
+	fd = mmapfs_inode_fd_get(in);
+	if (fd >= 0) {
+		mmapfs_fd_procpath(fd, proc, sizeof(proc));
+		n = listxattr(proc, buf, size);
+		if (n < 0)
+			n = -errno;
+		mmapfs_inode_fd_put(in);
+	} else {
+		n = fd;
+	}
 	reply_xattr_result(req, n, buf, size);
 	free(buf);
 }
@@ -99,16 +120,22 @@ void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct mmapfs_inode *in;
 	char proc[64];
-	int res;
+	int fd, res;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	if (mmapfs_xattr_virtual_refused(req, name))
 		return;
 	in = mmapfs_inode_get(ino);
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	mmapfs_own_change_begin(in);
 	res = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
-	mmapfs_own_change_end(in, -1);
+	mmapfs_own_change_end(in, fd);
+	mmapfs_inode_fd_put(in);
 	atomic_store(&in->nocap_ctime, 0);
 	fuse_reply_err(req, res);
 }
@@ -117,16 +144,22 @@ void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct mmapfs_inode *in;
 	char proc[64];
-	int res;
+	int fd, res;
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	if (mmapfs_xattr_virtual_refused(req, name))
 		return;
 	in = mmapfs_inode_get(ino);
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	mmapfs_own_change_begin(in);
 	res = removexattr(proc, name) < 0 ? errno : 0;
-	mmapfs_own_change_end(in, -1);
+	mmapfs_own_change_end(in, fd);
+	mmapfs_inode_fd_put(in);
 	atomic_store(&in->nocap_ctime, 0);
 	fuse_reply_err(req, res);
 }

@@ -49,16 +49,20 @@
  * files and its watch could be added (watch_wd >= 0).
  *
  * Locking: watch_lock guards the watch table and every inode's watch_wd
- * and watch_next. Order: inode.lock -> watch_lock -> the invalidation
- * ring lock. The watcher thread uses an inode only under watch_lock, and
- * the last release removes the inode from the table (under watch_lock)
- * before its reply, so no FORGET can free an inode the watcher is using.
+ * and watch_next; nothing else is taken while it is held. Order:
+ * inode.lock -> watch_lock. The watcher finds an inode under watch_lock
+ * and counts itself in the inode's watch_users before it lets go; the
+ * last release removes the inode from the table (under watch_lock), and
+ * freeing the inode after its FORGET waits for watch_users to drop to 0
+ * (mmapfs_outside_forget), so the watcher never uses a freed inode.
  */
 #include "fs.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -90,15 +94,15 @@ static void raise_seen(struct mmapfs_inode *in, int64_t ctime_ns)
 		;
 }
 
-void mmapfs_own_change_begin(struct mmapfs_inode *in)
-{
-	atomic_fetch_add(&in->own_busy, 1);
-}
-
 static int stat_fd_or_inode(struct mmapfs_inode *in, int fd, struct stat *st)
 {
 	return fd >= 0 ? (fstat(fd, st) < 0 ? -errno : 0) :
 			 mmapfs_inode_stat(in, st);
+}
+
+void mmapfs_own_change_begin(struct mmapfs_inode *in)
+{
+	atomic_fetch_add(&in->own_busy, 1);
 }
 
 static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
@@ -158,12 +162,13 @@ bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st)
 	return check_stat(in, st, 0, atomic_load(&in->own_gen));
 }
 
-bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, struct stat *st)
+bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
+				struct stat *st)
 {
 	unsigned busy0 = atomic_load(&in->own_busy);
 	unsigned gen0 = atomic_load(&in->own_gen);
 
-	if (mmapfs_inode_stat(in, st) < 0)
+	if (stat_fd_or_inode(in, fd, st) < 0)
 		return false;
 	return check_stat(in, st, busy0, gen0);
 }
@@ -173,14 +178,14 @@ static struct mmapfs_inode **bucket_of(int wd)
 	return &watch_table[(unsigned)wd % WATCH_BUCKETS];
 }
 
-void mmapfs_outside_watch_add(struct mmapfs_inode *in)
+void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 {
 	char proc[64];
 	int wd;
 
 	if (inotify_fd < 0 || in->watch_wd >= 0)
 		return;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	pthread_mutex_lock(&watch_lock);
 	wd = inotify_add_watch(inotify_fd, proc, WATCH_EVENTS);
 	if (wd < 0) {
@@ -218,28 +223,57 @@ void mmapfs_outside_watch_remove(struct mmapfs_inode *in)
 	pthread_mutex_unlock(&watch_lock);
 }
 
-/* Runs the check for the inode watched as wd. watch_lock held. */
+/* Runs the check for the inode watched as wd. The check stats the file
+ * (which may reopen its descriptor and take inode.lock), so it runs
+ * without watch_lock; watch_users keeps the inode from being freed
+ * meanwhile (mmapfs_outside_forget). */
 static void check_watched(int wd)
 {
 	struct mmapfs_inode *in;
 	struct stat st;
 
+	pthread_mutex_lock(&watch_lock);
 	for (in = *bucket_of(wd); in; in = in->watch_next) {
 		if (in->watch_wd == wd)
 			break;
 	}
-	if (in && mmapfs_outside_check_fresh(in, &st))
+	if (in)
+		atomic_fetch_add(&in->watch_users, 1);
+	pthread_mutex_unlock(&watch_lock);
+	if (!in)
+		return;
+	if (mmapfs_outside_check_fresh(in, -1, &st))
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+	atomic_fetch_sub(&in->watch_users, 1);
 }
 
 /* The queue overflowed: events were lost, so check every open file. */
 static void check_all_watched(void)
 {
+	int *wds = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&watch_lock);
 	for (unsigned b = 0; b < WATCH_BUCKETS; b++) {
 		for (struct mmapfs_inode *in = watch_table[b]; in;
-		     in = in->watch_next)
-			check_watched(in->watch_wd);
+		     in = in->watch_next) {
+			if (n == cap) {
+				size_t more = cap ? 2 * cap : 256;
+				int *p = realloc(wds, more * sizeof(*wds));
+
+				if (!p)
+					goto out;
+				wds = p;
+				cap = more;
+			}
+			wds[n++] = in->watch_wd;
+		}
 	}
+out:
+	pthread_mutex_unlock(&watch_lock);
+	for (size_t i = 0; i < n; i++)
+		check_watched(wds[i]);
+	free(wds);
 }
 
 /* True when wd is among the first n of seen (adding it when not and there
@@ -262,7 +296,6 @@ static void handle_events(const char *buf, ssize_t len)
 	int seen[WATCH_BATCH];
 	unsigned nseen = 0;
 
-	pthread_mutex_lock(&watch_lock);
 	for (const char *p = buf; p < buf + len;
 	     p += sizeof(*ev) + ev->len) {
 		ev = (const struct inotify_event *)(const void *)p;
@@ -272,7 +305,12 @@ static void handle_events(const char *buf, ssize_t len)
 			 !seen_before(seen, &nseen, ev->wd))
 			check_watched(ev->wd);
 	}
-	pthread_mutex_unlock(&watch_lock);
+}
+
+void mmapfs_outside_forget(struct mmapfs_inode *in)
+{
+	while (atomic_load(&in->watch_users))
+		sched_yield();
 }
 
 static void *watch_main(void *arg)

@@ -85,7 +85,11 @@ static int vx_read(struct mmapfs_inode *in, struct vx_values *v)
 		(void)mmapio_stats_by_id(in->dev, in->ino, &v->st);
 	if (known)
 		return 0;
-	res = mmapfs_relpath_of_fd(in->fd, &rel);
+	res = mmapfs_inode_fd_get(in);
+	if (res < 0)
+		return res;
+	res = mmapfs_relpath_of_fd(res, &rel);
+	mmapfs_inode_fd_put(in);
 	if (res < 0)
 		return res;
 	cfg = mmapfs_config_current();
@@ -175,43 +179,61 @@ static size_t drop_namespace(char *list, size_t n)
 	return out;
 }
 
+/* The backing object's attribute names (through fd, its pinned O_PATH
+ * descriptor) in *out (malloc'd with extra bytes to spare): their size
+ * first, then the names (again when the list grew in between). Returns
+ * the names' length or -errno. */
+static ssize_t real_names(int fd, size_t extra, char **out)
+{
+	char proc[64], *buf;
+	ssize_t n;
+
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
+	for (;;) {
+		n = listxattr(proc, NULL, 0);
+		if (n < 0) {
+			if (errno != ENOTSUP)
+				return -errno;
+			n = 0;
+		}
+		buf = malloc((size_t)n + extra);
+		if (!buf)
+			return -ENOMEM;
+		if (n > 0)
+			n = listxattr(proc, buf, (size_t)n);
+		if (n >= 0)
+			break;
+		n = -errno;
+		free(buf);
+		if (n != -ERANGE)
+			return n;
+	}
+	*out = buf;
+	return n;
+}
+
 bool mmapfs_xattr_virtual_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mmapfs_inode *in = mmapfs_inode_get(ino);
 	size_t extra = 0, total;
-	char proc[64], *buf;
+	char *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	if (!S_ISREG(in->type))
 		return false;
 	for (int x = 0; x < VX_COUNT; x++)
 		extra += strlen(vx_names[x]) + 1;
-	mmapfs_inode_procpath(in, proc, sizeof(proc));
-	/* The real names: their size first, then the names (again when the
-	 * list grew in between). */
-	for (;;) {
-		n = listxattr(proc, NULL, 0);
-		if (n < 0) {
-			if (errno != ENOTSUP) {
-				fuse_reply_err(req, errno);
-				return true;
-			}
-			n = 0;
-		}
-		buf = malloc((size_t)n + extra);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return true;
-		}
-		if (n > 0)
-			n = listxattr(proc, buf, (size_t)n);
-		if (n >= 0)
-			break;
-		free(buf);
-		if (errno != ERANGE) {
-			fuse_reply_err(req, errno);
-			return true;
-		}
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return true;
+	}
+	n = real_names(fd, extra, &buf);
+	mmapfs_inode_fd_put(in);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return true;
 	}
 	total = drop_namespace(buf, (size_t)n);
 	for (int x = 0; x < VX_COUNT; x++) {
