@@ -176,6 +176,20 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	return res;
 }
 
+/* A handle for an open with fi's flags, or NULL (ENOMEM). Under the
+ * writeback cache the kernel handles O_APPEND itself. */
+static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
+{
+	struct mmapfs_handle *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->flags = fi->flags;
+		if (mmapfs_d.writeback_cache)
+			h->flags &= ~O_APPEND;
+	}
+	return h;
+}
+
 /* Registers h (fd already open) as an open of in and applies O_TRUNC.
  * On failure h is freed. Returns 0 or -errno. */
 static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
@@ -215,14 +229,11 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_open(req, ino, fi));
 	in = mmapfs_inode_get(ino);
-	h = calloc(1, sizeof(*h));
+	h = handle_new(fi);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->flags = fi->flags;
-	if (mmapfs_d.writeback_cache)
-		h->flags &= ~O_APPEND;
 	res = mmapfs_inode_fd_get(in);
 	if (res >= 0) {
 		mmapfs_fd_procpath(res, proc, sizeof(proc));
@@ -350,14 +361,11 @@ void mmapfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (mmapfs_virtual_entry_refused(req, parent, name))
 		return;
 	dir = mmapfs_inode_get(parent);
-	h = calloc(1, sizeof(*h));
+	h = handle_new(fi);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->flags = fi->flags;
-	if (mmapfs_d.writeback_cache)
-		h->flags &= ~O_APPEND;
 	dfd = mmapfs_inode_fd_get(dir);
 	if (dfd < 0) {
 		free(h);

@@ -115,8 +115,10 @@ void mmapfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(buf);
 }
 
-void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			const char *value, size_t size, int flags)
+/* setxattr (remove false) or removexattr of the backing object, a change
+ * of the daemon's own (outside.c). */
+static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			 bool remove, const char *value, size_t size, int flags)
 {
 	struct mmapfs_inode *in;
 	char proc[64];
@@ -133,33 +135,21 @@ void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	mmapfs_own_change_begin(in);
-	res = setxattr(proc, name, value, size, flags) < 0 ? errno : 0;
+	res = (remove ? removexattr(proc, name) :
+			setxattr(proc, name, value, size, flags)) < 0 ? errno : 0;
 	mmapfs_own_change_end(in, fd);
 	mmapfs_inode_fd_put(in);
 	atomic_store(&in->nocap_ctime, 0);
 	fuse_reply_err(req, res);
 }
 
+void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	change_xattr(req, ino, name, false, value, size, flags);
+}
+
 void mmapfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct mmapfs_inode *in;
-	char proc[64];
-	int fd, res;
-
-	MMAPFS_ROUTE_VIRTUAL(req, ino);
-	if (mmapfs_xattr_virtual_refused(req, name))
-		return;
-	in = mmapfs_inode_get(ino);
-	fd = mmapfs_inode_fd_get(in);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
-	mmapfs_fd_procpath(fd, proc, sizeof(proc));
-	mmapfs_own_change_begin(in);
-	res = removexattr(proc, name) < 0 ? errno : 0;
-	mmapfs_own_change_end(in, fd);
-	mmapfs_inode_fd_put(in);
-	atomic_store(&in->nocap_ctime, 0);
-	fuse_reply_err(req, res);
+	change_xattr(req, ino, name, true, NULL, 0, 0);
 }

@@ -169,10 +169,12 @@ def read_file(path):
     return call(raw_read, path)
 
 
-def stats_rows(mnt):
+def stats_rows(mnt, raw=False):
     """The mount's .stats/files as {path: {column: text}} (paths as
-    printed, escapes not undone)."""
-    lines = read_file(os.path.join(str(mnt), ".stats", "files")).decode()
+    printed, escapes not undone). raw: plain I/O, for wait_until()
+    predicates (which already run under call())."""
+    path = os.path.join(str(mnt), ".stats", "files")
+    lines = (raw_read(path) if raw else read_file(path)).decode()
     lines = lines.split("\n")
     cols = lines[0].split("\t")
     return {r[0]: dict(zip(cols, r))
