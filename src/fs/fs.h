@@ -51,7 +51,8 @@
  *   fd, fd_pins, on_lru, lru_next, lru_prev: the fd-cache lock
  *   (fdcache.c); use fd only between mmapfs_inode_fd_get() and _put()
  *   (the root's fd is never closed and may be used directly).
- *   nlookup, hash_next: the table shard lock (inode.c).
+ *   nlookup, hash_next, unhashed: the table shard lock (inode.c);
+ *   hash_next of an unhashed inode: also the dead-list lock.
  *   open_count, inflight, mf, map_fd, evict_error, relpath, settings,
  *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
@@ -76,6 +77,7 @@ struct mmapfs_inode {
 
 	uint64_t nlookup;
 	struct mmapfs_inode *hash_next;
+	bool unhashed;           /* its object is gone: out of the table */
 
 	pthread_mutex_t lock;
 	unsigned open_count;     /* FUSE opens not yet released */

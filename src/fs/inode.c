@@ -15,13 +15,23 @@
  * only a new object is opened. Every use of an inode's descriptor pins it
  * (mmapfs_inode_fd_get/put); a lookup pins its parent.
  *
- * Invariants: an inode is in the table exactly while nlookup > 0 (the
- * root always). An inode with open files has nlookup > 0 (the kernel holds
- * it), so FORGET never frees an inode that a handle points at.
+ * Inode numbers are reused: an idle inode keeps only a file handle, so
+ * its object may be deleted (from outside, or by an rm through the mount
+ * whose FORGET has not come yet) and a new object get the same number. A
+ * lookup or create that finds (dev, ino) in the table therefore checks
+ * that the entry's object is still there (its descriptor opens); a dead
+ * entry is taken out of the table (dead list) and a fresh one made.
+ *
+ * Invariants: an inode is in the table or on the dead list exactly while
+ * nlookup > 0 (the root always in the table), and in the table only
+ * while its object exists as far as the daemon knows. An inode with open
+ * files has nlookup > 0 (the kernel holds it), so FORGET never frees an
+ * inode that a handle points at.
  *
  * Locking: the table is split into shards by hash, each with its own
- * mutex guarding its buckets and the nlookup/hash_next of its inodes. No
- * other lock is taken while a shard lock is held; the descriptor is opened
+ * mutex guarding its buckets and the nlookup/hash_next of its inodes; the
+ * dead-list lock is taken inside a shard lock only. No other lock is
+ * taken while a shard lock is held; the descriptor is opened
  * and stat'ed, and its handle recorded, before the shard lock is taken;
  * the fd cache is told after it is dropped.
  */
@@ -46,6 +56,12 @@ struct shard {
 };
 
 static struct shard *shards;
+
+/* Inodes taken out of the table (unhash_dead) that the kernel still
+ * knows: freed at their FORGET or at exit. Linked by hash_next; guarded by
+ * dead_lock, taken inside a shard lock. */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmapfs_inode *dead_list;
 
 static uint64_t hash_key(dev_t dev, ino_t ino)
 {
@@ -74,6 +90,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->type = st->st_mode & S_IFMT;
 	in->nlookup = 1;
 	in->hash_next = NULL;
+	in->unhashed = false;
 	pthread_mutex_init(&in->lock, NULL);
 	in->open_count = 0;
 	in->inflight = 0;
@@ -160,6 +177,12 @@ void mmapfs_inode_table_destroy(void)
 	}
 	free(shards);
 	shards = NULL;
+	while (dead_list) {
+		struct mmapfs_inode *in = dead_list;
+
+		dead_list = in->hash_next;
+		inode_free(in);
+	}
 	mmapfs_fdcache_destroy();
 }
 
@@ -248,6 +271,46 @@ static struct mmapfs_inode *table_find_ref(const struct stat *st)
 	return in;
 }
 
+/* True while the object of in (found by its dev and inode number) still
+ * exists: its descriptor is open or opens again. Without a descriptor of
+ * its own an idle inode holds nothing that keeps its object alive, so the
+ * object may have been deleted and its inode number given to a new one:
+ * that new object must not be taken for the old. */
+static bool still_there(struct mmapfs_inode *in)
+{
+	int fd = mmapfs_inode_fd_get(in);
+
+	if (fd >= 0) {
+		mmapfs_inode_fd_put(in);
+		return true;
+	}
+	return fd != -ENOENT && fd != -ESTALE;
+}
+
+/* Takes in, whose object is gone, out of the table (its node id stays
+ * valid until the kernel forgets it) and drops the lookup reference the
+ * caller took. */
+static void unhash_dead(struct mmapfs_inode *in)
+{
+	uint64_t h = hash_key(in->dev, in->ino);
+	struct shard *s = shard_of(h);
+	struct mmapfs_inode **pp;
+
+	pthread_mutex_lock(&s->lock);
+	if (!in->unhashed) {
+		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
+			;
+		*pp = in->hash_next;
+		in->unhashed = true;
+		pthread_mutex_lock(&dead_lock);
+		in->hash_next = dead_list;
+		dead_list = in;
+		pthread_mutex_unlock(&dead_lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	mmapfs_inode_forget(in, 1);
+}
+
 int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 			 struct mmapfs_inode **out)
 {
@@ -266,7 +329,9 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 	}
 	inode_init_fields(fresh, fd, st);
 	mmapfs_fdcache_prepare(fresh, dirfd, name);
-	in = table_get_or_insert(st, fresh);
+	while ((in = table_get_or_insert(st, fresh)) != fresh &&
+	       !still_there(in))
+		unhash_dead(in);
 	if (in != fresh) {
 		pthread_mutex_destroy(&fresh->lock);
 		free(fresh->handle);
@@ -295,6 +360,10 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 	if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
 		res = -errno;
 	in = res < 0 ? NULL : table_find_ref(&e->attr);
+	if (in && !still_there(in)) {
+		unhash_dead(in);
+		in = NULL;
+	}
 	if (res == 0 && !in) {
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		res = fd < 0 ? -errno :
@@ -332,9 +401,17 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
-		;
-	*pp = in->hash_next;
+	if (in->unhashed) {
+		pthread_mutex_lock(&dead_lock);
+		for (pp = &dead_list; *pp != in; pp = &(*pp)->hash_next)
+			;
+		*pp = in->hash_next;
+		pthread_mutex_unlock(&dead_lock);
+	} else {
+		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
+			;
+		*pp = in->hash_next;
+	}
 	pthread_mutex_unlock(&s->lock);
 	inode_free(in);
 }

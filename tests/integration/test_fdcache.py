@@ -166,3 +166,59 @@ def test_unlinked_open_file_after_eviction(mount_factory):
         os.lstat(m.mnt / "open")
     assert e.value.errno == errno.ENOENT
     assert m.running()
+
+
+def test_reused_inode_numbers_are_new_objects(mount_factory):
+    """A file deleted while the kernel still knows its inode (here: a
+    client holds O_PATH descriptors of the old files) frees its inode
+    number, and ext4 hands it to the next new file at once. The daemon,
+    past its budget, holds only the old inodes' handles: a create or
+    lookup that meets such a number must not take the new file for the old
+    one (whose handle no longer opens: every request on the new file
+    failed with ENOENT)."""
+    m = _handles_mount(mount_factory)
+    n = _budget(m) + 500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < n + 200:
+        pytest.skip(f"hard RLIMIT_NOFILE {hard} below {n + 200}")
+    old, new = m.mnt / "old", m.mnt / "new"
+    held = []
+
+    def make_and_hold():
+        os.makedirs(old)
+        os.makedirs(new)
+        for i in range(n):
+            os.close(os.open(old / f"f{i}", os.O_WRONLY | os.O_CREAT,
+                             0o644))
+        for i in range(n):
+            held.append(os.open(old / f"f{i}", os.O_PATH))
+        for i in range(n):
+            os.unlink(old / f"f{i}")
+
+    def create_new():
+        for i in range(n):
+            with open(new / f"g{i}", "wb") as f:
+                f.write(b"%d" % i)
+
+    def check():
+        bad = []
+        for i in range(n):
+            try:
+                with open(new / f"g{i}", "rb") as f:
+                    if f.read() != b"%d" % i:
+                        bad.append((i, "content"))
+            except OSError as e:
+                bad.append((i, errno.errorcode[e.errno]))
+        return bad
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 200, hard))
+    try:
+        util.call(make_and_hold, timeout=240)
+        util.call(create_new, timeout=240)
+        bad = util.call(check, timeout=240)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert bad == [], bad[:10]
+    assert m.running()
