@@ -213,9 +213,9 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		}
 	}
 	fi->fh = (uintptr_t)h;
+	/* Changed from outside: the kernel drops its cache at this open (the
+	 * check already forgot the cached absence of security.capability). */
 	fi->keep_cache = atomic_load(&mmapfs_d.keep_cache) && !changed;
-	if (changed)	/* changed from outside: ask the file again */
-		atomic_store(&in->nocap_ctime, 0);
 	fi->direct_io = (fi->flags & O_DIRECT) != 0;
 	return 0;
 }

@@ -490,6 +490,23 @@ def test_client_processes_share_files(mount_factory, mmapfs_summary):
 
 # ---- resource bounds ---------------------------------------------------------
 
+HANDLE_MODE = "inode descriptors: file handles"
+
+
+def _raise_daemon_nofile(m, need):
+    """Raises the daemon's RLIMIT_NOFILE to need where this process may
+    (CAP_SYS_RESOURCE); returns the daemon's soft limit afterwards."""
+    limit = resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE)[0]
+    if limit < need:
+        try:
+            resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE,
+                             (need, need))
+            limit = need
+        except PermissionError:
+            pass
+    return limit
+
+
 def test_ten_thousand_open_files(mount_factory, mmapfs_summary):
     """10,000 files open at once through the mount, each written and read
     back through its own descriptor, with the mapping cap (default 4096)
@@ -510,16 +527,10 @@ def test_ten_thousand_open_files(mount_factory, mmapfs_summary):
     if hard != resource.RLIM_INFINITY and hard < want + 200:
         pytest.skip(f"hard RLIMIT_NOFILE {hard} too small")
     m = mount_factory(opts=("log_level=info",))
-    handles = "inode descriptors: file handles;" in m.log_text()
+    handles = HANDLE_MODE in m.log_text()
     limit = resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE)[0]
     need = want + limit // 4 + 1000 if handles else 2 * want + 1000
-    if limit < need:
-        try:
-            resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE,
-                             (need, need))
-            limit = need
-        except PermissionError:
-            pass
+    limit = _raise_daemon_nofile(m, need)
     util.call(os.mkdir, m.mnt / "d")
     resource.setrlimit(resource.RLIMIT_NOFILE, (want + 200, hard))
     fds = []
@@ -574,7 +585,6 @@ def _rss_kib(pid):
 
 
 MANY_FILES = 100000 if SOAK else 30000
-HANDLE_MODE = "inode descriptors: file handles"
 
 
 @pytest.mark.timeout(900 if SOAK else 300)
@@ -596,14 +606,8 @@ def test_many_files_in_one_directory(mount_factory, mmapfs_summary):
     m = mount_factory(opts=("log_level=info",))
     handles = HANDLE_MODE in m.log_text()
     need = MANY_FILES + 1000
-    limit = resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE)[0]
-    if limit < need and not handles:
-        try:
-            resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE,
-                             (need, need))
-            limit = need
-        except PermissionError:
-            pass
+    limit = (resource.prlimit(m.proc.pid, resource.RLIMIT_NOFILE)[0]
+             if handles else _raise_daemon_nofile(m, need))
     util.call(os.mkdir, m.mnt / "big")
     d = str(m.mnt / "big")
 
