@@ -17,6 +17,18 @@
  * in a mapping would be. The accounting hook then debits the flush as an
  * external write (fdatasync, state.c).
  *
+ * Write without read: storing into a page that is not in the page cache
+ * makes the kernel read that page from disk before the copy (the fault
+ * must fill it), so a 4 KiB random write into a cold file costs a disk
+ * read. When a write covers whole pages and one of them is not resident
+ * (mincore), the write goes through pwrite(2) on the file's descriptor
+ * instead: the kernel fills whole pages without reading them, and the
+ * shared mapping sees the same page-cache pages. Only for MAP_SHARED
+ * read-write files (a COW mapping's private pages are not the file's).
+ * The allocation rule has run first either way, and the accounting is
+ * the same; a failed pwrite returns its errno (-EIO, -ENOSPC) as a
+ * faulting copy would.
+ *
  * Invariants: bytes are only copied inside [0, len) of the current
  * mapping (or file); accounting happens after the copy and without
  * map_lock, as mmapio_state_account requires.
@@ -24,8 +36,10 @@
  * Threads: any thread, any number at once; per-file rwlock only.
  */
 #include "internal.h"
+#include "sys.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 /* Reads exactly n bytes at off of an unmapped file. */
@@ -56,7 +70,7 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 	ssize_t put;
 
 	while (n) {
-		put = pwrite(fd, p, n, (off_t)off);
+		put = mmapio_sys.pwrite(fd, p, n, (off_t)off);
 		if (put < 0 && errno == EINTR)
 			continue;
 		if (put < 0)
@@ -70,6 +84,37 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
+/* Pages whose residency one write looks up (1 MiB of 4 KiB pages: the
+ * daemon's largest write); a longer write checks its first pages only. */
+#define RESIDENCY_PAGES 256
+
+/*
+ * True when [off, off+n) of a shared read-write mapping covers at least
+ * one whole page and one of its first RESIDENCY_PAGES whole pages is not in
+ * the page cache: then pwrite beats a store that would read it first.
+ */
+static bool write_without_read(const struct mmapio_file *f, uint64_t off,
+			       size_t n)
+{
+	unsigned char resident[RESIDENCY_PAGES];
+	uint64_t ps = mmapio_page_size();
+	uint64_t first = (off + ps - 1) & ~(ps - 1);
+	uint64_t end = (off + n) & ~(ps - 1);
+	size_t pages, i;
+
+	if (f->mode != MMAPIO_RW || f->anon || end <= first)
+		return false;
+	pages = (size_t)((end - first) / ps);
+	if (pages > RESIDENCY_PAGES)
+		pages = RESIDENCY_PAGES;
+	if (mmapio_sys.mincore(f->base + first, pages * ps, resident) < 0)
+		return false;
+	for (i = 0; i < pages; i++)
+		if (!(resident[i] & 1))
+			return true;
+	return false;
+}
+
 /* With map_lock held and the range checked: allocation rule, then copy. */
 static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 			size_t n)
@@ -78,7 +123,7 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 
 	if (rc < 0)
 		return rc;
-	if (f->unmapped)
+	if (f->unmapped || write_without_read(f, off, n))
 		return pwrite_full(f->fd, data, n, off);
 	return mmapio_guarded_copy(f->base + off, data, n);
 }

@@ -30,6 +30,8 @@ static const struct mmapio_sys_ops real_ops = {
 	.fallocate = fallocate,
 	.ftruncate = ftruncate,
 	.sync_file_range = real_sync_file_range,
+	.mincore = mincore,
+	.pwrite = pwrite,
 	.now_ns = mmapio_monotonic_ns,
 };
 
@@ -41,6 +43,8 @@ struct mmapio_sys_ops mmapio_sys = {
 	.fallocate = fallocate,
 	.ftruncate = ftruncate,
 	.sync_file_range = real_sync_file_range,
+	.mincore = mincore,
+	.pwrite = pwrite,
 	.now_ns = mmapio_monotonic_ns,
 };
 

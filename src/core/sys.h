@@ -4,7 +4,8 @@
  * Every durability-relevant syscall of the core, and the mmap of a file's
  * pages, goes through mmapio_sys so unit tests can inject faults (a failing
  * msync/fdatasync, ENOSPC from fallocate, ENODEV from mmap as on a file
- * system without shared mappings) and a deterministic clock. Production
+ * system without shared mappings, pages that are not in the page cache)
+ * and a deterministic clock. Production
  * code never changes it. Tests change fields before use and call
  * mmapio_sys_reset() after; the table is not synchronised, so change it
  * only while no other thread uses the library.
@@ -26,6 +27,10 @@ struct mmapio_sys_ops {
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
 	int (*ftruncate)(int fd, off_t len);
 	int (*sync_file_range)(int fd, off64_t off, off64_t n, unsigned flags);
+	/* The write-without-read path of access.c (and the unmapped files'
+	 * pwrite): page-cache residency and the write itself. */
+	int (*mincore)(void *addr, size_t len, unsigned char *vec);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
 	/* CLOCK_MONOTONIC in nanoseconds. */
 	int64_t (*now_ns)(void);
 };

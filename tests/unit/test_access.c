@@ -3,7 +3,8 @@
  * mmapio_read / mmapio_write / mmapio_write_grow bounds (overflow near
  * UINT64_MAX), modes, growth, ENOSPC injection through mmapio_sys,
  * sparse files staying sparse, the no-syscall fast path, concurrent
- * growers.
+ * growers, and the write-without-read path (whole pages that are not in
+ * the page cache go through pwrite; residency and pwrite injected).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "state.h"
 #include "tmpdir.h"
 #include "sys.h"
 
@@ -364,6 +367,136 @@ static void test_concurrent_growers(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* Injected page-cache residency and a counting (or failing) pwrite. */
+static int pwrite_calls, pwrite_errno;
+static unsigned char residency = 0; /* what mincore reports for each page */
+
+static int fake_mincore(void *addr, size_t len, unsigned char *vec)
+{
+	size_t ps = mmapio_page_size();
+
+	assert_int_equal((uintptr_t)addr % ps, 0);
+	memset(vec, residency, (len + ps - 1) / ps);
+	return 0;
+}
+
+static ssize_t counting_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	pwrite_calls++;
+	if (pwrite_errno) {
+		errno = pwrite_errno;
+		return -1;
+	}
+	return pwrite(fd, buf, n, off);
+}
+
+static void inject_residency(unsigned char resident, int fail_errno)
+{
+	residency = resident;
+	pwrite_calls = 0;
+	pwrite_errno = fail_errno;
+	mmapio_sys.mincore = fake_mincore;
+	mmapio_sys.pwrite = counting_pwrite;
+}
+
+/* Opens tmpdir/name (4 pages) with mode and the bytes=1GiB policy, so the
+ * accumulator counts without flushing. */
+static struct mmapio_file *open_counted(const char *name, enum mmapio_mode mode)
+{
+	struct mmapio_options o;
+	struct mmapio_file *f;
+
+	/* Earlier tests' files left counts keyed by inode numbers that this
+	 * test's files may reuse: drop them. */
+	mmapio_registry_set_detached_cap(mmapio_registry_set_detached_cap(0));
+	mmapio_options_init(&o);
+	o.mode = mode;
+	o.how = MMAPIO_OPEN_OR_CREATE;
+	o.size = 4 * mmapio_page_size();
+	o.cow_writable = true;
+	assert_int_equal(mmapio_policy_parse("bytes=1GiB", &o.policy, NULL, 0), 0);
+	assert_int_equal(mmapio_open(tmpdir_path(name), &o, &f), 0);
+	return f;
+}
+
+static void test_whole_cold_pages_are_written_without_read(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = malloc(2 * ps + 10), *back = malloc(2 * ps + 10);
+	struct mmapio_file *f;
+	int fd;
+
+	(void)state;
+	memset(data, 'w', 2 * ps + 10);
+	f = open_counted("w", MMAPIO_RW);
+	inject_residency(0, 0);
+	/* Two whole pages and 10 bytes of a third, from a page boundary. */
+	assert_int_equal(mmapio_write(f, ps, data, 2 * ps + 10), 0);
+	assert_int_equal(pwrite_calls, 1);
+	assert_int_equal(mmapio_pending_bytes(f), 3 * ps);
+	assert_int_equal(mmapio_pending_writes(f), 1);
+	/* The mapping sees the bytes (same page cache)... */
+	assert_int_equal(mmapio_read(f, ps, back, 2 * ps + 10), 0);
+	assert_memory_equal(back, data, 2 * ps + 10);
+	/* ...and so does the file. */
+	fd = open(tmpdir_path("w"), O_RDONLY);
+	assert_int_equal(pread(fd, back, 2 * ps + 10, (off_t)ps),
+			 (ssize_t)(2 * ps + 10));
+	close(fd);
+	assert_memory_equal(back, data, 2 * ps + 10);
+	/* Less than a whole page is a store into the mapping. */
+	assert_int_equal(mmapio_write(f, 10, data, ps - 20), 0);
+	assert_int_equal(mmapio_write(f, ps / 2, data, ps), 0);
+	assert_int_equal(pwrite_calls, 1);
+	/* Growth takes the same path. */
+	assert_int_equal(mmapio_write_grow(f, 4 * ps, data, ps), 0);
+	assert_int_equal(pwrite_calls, 2);
+	assert_int_equal(mmapio_len(f), 5 * ps);
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+	free(back);
+}
+
+static void test_resident_pages_are_stored(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = calloc(1, 2 * ps);
+	struct mmapio_file *f;
+
+	(void)state;
+	f = open_counted("r", MMAPIO_RW);
+	inject_residency(1, 0);
+	assert_int_equal(mmapio_write(f, 0, data, 2 * ps), 0);
+	assert_int_equal(pwrite_calls, 0);
+	assert_int_equal(mmapio_close(f), 0);
+	/* A COW mapping's pages are private: never pwrite to the file. */
+	assert_int_equal(mmapio_open_cow(tmpdir_path("r"), true, &f), 0);
+	inject_residency(0, 0);
+	assert_int_equal(mmapio_write(f, 0, data, 2 * ps), 0);
+	assert_int_equal(pwrite_calls, 0);
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
+static void test_failed_pwrite_is_reported_and_not_counted(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = calloc(1, ps);
+	struct mmapio_file *f;
+
+	(void)state;
+	f = open_counted("e", MMAPIO_RW);
+	inject_residency(0, EIO);
+	assert_int_equal(mmapio_write(f, 0, data, ps), -EIO);
+	assert_int_equal(mmapio_write_grow(f, 4 * ps, data, ps), -EIO);
+	assert_int_equal(pwrite_calls, 2);
+	assert_int_equal(mmapio_pending_bytes(f), 0);
+	assert_int_equal(mmapio_pending_writes(f), 0);
+	mmapio_sys_reset();
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +510,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eopnotsupp_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_preallocate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_growers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_whole_cold_pages_are_written_without_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resident_pages_are_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_pwrite_is_reported_and_not_counted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
