@@ -39,6 +39,7 @@ struct mmapfs_global_settings {
 	uint64_t max_locked_bytes;     /* cap on .ctl/lock and lock = true */
 	bool writeback_cache;          /* only with every policy = never */
 	bool keep_cache;               /* FOPEN_KEEP_CACHE on open */
+	bool cache_readdir;            /* FOPEN_CACHE_DIR on opendir */
 	double attr_timeout;           /* seconds */
 	double entry_timeout;          /* seconds */
 	bool show_control;             /* list .ctl/.stats in readdir */

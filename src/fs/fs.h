@@ -58,7 +58,7 @@
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
  *   referenced, mtime_tick, nocap_ctime, change_seen_ns, own_busy,
- *   own_gen: atomics, no lock.
+ *   own_gen, listing_ctime_ns: atomics, no lock.
  *   watch_wd, watch_next: the watch lock of outside.c; watch_users:
  *   atomic.
  *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
@@ -114,6 +114,10 @@ struct mmapfs_inode {
 	 * the mount in progress / finished. */
 	_Atomic int64_t change_seen_ns;
 	atomic_uint own_busy, own_gen;
+	/* Directories: the backing ctime (ns) at the last opendir, 0 before
+	 * the first; the kernel keeps its cached listing (cache_readdir)
+	 * only while it is unchanged (outside.c). */
+	_Atomic int64_t listing_ctime_ns;
 	int watch_wd;            /* inotify watch while open, else -1 */
 	struct mmapfs_inode *watch_next;
 	atomic_uint watch_users; /* the watcher thread is checking it */
@@ -163,6 +167,7 @@ struct mmapfs_daemon {
 	_Atomic double attr_timeout;  /* updated on reload */
 	_Atomic double entry_timeout; /* updated on reload */
 	atomic_bool keep_cache;       /* updated on reload */
+	atomic_bool cache_readdir;    /* updated on reload */
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
 	bool log_level_forced;        /* -o log_level given: the config's
@@ -351,8 +356,12 @@ void mmapfs_invalidate_queue(fuse_ino_t ino);
 int mmapfs_outside_start(void);
 void mmapfs_outside_stop(void);
 /* Bracket every change the daemon makes to a file's data or attributes;
- * end stats fd (or the inode when fd is -1) to learn the ctime it left. */
-void mmapfs_own_change_begin(struct mmapfs_inode *in);
+ * end stats fd (or the inode when fd is -1) to learn the ctime it left.
+ * begin, when no other change of the daemon's to the file is in flight,
+ * stats fd (a descriptor of in; -1: skip) first: a change from outside
+ * since the daemon's last one is reported there, before this change's end
+ * could take it for its own. */
+void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
 /* The end of a write or truncation: also drops set-ID bits and
  * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
@@ -371,6 +380,14 @@ bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
  * held. */
 void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd);
 void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
+/* Directories (cache_readdir). After an opendir attached its handle
+ * (fd: the handle's directory descriptor): watches the directory while it
+ * has open handles, and returns whether the kernel must drop its cached
+ * listing (the directory changed since the last opendir). After a
+ * releasedir detached its handle, before the reply: stops watching when
+ * no handle is left. */
+bool mmapfs_outside_dir_opened(struct mmapfs_inode *in, int fd);
+void mmapfs_outside_dir_closed(struct mmapfs_inode *in);
 /* Before in is freed: waits until the watcher thread no longer uses it
  * (it was removed from the watch table at its last release). */
 void mmapfs_outside_forget(struct mmapfs_inode *in);

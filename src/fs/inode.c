@@ -109,6 +109,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	atomic_init(&in->change_seen_ns, mmapfs_ctime_ns(st));
 	atomic_init(&in->own_busy, 0);
 	atomic_init(&in->own_gen, 0);
+	atomic_init(&in->listing_ctime_ns, 0);
 	in->watch_wd = -1;
 	in->watch_next = NULL;
 	atomic_init(&in->watch_users, 0);

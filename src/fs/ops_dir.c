@@ -12,6 +12,13 @@
  * when the entry does not fit), except "." and "..", which go without
  * attributes.
  *
+ * Cached listings (cache_readdir, default on): opendir replies with
+ * FOPEN_CACHE_DIR, so the kernel keeps what it read of the listing and
+ * serves the next opendir/rewinddir from it; it drops it by itself after
+ * changes through the mount, and at an opendir replied without
+ * keep_cache, which outside.c asks for when the directory changed from
+ * outside since the previous opendir (it also watches open directories).
+ *
  * Threads: the kernel serialises readdir on one open directory; the
  * handle needs no lock of its own.
  */
@@ -23,11 +30,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct mmapfs_inode *in;
 	struct mmapfs_handle *h;
+	bool changed;
 	int fd, err;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_opendir(req, ino, fi));
@@ -60,10 +70,16 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	mmapfs_handle_attach(in, h);
+	changed = mmapfs_outside_dir_opened(in, fd);
 	fi->fh = (uintptr_t)h;
+	if (atomic_load(&mmapfs_d.cache_readdir)) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = !changed;
+	}
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The opener is gone: no RELEASEDIR will come. */
 		mmapfs_handle_detach(in, h);
+		mmapfs_outside_dir_closed(in);
 		mmapfs_handle_free(h);
 	}
 }
@@ -117,6 +133,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_readdir(req, ino, size, off,
 							    plus));
 	dir = mmapfs_inode_get(ino);
+	mmapfs_debug("readdir%s of backing inode %llu at %lld", plus ? "plus" : "",
+		     (unsigned long long)dir->ino, (long long)off);
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -181,8 +199,13 @@ void mmapfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
 
+	struct mmapfs_inode *in;
+
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
-	mmapfs_handle_detach(mmapfs_inode_get(ino), h);
+	in = mmapfs_inode_get(ino);
+	mmapfs_handle_detach(in, h);
+	/* Before the reply: no FORGET can free in under the watcher. */
+	mmapfs_outside_dir_closed(in);
 	mmapfs_handle_free(h);
 	fuse_reply_err(req, 0);
 }

@@ -204,7 +204,7 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, -pfd);
 		return;
 	}
-	mmapfs_own_change_begin(in);
+	mmapfs_own_change_begin(in, pfd);
 	res = do_setattr(in, pfd, attr, valid, fd);
 	mmapfs_own_change_end(in, fd >= 0 ? fd : pfd);
 	mmapfs_inode_fd_put(in);
@@ -290,6 +290,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	res = mmapfs_creds_enter(req, &saved);
 	if (res == 0) {
+		mmapfs_own_change_begin(dir, dfd);
 		if (kind == NEW_DIR)
 			res = mkdirat(dfd, name, mode);
 		else if (kind == NEW_SYMLINK)
@@ -298,6 +299,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			res = mknodat(dfd, name, mode, rdev);
 		if (res < 0)
 			res = -errno;
+		mmapfs_own_change_end(dir, dfd);
 		mmapfs_creds_leave(&saved);
 	}
 	mmapfs_inode_fd_put(dir);
@@ -354,7 +356,8 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, -dfd);
 		return;
 	}
-	mmapfs_own_change_begin(in);	/* the link count is in the ctime */
+	mmapfs_own_change_begin(in, fd); /* the link count is in the ctime */
+	mmapfs_own_change_begin(dir, dfd);
 	res = linkat(fd, "", dfd, newname, AT_EMPTY_PATH);
 	if (res < 0 && (errno == ENOENT || errno == EPERM) && !mmapfs_d.is_root) {
 		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH. */
@@ -362,6 +365,7 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		res = linkat(AT_FDCWD, proc, dfd, newname, AT_SYMLINK_FOLLOW);
 	}
 	res = res < 0 ? -errno : 0;
+	mmapfs_own_change_end(dir, dfd);
 	mmapfs_own_change_end(in, fd);
 	mmapfs_inode_fd_put(dir);
 	mmapfs_inode_fd_put(in);
@@ -389,7 +393,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -dfd);
 		return;
 	}
+	mmapfs_own_change_begin(dir, dfd);
 	res = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+	mmapfs_own_change_end(dir, dfd);
 	mmapfs_inode_fd_put(dir);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
@@ -432,7 +438,13 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -newdfd);
 		return;
 	}
+	mmapfs_own_change_begin(dir, dfd);
+	if (newdir != dir)
+		mmapfs_own_change_begin(newdir, newdfd);
 	res = renameat2(dfd, name, newdfd, newname, flags) < 0 ? -errno : 0;
+	if (newdir != dir)
+		mmapfs_own_change_end(newdir, newdfd);
+	mmapfs_own_change_end(dir, dfd);
 	if (res == 0 && newdir != dir) {
 		/* Files that changed parent take a handle there. */
 		mmapfs_inode_moved(newdfd, newname);

@@ -149,7 +149,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 			return pfd;
 		}
 	}
-	mmapfs_own_change_begin(in);
+	mmapfs_own_change_begin(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : pfd);
 	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
@@ -312,9 +312,11 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		free(h);
 		return res;
 	}
+	mmapfs_own_change_begin(dir, dfd);
 	h->fd = create_at(dfd, name,
 			  backing_open_flags(fi->flags) | O_NOFOLLOW |
 			  (fi->flags & O_EXCL), mode, &created);
+	mmapfs_own_change_end(dir, dfd);
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
 	if (res == 0)
@@ -540,7 +542,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				mmapfs_virtual_write(req, ino, buf, size, fi));
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
-	mmapfs_own_change_begin(in);
+	mmapfs_own_change_begin(in, data_fd(h, mf));
 	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
 		res = write_fallback(in, mf, h, buf, size, off);
 	} else {
@@ -630,8 +632,8 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
 	mf = mmapfs_mapping_get(in);
-	mmapfs_own_change_begin(in);
 	fd = data_fd(h, mf);
+	mmapfs_own_change_begin(in, fd);
 	if (fd < 0)
 		res = fd;
 	else if (fallocate(fd, mode, offset, length) < 0)
@@ -699,9 +701,9 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	out = mmapfs_inode_get(ino_out);
 	mf_in = mmapfs_mapping_get(in);
 	mf = mmapfs_mapping_get(out);
-	mmapfs_own_change_begin(out);
 	fd_in = data_fd(handle_of(fi_in), mf_in);
 	fd_out = data_fd(handle_of(fi_out), mf);
+	mmapfs_own_change_begin(out, fd_out);
 	if (fd_in < 0 || fd_out < 0) {
 		res = fd_in < 0 ? fd_in : fd_out;
 	} else {

@@ -134,7 +134,7 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		return;
 	}
 	mmapfs_fd_procpath(fd, proc, sizeof(proc));
-	mmapfs_own_change_begin(in);
+	mmapfs_own_change_begin(in, fd);
 	res = (remove ? removexattr(proc, name) :
 			setxattr(proc, name, value, size, flags)) < 0 ? errno : 0;
 	mmapfs_own_change_end(in, fd);

@@ -37,6 +37,7 @@ static void apply_globals(const struct mmapfs_config *c)
 	atomic_store(&mmapfs_d.attr_timeout, g->attr_timeout);
 	atomic_store(&mmapfs_d.entry_timeout, g->entry_timeout);
 	atomic_store(&mmapfs_d.keep_cache, g->keep_cache);
+	atomic_store(&mmapfs_d.cache_readdir, g->cache_readdir);
 	if (!mmapfs_d.log_level_forced)
 		mmapfs_log_set_level(g->log_level);
 }
@@ -137,6 +138,10 @@ int mmapfs_reload(void)
 	pthread_mutex_unlock(&config_lock);
 	apply_globals(fresh);
 	mmapfs_mapping_apply_config(fresh);
+	/* The root's listing names the virtual directories as the config
+	 * says (show_control, control_dir, stats_dir): drop the kernel's
+	 * cached copy of it (cache_readdir). */
+	mmapfs_invalidate_queue(FUSE_ROOT_ID);
 	mmapfs_config_unref(old);
 	pthread_mutex_unlock(&reload_lock);
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);

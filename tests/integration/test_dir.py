@@ -149,3 +149,98 @@ def test_backing_changes_visible_in_listing(mount):
     assert util.read_file(mount.mnt / "outside") == b"o"
     os.unlink(mount.backing / "a")
     assert fs.listdir(mount.mnt) == ["outside"]
+
+
+# ---- cached listings (cache_readdir) ----------------------------------------
+
+def _readdirs(m):
+    """How many READDIR(PLUS) requests the daemon has served (debug log)."""
+    return m.log_text().count("mmapfs: debug: readdir")
+
+
+def test_listing_is_cached_across_opendir(mount_factory):
+    """With cache_readdir (the default) the kernel serves a second listing
+    of an unchanged directory from its cache; changes through the mount
+    show up at once all the same."""
+    m = mount_factory(opts=["log_level=debug"])
+    fs.mkdir(m.mnt / "d")
+    names = {f"f{i:03d}" for i in range(300)}
+    for name in names:
+        util.write_file(m.mnt / "d" / name, b"")
+    assert set(fs.listdir(m.mnt / "d")) == names
+    served = _readdirs(m)
+    assert served > 0
+    for _ in range(3):
+        assert set(fs.listdir(m.mnt / "d")) == names
+    assert _readdirs(m) == served, "an unchanged listing went to the daemon"
+    util.write_file(m.mnt / "d" / "new", b"")
+    fs.unlink(m.mnt / "d" / "f000")
+    fs.rename(m.mnt / "d" / "f001", m.mnt / "d" / "g001")
+    expected = names - {"f000", "f001"} | {"new", "g001"}
+    assert set(fs.listdir(m.mnt / "d")) == expected
+
+
+def test_listing_not_cached_when_switched_off(mount_factory):
+    m = mount_factory(config="[global]\ncache_readdir = false\n",
+                      opts=["log_level=debug"])
+    fs.mkdir(m.mnt / "d")
+    util.write_file(m.mnt / "d" / "f", b"")
+    counts = []
+    for _ in range(3):
+        assert fs.listdir(m.mnt / "d") == ["f"]
+        counts.append(_readdirs(m))
+    assert counts[0] < counts[1] < counts[2]
+
+
+def test_outside_changes_show_in_the_next_listing(mount):
+    """A cached listing never hides a change made from outside: the next
+    opendir sees it at once (no timeout to wait for), every time."""
+    d = mount.mnt / "d"
+    fs.mkdir(d)
+    util.write_file(d / "inside", b"")
+    backing = mount.backing / "d"
+    expected = {"inside"}
+    for i in range(30):
+        assert set(fs.listdir(d)) == expected
+        assert set(fs.listdir(d)) == expected
+        if i % 3 == 0:
+            (backing / f"out{i}").write_bytes(b"")
+            expected.add(f"out{i}")
+        elif i % 3 == 1:
+            os.rename(backing / f"out{i - 1}", backing / f"moved{i}")
+            expected.remove(f"out{i - 1}")
+            expected.add(f"moved{i}")
+        else:
+            os.unlink(backing / f"moved{i - 1}")
+            expected.remove(f"moved{i - 1}")
+    assert set(fs.listdir(d)) == expected
+    # and the root, whose listing also holds the hidden control dirs
+    (mount.backing / "top").write_bytes(b"")
+    assert "top" in fs.listdir(mount.mnt)
+
+
+def _names_after_rewind(fd):
+    with os.scandir(fd) as it:    # rewinds the open directory
+        return {e.name for e in it}
+
+
+def test_outside_change_seen_by_rewind_of_an_open_directory(mount):
+    """rewinddir(3) on a directory kept open refers to its current state
+    (POSIX), also after a change made from outside: the daemon watches open
+    directories and drops the kernel's cached listing. (Linux 6.18 asks the
+    daemon again after a rewind anyway; the watch is for kernels that serve
+    the rewind from the cache.)"""
+    fs.mkdir(mount.mnt / "d")
+    util.write_file(mount.mnt / "d" / "a", b"")
+    fd = fs.open(mount.mnt / "d", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert util.call(_names_after_rewind, fd) == {"a"}
+        assert util.call(_names_after_rewind, fd) == {"a"}
+        (mount.backing / "d" / "b").write_bytes(b"")
+        util.wait_until(lambda: _names_after_rewind(fd) == {"a", "b"}, 5.0,
+                        what="outside create after rewind")
+        os.unlink(mount.backing / "d" / "a")
+        util.wait_until(lambda: _names_after_rewind(fd) == {"b"}, 5.0,
+                        what="outside unlink after rewind")
+    finally:
+        fs.close(fd)
