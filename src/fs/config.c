@@ -112,7 +112,7 @@ struct mmapfs_config *config_new_defaults(void)
 		.max_locked_bytes = 64ull << 20,
 		.writeback_cache = false,
 		.keep_cache = true,
-		.cache_readdir = true,
+		.cache_readdir = false,
 		.attr_timeout = 1.0,
 		.entry_timeout = 1.0,
 		.show_control = false,

@@ -12,7 +12,7 @@
  * when the entry does not fit), except "." and "..", which go without
  * attributes.
  *
- * Cached listings (cache_readdir, default on): opendir replies with
+ * Cached listings (cache_readdir, default off): opendir replies with
  * FOPEN_CACHE_DIR, so the kernel keeps what it read of the listing and
  * serves the next opendir/rewinddir from it; it drops it by itself after
  * changes through the mount, and at an opendir replied without

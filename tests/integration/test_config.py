@@ -382,13 +382,14 @@ def test_reload_cannot_change_writeback_cache(mount_factory):
 
 
 def test_reload_renames_control_and_stats_dirs(mount_factory):
-    m = mount_factory(config="[global]\nflush = never\n")
+    m = mount_factory(config="[global]\nflush = never\ncache_readdir = true\n")
     stats_config(m)
     # Listed before: the kernel keeps the root's listing (cache_readdir),
     # which the reload must drop.
     assert not {"ctl2", "st2"} & set(fs.listdir(m.mnt))
     m.config_file.write_text("[global]\nflush = never\ncontrol_dir = ctl2\n"
-                             "stats_dir = st2\nshow_control = true\n")
+                             "stats_dir = st2\nshow_control = true\n"
+                             "cache_readdir = true\n")
     reload_sighup(m)
     util.wait_until(lambda: os.path.exists(m.mnt / "st2" / "config"),
                     what="st2/config after the reload")

@@ -153,16 +153,18 @@ def test_backing_changes_visible_in_listing(mount):
 
 # ---- cached listings (cache_readdir) ----------------------------------------
 
+CACHED_LISTINGS = "[global]\ncache_readdir = true\n"
+
 def _readdirs(m):
     """How many READDIR(PLUS) requests the daemon has served (debug log)."""
     return m.log_text().count("mmapfs: debug: readdir")
 
 
 def test_listing_is_cached_across_opendir(mount_factory):
-    """With cache_readdir (the default) the kernel serves a second listing
-    of an unchanged directory from its cache; changes through the mount
-    show up at once all the same."""
-    m = mount_factory(opts=["log_level=debug"])
+    """With cache_readdir the kernel serves a second listing of an
+    unchanged directory from its cache; changes through the mount show up
+    at once all the same."""
+    m = mount_factory(config=CACHED_LISTINGS, opts=["log_level=debug"])
     fs.mkdir(m.mnt / "d")
     names = {f"f{i:03d}" for i in range(300)}
     for name in names:
@@ -180,9 +182,8 @@ def test_listing_is_cached_across_opendir(mount_factory):
     assert set(fs.listdir(m.mnt / "d")) == expected
 
 
-def test_listing_not_cached_when_switched_off(mount_factory):
-    m = mount_factory(config="[global]\ncache_readdir = false\n",
-                      opts=["log_level=debug"])
+def test_listing_not_cached_by_default(mount_factory):
+    m = mount_factory(opts=["log_level=debug"])
     fs.mkdir(m.mnt / "d")
     util.write_file(m.mnt / "d" / "f", b"")
     counts = []
@@ -192,9 +193,10 @@ def test_listing_not_cached_when_switched_off(mount_factory):
     assert counts[0] < counts[1] < counts[2]
 
 
-def test_outside_changes_show_in_the_next_listing(mount):
+def test_outside_changes_show_in_the_next_listing(mount_factory):
     """A cached listing never hides a change made from outside: the next
     opendir sees it at once (no timeout to wait for), every time."""
+    mount = mount_factory(config=CACHED_LISTINGS)
     d = mount.mnt / "d"
     fs.mkdir(d)
     util.write_file(d / "inside", b"")
@@ -224,12 +226,13 @@ def _names_after_rewind(fd):
         return {e.name for e in it}
 
 
-def test_outside_change_seen_by_rewind_of_an_open_directory(mount):
+def test_outside_change_seen_by_rewind_of_an_open_directory(mount_factory):
     """rewinddir(3) on a directory kept open refers to its current state
     (POSIX), also after a change made from outside: the daemon watches open
     directories and drops the kernel's cached listing. (Linux 6.18 asks the
     daemon again after a rewind anyway; the watch is for kernels that serve
     the rewind from the cache.)"""
+    mount = mount_factory(config=CACHED_LISTINGS)
     fs.mkdir(mount.mnt / "d")
     util.write_file(mount.mnt / "d" / "a", b"")
     fd = fs.open(mount.mnt / "d", os.O_RDONLY | os.O_DIRECTORY)

@@ -272,7 +272,7 @@ static void test_defaults(void **state)
 	assert_int_equal(g->max_locked_bytes, 64 << 20);
 	assert_false(g->writeback_cache);
 	assert_true(g->keep_cache);
-	assert_true(g->cache_readdir);
+	assert_false(g->cache_readdir);
 	assert_true(g->attr_timeout == 1.0);
 	assert_true(g->entry_timeout == 1.0);
 	assert_false(g->show_control);
@@ -511,11 +511,11 @@ static void test_booleans_and_levels(void **state)
 
 		format_checked(text, sizeof(text),
 			 "[global]\nshow_control = %s\nkeep_cache = %s\n"
-			 "cache_readdir = %s\n", yes[i], no[i], no[i]);
+			 "cache_readdir = %s\n", yes[i], no[i], yes[i]);
 		c = parse_ok(text);
 		assert_true(mmapfs_config_global(c)->show_control);
 		assert_false(mmapfs_config_global(c)->keep_cache);
-		assert_false(mmapfs_config_global(c)->cache_readdir);
+		assert_true(mmapfs_config_global(c)->cache_readdir);
 		mmapfs_config_unref(c);
 	}
 	for (int l = MMAPFS_LOG_ERROR; l <= MMAPFS_LOG_DEBUG; l++) {
