@@ -37,7 +37,6 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct mmapfs_inode *in;
 	struct mmapfs_handle *h;
-	bool changed;
 	int fd, err;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_opendir(req, ino, fi));
@@ -70,11 +69,11 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	mmapfs_handle_attach(in, h);
-	changed = mmapfs_outside_dir_opened(in, fd);
 	fi->fh = (uintptr_t)h;
 	if (atomic_load(&mmapfs_d.cache_readdir)) {
+		/* Only cached listings need the stat and the watch. */
 		fi->cache_readdir = 1;
-		fi->keep_cache = !changed;
+		fi->keep_cache = !mmapfs_outside_dir_opened(in, fd);
 	}
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The opener is gone: no RELEASEDIR will come. */
@@ -198,7 +197,6 @@ void mmapfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct mmapfs_handle *h = (struct mmapfs_handle *)(uintptr_t)fi->fh;
-
 	struct mmapfs_inode *in;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
