@@ -208,6 +208,11 @@ fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in);
  * lookup reference. Returns 0 or -errno. */
 int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 			struct fuse_entry_param *e);
+/* The same for an entry of parent's listing, whose inode number
+ * (listed_ino, from getdents) tells whether the table may hold it: one
+ * syscall less for an entry it does not hold. */
+int mmapfs_inode_lookup_listed(struct mmapfs_inode *parent, const char *name,
+			       ino_t listed_ino, struct fuse_entry_param *e);
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 /* The inode of the object an O_PATH descriptor fd refers to (taking over

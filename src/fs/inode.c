@@ -345,10 +345,30 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 	return 0;
 }
 
-int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
-			struct fuse_entry_param *e)
+/* True when the table holds an inode (dev, ino). A hint only: the
+ * answer may change as soon as the shard lock is dropped. */
+static bool table_holds(dev_t dev, ino_t ino)
 {
+	uint64_t h = hash_key(dev, ino);
+	struct shard *s = shard_of(h);
 	struct mmapfs_inode *in;
+
+	pthread_mutex_lock(&s->lock);
+	for (in = *bucket_of(s, h); in; in = in->hash_next)
+		if (in->dev == dev && in->ino == ino)
+			break;
+	pthread_mutex_unlock(&s->lock);
+	return in != NULL;
+}
+
+/* The lookup proper. listed_ino: the entry's inode number from the
+ * parent's listing, or 0. An entry the table does not hold is opened at
+ * once: the stat by name only serves to find inodes the table has
+ * (without opening them), and the descriptor's own stat fills e. */
+static int lookup_in(struct mmapfs_inode *parent, const char *name,
+		     ino_t listed_ino, struct fuse_entry_param *e)
+{
+	struct mmapfs_inode *in = NULL;
 	int dfd, fd, res = 0;
 
 	/* ".." of the root would leave the backing directory. */
@@ -358,12 +378,14 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 	dfd = mmapfs_inode_fd_get(parent);
 	if (dfd < 0)
 		return dfd;
-	if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
-		res = -errno;
-	in = res < 0 ? NULL : table_find_ref(&e->attr);
-	if (in && !still_there(in)) {
-		unhash_dead(in);
-		in = NULL;
+	if (!listed_ino || table_holds(parent->dev, listed_ino)) {
+		if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
+			res = -errno;
+		in = res < 0 ? NULL : table_find_ref(&e->attr);
+		if (in && !still_there(in)) {
+			unhash_dead(in);
+			in = NULL;
+		}
 	}
 	if (res == 0 && !in) {
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -380,6 +402,18 @@ int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
 	e->attr_timeout = mmapfs_attr_timeout();
 	e->entry_timeout = mmapfs_entry_timeout();
 	return 0;
+}
+
+int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
+			struct fuse_entry_param *e)
+{
+	return lookup_in(parent, name, 0, e);
+}
+
+int mmapfs_inode_lookup_listed(struct mmapfs_inode *parent, const char *name,
+			       ino_t listed_ino, struct fuse_entry_param *e)
+{
+	return lookup_in(parent, name, listed_ino, e);
 }
 
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)

@@ -108,7 +108,7 @@ static long add_entry(fuse_req_t req, struct mmapfs_inode *dir,
 					     &e.attr, d->d_off);
 		return n > rem ? 0 : (long)n;
 	}
-	res = mmapfs_inode_lookup(dir, d->d_name, &e);
+	res = mmapfs_inode_lookup_listed(dir, d->d_name, d->d_ino, &e);
 	if (res < 0)
 		return res;
 	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);
