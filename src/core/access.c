@@ -4,8 +4,7 @@
  *
  * Design: the fast path is map_lock (read side), a bounds check, the
  * allocation rule's cached test (one atomic load), a guarded memcpy, the
- * unlock, then the accounting hook. No allocation, and no syscall for
- * reads and for writes within a page. A write that
+ * unlock, then the accounting hook. No allocation, no syscall. A write that
  * ends past EOF (write_grow) retakes map_lock for writing, re-checks the
  * length (another grower may have won), grows, and copies under the write
  * lock, so concurrent growers never lose each other's bytes or shrink the
@@ -18,17 +17,17 @@
  * in a mapping would be. The accounting hook then debits the flush as an
  * external write (fdatasync, state.c).
  *
- * Whole pages go in with pwrite: a store into a page of a shared
- * mapping costs a page fault (a read from disk first when the page is
- * not in the page cache; a write-protect fault and the file system's
- * page_mkwrite when it is but was clean), so a write that covers at least
- * one whole page goes through pwrite(2) on the file's descriptor instead:
- * the kernel fills whole pages without reading them, takes no fault, and
- * the shared mapping sees the same page-cache pages. Writes within one
- * page stay stores (no syscall). Only for MAP_SHARED read-write files (a
- * COW mapping's private pages are not the file's). The allocation rule
- * has run first either way, and the accounting is the same; a failed
- * pwrite returns its errno (-EIO, -ENOSPC) as a faulting copy would.
+ * Write without read: storing into a page that is not in the page cache
+ * makes the kernel read that page from disk before the copy (the fault
+ * must fill it), so a 4 KiB random write into a cold file costs a disk
+ * read. When a write covers whole pages and one of them is not resident
+ * (mincore), the write goes through pwrite(2) on the file's descriptor
+ * instead: the kernel fills whole pages without reading them, and the
+ * shared mapping sees the same page-cache pages. Only for MAP_SHARED
+ * read-write files (a COW mapping's private pages are not the file's).
+ * The allocation rule has run first either way, and the accounting is
+ * the same; a failed pwrite returns its errno (-EIO, -ENOSPC) as a
+ * faulting copy would.
  *
  * Invariants: bytes are only copied inside [0, len) of the current
  * mapping (or file); accounting happens after the copy and without
@@ -85,19 +84,35 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
+/* Pages whose residency one write looks up (1 MiB of 4 KiB pages: the
+ * daemon's largest write); a longer write checks its first pages only. */
+#define RESIDENCY_PAGES 256
+
 /*
  * True when [off, off+n) of a shared read-write mapping covers at least
- * one whole page: pwrite then beats a store, which would fault on every
- * page (and read the ones not in the page cache from disk first).
+ * one whole page and one of its first RESIDENCY_PAGES whole pages is not in
+ * the page cache: then pwrite beats a store that would read it first.
  */
-static bool write_by_pwrite(const struct mmapio_file *f, uint64_t off,
-			    size_t n)
+static bool write_without_read(const struct mmapio_file *f, uint64_t off,
+			       size_t n)
 {
+	unsigned char resident[RESIDENCY_PAGES];
 	uint64_t ps = mmapio_page_size();
 	uint64_t first = (off + ps - 1) & ~(ps - 1);
 	uint64_t end = (off + n) & ~(ps - 1);
+	size_t pages, i;
 
-	return f->mode == MMAPIO_RW && !f->anon && end > first;
+	if (f->mode != MMAPIO_RW || f->anon || end <= first)
+		return false;
+	pages = (size_t)((end - first) / ps);
+	if (pages > RESIDENCY_PAGES)
+		pages = RESIDENCY_PAGES;
+	if (mmapio_sys.mincore(f->base + first, pages * ps, resident) < 0)
+		return false;
+	for (i = 0; i < pages; i++)
+		if (!(resident[i] & 1))
+			return true;
+	return false;
 }
 
 /* With map_lock held and the range checked: allocation rule, then copy. */
@@ -108,7 +123,7 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 
 	if (rc < 0)
 		return rc;
-	if (f->unmapped || write_by_pwrite(f, off, n))
+	if (f->unmapped || write_without_read(f, off, n))
 		return pwrite_full(f->fd, data, n, off);
 	return mmapio_guarded_copy(f->base + off, data, n);
 }

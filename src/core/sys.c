@@ -30,6 +30,7 @@ static const struct mmapio_sys_ops real_ops = {
 	.fallocate = fallocate,
 	.ftruncate = ftruncate,
 	.sync_file_range = real_sync_file_range,
+	.mincore = mincore,
 	.pwrite = pwrite,
 	.now_ns = mmapio_monotonic_ns,
 };
@@ -42,6 +43,7 @@ struct mmapio_sys_ops mmapio_sys = {
 	.fallocate = fallocate,
 	.ftruncate = ftruncate,
 	.sync_file_range = real_sync_file_range,
+	.mincore = mincore,
 	.pwrite = pwrite,
 	.now_ns = mmapio_monotonic_ns,
 };

@@ -27,8 +27,9 @@ struct mmapio_sys_ops {
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
 	int (*ftruncate)(int fd, off_t len);
 	int (*sync_file_range)(int fd, off64_t off, off64_t n, unsigned flags);
-	/* The whole-page writes of access.c and the unmapped files'
-	 * writes. */
+	/* The write-without-read path of access.c (and the unmapped files'
+	 * pwrite): page-cache residency and the write itself. */
+	int (*mincore)(void *addr, size_t len, unsigned char *vec);
 	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
 	/* CLOCK_MONOTONIC in nanoseconds. */
 	int64_t (*now_ns)(void);
