@@ -10,7 +10,8 @@
  * offset seeks (telldir cookies are the d_off values we hand out).
  * readdirplus looks each entry up (one lookup reference each, given back
  * when the entry does not fit), except "." and "..", which go without
- * attributes.
+ * attributes; the entry's inode number from getdents lets the lookup open
+ * an entry the inode table does not hold without a stat by name first.
  *
  * Cached listings (cache_readdir, default off): opendir replies with
  * FOPEN_CACHE_DIR, so the kernel keeps what it read of the listing and
