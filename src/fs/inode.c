@@ -230,6 +230,18 @@ void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st)
 		atomic_store(&in->nocap_ctime, 0);
 }
 
+/* The inode (dev, ino) in bucket h of s, or NULL. s->lock held. */
+static struct mmapfs_inode *bucket_find(struct shard *s, uint64_t h,
+					dev_t dev, ino_t ino)
+{
+	struct mmapfs_inode *in;
+
+	for (in = *bucket_of(s, h); in; in = in->hash_next)
+		if (in->dev == dev && in->ino == ino)
+			break;
+	return in;
+}
+
 /* Finds (dev, ino) and takes one lookup reference, or inserts fresh
  * (whose nlookup is already 1). Returns the inode in the table. */
 static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
@@ -240,17 +252,15 @@ static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
 	struct mmapfs_inode **head = bucket_of(s, h), *in;
 
 	pthread_mutex_lock(&s->lock);
-	for (in = *head; in; in = in->hash_next) {
-		if (in->dev == st->st_dev && in->ino == st->st_ino) {
-			in->nlookup++;
-			pthread_mutex_unlock(&s->lock);
-			return in;
-		}
+	in = bucket_find(s, h, st->st_dev, st->st_ino);
+	if (in) {
+		in->nlookup++;
+	} else {
+		fresh->hash_next = *head;
+		*head = in = fresh;
 	}
-	fresh->hash_next = *head;
-	*head = fresh;
 	pthread_mutex_unlock(&s->lock);
-	return fresh;
+	return in;
 }
 
 /* Finds (dev, ino) of st and takes one lookup reference; NULL when the
@@ -262,14 +272,25 @@ static struct mmapfs_inode *table_find_ref(const struct stat *st)
 	struct mmapfs_inode *in;
 
 	pthread_mutex_lock(&s->lock);
-	for (in = *bucket_of(s, h); in; in = in->hash_next) {
-		if (in->dev == st->st_dev && in->ino == st->st_ino) {
-			in->nlookup++;
-			break;
-		}
-	}
+	in = bucket_find(s, h, st->st_dev, st->st_ino);
+	if (in)
+		in->nlookup++;
 	pthread_mutex_unlock(&s->lock);
 	return in;
+}
+
+/* True when the table holds an inode (dev, ino). A hint only: the
+ * answer may change as soon as the shard lock is dropped. */
+static bool table_holds(dev_t dev, ino_t ino)
+{
+	uint64_t h = hash_key(dev, ino);
+	struct shard *s = shard_of(h);
+	bool held;
+
+	pthread_mutex_lock(&s->lock);
+	held = bucket_find(s, h, dev, ino) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return held;
 }
 
 /* True while the object of in (found by its dev and inode number) still
@@ -343,22 +364,6 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 	}
 	*out = in;
 	return 0;
-}
-
-/* True when the table holds an inode (dev, ino). A hint only: the
- * answer may change as soon as the shard lock is dropped. */
-static bool table_holds(dev_t dev, ino_t ino)
-{
-	uint64_t h = hash_key(dev, ino);
-	struct shard *s = shard_of(h);
-	struct mmapfs_inode *in;
-
-	pthread_mutex_lock(&s->lock);
-	for (in = *bucket_of(s, h); in; in = in->hash_next)
-		if (in->dev == dev && in->ino == ino)
-			break;
-	pthread_mutex_unlock(&s->lock);
-	return in != NULL;
 }
 
 /* The lookup proper. listed_ino: the entry's inode number from the
