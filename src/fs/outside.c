@@ -261,10 +261,21 @@ void mmapfs_outside_watch_remove(struct mmapfs_inode *in)
  * (which may reopen its descriptor and take inode.lock), so it runs
  * without watch_lock; watch_users keeps the inode from being freed
  * meanwhile (mmapfs_outside_forget). */
+/* True when the directory in changed since the opendir that read the
+ * listing the kernel may cache (listing_ctime_ns). */
+static bool listing_moved(struct mmapfs_inode *in)
+{
+	struct stat st;
+
+	return mmapfs_inode_stat(in, &st) == 0 &&
+	       mmapfs_ctime_ns(&st) != atomic_load(&in->listing_ctime_ns);
+}
+
 static void check_watched(int wd)
 {
 	struct mmapfs_inode *in;
 	struct stat st;
+	bool changed;
 
 	pthread_mutex_lock(&watch_lock);
 	for (in = *bucket_of(wd); in; in = in->watch_next) {
@@ -276,10 +287,9 @@ static void check_watched(int wd)
 	pthread_mutex_unlock(&watch_lock);
 	if (!in)
 		return;
-	if (S_ISDIR(in->type) ?
-	    mmapfs_inode_stat(in, &st) == 0 &&
-		    mmapfs_ctime_ns(&st) != atomic_load(&in->listing_ctime_ns) :
-	    mmapfs_outside_check_fresh(in, -1, &st))
+	changed = S_ISDIR(in->type) ? listing_moved(in) :
+				      mmapfs_outside_check_fresh(in, -1, &st);
+	if (changed)
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
 	atomic_fetch_sub(&in->watch_users, 1);
 }
