@@ -170,6 +170,10 @@ struct mmapfs_daemon {
 	atomic_bool cache_readdir;    /* updated on reload */
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
+	const struct mmapfs_config_override *overrides;  /* -o KEY=VALUE,
+							  * reapplied on
+							  * reload */
+	size_t noverrides;
 	bool log_level_forced;        /* -o log_level given: the config's
 				       * log_level is ignored */
 };

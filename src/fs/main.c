@@ -73,6 +73,15 @@ static void print_help(const char *prog)
 "                      values documented in conf/mmapfs.ini)\n"
 "  -o log_level=LEVEL  error, warning, notice, info or debug (overrides the\n"
 "                      config's log_level; default notice)\n"
+"  -o KEY=VALUE        any key of the config's [global]: flush,\n"
+"                      prefetch_on_open, preallocate, lock, hugepages,\n"
+"                      max_mapped_files, max_locked_bytes, writeback_cache,\n"
+"                      keep_cache, cache_readdir, attr_timeout, entry_timeout,\n"
+"                      show_control, control_dir, stats_dir,\n"
+"                      metrics_max_files (see mmapfs.ini(5)); checked as in\n"
+"                      the file, applied over the config file's [global]\n"
+"                      (also on reload); join a policy's thresholds with ':'\n"
+"                      (flush=bytes=4MiB:ms=500)\n"
 "  -o allow_other      let other users use the mount (turns on\n"
 "                      default_permissions); as root, new files belong to\n"
 "                      the requesting user\n"
@@ -252,24 +261,22 @@ static int open_backing(const char *path)
 	return fd;
 }
 
-static int load_config(const char *path, struct mmapfs_config **out)
+/* The config file (or the built-in defaults when path is NULL) with the
+ * command line's -o KEY=VALUE overrides applied. */
+static int load_config(const char *path, const struct mmapfs_cmdline *cl,
+		       struct mmapfs_config **out)
 {
 	char *errors = NULL;
 	int res;
 
-	if (!path) {
-		res = mmapfs_config_defaults(out);
-		if (res < 0)
-			fprintf(stderr, "mmapfs: %s\n", strerror(-res));
-		return res;
-	}
-	res = mmapfs_config_load(path, out, &errors);
+	res = mmapfs_config_load_with(path, cl->overrides, cl->noverrides, out,
+				      &errors);
 	if (res < 0) {
 		if (errors)
 			fputs(errors, stderr);
 		else
-			fprintf(stderr, "mmapfs: config %s: %s\n", path,
-				strerror(-res));
+			fprintf(stderr, "mmapfs: config %s: %s\n",
+				path ? path : "(built-in)", strerror(-res));
 		fprintf(stderr, "mmapfs: bad config, nothing mounted\n");
 	}
 	free(errors);
@@ -541,7 +548,7 @@ int main(int argc, char **argv)
 	if (root_fd < 0)
 		goto out;
 	status = EXIT_USAGE;
-	if (load_config(config, &cfg) < 0) {
+	if (load_config(config, &cl, &cfg) < 0) {
 		close(root_fd);
 		goto out;
 	}
@@ -559,6 +566,8 @@ int main(int argc, char **argv)
 	mmapfs_d.foreground = cl.foreground;
 	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
 	mmapfs_d.config_path = config;
+	mmapfs_d.overrides = cl.overrides;
+	mmapfs_d.noverrides = cl.noverrides;
 	mmapfs_d.log_level_forced = cl.log_level != NULL;
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
