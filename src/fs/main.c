@@ -4,7 +4,8 @@
  *
  * Order of start-up (each step before the one that needs it):
  *   1. parse the command line; --help/--version/--check-config end here;
- *   2. resolve BACKING_DIR, MOUNTPOINT and the config file to absolute
+ *   2. detach a dead mmapfs mount on MOUNTPOINT (dead_mount.c), resolve
+ *      BACKING_DIR, MOUNTPOINT and the config file to absolute
  *      paths (fuse_daemonize changes directory to /), check them, open the
  *      backing directory (before mounting: `mmapfs /data /data` mounts over
  *      it and must still reach what lies beneath), load the config
@@ -17,6 +18,8 @@
  *   5. only now start threads (a thread started before the fork would be
  *      gone in the child): the invalidation thread, the SIGHUP reader; the
  *      library's flusher starts lazily on first use.
+ * Once serving, READY=1 goes to a service manager that asked for it
+ * ($NOTIFY_SOCKET, notify.c), STOPPING=1 when the loop ends.
  * Exit (unmount, SIGTERM, SIGINT): close every mapping (flushing the
  * policies other than never), shut libmmapio's flusher down, unmount, and
  * exit 0.
@@ -38,8 +41,10 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "dead_mount.h"
 #include "log.h"
 #include "mmapfs_config.h"
+#include "notify.h"
 
 #define EXIT_USAGE 1
 #define EXIT_PATHS 2
@@ -411,6 +416,22 @@ static int run_loop(struct fuse_session *se, bool single_thread)
 	return res;
 }
 
+/* Tells a service manager (Type=notify) that the mount is up. */
+static void notify_serving(const char *backing, const char *mountpoint)
+{
+	char *state;
+	int res;
+
+	if (asprintf(&state, "READY=1\nMAINPID=%ld\nSTATUS=serving %s on %s",
+		     (long)getpid(), backing, mountpoint) < 0)
+		return;
+	res = mmapfs_notify(state);
+	if (res < 0)
+		mmapfs_warn("cannot notify the service manager: %s",
+			    strerror(-res));
+	free(state);
+}
+
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
@@ -466,7 +487,9 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		goto out_threads;
 	}
 	mmapfs_notice("serving %s on %s", backing, mountpoint);
+	notify_serving(backing, mountpoint);
 	res = run_loop(mmapfs_d.se, cl->single_thread);
+	(void)mmapfs_notify("STOPPING=1\nSTATUS=flushing and unmounting");
 	if (res == -ECONNABORTED) {
 		/* The kernel ended the connection (an unmount that raced
 		 * requests in flight, umount -f, or an abort through
@@ -530,6 +553,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	status = EXIT_PATHS;
+	/* after a crash: a restart must not meet its predecessor's mount */
+	(void)mmapfs_clear_dead_mount(cl.mountpoint);
 	if (resolve_dir("backing directory", cl.backing, &backing) ||
 	    resolve_dir("mountpoint", cl.mountpoint, &mountpoint))
 		goto out;

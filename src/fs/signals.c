@@ -7,6 +7,8 @@
  * (libfuse's workers, the library's flusher) inherits the block, and one
  * thread reads it from a signalfd and calls mmapfs_reload(). The thread
  * also polls an eventfd that mmapfs_signals_stop() writes to end it.
+ * A service manager hears RELOADING=1 before and READY=1 after each
+ * SIGHUP reload (systemctl reload sends SIGHUP), whatever the outcome.
  * SIGINT and SIGTERM stay with libfuse: they end the session loop.
  *
  * Threads: the reader thread; start and stop from the main thread.
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 static int sig_fd = -1, stop_fd = -1;
 static pthread_t thread;
@@ -51,7 +54,9 @@ static void *signals_main(void *arg)
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			mmapfs_notice("SIGHUP: reloading the configuration");
+			(void)mmapfs_notify_reloading();
 			(void)mmapfs_reload();
+			(void)mmapfs_notify("READY=1");
 		}
 	}
 }
