@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh — installs every Debian 12 package mmapfs needs to build,
-# test, benchmark, fuzz and package (debhelper, lintian). Idempotent: does nothing when all are present.
-# Run as root.
+# test, benchmark, fuzz and package (debhelper, lintian). Idempotent:
+# does nothing when all are present. Run as root.
 set -eu
 
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
