@@ -1,6 +1,6 @@
 /*
- * test_notify.c — unit tests of the sd_notify sender (src/fs/notify.c) and
- * of the journal check of the log (src/fs/log_journal.c): a datagram
+ * test_notify.c — unit tests of the sd_notify sender (src/fs/daemon/notify.c) and
+ * of the journal check of the log (src/fs/logic/log_journal.c): a datagram
  * reaches a socket named by a path and by an abstract name, nothing is
  * sent (and nothing fails) without NOTIFY_SOCKET, bad names are -EINVAL,
  * a vanished socket is an error; JOURNAL_STREAM counts only when it names
@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "log_journal.h"
-#include "notify.h"
+#include "daemon/notify.h"
+#include "logic/log_journal.h"
 
 /* Binds a datagram socket to name ("/path" or "@abstract"). */
 static int listen_on(const char *name)
