@@ -38,5 +38,5 @@ echo "== packages in $out"
 ls -l "$out"/*.deb
 if command -v lintian >/dev/null; then
 	echo "== lintian"
-	lintian --info "$out"/*.changes
+	lintian --display-info "$out"/*.changes
 fi

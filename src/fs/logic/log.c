@@ -14,15 +14,16 @@
  * by mmapfs_log_init() and mmapfs_log_use_syslog() before threads start.
  */
 #include "log.h"
-#include "log_journal.h"
 
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include "log_journal.h"
 
 static atomic_int log_level = MMAPFS_LOG_NOTICE;
 static bool log_to_syslog;
