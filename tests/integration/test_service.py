@@ -13,9 +13,12 @@ mount_factory, which always unmounts.
 
 import errno
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -147,7 +150,7 @@ def test_restart_after_sigkill(mount_factory, tmp_path, over_itself):
     m.expected_status = -signal.SIGKILL
     m.proc.kill()
     m.wait_exit()
-    util.expect_errno(errno.ENOTCONN, os.stat, m.mnt)
+    util.expect_errno(errno.ENOTCONN, os.statvfs, m.mnt)
     m.expected_status = 0
     m.start()   # returns at once: the dead mount is still listed
     util.wait_until(lambda: m.log_text().count("notice: serving") == 2, 20,
@@ -209,3 +212,73 @@ def test_bad_option_value_names_the_key(tmp_path, daemon):
     assert proc.stderr == ("-o max_mapped_files: must not be zero\n"
                            "mmapfs: bad config, nothing mounted\n"), proc.stderr
     assert not util.is_fuse_mounted(mnt)
+
+
+# The daemons start straight from setpriv (not through a shell function,
+# which would run in a subshell), so $! is the daemon's pid.
+UNPRIVILEGED_RESTART = r"""
+set -eu
+dir=$1 daemon=$2
+user="--reuid=65534 --regid=65534 --clear-groups"
+as_user() { setpriv $user "$@"; }
+mounted() { grep -c " $dir/mnt fuse.mmapfs " /proc/mounts || true; }
+if [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+    mknod "$dir/fusedev" c 10 229
+    chmod 666 "$dir/fusedev"
+    mount --bind "$dir/fusedev" /dev/fuse
+fi
+setpriv $user "$daemon" "$dir/backing" "$dir/mnt" -f > "$dir/log1" 2>&1 &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null || true' EXIT
+for i in $(seq 100); do [ "$(mounted)" = 1 ] && break; sleep 0.1; done
+as_user sh -c "printf hello > '$dir/mnt/f'"
+kill -9 $pid
+wait $pid || true
+as_user stat -f "$dir/mnt" > /dev/null 2>&1 && echo alive || echo dead
+setpriv $user "$daemon" "$dir/backing" "$dir/mnt" -f > "$dir/log2" 2>&1 &
+pid=$!
+for i in $(seq 100); do
+    grep -q "notice: serving" "$dir/log2" && break
+    kill -0 $pid
+    sleep 0.1
+done
+as_user cat "$dir/mnt/f"
+echo
+mounted
+as_user fusermount3 -u "$dir/mnt"
+wait $pid
+echo "exit $?"
+trap - EXIT
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to set it up")
+def test_unprivileged_restart_after_sigkill():
+    """A user's daemon killed with SIGKILL: the user's next daemon cannot
+    umount2() the dead mount and detaches it with fusermount3 -u -z. In a
+    private mount namespace (as test_unprivileged.py), so every mount ends
+    with it."""
+    for tool in ("unshare", "setpriv", "fusermount3", "mknod"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    base = Path(tempfile.mkdtemp(prefix="mmapfs-user-", dir="/tmp"))
+    try:
+        for d in ("backing", "mnt"):
+            (base / d).mkdir()
+        os.chmod(base, 0o755)
+        for p in (base, base / "backing", base / "mnt"):
+            os.chown(p, 65534, 65534)
+        res = util.run(["unshare", "-m", "--propagation", "private", "sh",
+                        "-c", UNPRIVILEGED_RESTART, "sh", str(base),
+                        str(conftest.DAEMON)], timeout=90)
+        log = "".join((base / n).read_text(errors="replace")
+                      for n in ("log1", "log2") if (base / n).exists())
+        assert res.returncode == 0, (res.stdout, res.stderr, log)
+        assert res.stdout.split() == ["dead", "hello", "1", "exit", "0"], \
+            (res.stdout, res.stderr, log)
+        assert f"mountpoint {base}/mnt: detached the dead mount" in log, log
+        assert not util.sanitizer_lines(log), log
+        assert str(base) not in open("/proc/mounts").read()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -7,7 +7,9 @@
  * same path would be stacked over it (or, for `mmapfs /data /data`,
  * could not even reach the backing directory). Only a mount that is
  * provably dead and provably mmapfs's is touched: ENOTCONN from stat(2)
- * on the path (a live daemon answers, a hung one blocks), and the type
+ * or statfs(2) on the path (a live daemon answers, a hung one blocks;
+ * stat alone may answer from attributes the kernel cached before the
+ * daemon died, statfs always asks the daemon), and the type
  * fuse.mmapfs on the last mountinfo entry for the absolute path (the
  * mount that stat reached). The absolute path is built from realpath of
  * the parent directory (realpath of the path itself fails with ENOTCONN).
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,13 +131,23 @@ static int fusermount_detach(const char *abs)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
 }
 
+/* True when path is on a FUSE connection whose daemon is gone. */
+static bool connection_is_dead(const char *path)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOTCONN;
+	return statfs(path, &sfs) < 0 && errno == ENOTCONN;
+}
+
 int mmapfs_clear_dead_mount(const char *path)
 {
 	char abs[PATH_MAX];
-	struct stat st;
 	int res;
 
-	if (stat(path, &st) == 0 || errno != ENOTCONN)
+	if (!connection_is_dead(path))
 		return 0;
 	if (absolute_path(path, abs, sizeof(abs)) < 0 ||
 	    !top_mount_is(abs, "fuse.mmapfs"))

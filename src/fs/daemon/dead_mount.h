@@ -6,8 +6,9 @@
 #ifndef MMAPFS_DAEMON_DEAD_MOUNT_H
 #define MMAPFS_DAEMON_DEAD_MOUNT_H
 
-/* When path is the mount point of a dead mmapfs mount — stat(2) fails
- * with ENOTCONN (the FUSE connection is gone with its daemon) and the
+/* When path is the mount point of a dead mmapfs mount — stat(2) or
+ * statfs(2) fails with ENOTCONN (the FUSE connection is gone with its
+ * daemon) and the
  * last mount on path in /proc/self/mountinfo is of type fuse.mmapfs —
  * detaches that mount: umount2(MNT_DETACH), or `fusermount3 -u -z` for a
  * user without CAP_SYS_ADMIN. Anything else (a live mount, another file
