@@ -13,6 +13,7 @@ mount_factory, which always unmounts.
 
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -282,3 +283,23 @@ def test_unprivileged_restart_after_sigkill():
         assert str(base) not in open("/proc/mounts").read()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def config_keys():
+    reference = (conftest.REPO / "docs" / "configuration.md").read_text()
+    table = reference[reference.index("\n## Keys\n"):
+                      reference.index("\n## Value types\n")]
+    keys = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
+    assert len(keys) >= 10, keys
+    return keys
+
+
+def test_help_and_completion_name_every_key(daemon):
+    """`mmapfs --help` and the bash completion of -o name every key of
+    docs/configuration.md's table."""
+    help_text = util.run([str(daemon), "--help"], check=True).stdout
+    completion = (conftest.REPO / "conf" / "bash-completion" /
+                  "mmapfs").read_text()
+    for key in config_keys():
+        assert re.search(rf"\b{key}\b", help_text), key
+        assert f"{key}=" in completion, key
