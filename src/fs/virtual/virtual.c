@@ -252,7 +252,7 @@ static void warn_shadowed(const char *name, bool exists)
 		return;
 	}
 	pthread_mutex_unlock(&warn_lock);
-	if (!exists && fstatat(mmapfs_d.root.fd, name, &st,
+	if (!exists && fstatat(mmapfs_d.root.fds.fd, name, &st,
 			       AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	pthread_mutex_lock(&warn_lock);
