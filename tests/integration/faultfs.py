@@ -2,7 +2,7 @@
 
 Purpose: the integration tests need a backing file system whose fsync(2)
 fails with EIO (a device error), to check through a real mount that mmapfs
-reports it to every client as DESIGN §3.4 says.  This machine has no
+reports it to every client as docs/durability.md says.  This machine has no
 dm-error or dm-flakey, so faultfs fakes the device instead.
 
     /usr/bin/python3 faultfs.py SRC MNT

@@ -1,4 +1,4 @@
-"""Integration tests of the control and stats files (DESIGN section 5) and
+"""Integration tests of the control and stats files (docs/control.md) and
 of mmapfsctl.
 
 Two groups:

@@ -1,4 +1,4 @@
-"""Device errors on sync, seen through the mount (issue 7, DESIGN §3.4).
+"""Device errors on sync, seen through the mount (issue 7, docs/durability.md).
 
 The backing directory of mmapfs is a faultfs mount (faultfs.py in this
 directory: a pyfuse3 passthrough whose FSYNC fails with EIO while the file
