@@ -133,10 +133,11 @@ static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
 	return h;
 }
 
-/* Registers h (fd already open) as an open of in and applies O_TRUNC.
- * On failure h is freed. Returns 0 or -errno. */
+/* Registers h (fd already open) as an open of in and applies O_TRUNC
+ * (nothing to truncate in a file this create just made: created). On
+ * failure h is freed. Returns 0 or -errno. */
 static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
-		       struct fuse_file_info *fi)
+		       struct fuse_file_info *fi, bool created)
 {
 	bool changed;
 	int res;
@@ -146,7 +147,8 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		mmapfs_handle_free(h);
 		return res;
 	}
-	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    !created) {
 		res = mmapfs_file_truncate(in, h->fd, 0);
 		if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
 			res = -errno;
@@ -189,7 +191,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	res = open_handle(in, h, fi);
+	res = open_handle(in, h, fi, false);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -274,7 +276,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	in = mmapfs_inode_get(e->ino);
-	res = open_handle(in, h, fi);
+	res = open_handle(in, h, fi, created);
 	if (res == 0) {
 		res = mmapfs_sync_metadata(dir, name, h->fd);
 		if (res < 0)
