@@ -211,6 +211,7 @@ static void test_open_or_create(void **state)
 
 struct race {
 	pthread_barrier_t *bar;
+	const char *path;   /* copied before the threads start */
 	int rc;
 };
 
@@ -220,7 +221,7 @@ static void *race_open(void *arg)
 	struct mmapio_file *f;
 
 	pthread_barrier_wait(r->bar);
-	r->rc = mmapio_open_or_create(tmpdir_path("race"), 4096, &f);
+	r->rc = mmapio_open_or_create(r->path, 4096, &f);
 	if (r->rc == 0) {
 		r->rc = mmapio_atomic_fetch_add_u64(f, 0, 1, NULL);
 		mmapio_close(f);
@@ -235,13 +236,16 @@ static void test_open_or_create_race(void **state)
 	pthread_t t[N];
 	struct race r[N];
 	struct mmapio_file *f;
+	char path[PATH_MAX + 64];
 	uint64_t v;
 	int i;
 
 	(void)state;
+	snprintf(path, sizeof(path), "%s", tmpdir_path("race"));
 	pthread_barrier_init(&bar, NULL, N);
 	for (i = 0; i < N; i++) {
 		r[i].bar = &bar;
+		r[i].path = path;
 		pthread_create(&t[i], NULL, race_open, &r[i]);
 	}
 	for (i = 0; i < N; i++) {

@@ -285,6 +285,9 @@ static int collect_detached(const struct mmapio_file_info *info, void *ctx)
 	if (info->dev == seen->dev && info->ino == seen->ino) {
 		seen->found = true;
 		seen->info = *info;
+		/* info->path lives only during the callback: keep a copy,
+		 * never the pointer. */
+		seen->info.path = NULL;
 		snprintf(seen->path, sizeof(seen->path), "%s",
 			 info->path ? info->path : "");
 	}
