@@ -113,7 +113,7 @@ def test_exports_only_public_api(installed):
     assert exported <= declared, sorted(exported - declared)
     # Every function of the header is there, and the private ones are not.
     assert declared - exported <= set(), sorted(declared - exported)
-    for private in ("mmapio_flusher_arm", "accum_mark", "mmapio_sys"):
+    for private in ("mmapio__flusher_arm", "mmapio__accum_mark", "mmapio__sys"):
         assert private not in exported
 
 

@@ -1,7 +1,7 @@
 /*
  * test_access.c — unit tests of src/core/access.c and the allocation rule:
  * mmapio_read / mmapio_write / mmapio_write_grow bounds (overflow near
- * UINT64_MAX), modes, growth, ENOSPC injection through mmapio_sys,
+ * UINT64_MAX), modes, growth, ENOSPC injection through mmapio__sys,
  * sparse files staying sparse, the no-syscall fast path, concurrent
  * growers, and the write-without-read path (whole pages that are not in
  * the page cache go through pwrite; residency and pwrite injected).
@@ -36,7 +36,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -73,8 +73,8 @@ static void count_syscalls(int fail_errno)
 	fallocate_calls = 0;
 	ftruncate_calls = 0;
 	fallocate_errno = fail_errno;
-	mmapio_sys.fallocate = counting_fallocate;
-	mmapio_sys.ftruncate = counting_ftruncate;
+	mmapio__sys.fallocate = counting_fallocate;
+	mmapio__sys.ftruncate = counting_ftruncate;
 }
 
 static void test_roundtrip(void **state)
@@ -204,7 +204,7 @@ static void test_grow_enospc(void **state)
 	assert_int_equal(stat_of(tmpdir_path("n")).st_size, 10);
 	assert_int_equal(mmapio_resize(f, 4096), -ENOSPC);
 	assert_int_equal(mmapio_len(f), 10);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_write_grow(f, 8, "abcd", 4), 0);
 	assert_int_equal(mmapio_read(f, 8, buf, 4), 0);
 	assert_memory_equal(buf, "abcd", 4);
@@ -395,8 +395,8 @@ static void inject_residency(unsigned char resident, int fail_errno)
 	residency = resident;
 	pwrite_calls = 0;
 	pwrite_errno = fail_errno;
-	mmapio_sys.mincore = fake_mincore;
-	mmapio_sys.pwrite = counting_pwrite;
+	mmapio__sys.mincore = fake_mincore;
+	mmapio__sys.pwrite = counting_pwrite;
 }
 
 /* Opens tmpdir/name (4 pages) with mode and the bytes=1GiB policy, so the
@@ -408,7 +408,7 @@ static struct mmapio_file *open_counted(const char *name, enum mmapio_mode mode)
 
 	/* Earlier tests' files left counts keyed by inode numbers that this
 	 * test's files may reuse: drop them. */
-	mmapio_registry_set_detached_cap(mmapio_registry_set_detached_cap(0));
+	mmapio__registry_set_detached_cap(mmapio__registry_set_detached_cap(0));
 	mmapio_options_init(&o);
 	o.mode = mode;
 	o.how = MMAPIO_OPEN_OR_CREATE;
@@ -492,7 +492,7 @@ static void test_failed_pwrite_is_reported_and_not_counted(void **state)
 	assert_int_equal(pwrite_calls, 2);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	assert_int_equal(mmapio_pending_writes(f), 0);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_close(f), 0);
 	free(data);
 }

@@ -31,7 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 

@@ -33,7 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -157,7 +157,7 @@ static void test_mutable_access_allocates(void **state)
 	assert_int_equal(ftruncate(fd, 16 * page), 0);
 	close(fd);
 	assert_int_equal(mmapio_open_rw(tmpdir_path("sparse"), &f), 0);
-	mmapio_sys.fallocate = enospc_fallocate;
+	mmapio__sys.fallocate = enospc_fallocate;
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), -ENOSPC);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
 						   fill_chunk, NULL), -ENOSPC);
@@ -165,7 +165,7 @@ static void test_mutable_access_allocates(void **state)
 	/* Read-only access needs no allocation. */
 	assert_int_equal(mmapio_view(f, 4 * page, page, &v), 0);
 	assert_int_equal(mmapio_view_release(&v), 0);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), 0);
 	memset(v.data, 'v', page);
 	assert_int_equal(mmapio_view_release(&v), 0);
