@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,176 @@ static void test_writers_against_flusher(void **state)
 	assert_true(dur_syncs() > 0);
 }
 
+/* --- asynchronous flushes (issue 19) ------------------------------------ */
+
+struct done_seen {
+	atomic_int calls;
+	int rc;
+	int syncs_at_call;          /* fdatasync calls when done ran */
+	pthread_t thread;
+	uint64_t pending_at_call;
+	struct mmapio_file *f;
+};
+
+static void on_done(struct mmapio_file *f, int rc, void *ctx)
+{
+	struct done_seen *d = ctx;
+
+	d->rc = rc;
+	d->syncs_at_call = atomic_load(&dur.fdatasync);
+	d->thread = pthread_self();
+	d->pending_at_call = mmapio_pending_bytes(f);
+	d->f = f;
+	atomic_fetch_add(&d->calls, 1);
+}
+
+/* Manual mode: the job runs in run_due, durable when it reports 0. */
+static void test_flush_async_runs_as_a_job(void **state)
+{
+	struct mmapio_file *f = dur_create("async", 8 * PS, "never");
+	struct done_seen d = { 0 };
+
+	(void)state;
+	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
+	assert_int_equal(mmapio_flush_async(f, on_done, &d), 0);
+	assert_int_equal(mmapio__flusher_queued(), 1);
+	assert_int_equal(atomic_load(&d.calls), 0);       /* not yet */
+	/* The caller may drop its reference: the request holds one. */
+	assert_int_equal(mmapio_close(f), 0);
+	mmapio__flusher_run_due(atomic_load(&dur.now));
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, 0);
+	assert_int_equal(d.syncs_at_call, 1);             /* synced before */
+	assert_int_equal(d.pending_at_call, 0);
+	assert_int_equal(mmapio__flusher_queued(), 0);
+	assert_int_equal(mmapio_flush_async(NULL, on_done, &d), -EINVAL);
+}
+
+/* A failed sync reaches the callback as the sticky error. */
+static void test_flush_async_reports_errors(void **state)
+{
+	struct mmapio_file *f = dur_create("asyncerr", 8 * PS, "never");
+	struct done_seen d = { 0 };
+
+	(void)state;
+	assert_int_equal(mmapio_flush_async(f, NULL, &d), -EINVAL);
+	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
+	atomic_store(&dur.fail_fdatasync, EIO);
+	assert_int_equal(mmapio_flush_async(f, on_done, &d), 0);
+	mmapio__flusher_run_due(atomic_load(&dur.now));
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, -EIO);
+	atomic_store(&dur.fail_fdatasync, 0);
+	assert_int_equal(mmapio_close(f), -EIO);
+}
+
+/* The real thread: the callback runs there, in order, and a shutdown
+ * runs what is queued before it returns. COW flushes report 0. */
+static void test_flush_async_on_the_flusher_thread(void **state)
+{
+	enum { N = 16 };
+	struct mmapio_file *f, *c;
+	struct done_seen d[N], dc = { 0 };
+
+	(void)state;
+	dur_use_real_clock();
+	f = dur_create("asyncthr", 8 * PS, "never");
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(dur_write(f, (uint64_t)(i % 8) * PS, 10, 'b'), 0);
+		assert_int_equal(mmapio_flush_async(f, on_done, &d[i]), 0);
+	}
+	assert_int_equal(mmapio_open_cow(dur_path("asyncthr"), true, &c), 0);
+	assert_int_equal(mmapio_flush_async(c, on_done, &dc), 0);
+	assert_int_equal(mmapio_close(c), 0);
+	mmapio_shutdown();     /* runs the queued ones first */
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(atomic_load(&d[i].calls), 1);
+		assert_int_equal(d[i].rc, 0);
+		assert_false(pthread_equal(d[i].thread, pthread_self()));
+		if (i)   /* in order */
+			assert_true(d[i].syncs_at_call > d[i - 1].syncs_at_call);
+	}
+	assert_int_equal(atomic_load(&dc.calls), 1);
+	assert_int_equal(dc.rc, 0);
+	assert_int_equal(mmapio__flusher_queued(), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* A close from inside the callback (the request's file) is fine, and so
+ * is a shutdown asked there (it cannot join its own thread: a no-op). */
+static void close_in_done(struct mmapio_file *f, int rc, void *ctx)
+{
+	struct done_seen *d = ctx;
+
+	(void)f;
+	d->rc = rc;
+	mmapio_shutdown();
+	d->rc = d->rc ? d->rc : mmapio_close(d->f);
+	atomic_fetch_add(&d->calls, 1);
+}
+
+static void test_flush_async_callback_may_close(void **state)
+{
+	struct mmapio_file *f;
+	struct done_seen d = { 0 };
+
+	(void)state;
+	dur_use_real_clock();
+	f = dur_create("asyncclose", 8 * PS, "always");
+	d.f = f;
+	assert_int_equal(mmapio_flush_async(f, close_in_done, &d), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&d.calls); i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, 0);
+	mmapio_shutdown();
+}
+
+/* --- lock ownership checks (lock.h) -------------------------------------- */
+
+static struct mmapio__mutex test_mutex = MMAPIO__MUTEX_INITIALIZER;
+
+static void *held_elsewhere(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)mmapio__mutex_held(&test_mutex);
+}
+
+static void test_lock_ownership(void **state)
+{
+	struct mmapio__rwlock rw;
+	pthread_t t;
+	void *res;
+
+	(void)state;
+#ifdef NDEBUG
+	skip();
+#endif
+	assert_false(mmapio__mutex_held(&test_mutex));
+	mmapio__mutex_lock(&test_mutex);
+	assert_true(mmapio__mutex_held(&test_mutex));
+	assert_int_equal(pthread_create(&t, NULL, held_elsewhere, NULL), 0);
+	pthread_join(t, &res);
+	assert_int_equal((intptr_t)res, 0);     /* held, but not by that one */
+	mmapio__mutex_unlock(&test_mutex);
+	assert_false(mmapio__mutex_held(&test_mutex));
+
+	mmapio__rwlock_init(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__rdlock(&rw);
+	assert_true(mmapio__locked(&rw));
+	assert_false(mmapio__wrlocked(&rw));
+	mmapio__rwunlock(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__wrlock(&rw);
+	assert_true(mmapio__wrlocked(&rw));
+	assert_true(mmapio__locked(&rw));
+	mmapio__rwunlock(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__rwlock_destroy(&rw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +597,11 @@ int main(void)
 		T(test_real_thread_fires),
 		T(test_fork_child_starts_its_own_thread),
 		T(test_writers_against_flusher),
+		T(test_flush_async_runs_as_a_job),
+		T(test_flush_async_reports_errors),
+		T(test_flush_async_on_the_flusher_thread),
+		T(test_flush_async_callback_may_close),
+		cmocka_unit_test(test_lock_ownership),
 #undef T
 	};
 
