@@ -1,5 +1,5 @@
 /*
- * access.c — copying reads and writes (DESIGN §3.2): mmapio_read,
+ * access.c — copying reads and writes (docs/libmmapio.md): mmapio_read,
  * mmapio_write, mmapio_write_grow.
  *
  * Design: the fast path is map_lock (read side), a bounds check, the

@@ -1,5 +1,5 @@
 /*
- * accum.c — the write accumulator's dirty-page bitmap (DESIGN §3.4).
+ * accum.c — the write accumulator's dirty-page bitmap (docs/durability.md).
  *
  * Design: one bit per page of the file, in two levels. The directory has
  * one pointer per ACCUM_LEAF_PAGES pages (128 MiB of file with 4 KiB

@@ -1,6 +1,6 @@
 /*
  * advice.c — advice, prefetch, residency and locking of mappings
- * (DESIGN §3.3): mmapio_advise, mmapio_prefetch, mmapio_touch,
+ * (docs/libmmapio.md): mmapio_advise, mmapio_prefetch, mmapio_touch,
  * mmapio_lock/unlock, mmapio_hugepage_backed.
  *
  * Design

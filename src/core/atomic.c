@@ -1,5 +1,5 @@
 /*
- * atomic.c — atomic 32/64-bit integers inside a mapping (DESIGN §3.2).
+ * atomic.c — atomic 32/64-bit integers inside a mapping (docs/libmmapio.md).
  *
  * Design: each operation checks alignment (-EINVAL) and bounds (-ERANGE),
  * then runs under map_lock (read side, so the mapping cannot move) and the

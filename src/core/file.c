@@ -1,6 +1,6 @@
 /*
  * file.c — opening, mapping, reference counting and closing of
- * struct mmapio_file (DESIGN §3.1), and the O(1) accessors.
+ * struct mmapio_file (docs/libmmapio.md), and the O(1) accessors.
  *
  * Design
  *   - Every constructor ends in map_fd(), which checks that the fd is a

@@ -1,6 +1,6 @@
 /*
- * flush.c — accounting writes and making them durable (DESIGN §3.4): the
- * policy decision after each write, full and ranged flushes, the sticky
+ * flush.c — accounting writes and making them durable (docs/durability.md):
+ * the policy decision after each write, full and ranged flushes, the sticky
  * error, mmapio_flush/_range, schedule_flush, set_policy and external
  * writes.
  *

@@ -1,8 +1,8 @@
 /*
  * flusher.c — the one flusher service of the process: fires the ms=T
- * deadlines of every file (DESIGN §3.4).
+ * deadlines of every file (docs/durability.md).
  *
- * DESIGN
+ * Design
  *   Timers: each file state under a policy with ms=T has at most one timer,
  *   armed when the file goes from clean to dirty, at (time of that first
  *   pending write) + T. Timers live in one binary min-heap ordered by
@@ -42,9 +42,10 @@
  *   deadlines synchronously against an injected clock, without sleeps.
  *
  * Locking: flusher.lock guards the heap, every timer's fields, the job
- * queue and the thread bookkeeping. It is the innermost lock of the engine: callers may
- * hold fstate.lock when they arm or disarm; a pass drops flusher.lock
- * before it flushes.
+ * queue and the thread bookkeeping. It is the innermost lock of the engine
+ * (internal.h, "Locks"): callers may hold fstate.lock when they arm or
+ * disarm; a pass drops flusher.lock before it fires a timer or runs a
+ * job.
  */
 #include "flusher.h"
 #include "lock.h"

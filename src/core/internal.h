@@ -9,7 +9,8 @@
  *                        (st_dev, st_ino) in a process-wide registry and
  *                        shared by every mapping of that file, so that the
  *                        pending counts, deadline and sticky error outlive
- *                        close, reopen, unmap and eviction (DESIGN §3.4).
+ *                        close, reopen, unmap and eviction
+ *                        (docs/durability.md).
  *
  * Locks — the one table of every lock of src/core, in lock order: a thread
  * that holds a lock may take only locks BELOW it in this table, never one
@@ -98,7 +99,7 @@ struct mmapio_file {
 	uint64_t reserved;        /* bytes of address space reserved at base
 				   * (0: none); guarded by map_lock */
 
-	/* Allocation rule (DESIGN §3.3). preallocate is cleared for good when
+	/* Allocation rule (docs/libmmapio.md). preallocate is cleared for good when
 	 * the file system answers EOPNOTSUPP; alloc_upto is a lower bound of
 	 * the first hole of the file: [0, alloc_upto) is known allocated, so
 	 * writes below it skip the hole probe. Both only ever change

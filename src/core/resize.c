@@ -1,6 +1,6 @@
 /*
  * resize.c — changing the length of a file and its mapping, and the
- * allocation rule (DESIGN §3.3).
+ * allocation rule (docs/libmmapio.md).
  *
  * Design
  *   - Grow: extend the file first (fallocate mode 0 of the new range when

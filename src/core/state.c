@@ -1,6 +1,6 @@
 /*
  * state.c — per-file durability state and its process-wide registry
- * (DESIGN §3.4): attach/detach/truncate hooks, accessors and statistics.
+ * (docs/durability.md): attach/detach/truncate hooks, accessors and statistics.
  *
  * Design: every mapping of a backing file shares one struct mmapio_fstate,
  * found by (st_dev, st_ino) in a chained hash table. The state holds the
@@ -8,7 +8,7 @@
  * deadline and the sticky error, so they belong to the FILE and survive
  * close, reopen, unmap and eviction of any one mapping. COW and anonymous
  * mappings get a private state outside the registry (their writes never
- * reach a file: nothing is pending, flushes return MMAPIO_FLUSH_NOT_SHARED).
+ * reach a file: nothing is pending, flushes return 0 and sync nothing).
  *
  * Close rule (mmapio__state_detach): under any policy but never, the detach
  * of the file's last mapping flushes what is pending before it returns, so

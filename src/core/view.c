@@ -1,6 +1,6 @@
 /*
- * view.c — zero-copy access (DESIGN §3.2): pinned views, raw pointers with
- * declared writes, chunk iteration (callback and cursor) and segments.
+ * view.c — zero-copy access (docs/libmmapio.md): pinned views, raw pointers
+ * with declared writes, chunk iteration (callback and cursor) and segments.
  *
  * Design
  *   - A view is created under map_lock (read side): bounds are checked and
