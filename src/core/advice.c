@@ -48,6 +48,8 @@ static int page_span(struct mmapio_file *f, uint64_t off, uint64_t n,
 	uint64_t page = mmapio_page_size();
 	uint64_t start, end;
 
+	MMAPIO__ASSERT_LOCKED(&f->map_lock);
+
 	if (f->unmapped)
 		return -ENODEV;
 	if (!mmapio__range_ok(off, n, atomic_load_explicit(&f->len,

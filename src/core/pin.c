@@ -55,7 +55,9 @@ static struct {
 } pool = { .lock = MMAPIO__MUTEX_INITIALIZER };
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-static __thread struct pin_table *my_table;
+/* Initial-exec TLS, as sigbus.c's: one %fs-relative load on the view path. */
+static __thread struct pin_table *my_table
+	__attribute__((tls_model("initial-exec")));
 
 static bool chain_idle(const struct pin_table *t)
 {
