@@ -114,10 +114,8 @@ int dur_teardown(void **state)
 
 const char *dur_path(const char *name)
 {
-	static _Thread_local char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir_root(), name);
-	return p;
+	/* tmpdir_path's per-thread ring: two results may be used at once. */
+	return tmpdir_path(name);
 }
 
 static struct mmapio_file *open_with(const char *name, const char *policy,
