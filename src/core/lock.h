@@ -35,25 +35,68 @@
  * says in the including file); only debug builds maintain them. */
 struct mmapio__mutex {
 	pthread_mutex_t m;
-	_Atomic uintptr_t owner;   /* pthread_self() of the holder, or 0 */
+	_Atomic uintptr_t owner;   /* mmapio__self() of the holder, or 0 */
 };
 
 struct mmapio__rwlock {
 	pthread_rwlock_t l;
-	_Atomic uintptr_t writer;  /* pthread_self() of the writer, or 0 */
+	_Atomic uintptr_t writer;  /* mmapio__self() of the writer, or 0 */
 };
 
 #define MMAPIO__MUTEX_INITIALIZER { .m = PTHREAD_MUTEX_INITIALIZER }
 
+/* Per-thread bookkeeping of debug builds (lock.c). Initial-exec TLS: a
+ * %fs-relative access, no call, on the paths that take map_lock. */
+#define MMAPIO__TLS __attribute__((tls_model("initial-exec")))
+#define MMAPIO__RD_MAX 8
+extern __thread char mmapio__me MMAPIO__TLS;
+extern __thread const struct mmapio__rwlock *mmapio__rd[MMAPIO__RD_MAX]
+	MMAPIO__TLS;
+extern __thread unsigned mmapio__rd_n MMAPIO__TLS;
+extern __thread unsigned mmapio__rd_lost MMAPIO__TLS;
+
+/* A value unique to the calling thread among live threads: the address
+ * of its own TLS byte. */
 static inline uintptr_t mmapio__self(void)
 {
-	return (uintptr_t)pthread_self();
+	return (uintptr_t)&mmapio__me;
 }
 
-/* Read sides held by this thread (lock.c; used by debug builds). */
-#define MMAPIO__RD_MAX 8
-void mmapio__rd_note(const struct mmapio__rwlock *l, bool taken);
-bool mmapio__rd_held(const struct mmapio__rwlock *l);
+/* Read sides held by this thread: a short list, newest last (a release
+ * is almost always of the newest). */
+static inline void mmapio__rd_note(const struct mmapio__rwlock *l, bool taken)
+{
+	unsigned n = mmapio__rd_n;
+
+	if (taken) {
+		if (n < MMAPIO__RD_MAX) {
+			mmapio__rd[n] = l;
+			mmapio__rd_n = n + 1;
+		} else {
+			mmapio__rd_lost++;
+		}
+		return;
+	}
+	for (unsigned i = n; i-- > 0;) {
+		if (mmapio__rd[i] == l) {
+			mmapio__rd[i] = mmapio__rd[n - 1];
+			mmapio__rd_n = n - 1;
+			return;
+		}
+	}
+	if (mmapio__rd_lost)
+		mmapio__rd_lost--;
+}
+
+static inline bool mmapio__rd_held(const struct mmapio__rwlock *l)
+{
+	if (mmapio__rd_lost)
+		return true;   /* lost track: cannot tell, so do not fail */
+	for (unsigned i = 0; i < mmapio__rd_n; i++)
+		if (mmapio__rd[i] == l)
+			return true;
+	return false;
+}
 
 static inline void mmapio__mutex_init(struct mmapio__mutex *m)
 {

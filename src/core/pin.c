@@ -114,32 +114,36 @@ static struct pin_table *table_get(void)
 	return t;
 }
 
+/* A record of the calling thread to count a pin of f in: the first one
+ * that is idle or already counts f (usually rec[0]: a thread seldom holds
+ * pins of several files at once). A file may end up counted in two
+ * records; every pin still counts once, in the record its view keeps. */
 static struct mmapio__pin *record_for(const struct mmapio_file *f)
 {
-	struct pin_table *t = table_get(), *last = NULL;
-	struct mmapio__pin *idle = NULL;
+	struct pin_table *t = my_table ? my_table : table_get(), *last = NULL;
 
 	for (; t; last = t, t = t->more) {
 		for (unsigned i = 0; i < PIN_RECS; i++) {
 			struct mmapio__pin *r = &t->rec[i];
 
-			if (!atomic_load(&r->n)) {
-				if (!idle)
-					idle = r;
-			} else if (atomic_load_explicit(&r->file,
-					memory_order_relaxed) == f) {
+			if (!atomic_load_explicit(&r->n, memory_order_relaxed)) {
+				atomic_store_explicit(&r->file, f,
+						      memory_order_relaxed);
 				return r;
 			}
+			if (atomic_load_explicit(&r->file,
+						 memory_order_relaxed) == f)
+				return r;
 		}
 	}
-	if (!idle && last) {
-		last->more = calloc(1, sizeof(*last->more));
-		if (last->more)
-			idle = &last->more->rec[0];
-	}
-	if (idle)
-		atomic_store_explicit(&idle->file, f, memory_order_relaxed);
-	return idle;
+	if (!last)
+		return NULL;
+	last->more = calloc(1, sizeof(*last->more));
+	if (!last->more)
+		return NULL;
+	atomic_store_explicit(&last->more->rec[0].file, f,
+			      memory_order_relaxed);
+	return &last->more->rec[0];
 }
 
 struct mmapio__pin *mmapio__pin(struct mmapio_file *f)
@@ -149,7 +153,7 @@ struct mmapio__pin *mmapio__pin(struct mmapio_file *f)
 	MMAPIO__ASSERT_LOCKED(&f->map_lock);
 	rec = record_for(f);
 	if (rec)
-		atomic_fetch_add(&rec->n, 1);
+		atomic_fetch_add_explicit(&rec->n, 1, memory_order_relaxed);
 	atomic_fetch_add(&f->pins, 1);
 	return rec;
 }
@@ -157,7 +161,7 @@ struct mmapio__pin *mmapio__pin(struct mmapio_file *f)
 void mmapio__unpin(struct mmapio_file *f, struct mmapio__pin *rec)
 {
 	if (rec)
-		atomic_fetch_sub(&rec->n, 1);
+		atomic_fetch_sub_explicit(&rec->n, 1, memory_order_relaxed);
 	if (atomic_fetch_sub(&f->pins, 1) != 1 ||
 	    atomic_load(&f->pin_waiters) == 0)
 		return;
