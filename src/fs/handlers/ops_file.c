@@ -547,8 +547,6 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_flush(mf);
-		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: cannot happen */
-			res = 0;
 	}
 	if (res == 0)	/* a flush that failed when mf was evicted */
 		res = mmapfs_mapping_sticky_error(in);

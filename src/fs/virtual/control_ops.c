@@ -429,8 +429,6 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_flush(mf);
-		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: not for files */
-			res = 0;
 	} else {
 		fd = open_data_fd(in);
 		res = fd;
