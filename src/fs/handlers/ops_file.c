@@ -69,13 +69,6 @@
 #include "model/truncate.h"
 #include "virtual/virtual.h"
 
-static size_t page_size = 4096;
-
-void mmapfs_file_init(void)
-{
-	page_size = (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static struct mmapfs_handle *handle_of(struct fuse_file_info *fi)
 {
 	return (struct mmapfs_handle *)(uintptr_t)fi->fh;
@@ -360,7 +353,8 @@ static void read_fallback(fuse_req_t req, int fd, size_t size, off_t off)
 
 static int populate(const struct mmapio_view *v)
 {
-	uintptr_t start = (uintptr_t)v->data & ~(uintptr_t)(page_size - 1);
+	uintptr_t start = (uintptr_t)v->data &
+			  ~(uintptr_t)(mmapio_page_size() - 1);
 
 	/* The mapping is MADV_RANDOM (mapping.c): a fault reads only its
 	 * own page, never megabytes around it. The range asked for is read

@@ -313,7 +313,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 /* Bytes of the whole pages covering [off, off + len) (len > 0). */
 static uint64_t page_span(uint64_t off, uint64_t len)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = mmapio_page_size();
 	uint64_t first = off / page, last = (off + len - 1) / page;
 
 	return (last - first + 1) * page;
