@@ -5,7 +5,7 @@
 # tree when it is not a git checkout) and puts the .deb files and the
 # .buildinfo/.changes in OUTDIR (default: build-deb/, ignored by git).
 # Then runs lintian on them when it is installed. Install with
-#   apt install ./build-deb/mmapfs_*.deb ./build-deb/libmmapio0_*.deb
+#   apt install ./build-deb/mmapfs_*.deb ./build-deb/libmmapio1_*.deb
 # DEB_BUILD_OPTIONS=nocheck skips the unit tests (dh_auto_test runs only
 # those), parallel=N builds with N jobs (default: the number of CPUs).
 set -euo pipefail

@@ -21,6 +21,7 @@ the sanitizer build (scripts/test.sh runs the suite twice).
 """
 
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -32,7 +33,17 @@ import util
 from test_install import C_PROGRAM, build_options, mounted_daemon_pids
 from test_signals import reap, subreaper
 
-PACKAGES = ("mmapfs", "libmmapio0", "libmmapio-dev")
+
+def library_package():
+    """libmmapioN, as debian/control names it (after the soname)."""
+    control = (conftest.REPO / "debian" / "control").read_text()
+    return re.search(r"^Package: (libmmapio[0-9]+)$", control,
+                     flags=re.M).group(1)
+
+
+LIBPKG = library_package()
+SONAME = "libmmapio.so." + LIBPKG[len("libmmapio"):]
+PACKAGES = ("mmapfs", LIBPKG, "libmmapio-dev")
 APT = ["apt-get", "-y", "--no-install-recommends",
        "-o", "DPkg::Lock::Timeout=300"]
 INSTALLED_DAEMON = "/usr/bin/mmapfs"
@@ -157,8 +168,11 @@ def test_package_contents(installed):
     assert version.startswith("mmapfs 0.1.0 "), version
     helper = Path("/sbin/mount.mmapfs").read_text()
     assert f"MMAPFS='{INSTALLED_DAEMON}'" in helper
-    lib = util.run(["dpkg", "-L", "libmmapio0"], check=True).stdout
-    assert "libmmapio.so.0" in lib
+    lib = util.run(["dpkg", "-L", LIBPKG], check=True).stdout
+    assert f"/{SONAME}\n" in lib, lib
+    dev = util.run(["dpkg-query", "-W", "-f=${Depends}", "libmmapio-dev"],
+                   check=True).stdout
+    assert dev.startswith(f"{LIBPKG} (= "), dev
 
 
 def policy_of(path):
@@ -274,8 +288,7 @@ def test_c_program_against_package(installed, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "libmmapio 0.1.0 len=4096 pending=0 read=hello\n"
     ldd = util.run(["ldd", str(exe)]).stdout
-    assert "/lib/x86_64-linux-gnu/libmmapio.so.0" in ldd or \
-        "libmmapio.so.0 => /usr/lib/" in ldd, ldd
+    assert re.search(rf"{re.escape(SONAME)} => (/usr)?/lib/", ldd), ldd
 
 
 def complete(command, words):
