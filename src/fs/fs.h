@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "closed_files.h"
 #include "config.h"
 #include "mmapio.h"
 
@@ -130,6 +131,14 @@ struct mmapfs_inode {
 	 * while bytes of it are locked, and how many (whole pages). */
 	struct mmapfs_handle *ctl_handle;
 	uint64_t ctl_locked_bytes;
+
+	/* The file's event counters (mapping.c), guarded by lock: those of
+	 * its earlier mappings (and, taken back at the first open, of the
+	 * closed-files table) in counts_carry, and what libmmapio counted
+	 * when the current mapping was made in counts_base; the file's
+	 * counters are counts_carry + (mmapio_stats(mf) - counts_base). */
+	struct mmapfs_file_counts counts_carry;
+	struct mmapio_stats counts_base;
 };
 
 /* An open file or directory (fuse_file_info.fh).
@@ -170,6 +179,7 @@ struct mmapfs_daemon {
 	atomic_bool cache_readdir;    /* updated on reload */
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
+	const char *mountpoint;       /* absolute; the mount label of metrics */
 	bool log_level_forced;        /* -o log_level given: the config's
 				       * log_level is ignored */
 };
@@ -334,6 +344,9 @@ void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
 void mmapfs_mapping_apply_config(const struct mmapfs_config *c);
 /* Closes every mapping (flushing per policy); at exit. */
 void mmapfs_mapping_close_all(void);
+/* The file's event counters now (see counts_carry): in->lock held. */
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out);
 /* Unmaps the inode's mapping now, as the max_mapped_files sweep would
  * (also one with a sticky error). Returns 0 (also when not mapped),
  * -EBUSY while it is pinned, or the close flush's or sticky error, which

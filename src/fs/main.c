@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "counters.h"
 #include "log.h"
 #include "mmapfs_config.h"
 
@@ -559,6 +560,7 @@ int main(int argc, char **argv)
 	mmapfs_d.foreground = cl.foreground;
 	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
 	mmapfs_d.config_path = config;
+	mmapfs_d.mountpoint = mountpoint;
 	mmapfs_d.log_level_forced = cl.log_level != NULL;
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
@@ -567,6 +569,10 @@ int main(int argc, char **argv)
 	umask(0);
 	mmapfs_creds_init();
 	mmapfs_file_init();
+	/* Daemon-wide totals outlive every file (counters.c). */
+	mmapfs_counters_mark_start();
+	mmapfs_counters_mark_reload_ok();
+	mmapio_set_flush_observer(mmapfs_counters_flush_observed);
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
 		mmapfs_config_unref(cfg);
@@ -579,6 +585,7 @@ int main(int argc, char **argv)
 	status = serve(&cl, mountpoint, backing);
 
 	mmapfs_virtual_cleanup();
+	mmapfs_closed_clear();
 	mmapfs_inode_table_destroy();
 	mmapfs_config_uninstall();
 	mmapfs_log_close();

@@ -38,6 +38,14 @@
  *     or the sticky error of a file evicted through .ctl/evict) is kept
  *     in the inode (evict_error) and reported like the sticky error.
  *   - Open inodes are linked in one list (for reload, stats and exit).
+ *   - Counters (closed_files.h): libmmapio's counters belong to the
+ *     file's state, which goes when its last mapping goes with nothing
+ *     pending. So whenever a mapping goes (last release, eviction) its
+ *     counts are added to the inode's counts_carry, after the close rule's
+ *     flush has been run here (it is what the close or unmap would do
+ *     next, with nothing left to do then), so that flush is counted too;
+ *     the last release files the result in the closed-files table, and the
+ *     next first open of the file takes it back.
  *
  * Invariants: mf != NULL or map_fd >= 0 only while open_count > 0, never
  * both. An inode is listed exactly while open_count > 0 once the open or
@@ -58,6 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "log.h"
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -211,6 +220,9 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 		return res;
 	}
 	in->mf = mf;
+	/* Counts a state libmmapio kept (a file closed with writes
+	 * pending) brings along are not this mapping's. */
+	mmapio_stats(mf, &in->counts_base);
 	log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
@@ -250,6 +262,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	mmapfs_config_settings_for(cfg, in->relpath, &in->settings);
 	mmapfs_config_unref(cfg);
 	mmapfs_policy_override_apply(in);
+	(void)mmapfs_closed_take(in->dev, in->ino, &in->counts_carry);
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
@@ -286,12 +299,80 @@ static void mf_gone_locked(struct mmapfs_inode *in, bool was_mapped)
 		atomic_fetch_sub(&mapped_count, 1);
 }
 
+/* Runs the policy's close rule now, before in->mf is closed or unmapped
+ * (which would run it next), so that its flush shows in the counters;
+ * then reads them into *st. A failure becomes the sticky error, which the
+ * close or unmap reports. in->lock held, in->mf set. */
+static void close_rule_locked(struct mmapfs_inode *in, struct mmapio_stats *st)
+{
+	struct mmapio_policy pol;
+	int res;
+
+	mmapio_stats(in->mf, st);
+	mmapio_flush_policy(in->mf, &pol);
+	if (pol.kind == MMAPIO_POLICY_NEVER ||
+	    (!st->pending_bytes && !st->pending_writes))
+		return;
+	res = mmapio_flush(in->mf);
+	if (res < 0)
+		mmapfs_debug("%s: close-rule flush failed: %s", in->relpath,
+			     strerror(-res));
+	mmapio_stats(in->mf, st);
+}
+
+/* The mapping whose counters are st went: keeps them in counts_carry. */
+static void counts_fold_locked(struct mmapfs_inode *in,
+			       const struct mmapio_stats *st)
+{
+	mmapfs_file_counts_add_delta(&in->counts_carry, st, &in->counts_base);
+	memset(&in->counts_base, 0, sizeof(in->counts_base));
+}
+
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out)
+{
+	struct mmapio_stats st;
+
+	*out = in->counts_carry;
+	if (in->mf) {
+		mmapio_stats(in->mf, &st);
+		mmapfs_file_counts_add_delta(out, &st, &in->counts_base);
+	}
+}
+
+/* Files the counters of a file at its last release in the closed-files
+ * table (size: of the mapping, or size_hint). in->lock held. */
+static void file_closed_locked(struct mmapfs_inode *in, uint64_t size,
+			       bool rw)
+{
+	struct mmapfs_closed_file f = {
+		.dev = in->dev, .ino = in->ino, .relpath = in->relpath,
+		.size = size, .rw = rw, .policy = in->settings.flush,
+		.counts = in->counts_carry,
+	};
+
+	if (mmapfs_closed_put(&f) < 0)
+		mmapfs_warn("%s: counters lost at close: out of memory",
+			    in->relpath ? in->relpath : "?");
+	memset(&in->counts_carry, 0, sizeof(in->counts_carry));
+	memset(&in->counts_base, 0, sizeof(in->counts_base));
+}
+
 static void release_state_locked(struct mmapfs_inode *in)
 {
+	struct stat sb;
+	uint64_t size = 0;
+	bool rw = false;
+
 	if (in->mf) {
 		bool was_mapped = mmapio_is_mapped(in->mf);
+		struct mmapio_stats st;
 		int res;
 
+		close_rule_locked(in, &st);
+		counts_fold_locked(in, &st);
+		size = mmapio_len(in->mf);
+		rw = mmapio_mode(in->mf) == MMAPIO_RW;
 		unlock_accounting(in);
 		res = mmapio_close(in->mf);
 		if (res < 0)
@@ -302,9 +383,13 @@ static void release_state_locked(struct mmapfs_inode *in)
 		mf_gone_locked(in, was_mapped);
 	}
 	if (in->map_fd >= 0) {
+		if (fstat(in->map_fd, &sb) == 0)
+			size = (uint64_t)sb.st_size;
+		rw = (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 		close(in->map_fd);
 		in->map_fd = -1;
 	}
+	file_closed_locked(in, size, rw);
 	free(in->relpath);
 	in->relpath = NULL;
 	in->evict_error = 0;
@@ -340,13 +425,17 @@ static void evict_if_needed(void)
 			in = next;
 		}
 		if (victim) {
+			struct mmapio_stats st;
 			int fd, res;
 
 			/* victim->lock is held (taken in the sweep). */
+			close_rule_locked(victim, &st);
 			unlock_accounting(victim);
 			res = mmapio_unmap(victim->mf, &fd);
 			if (res != -EBUSY) {
 				/* Unmapped even when its flush failed. */
+				counts_fold_locked(victim, &st);
+				mmapfs_count(MMAPFS_CNT_EVICTIONS, 1);
 				mf_gone_locked(victim, true);
 				victim->map_fd = fd;
 				mmapfs_debug("%s: unmapped (max_mapped_files)",
@@ -613,7 +702,9 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in)
 	if (in->mf && res == 0) {
 		uint64_t locked = in->locked_bytes;
 		bool was_mapped = mmapio_is_mapped(in->mf);
+		struct mmapio_stats st;
 
+		close_rule_locked(in, &st);
 		unlock_accounting(in);
 		res = mmapio_unmap(in->mf, &fd);
 		if (res == -EBUSY) {
@@ -623,6 +714,8 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in)
 			atomic_fetch_add(&locked_total, locked);
 		} else {
 			/* Unmapped, also when its flush failed. */
+			counts_fold_locked(in, &st);
+			mmapfs_count(MMAPFS_CNT_EVICTIONS, 1);
 			mf_gone_locked(in, was_mapped);
 			in->map_fd = fd;
 			if (res < 0 && !in->evict_error)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "log.h"
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -61,8 +62,10 @@ struct mmapfs_config *mmapfs_config_current(void)
 	return c;
 }
 
+/* A rejected reload: counted, and its text kept for .stats/config. */
 static void set_last_error(char *text)
 {
+	mmapfs_count(MMAPFS_CNT_RELOADS_FAILED, 1);
 	pthread_mutex_lock(&config_lock);
 	free(last_error);
 	last_error = text;
@@ -144,6 +147,8 @@ int mmapfs_reload(void)
 	mmapfs_invalidate_queue(FUSE_ROOT_ID);
 	mmapfs_config_unref(old);
 	pthread_mutex_unlock(&reload_lock);
+	mmapfs_count(MMAPFS_CNT_RELOADS_OK, 1);
+	mmapfs_counters_mark_reload_ok();
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
 }
