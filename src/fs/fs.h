@@ -180,6 +180,8 @@ struct mmapfs_daemon {
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
 	const char *mountpoint;       /* absolute; the mount label of metrics */
+	bool metrics_listen_forced;   /* -o metrics_listen given: the config's
+				       * metrics_listen is ignored */
 	bool log_level_forced;        /* -o log_level given: the config's
 				       * log_level is ignored */
 };

@@ -40,6 +40,7 @@
 #include "cmdline.h"
 #include "counters.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "mmapfs_config.h"
 
 #define EXIT_USAGE 1
@@ -408,7 +409,7 @@ static int run_loop(struct fuse_session *se, bool single_thread)
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
-		 const char *backing)
+		 const char *backing, const struct mmapfs_listen *metrics)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	int res, status = 0;
@@ -429,6 +430,13 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		fprintf(stderr, "mmapfs: cannot install signal handlers\n");
 		status = EXIT_MOUNT;
 		goto out_destroy;
+	}
+	res = mmapfs_metrics_http_bind(metrics);
+	if (res < 0) {
+		fprintf(stderr, "mmapfs: metrics_listen %s: %s; nothing "
+			"mounted\n", metrics->text, strerror(-res));
+		status = EXIT_MOUNT;
+		goto out_signals;
 	}
 	if (fuse_session_mount(mmapfs_d.se, mountpoint) < 0) {
 		fprintf(stderr, "mmapfs: cannot mount on %s\n", mountpoint);
@@ -454,6 +462,8 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		res = mmapfs_invalidate_start();
 	if (res == 0)
 		res = mmapfs_outside_start();
+	if (res == 0)
+		res = mmapfs_metrics_http_start();
 	if (res < 0) {
 		mmapfs_err("cannot start threads: %s", strerror(-res));
 		status = EXIT_MOUNT;
@@ -473,6 +483,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	}
 	mmapfs_notice("unmounting %s", mountpoint);
 out_threads:
+	mmapfs_metrics_http_stop();
 	mmapfs_signals_stop();
 	mmapfs_outside_stop();
 	mmapfs_mapping_close_all();
@@ -481,6 +492,7 @@ out_threads:
 out_unmount:
 	fuse_session_unmount(mmapfs_d.se);
 out_signals:
+	mmapfs_metrics_http_stop();
 	fuse_remove_signal_handlers(mmapfs_d.se);
 out_destroy:
 	fuse_session_destroy(mmapfs_d.se);
@@ -493,6 +505,7 @@ int main(int argc, char **argv)
 	struct mmapfs_cmdline cl;
 	struct mmapfs_config *cfg;
 	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
+	struct mmapfs_listen metrics;
 	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
 	int root_fd, status;
 
@@ -555,6 +568,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Checked by the parsers already (cmdline.c, config_parse.c). */
+	(void)mmapfs_listen_parse(cl.metrics_listen ? cl.metrics_listen :
+				  mmapfs_config_global(cfg)->metrics_listen,
+				  &metrics, NULL, 0);
+	mmapfs_d.metrics_listen_forced = cl.metrics_listen != NULL;
 	mmapfs_d.is_root = geteuid() == 0;
 	mmapfs_d.default_permissions = cl.default_permissions;
 	mmapfs_d.foreground = cl.foreground;
@@ -582,7 +600,7 @@ int main(int argc, char **argv)
 	}
 	mmapfs_config_install(cfg);
 
-	status = serve(&cl, mountpoint, backing);
+	status = serve(&cl, mountpoint, backing, &metrics);
 
 	mmapfs_virtual_cleanup();
 	mmapfs_closed_clear();

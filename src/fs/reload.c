@@ -24,6 +24,7 @@
 
 #include "counters.h"
 #include "log.h"
+#include "metrics_http.h"
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,6 +42,7 @@ static void apply_globals(const struct mmapfs_config *c)
 	atomic_store(&mmapfs_d.cache_readdir, g->cache_readdir);
 	if (!mmapfs_d.log_level_forced)
 		mmapfs_log_set_level(g->log_level);
+	mmapfs_closed_set_capacity((size_t)g->closed_files_max);
 }
 
 void mmapfs_config_install(struct mmapfs_config *c)
@@ -149,6 +151,7 @@ int mmapfs_reload(void)
 	pthread_mutex_unlock(&reload_lock);
 	mmapfs_count(MMAPFS_CNT_RELOADS_OK, 1);
 	mmapfs_counters_mark_reload_ok();
+	mmapfs_metrics_http_reloaded(mmapfs_config_global(fresh)->metrics_listen);
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
 }

@@ -11,6 +11,10 @@
  * an INTERRUPTed request answered on another thread) are counted when
  * the thread reads its next request, without a latency.
  *
+ * Requests on node ids with the top bit set (the daemon's virtual
+ * control and stats files, fs.h) count as requests but move no file data:
+ * a .ctl command is not a write of data.
+ *
  * Invariants: every counter only grows (until mmapfs_req_stats_reset, for
  * tests). A request is counted at most once (the thread-local unique is
  * cleared when counted).
@@ -40,6 +44,7 @@ static _Thread_local struct {
 	uint64_t unique;         /* 0: none pending */
 	uint32_t opcode;
 	uint32_t fsync_flags;
+	bool virtual_node;
 	int64_t t0_ns;
 } cur;
 
@@ -109,6 +114,7 @@ void mmapfs_req_received(const void *buf, size_t len)
 	memcpy(&in, buf, sizeof(in));
 	cur.opcode = in.opcode;
 	cur.fsync_flags = 0;
+	cur.virtual_node = (in.nodeid >> 63) != 0;
 	if ((in.opcode == FUSE_FSYNC || in.opcode == FUSE_FSYNCDIR) &&
 	    len >= sizeof(in) + sizeof(struct fuse_fsync_in))
 		memcpy(&cur.fsync_flags, (const char *)buf + sizeof(in) +
@@ -197,7 +203,8 @@ void mmapfs_req_replied(const struct iovec *iov, int count)
 				MMAPFS_REQ_ERRNOS - 1], 1);
 		return;
 	}
-	count_data(cur.opcode, iov, count);
+	if (!cur.virtual_node)
+		count_data(cur.opcode, iov, count);
 }
 
 uint64_t mmapfs_req_count(unsigned op)

@@ -8,7 +8,8 @@
  * messages) calls mmapfs_req_received() with each request it read and
  * mmapfs_req_replied() with each reply before it writes it, on the thread
  * that processes the request (libfuse's low-level session answers on the
- * thread that read the request). Cost per request: two clock_gettime
+ * thread that read the request). Data totals leave out the virtual
+ * files (node ids with the top bit set). Cost per request: two clock_gettime
  * (CLOCK_MONOTONIC) calls and a few relaxed atomic adds; no lock.
  */
 #ifndef MMAPFS_REQ_STATS_H

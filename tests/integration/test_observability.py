@@ -8,14 +8,22 @@ server when one is installed.
 Every mount is unmounted by its fixture; every server this file starts is
 stopped by pid in a finally block.
 """
+import errno
+import json
 import os
 import re
 import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
 import util
-from test_control import (ctl_ok, files_rows, stats, total, hold_open,
+from conftest import DAEMON
+from test_control import (ctl_ok, ctl_err, files_rows, stats, total, hold_open,
                           cmount_factory, cmount)  # noqa: F401 (fixtures)
 
 EVENT_TOTALS = ("flushes", "flush_errors")
@@ -125,14 +133,18 @@ def test_closed_files_table_is_bounded(cmount_factory):
 def test_metrics_requests_and_mount_label(cmount_factory):
     m = cmount_factory(config="[global]\nflush = always\n")
     mnt = m.mnt
-    fd = hold_open(mnt / "r", b"q" * 8192)
+    # Written from outside: the kernel has no cached pages, so it reads.
+    (m.backing / "r").write_bytes(b"q" * 8192)
+    fd = hold_open(mnt / "r")
     try:
         assert util.pread_all(fd, 8192, 0) == b"q" * 8192
+        util.pwrite_all(fd, b"w", 0)
         util.call(os.fsync, fd)
         util.call(os.fdatasync, fd)
     finally:
         util.fs.close(fd)
-    util.expect_errno(2, os.stat, str(mnt / "missing"))
+    util.expect_errno(errno.ENODATA, os.getxattr, str(mnt / "r"),
+                      "user.none")
     prom = stats(mnt, "metrics.prom")
     label = f'mount="{mnt}"'
     for line in prom.splitlines():
@@ -142,7 +154,7 @@ def test_metrics_requests_and_mount_label(cmount_factory):
     samples = prom_samples(prom)
     assert samples[f'mmapfs_fuse_requests_total{{{label},op="write"}}'] >= 1
     assert samples[f'mmapfs_fuse_request_errors_total{{{label},'
-                   'op="lookup",errno="ENOENT"}'] >= 1
+                   'op="getxattr",errno="ENODATA"}'] >= 1
     assert samples[f'mmapfs_fuse_request_duration_seconds_count'
                    f'{{{label},op="write"}}'] >= 1
     assert samples[f'mmapfs_fuse_request_duration_seconds_bucket'
@@ -163,7 +175,7 @@ def test_metrics_reloads_counted(cmount_factory):
     mnt = m.mnt
     ctl_ok(mnt, "reload", "x")
     m.config_file.write_text("[global]\nflush = nevr\n")
-    util.expect_errno(22, lambda: ctl_ok(mnt, "reload", "x"))
+    ctl_err(errno.EINVAL, mnt, "reload", "x")
     samples = prom_samples(stats(mnt, "metrics.prom"))
     label = f'mount="{mnt}"'
     assert samples[f'mmapfs_reloads_total{{{label},result="ok"}}'] == 1
@@ -183,3 +195,138 @@ def test_promtool_accepts_metrics(cmount_factory, tmp_path):
         r = util.run([promtool, "check", "metrics"], stdin=stdin)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert (r.stdout + r.stderr).strip() == "", (r.stdout, r.stderr)
+
+
+# ---- the HTTP endpoint and a real Prometheus ------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=10):
+    """(status, body text) of a GET; HTTP errors are answers too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_http_endpoint(cmount_factory):
+    port = free_port()
+    m = cmount_factory(config="[global]\nflush = always\n",
+                       opts=[f"metrics_listen={port}"])
+    fd = hold_open(m.mnt / "h", b"h" * 1000)
+    util.fs.close(fd)
+    status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    assert f'mmapfs_info{{mount="{m.mnt}",version="' in body
+    assert "mmapfs_fuse_requests_total{" in body
+    # The same builder as .stats/metrics.prom: the same families.
+    families = {line.split()[2] for line in body.splitlines()
+                if line.startswith("# TYPE ")}
+    prom = stats(m.mnt, "metrics.prom")
+    assert families == {line.split()[2] for line in prom.splitlines()
+                        if line.startswith("# TYPE ")}
+    assert http_get(f"http://127.0.0.1:{port}/other")[0] == 404
+    assert f"metrics: serving http://127.0.0.1:{port}/metrics" in m.log_text()
+
+
+def test_http_endpoint_off_by_default(cmount):
+    assert "metrics: serving" not in cmount.log_text()
+
+
+def test_http_endpoint_port_in_use_refuses_mount(tmp_path):
+    backing, mnt = tmp_path / "b", tmp_path / "m"
+    backing.mkdir()
+    mnt.mkdir()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            r = util.run([str(DAEMON), str(backing), str(mnt), "-f", "-o",
+                          f"metrics_listen=127.0.0.1:{port}"])
+        assert r.returncode != 0
+        assert "metrics_listen" in r.stderr
+        assert "nothing mounted" in r.stderr
+        assert not util.is_fuse_mounted(mnt)
+    finally:
+        if util.is_fuse_mounted(mnt):
+            util.run(["fusermount3", "-uz", str(mnt)])
+
+
+def test_bad_metrics_listen_is_refused(tmp_path):
+    r = util.run([str(DAEMON), str(tmp_path), str(tmp_path),
+                  "-o", "metrics_listen=example.com:80"])
+    assert r.returncode == 1
+    assert "metrics_listen" in r.stderr and "no host names" in r.stderr
+
+
+PROM_CONFIG = """\
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: mmapfs
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    static_configs:
+      - targets: ['127.0.0.1:{port}']
+"""
+
+
+def test_prometheus_scrapes_the_daemon(cmount_factory, tmp_path):
+    prometheus = shutil.which("prometheus")
+    if not prometheus:
+        pytest.skip("prometheus is not installed (scripts/install-deps.sh)")
+    port, web = free_port(), free_port()
+    m = cmount_factory(config="[global]\nflush = bytes=64MiB\n",
+                       opts=[f"metrics_listen=127.0.0.1:{port}"])
+    fd = hold_open(m.mnt / "data.bin", b"p" * 300000)
+    try:
+        ctl_ok(m.mnt, "flush", "data.bin")
+    finally:
+        util.fs.close(fd)
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text(PROM_CONFIG.format(port=port))
+    log = open(tmp_path / "prometheus.log", "w")
+    proc = subprocess.Popen(
+        [prometheus, f"--config.file={cfg}",
+         f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{web}"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        query = urllib.parse.urlencode(
+            {"query": f'mmapfs_bytes_written_total{{mount="{m.mnt}"}}'})
+        url = f"http://127.0.0.1:{web}/api/v1/query?{query}"
+        answer = {}
+
+        def scraped():
+            try:
+                status, body = http_get(url, timeout=2)
+            except OSError:
+                return False
+            if status != 200:
+                return False
+            answer.update(json.loads(body))
+            result = answer["data"]["result"]
+            return bool(result) and float(result[0]["value"][1]) >= 300000
+        util.wait_until(scraped, timeout=90, interval=0.5,
+                        what="Prometheus to scrape mmapfs")
+        assert answer["status"] == "success"
+        sample = answer["data"]["result"][0]
+        assert sample["metric"]["job"] == "mmapfs"
+        assert sample["metric"]["mount"] == str(m.mnt)
+        print("Prometheus answered:", json.dumps(answer))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
