@@ -330,3 +330,33 @@ def test_prometheus_scrapes_the_daemon(cmount_factory, tmp_path):
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+# ---- who may read .stats/ -------------------------------------------------
+
+MONITOR = (1002, 1002)   # a monitoring agent's user (node_exporter's)
+MONITORS = 2002          # its group, named by stats_group
+
+
+@pytest.mark.parametrize("mode, group_reads, others_read", [
+    ("0500", False, False), ("0550", True, False), ("0555", True, True)])
+def test_stats_group_and_mode(mount_factory, mode, group_reads, others_read):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (allow_other, other users)")
+    m = mount_factory(opts=["allow_other"], world=True,
+                      config=f"[global]\nstats_group = {MONITORS}\n"
+                             f"stats_mode = {mode}\n")
+    st = util.fs.stat(m.mnt / ".stats")
+    assert st.st_mode & 0o7777 == int(mode, 8)
+    assert st.st_gid == MONITORS
+    prom = util.fs.stat(m.mnt / ".stats" / "metrics.prom")
+    assert prom.st_mode & 0o7777 == int(mode, 8) & 0o444
+    code = (f"result = [R(readall, {str(m.mnt / '.stats' / 'version')!r}),"
+            f" E(os.listdir, {str(m.mnt / '.stats')!r}),"
+            f" E(os.listdir, {str(m.mnt / '.ctl')!r})]")
+    member = util.run_as(*MONITOR, code, groups=[MONITORS])
+    other = util.run_as(*MONITOR, code)
+    assert member[0].startswith("mmapfs ") == group_reads, member
+    assert other[0].startswith("mmapfs ") == others_read, other
+    # The control directory stays the owner's.
+    assert member[2] == "EACCES" and other[2] == "EACCES"
