@@ -341,19 +341,26 @@ void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
 }
 
 /* Files the counters of a file at its last release in the closed-files
- * table (size: of the mapping, or size_hint). in->lock held. */
-static void file_closed_locked(struct mmapfs_inode *in, uint64_t size,
-			       bool rw)
+ * table, under its current path (read back from fd, its mapping's
+ * descriptor, when there is one: it may have been renamed since its
+ * first open). in->lock held. */
+static void file_closed_locked(struct mmapfs_inode *in, int fd,
+			       uint64_t size, bool rw)
 {
 	struct mmapfs_closed_file f = {
 		.dev = in->dev, .ino = in->ino, .relpath = in->relpath,
 		.size = size, .rw = rw, .policy = in->settings.flush,
 		.counts = in->counts_carry,
 	};
+	char *path = NULL;
 
+	if (!mmapfs_file_counts_zero(&f.counts) && fd >= 0 &&
+	    mmapfs_relpath_of_fd(fd, &path) == 0)
+		f.relpath = path;
 	if (mmapfs_closed_put(&f) < 0)
 		mmapfs_warn("%s: counters lost at close: out of memory",
 			    in->relpath ? in->relpath : "?");
+	free(path);
 	memset(&in->counts_carry, 0, sizeof(in->counts_carry));
 	memset(&in->counts_base, 0, sizeof(in->counts_base));
 }
@@ -373,6 +380,7 @@ static void release_state_locked(struct mmapfs_inode *in)
 		counts_fold_locked(in, &st);
 		size = mmapio_len(in->mf);
 		rw = mmapio_mode(in->mf) == MMAPIO_RW;
+		file_closed_locked(in, mmapio_fd(in->mf), size, rw);
 		unlock_accounting(in);
 		res = mmapio_close(in->mf);
 		if (res < 0)
@@ -386,10 +394,12 @@ static void release_state_locked(struct mmapfs_inode *in)
 		if (fstat(in->map_fd, &sb) == 0)
 			size = (uint64_t)sb.st_size;
 		rw = (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+		file_closed_locked(in, in->map_fd, size, rw);
 		close(in->map_fd);
 		in->map_fd = -1;
 	}
-	file_closed_locked(in, size, rw);
+	/* Counters taken back at a first open that mapped nothing. */
+	file_closed_locked(in, -1, size, rw);
 	free(in->relpath);
 	in->relpath = NULL;
 	in->evict_error = 0;

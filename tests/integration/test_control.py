@@ -245,9 +245,10 @@ def test_metrics_prom(cmount_factory):
             assert line.startswith("# HELP mmapfs_") or \
                 line.startswith("# TYPE mmapfs_") or \
                 line.startswith("mmapfs_"), line
-        # One file only, the busiest (most pending bytes), label escaped.
-        assert 'mmapfs_file_pending_bytes{path="big\\"quoted"} ' \
-            f'{3 * PAGE}' in prom
+        # One file only, the busiest (most pending bytes), label escaped,
+        # after the mount label every sample has.
+        assert f'mmapfs_file_pending_bytes{{mount="{m.mnt}",' \
+            f'path="big\\"quoted"}} {3 * PAGE}' in prom
         assert 'path="small"' not in prom
         assert "mmapfs_bytes_written_total " in prom
     finally:
