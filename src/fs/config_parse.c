@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "config_private.h"
+#include "size_parse.h"
 
 /* Largest config file mmapfs_config_load() reads. */
 #define CONFIG_FILE_MAX (1u << 20)
@@ -440,10 +441,6 @@ static int check_range(const struct config_key *k, const char *v, uint64_t n,
 static int parse_number(const struct config_key *k, const char *v,
 			uint64_t *out, char *msg, size_t len)
 {
-	static const struct { const char *name; unsigned shift; } units[] = {
-		{ "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
-		{ "G", 30 }, { "GiB", 30 },
-	};
 	const char *s = v;
 	uint64_t n;
 	unsigned shift = 0;
@@ -458,20 +455,17 @@ static int parse_number(const struct config_key *k, const char *v,
 	if (rc == -EOVERFLOW)
 		return bad_value(msg, len, "value '%s' overflows", v);
 	if (*s) {
-		unsigned i;
+		int unit = mmapfs_size_unit_shift(s, strlen(s));
 
 		if (k->type != CONFIG_SIZE)
 			return bad_value(msg, len,
 					 "bad number '%s' (expected decimal digits)",
 					 v);
-		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (strcmp(s, units[i].name) == 0)
-				break;
-		if (i == sizeof(units) / sizeof(*units))
+		if (unit < 0)
 			return bad_value(msg, len,
 					 "unknown unit '%s' in '%s' (units: K, "
 					 "KiB, M, MiB, G, GiB)", s, v);
-		shift = units[i].shift;
+		shift = (unsigned)unit;
 	}
 	if (n > UINT64_MAX >> shift)
 		return bad_value(msg, len, "value '%s' overflows", v);

@@ -24,7 +24,8 @@ import pytest
 import util
 from conftest import DAEMON
 from test_control import (ctl_ok, ctl_err, files_rows, stats, total, hold_open,
-                          cmount_factory, cmount)  # noqa: F401 (fixtures)
+                          mmapfsctl, cmount_factory,
+                          cmount)  # noqa: F401 (fixtures)
 
 EVENT_TOTALS = ("flushes", "flush_errors")
 PROM_COUNTERS = ("mmapfs_flushes_total", "mmapfs_flush_errors_total",
@@ -360,3 +361,89 @@ def test_stats_group_and_mode(mount_factory, mode, group_reads, others_read):
     assert other[0].startswith("mmapfs ") == others_read, other
     # The control directory stays the owner's.
     assert member[2] == "EACCES" and other[2] == "EACCES"
+
+
+# ---- mmapfsctl: reasons, sizes, JSON, top -b --------------------------------
+
+def test_mmapfsctl_says_why(cmount):
+    mnt = cmount.mnt
+    fd = hold_open(mnt / "big.bin", b"b" * (2 << 20))
+    util.fs.close(fd)
+    # Sizes take the config's units, in .ctl commands too.
+    r = mmapfsctl("prefetch", mnt / "big.bin", "0", "1M")
+    assert r.returncode == 0, r.stderr
+    ctl_ok(mnt, "prefetch", "big.bin 4KiB 1M")
+    # Mistakes are named, with the daemon's own parser, before sending.
+    r = mmapfsctl("prefetch", mnt / "big.bin", "0", "1m")
+    assert r.returncode == 2
+    assert "LENGTH '1m' has an unknown unit" in r.stderr, r.stderr
+    r = mmapfsctl("prefetch", mnt / "big.bin", "1M", "2M")
+    assert r.returncode == 2
+    assert "past the end of the file" in r.stderr, r.stderr
+    r = mmapfsctl("advise", mnt / "big.bin", "sideways")
+    assert r.returncode == 2 and "sideways" in r.stderr, r.stderr
+    r = mmapfsctl("policy", mnt / "big.bin", "bytes=4X")
+    assert r.returncode == 2 and "unit" in r.stderr, r.stderr
+
+
+def test_mmapfsctl_reload_says_why(cmount_factory):
+    m = cmount_factory(config="[global]\nflush = never\n")
+    m.config_file.write_text("[global]\nflush = nevr\n")
+    r = mmapfsctl("reload", m.mnt)
+    assert r.returncode == 1
+    assert "unknown key 'nevr'" in r.stderr, r.stderr
+
+
+def test_mmapfsctl_json(cmount):
+    mnt = cmount.mnt
+    fd = hold_open(mnt / 'j"son\x1bfile', b"j" * 100)
+    try:
+        r = mmapfsctl("stats", mnt, "--json")
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)
+        assert s["mount"] == str(mnt)
+        assert s["version"].startswith("mmapfs ")
+        assert isinstance(s["pending_bytes"], int)
+        assert {"pending_writes", "flushes", "flush_errors"} <= set(s)
+        r = mmapfsctl("files", "--json", mnt)
+        assert r.returncode == 0, r.stderr
+        rows = {row["path"]: row for row in json.loads(r.stdout)}
+        row = rows['j"son\x1bfile']
+        assert row["mapped"] is True and row["mode"] == "rw"
+        assert row["size"] == 100 and row["policy"] == "never"
+        assert row["last_flush_age_ms"] is None
+    finally:
+        util.fs.close(fd)
+
+
+def test_mmapfsctl_top_batch(cmount_factory):
+    m = cmount_factory(config="[global]\nflush = bytes=64KiB,ms=1000\n")
+    deep = m.mnt / "a-rather-long-directory-name" / "and-another-one"
+    util.fs.makedirs(deep)
+    fds = [hold_open(deep / "the-file-name.log", b"x" * 5000),
+           hold_open(m.mnt / "esc\x1b[31mred", b"y" * 100)]
+    try:
+        r = mmapfsctl("top", "-b", "-n", "2", "-d", "0.2", m.mnt,
+                      env={**os.environ, "COLUMNS": "60"})
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+        print(out)
+        assert "\x1b" not in out            # plain text, names escaped
+        assert "\\x1b[31mred" in out
+        assert out.count("PENDING") == 2
+        lines = out.splitlines()
+        assert all(len(line) <= 60 for line in lines), lines
+        # Paths lose their start (the name stays), policies their end,
+        # both marked.
+        assert any(re.search("\u2026[^ ]*name\\.log$", line)
+                   for line in lines), out
+        assert "bytes=64KiB,ms=1000" not in out
+        assert any(re.search("bytes[^ ]*\u2026 ", line) for line in lines)
+        # Without a terminal, batch mode is the default; wide lines then.
+        r = mmapfsctl("top", "-n", "1", m.mnt)
+        assert r.returncode == 0 and "\x1b" not in r.stdout
+        assert "bytes=64KiB,ms=1000" in r.stdout
+        assert "and-another-one/the-file-name.log" in r.stdout
+    finally:
+        for fd in fds:
+            util.fs.close(fd)
