@@ -42,9 +42,6 @@ size_t mmapfs_text_escape(const char *s, char *out, size_t outlen)
 			piece = esc;
 			plen = 4;
 			n = 1;
-		} else if (c == '\\') {
-			piece = "\\\\";
-			plen = 2;
 		}
 		if (w + plen >= outlen)
 			break;

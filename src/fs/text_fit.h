@@ -14,8 +14,9 @@
 
 /* Writes s to out (outlen bytes, NUL-terminated, cut at a character
  * boundary when too small) with C0 control bytes, DEL and bytes that are
- * not valid UTF-8 as `\xHH` (ESC shows as `\x1b`), and backslash as `\\`
- * so the escapes stay unambiguous. Returns the characters written. */
+ * not valid UTF-8 as `\xHH` (ESC shows as `\x1b`). Backslashes stay as
+ * they are: escape them first (mmapfs_ctl_escape_path writes `\\`) where
+ * a name could spell `\x1b` itself. Returns the characters written. */
 size_t mmapfs_text_escape(const char *s, char *out, size_t outlen);
 
 /* The number of characters of UTF-8 text s (invalid bytes count one). */

@@ -972,11 +972,11 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 			v[i] = &f->e[i];
 		qsort(v, f->n, sizeof(*v), entry_cmp_busy);
 	}
-	/* POLICY gets its longest value when it fits, at most a third of
-	 * what is left after the numbers; PATH the rest. */
+	/* POLICY gets its longest value when it fits in half of what is
+	 * left after the numbers; PATH the rest. */
 	avail = cols > TOP_FIXED_COLS + 1 ? cols - TOP_FIXED_COLS - 1 : 0;
-	if (pol_w > avail / 3)
-		pol_w = avail / 3 > 6 ? avail / 3 : 6;
+	if (pol_w > avail / 2)
+		pol_w = avail / 2 > 6 ? avail / 2 : 6;
 	path_w = avail > pol_w ? avail - pol_w : 4;
 
 	fmt_bytes((double)t.pending_bytes, tot, sizeof(tot));

@@ -28,7 +28,7 @@ static void test_escape(void **state)
 	mmapfs_text_escape("esc\x1b[31mred\x7f", out, sizeof(out));
 	assert_string_equal(out, "esc\\x1b[31mred\\x7f");
 	mmapfs_text_escape("a\\b", out, sizeof(out));
-	assert_string_equal(out, "a\\\\b");
+	assert_string_equal(out, "a\\b");
 	/* Valid UTF-8 stays, invalid bytes are escaped. */
 	mmapfs_text_escape("caf\xc3\xa9\xff", out, sizeof(out));
 	assert_string_equal(out, "caf\xc3\xa9\\xff");
