@@ -38,11 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_parse.h"
+#include "logic/ctl_parse.h"
 #include "mmapfs_config.h"
-#include "stats_format.h"
-#include "stats_json.h"
-#include "text_fit.h"
+#include "logic/stats_format.h"
+#include "logic/stats_json.h"
+#include "logic/text_fit.h"
 
 #define PROG "mmapfsctl"
 

@@ -21,10 +21,10 @@
 
 #include <cmocka.h>
 
-#include "control.h"
-#include "counters.h"
+#include "logic/control.h"
+#include "logic/counters.h"
+#include "logic/req_stats.h"
 #include "mmapfs_config.h"
-#include "req_stats.h"
 
 #define OWNER 1000
 

@@ -22,12 +22,12 @@
 
 #include <cmocka.h>
 
-#include "closed_files.h"
-#include "counters.h"
-#include "histogram.h"
-#include "listen_addr.h"
-#include "metrics_format.h"
-#include "req_stats.h"
+#include "logic/closed_files.h"
+#include "logic/counters.h"
+#include "logic/histogram.h"
+#include "logic/listen_addr.h"
+#include "logic/metrics_format.h"
+#include "logic/req_stats.h"
 
 /* --- histogram ------------------------------------------------------------ */
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "size_parse.h"
-#include "stats_json.h"
-#include "text_fit.h"
+#include "logic/size_parse.h"
+#include "logic/stats_json.h"
+#include "logic/text_fit.h"
 
 static void test_escape(void **state)
 {
