@@ -1,5 +1,5 @@
 """Integration tests of how the daemon serves the control and stats files
-(DESIGN section 5), beyond the command set of test_control.py: the root
+(docs/control.md), beyond the command set of test_control.py: the root
 listing across several readdir requests, shadowed backing entries and the
 reserved names, what the virtual inodes refuse, shell redirection, the
 lifetime of .ctl/lock and .ctl/policy, the rows of .stats/files, the
@@ -192,9 +192,9 @@ def test_policy_override_lives_with_the_inode(mount_factory):
 
 
 def test_stats_rows_follow_open_files_and_kept_counters(mount):
-    """One row per file with an open mapping or non-zero counters.
-    Counters belong to the file: they outlive close (the table of recently
-    closed files) and eviction, and show with mapped = no."""
+    """docs/control.md: one row per file with an open mapping or non-zero
+    counters. Counters belong to the file: they outlive close (the table of
+    recently closed files) and eviction, and show with mapped = no."""
     mnt = mount.mnt
     util.write_file(str(mnt / "closed"), b"c" * 10)
     fd = fs.open(mnt / "old", os.O_RDWR | os.O_CREAT, 0o644)
@@ -237,11 +237,9 @@ def test_flush_all_covers_closed_files(mount):
     mnt = mount.mnt
     for name in ("a", "b"):
         util.write_file(str(mnt / name), b"x" * 10)
-    def both_listed():      # plain I/O: wait_until runs it under call()
-        with open(mnt / ".stats" / "files", "rb") as f:
-            listed = {line.split(b"\t")[0] for line in f.read().split(b"\n")[1:]}
-        return {b"a", b"b"} <= listed
-    util.wait_until(both_listed, what="rows of the closed files")
+    def both_released():    # plain I/O: wait_until runs it under call()
+        return not any(util.daemon_holds_open(mount, n) for n in "ab")
+    util.wait_until(both_released, what="the releases of the closed files")
     assert ctl(mnt, "flush", "*\n") is None
     # Rows of recently closed files stay, with nothing pending.
     assert set(rows(mnt)) == {"a", "b"}

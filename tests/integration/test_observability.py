@@ -52,6 +52,14 @@ def prom_value(text, name):
     return found[0]
 
 
+def close_released(m, fd, name):
+    """close(2) of fd, then waits until the daemon finished the RELEASE
+    that follows it (asynchronously) for the file name."""
+    util.fs.close(fd)
+    util.wait_until(lambda: not util.daemon_holds_open(m, name),
+                    what=f"the release of {name}")
+
+
 def snapshot(mnt):
     prom = stats(mnt, "metrics.prom")
     snap = {name: total(mnt, name) for name in EVENT_TOTALS}
@@ -78,7 +86,7 @@ def test_totals_survive_close(cmount_factory):
         row = files_rows(mnt)["data.bin"]
         assert int(row["flushes"]) >= 1
     finally:
-        util.fs.close(fd)
+        close_released(m, fd, "data.bin")
     after = snapshot(mnt)
     assert_no_decrease(before, after, "at close")
     # The closed file keeps its row, with its counters.
@@ -103,7 +111,7 @@ def test_reopen_carries_file_counters(cmount_factory):
     m = cmount_factory(config="[global]\nflush = always\n")
     mnt = m.mnt
     fd = hold_open(mnt / "a", b"1" * 100)
-    util.fs.close(fd)
+    close_released(m, fd, "a")
     first = int(files_rows(mnt)["a"]["flushes"])
     assert first >= 1
     fd = hold_open(mnt / "a")
@@ -112,7 +120,7 @@ def test_reopen_carries_file_counters(cmount_factory):
         again = int(files_rows(mnt)["a"]["flushes"])
         assert again > first, (first, again)
     finally:
-        util.fs.close(fd)
+        close_released(m, fd, "a")
     assert int(files_rows(mnt)["a"]["flushes"]) >= again
 
 
@@ -122,7 +130,7 @@ def test_closed_files_table_is_bounded(cmount_factory):
     mnt = m.mnt
     for i in range(6):
         fd = hold_open(mnt / f"c{i}", b"z")
-        util.fs.close(fd)
+        close_released(m, fd, f"c{i}")
     rows = files_rows(mnt)
     closed = sorted(p for p in rows if p.startswith("c"))
     # The newest three stay, oldest out first.

@@ -1,4 +1,4 @@
-"""Files the kernel will not map honour every flush policy (DESIGN §3.4, §4).
+"""Files the kernel will not map honour every flush policy (docs/durability.md, docs/architecture.md).
 
 The backing directory is a mergerfs mount with cache.files=off: mergerfs
 then serves every file with direct_io, and the kernel refuses MAP_SHARED
@@ -248,6 +248,8 @@ def test_close_rule(over_unmappable):
     util.wait_until(lambda: raw_counter(flushed, "pending_bytes") == 0,
                     what="the flush at close under bytes=16KiB")
     assert counter(kept, "pending_bytes") == PAGE
+    util.wait_until(lambda: not util.daemon_holds_open(m, "bytes/g"),
+                    what="the release of bytes/g")
     r = rows(m.mnt)
     assert r["never/f"]["pending_bytes"] == str(PAGE)
     # Flushed at close, g keeps its row (recently closed files) with

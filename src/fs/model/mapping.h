@@ -85,8 +85,8 @@ void mmapfs_mapping_close_all(void);
 int mmapfs_mapping_evict(struct mmapfs_inode *in);
 /* Reserves n bytes of max_locked_bytes (-ENOMEM when over) / gives them
  * back. */
-int mmapfs_mapping_reserve_locked(uint64_t n);
-void mmapfs_mapping_unreserve_locked(uint64_t n);
+int mmapfs_mapping_reserve_lock_budget(uint64_t n);
+void mmapfs_mapping_unreserve_lock_budget(uint64_t n);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
