@@ -8,9 +8,10 @@
  *     inode's O_PATH descriptor may be closed by the fd cache like any
  *     other; when it no longer opens by handle (an unlinked open file),
  *     mmapfs_mapping_dup_fd() stands in for it (fdcache.c).
- *   - The first open of an inode reads back its current path (relative to
- *     the backing root) from its descriptor, looks its settings up in the
- *     running config, and maps the file with the daemon's own credentials:
+ *   - The first open of an inode takes its current path (relative to
+ *     the backing root, from the names the kernel sent: inode.c), looks
+ *     its settings up in the running config, and maps the file with the
+ *     daemon's own credentials:
  *     read-write when the daemon may, else read-only (a read-only backing
  *     file system, or a file the daemon's user may only read). Later opens
  *     share the mapping; the last release closes it, which applies the
@@ -93,6 +94,7 @@
 #include "logic/log.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
+#include "model/mount.h"
 #include "model/outside.h"
 #include "model/running_config.h"
 
@@ -288,13 +290,11 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	int fd, res;
 
 	assert(mmapfs_lock_held(&in->map.lock));
-	res = mmapfs_relpath_of_fd(pfd, &in->map.relpath);
-	if (res == -ESTALE) {
-		/* Opened by handle after it moved to another directory
-		 * from outside the mount and left the dcache (fdcache.c):
-		 * no path to match. */
-		mmapfs_warn("a file of unknown path (opened by handle after "
-			    "a move): default settings");
+	res = mmapfs_inode_path(in, &in->map.relpath);
+	if (res == -ENOENT) {
+		/* Known only by descriptor (no name the kernel sent): no
+		 * path to match. */
+		mmapfs_warn("a file of unknown path: default settings");
 		in->map.relpath = strdup("");
 		res = in->map.relpath ? 0 : -ENOMEM;
 	}
@@ -376,6 +376,7 @@ struct released {
 	bool was_mapped;
 	int map_fd;              /* -1: none */
 	char *relpath;
+	struct mmapfs_inode *in; /* alive until the release is answered */
 	struct mmapfs_closed_file closed;   /* relpath set at the filing */
 	struct mmapio_stats base;           /* counts_base of mf */
 };
@@ -417,6 +418,7 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	in->map.evict_error = 0;
 	in->map.evict_state = MMAPFS_EVICT_NONE;
 	memset(&r->closed, 0, sizeof(r->closed));
+	r->in = in;
 	r->closed.dev = in->dev;
 	r->closed.ino = in->ino;
 	r->closed.policy = in->map.settings.flush;
@@ -428,16 +430,15 @@ static void release_detach_locked(struct mmapfs_inode *in,
 }
 
 /* Files the counters of a released file in the table of recently closed
- * files, under its current path (read back from fd, its mapping's
- * descriptor, when there is one: it may have been renamed since its first
+ * files, under its current path (it may have been renamed since its first
  * open). No lock held. */
-static void file_closed(struct released *r, int fd)
+static void file_closed(struct released *r)
 {
 	char *path = NULL;
 
 	r->closed.relpath = r->relpath;
-	if (!mmapfs_file_counts_zero(&r->closed.counts) && fd >= 0 &&
-	    mmapfs_relpath_of_fd(fd, &path) == 0)
+	if (!mmapfs_file_counts_zero(&r->closed.counts) && r->in &&
+	    mmapfs_inode_path(r->in, &path) == 0)
 		r->closed.relpath = path;
 	if (mmapfs_closed_put(&r->closed) < 0)
 		mmapfs_warn("%s: counters lost at close: out of memory",
@@ -466,7 +467,7 @@ static void release_count(struct released *r)
 		mmapfs_file_counts_add_delta(&r->closed.counts, &st, &r->base);
 		r->closed.size = mmapio_len(r->mf);
 		r->closed.rw = mmapio_mode(r->mf) == MMAPIO_RW;
-		file_closed(r, mmapio_fd(r->mf));
+		file_closed(r);
 		return;
 	}
 	if (r->map_fd >= 0) {
@@ -475,7 +476,7 @@ static void release_count(struct released *r)
 		r->closed.rw = (fcntl(r->map_fd, F_GETFL) & O_ACCMODE) ==
 			       O_RDWR;
 	}
-	file_closed(r, r->map_fd);
+	file_closed(r);
 }
 
 /* Closes what release_detach_locked() took, with no lock held. */
@@ -824,7 +825,7 @@ int mmapfs_settings_effective(struct mmapfs_inode *in,
 	struct mmapfs_config *cfg;
 	bool known = false, overridden;
 	char *rel;
-	int fd, res;
+	int res;
 
 	mmapfs_lock(&in->map.lock);
 	if (in->map.open_count > 0 && in->map.relpath) {
@@ -834,10 +835,7 @@ int mmapfs_settings_effective(struct mmapfs_inode *in,
 	mmapfs_unlock(&in->map.lock);
 	if (known)
 		return 0;
-	fd = mmapfs_inode_fd_get(in);
-	res = fd < 0 ? fd : mmapfs_relpath_of_fd(fd, &rel);
-	if (fd >= 0)
-		mmapfs_inode_fd_put(in);
+	res = mmapfs_inode_path(in, &rel);
 	if (res < 0)
 		return res;
 	cfg = mmapfs_config_current();
@@ -882,6 +880,14 @@ int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 	struct mmapio_policy now;
 	int res = 0;
 
+	if (p && p->kind != MMAPIO_POLICY_NEVER && mmapfs_d.writeback_cache) {
+		/* The kernel acknowledges writes before the daemon sees
+		 * them: no policy but never can hold on this mount. */
+		mmapfs_err(".ctl/policy: only 'never' on a mount with the "
+			   "writeback cache (writeback_cache = true): remount "
+			   "without it for another policy");
+		return -EINVAL;
+	}
 	mmapfs_lock(&policy_lock);
 	mmapfs_lock(&in->map.lock);
 	in->map.policy_override = p != NULL;
