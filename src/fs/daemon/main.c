@@ -41,9 +41,13 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dead_mount.h"
+#include "daemon/metrics_http.h"
 #include "daemon/notify.h"
 #include "handlers/handlers.h"
+#include "logic/closed_files.h"
 #include "logic/cmdline.h"
+#include "logic/counters.h"
+#include "logic/listen_addr.h"
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/creds.h"
@@ -87,12 +91,16 @@ static void print_help(const char *prog)
 "                      values documented in conf/mmapfs.ini)\n"
 "  -o log_level=LEVEL  error, warning, notice, info or debug (overrides the\n"
 "                      config's log_level; default notice)\n"
+"  -o metrics_listen=ADDR:PORT  serve .stats/metrics.prom over HTTP at\n"
+"                      http://ADDR:PORT/metrics for Prometheus (a bare PORT:\n"
+"                      127.0.0.1; default off; overrides the config)\n"
 "  -o KEY=VALUE        any key of the config's [global]: flush,\n"
 "                      prefetch_on_open, preallocate, lock, hugepages,\n"
 "                      max_mapped_files, max_locked_bytes, writeback_cache,\n"
 "                      keep_cache, cache_readdir, attr_timeout, entry_timeout,\n"
 "                      show_control, control_dir, stats_dir,\n"
-"                      metrics_max_files (see mmapfs.ini(5)); checked as in\n"
+"                      metrics_max_files, closed_files_max, stats_group,\n"
+"                      stats_mode (see mmapfs.ini(5)); checked as in\n"
 "                      the file, applied over the config file's [global]\n"
 "                      (also on reload); join a policy's thresholds with ':'\n"
 "                      (flush=bytes=4MiB:ms=500)\n"
@@ -440,7 +448,7 @@ static void notify_serving(const char *backing, const char *mountpoint)
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
-		 const char *backing)
+		 const char *backing, const struct mmapfs_listen *metrics)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	int res, status = 0;
@@ -461,6 +469,13 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		fprintf(stderr, "mmapfs: cannot install signal handlers\n");
 		status = EXIT_MOUNT;
 		goto out_destroy;
+	}
+	res = mmapfs_metrics_http_bind(metrics);
+	if (res < 0) {
+		fprintf(stderr, "mmapfs: metrics_listen %s: %s; nothing "
+			"mounted\n", metrics->text, strerror(-res));
+		status = EXIT_MOUNT;
+		goto out_signals;
 	}
 	if (fuse_session_mount(mmapfs_d.se, mountpoint) < 0) {
 		fprintf(stderr, "mmapfs: cannot mount on %s\n", mountpoint);
@@ -486,6 +501,8 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		res = mmapfs_invalidate_start();
 	if (res == 0)
 		res = mmapfs_outside_start();
+	if (res == 0)
+		res = mmapfs_metrics_http_start();
 	if (res < 0) {
 		mmapfs_err("cannot start threads: %s", strerror(-res));
 		status = EXIT_MOUNT;
@@ -507,6 +524,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	}
 	mmapfs_notice("unmounting %s", mountpoint);
 out_threads:
+	mmapfs_metrics_http_stop();
 	mmapfs_signals_stop();
 	mmapfs_outside_stop();
 	mmapfs_mapping_close_all();
@@ -515,6 +533,7 @@ out_threads:
 out_unmount:
 	fuse_session_unmount(mmapfs_d.se);
 out_signals:
+	mmapfs_metrics_http_stop();
 	fuse_remove_signal_handlers(mmapfs_d.se);
 out_destroy:
 	fuse_session_destroy(mmapfs_d.se);
@@ -527,6 +546,7 @@ int main(int argc, char **argv)
 	struct mmapfs_cmdline cl;
 	struct mmapfs_config *cfg;
 	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
+	struct mmapfs_listen metrics;
 	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
 	int root_fd, status;
 
@@ -591,11 +611,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Checked by the parsers already (cmdline.c, config_parse.c). */
+	(void)mmapfs_listen_parse(cl.metrics_listen ? cl.metrics_listen :
+				  mmapfs_config_global(cfg)->metrics_listen,
+				  &metrics, NULL, 0);
+	mmapfs_d.metrics_listen_forced = cl.metrics_listen != NULL;
+	snprintf(mmapfs_d.metrics_listen, sizeof(mmapfs_d.metrics_listen),
+		 "%s", metrics.text);
 	mmapfs_d.is_root = geteuid() == 0;
 	mmapfs_d.default_permissions = cl.default_permissions;
 	mmapfs_d.foreground = cl.foreground;
 	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
 	mmapfs_d.config_path = config;
+	mmapfs_d.mountpoint = mountpoint;
 	mmapfs_d.overrides = cl.overrides;
 	mmapfs_d.noverrides = cl.noverrides;
 	mmapfs_d.log_level_forced = cl.log_level != NULL;
@@ -610,6 +638,10 @@ int main(int argc, char **argv)
 	 * cache's stand-in descriptor belong to the mappings. */
 	mmapfs_inode_set_teardown(mmapfs_mapping_inode_gone);
 	mmapfs_fdcache_set_stand_in(mmapfs_mapping_dup_fd);
+	/* Daemon-wide totals outlive every file (logic/counters.c). */
+	mmapfs_counters_mark_start();
+	mmapfs_counters_mark_reload_ok();
+	mmapio_set_flush_observer(mmapfs_counters_flush_observed);
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
 		mmapfs_config_unref(cfg);
@@ -619,9 +651,10 @@ int main(int argc, char **argv)
 	}
 	mmapfs_config_install(cfg);
 
-	status = serve(&cl, mountpoint, backing);
+	status = serve(&cl, mountpoint, backing, &metrics);
 
 	mmapfs_virtual_cleanup();
+	mmapfs_closed_clear();
 	mmapfs_inode_table_destroy();
 	mmapfs_config_uninstall();
 	mmapfs_log_close();

@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "logic/closed_files.h"
 #include "logic/config.h"
 #include "logic/lock.h"
 #include "mmapio.h"
@@ -101,7 +102,8 @@ struct mmapfs_inode_entry {
  * Locking: lock (the inode lock) guards open_count, inflight, mf, map_fd,
  * evict_error, relpath, settings, locked_bytes, handles, policy_override,
  * override_policy and evict_state; open_next, open_prev, listed: the
- * open-list lock (mapping.c); referenced, mtime_tick: atomics. While
+ * open-list lock (mapping.c); counts_carry, counts_base: lock;
+ * referenced, mtime_tick: atomics. While
  * open_count > 0 the kernel holds the inode, so no FORGET can free it. */
 struct mmapfs_inode_mapping {
 	struct mmapfs_lock lock;
@@ -133,6 +135,14 @@ struct mmapfs_inode_mapping {
 	 * keeps). */
 	enum { MMAPFS_EVICT_NONE, MMAPFS_EVICT_FLUSHING,
 	       MMAPFS_EVICT_FLUSHED } evict_state;
+
+	/* The file's event counters: those of its earlier mappings (and,
+	 * taken back at the first open, of the table of recently closed
+	 * files) in counts_carry, and what libmmapio counted when the
+	 * current mapping was made in counts_base; the file's counters are
+	 * counts_carry + (mmapio_stats(mf) - counts_base). */
+	struct mmapfs_file_counts counts_carry;
+	struct mmapio_stats counts_base;
 
 	struct mmapfs_inode *open_next, *open_prev;
 	bool listed;             /* on the open list */
