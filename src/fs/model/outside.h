@@ -10,7 +10,9 @@
 /* Starts/stops the inotify watcher of open files (after daemonizing). */
 int mmapfs_outside_start(void);
 void mmapfs_outside_stop(void);
-/* Bracket every change the daemon makes to a file's data or attributes;
+/* Bracket every change the daemon makes to a file's data or attributes
+ * (a no-op for directories and other non-regular objects, whose changes
+ * from outside are found otherwise);
  * end stats fd (or the inode when fd is -1) to learn the ctime it left.
  * begin, when no other change of the daemon's to the file is in flight,
  * stats fd (a descriptor of in; -1: skip) first: a change from outside
