@@ -8,7 +8,8 @@
  * one *at() call relative to them (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or
  * the /proc/self/fd/N path of the descriptor where the syscall has no *at
  * form), unpins, and replies; -errno turns into a FUSE error at the reply. Objects
- * are created with the requester's credentials (creds.c). Under the
+ * are created, and renamed, with the requester's credentials (creds.c).
+ * Under the
  * `always` policy the metadata change is made durable before the reply
  * (mmapfs_sync_metadata).
  *
@@ -420,6 +421,7 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      unsigned int flags)
 {
 	struct mmapfs_inode *dir, *newdir;
+	struct mmapfs_creds_saved saved;
 	int res, dfd, newdfd;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name) ||
@@ -438,13 +440,21 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -newdfd);
 		return;
 	}
-	mmapfs_own_change_begin(dir, dfd);
-	if (newdir != dir)
-		mmapfs_own_change_begin(newdir, newdfd);
-	res = renameat2(dfd, name, newdfd, newname, flags) < 0 ? -errno : 0;
-	if (newdir != dir)
-		mmapfs_own_change_end(newdir, newdfd);
-	mmapfs_own_change_end(dir, dfd);
+	/* With the requester's credentials, as create: the backing file
+	 * system checks as the caller, and the whiteout RENAME_WHITEOUT
+	 * leaves behind belongs to the caller (not to the daemon). */
+	res = mmapfs_creds_enter(req, &saved);
+	if (res == 0) {
+		mmapfs_own_change_begin(dir, dfd);
+		if (newdir != dir)
+			mmapfs_own_change_begin(newdir, newdfd);
+		res = renameat2(dfd, name, newdfd, newname, flags) < 0 ?
+		      -errno : 0;
+		if (newdir != dir)
+			mmapfs_own_change_end(newdir, newdfd);
+		mmapfs_own_change_end(dir, dfd);
+		mmapfs_creds_leave(&saved);
+	}
 	if (res == 0 && newdir != dir) {
 		/* Files that changed parent take a handle there. */
 		mmapfs_inode_moved(newdfd, newname);

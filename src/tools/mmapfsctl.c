@@ -13,6 +13,9 @@
  * `files` and `metrics.prom` every interval and computes write and flush
  * rates from the differences of the per-file counters
  * (mmapfs_file_bytes_written_total, flushes) between two snapshots.
+ * Everything read from the mount (file names above all: any user who may
+ * create files chooses them) is printed through mmapfs_term_escape, so no
+ * control byte reaches the terminal raw (term_escape.h).
  *
  * Invariants: `top` restores the terminal (termios, cursor, main screen)
  * on every exit path once it has changed it: q, Ctrl-C, SIGTERM, SIGHUP
@@ -41,6 +44,7 @@
 #include "ctl_parse.h"
 #include "mmapfs_config.h"
 #include "stats_format.h"
+#include "term_escape.h"
 
 #define PROG "mmapfsctl"
 
@@ -51,16 +55,42 @@ struct mount_ctx {
 	char stats_dir[NAME_MAX + 1];
 };
 
+static int print_escaped(FILE *out, const char *s, size_t n,
+			 bool keep_tab_nl);
+
+/* Messages may name paths from the mount: escaped like everything else. */
 __attribute__((format(printf, 1, 2)))
 static void die_msg(const char *fmt, ...)
 {
+	char msg[2 * PATH_MAX];
 	va_list ap;
+	int n;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	fputs(PROG ": ", stderr);
+	(void)print_escaped(stderr, msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1,
+			    false);
 	fputc('\n', stderr);
+}
+
+/* Prints the n bytes of s to out with every control byte escaped
+ * (term_escape.h); keep_tab_nl: tab and newline pass (TSV text). */
+static int print_escaped(FILE *out, const char *s, size_t n, bool keep_tab_nl)
+{
+	size_t need = mmapfs_term_escape(s, n, keep_tab_nl, NULL, 0);
+	char *buf = malloc(need + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	mmapfs_term_escape(s, n, keep_tab_nl, buf, need + 1);
+	fputs(buf, out);
+	free(buf);
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -494,11 +524,18 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 				strerror(-ret));
 			return 1;
 		}
-		fputs(text, stdout);
+		ret = print_escaped(stdout, text, strlen(text), true);
 		free(text);
+		if (ret < 0) {
+			die_msg("files: %s", strerror(-ret));
+			return 1;
+		}
 		return 0;
 	}
-	printf("mount           %s\n", m->root);
+	fputs("mount           ", stdout);
+	if (print_escaped(stdout, m->root, strlen(m->root), false) < 0)
+		return 1;
+	fputs("\n", stdout);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		ret = read_stats(m, names[i], &text);
 		if (ret < 0) {
@@ -506,9 +543,12 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 				strerror(-ret));
 			return 1;
 		}
-		text[strcspn(text, "\n")] = '\0';
-		printf("%-15s %s\n", names[i], text);
+		printf("%-15s ", names[i]);
+		ret = print_escaped(stdout, text, strcspn(text, "\n"), false);
 		free(text);
+		if (ret < 0)
+			return 1;
+		fputs("\n", stdout);
 	}
 	return 0;
 }
@@ -757,7 +797,7 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 	const struct top_entry **v = NULL;
 	struct mmapfs_stats_totals t;
 	unsigned rows, cols, shown;
-	char pend[48], wr[48], tot[48];
+	char pend[48], wr[48], tot[48], root[PATH_MAX];
 
 	term_size(&rows, &cols);
 	memset(&t, 0, sizeof(t));
@@ -777,8 +817,9 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 	}
 	fmt_bytes((double)t.pending_bytes, tot, sizeof(tot));
 	printf("\x1b[H\x1b[2J");
+	mmapfs_term_escape(m->root, strlen(m->root), false, root, sizeof(root));
 	printf("mmapfs top  %.*s  every %.1fs  (q quits)\r\n", (int)cols / 2,
-	       m->root, interval);
+	       root, interval);
 	printf("%zu files, %" PRIu64 " mapped, pending %s, %" PRIu64
 	       " flushes, %" PRIu64 " flush errors\r\n\r\n", f->n,
 	       t.mapped_files, tot, t.flushes, t.flush_errors);
@@ -787,7 +828,7 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 	shown = rows > 5 ? rows - 5 : 1;
 	for (size_t i = 0; i < f->n && i < shown; i++) {
 		const struct top_entry *e = v[i];
-		char age[48], fr[48], shown_path[PATH_MAX];
+		char age[48], fr[48], esc[PATH_MAX], shown_path[PATH_MAX];
 		int width = (int)cols - 60;
 
 		fmt_bytes((double)e->row.pending_bytes, pend, sizeof(pend));
@@ -800,7 +841,11 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 		else
 			snprintf(fr, sizeof(fr), "%.1f", e->flush_rate);
 		fmt_age(e->row.last_flush_age_ms, age, sizeof(age));
-		mmapfs_ctl_escape_path(e->path, shown_path, sizeof(shown_path));
+		/* Spaces and backslashes as in .ctl commands, then every
+		 * control byte visible. */
+		mmapfs_ctl_escape_path(e->path, esc, sizeof(esc));
+		mmapfs_term_escape(esc, strlen(esc), false, shown_path,
+				   sizeof(shown_path));
 		printf("%9s %10s %8s %9s  %-18.18s %.*s\r\n", pend, wr, fr, age,
 		       e->policy, width > 8 ? width : 8, shown_path);
 	}

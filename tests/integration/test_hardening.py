@@ -1,0 +1,96 @@
+"""Hardening against unprivileged users of a shared mount (issue 22): each
+test reproduces one finding of an adversarial review and fails without its
+fix.  The mount is made by root with -o allow_other; attacks run as other
+users in child processes (util.run_as).  Where the right answer is "what a
+local disk does", the test runs the same sequence on the backing directory
+directly and compares.
+
+  - test_terminal_tools_escape_control_bytes: mmapfsctl files / top print
+    a hostile file name with every control byte escaped.
+  - test_rename_whiteout_belongs_to_caller: RENAME_WHITEOUT leaves a
+    whiteout owned by the caller, as natively.
+"""
+
+import os
+import stat
+
+import pytest
+
+import util
+from util import fs
+
+ALICE = (1000, 1000)
+BOB = (1001, 1001)
+STAFF = 2000
+
+
+
+@pytest.fixture
+def shared(mount_factory):
+    m = mount_factory(opts=["allow_other"], world=True)
+    fs.chmod(m.mnt, 0o777)
+    return m
+
+
+def as_alice(code, groups=()):
+    return util.run_as(*ALICE, code, groups=groups)
+
+
+# ---- 6: terminal injection through file names ---------------------------
+
+HOSTILE = "esc\x1b]0;owned\x07\x1b[2J\r!"
+HOSTILE_SHOWN = "esc\\x1b]0;owned\\x07\\x1b[2J\\x0d!"
+
+
+def test_terminal_tools_escape_control_bytes(shared):
+    from test_control import mmapfsctl
+    path = str(shared.mnt / HOSTILE)
+    assert as_alice(f"create({path!r}, 0o644, b'x'); result = 'ok'") == "ok"
+    fd = fs.open(path, os.O_RDWR)
+    try:
+        util.pwrite_all(fd, b"hello", 0)
+        files = mmapfsctl("files", shared.mnt)
+        assert files.returncode == 0, files.stderr
+        top = mmapfsctl("top", "-n", "1", shared.mnt)
+        assert top.returncode == 0, top.stderr
+    finally:
+        fs.close(fd)
+    assert HOSTILE_SHOWN in files.stdout, files.stdout
+    # files: TSV, so tab and newline are the only control bytes left.
+    assert not [c for c in files.stdout if ord(c) < 0x20 and c not in "\t\n"]
+    # top cuts the path to the terminal's width (80 columns here).
+    assert "esc\\x1b]0;owned\\x07" in top.stdout, top.stdout
+    for raw in ("\x1b]0;owned", "\x07"):
+        assert raw not in top.stdout
+
+
+# ---- 7: RENAME_WHITEOUT -------------------------------------------------
+
+RENAME_WHITEOUT = 4
+
+WHITEOUT_AS_USER = r"""
+import ctypes, ctypes.util
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+def whiteout(d):
+    create(d + "/a", 0o644, b"x")
+    if libc.renameat2(-100, (d + "/a").encode(), -100, (d + "/b").encode(),
+                      4) < 0:
+        return errno.errorcode[ctypes.get_errno()]
+    st = os.lstat(d + "/a")
+    owner = [st.st_uid, st.st_gid, stat.S_ISCHR(st.st_mode), st.st_rdev]
+    return [owner, E(os.unlink, d + "/a")]
+result = [whiteout(NATIVE), whiteout(MOUNTED)]
+"""
+
+
+def test_rename_whiteout_belongs_to_caller(shared):
+    """In a sticky 1777 directory, a user's RENAME_WHITEOUT leaves a
+    whiteout (c 0,0) that the user owns and may remove, as on ext4."""
+    for d in ("native", "mounted"):
+        os.mkdir(shared.backing / d)
+        os.chmod(shared.backing / d, 0o1777)
+    code = (f"NATIVE = {str(shared.backing / 'native')!r}\n"
+            f"MOUNTED = {str(shared.mnt / 'mounted')!r}\n" + WHITEOUT_AS_USER)
+    native, mounted = as_alice(code)
+    assert native == [[*ALICE, True, 0], "OK"], native
+    assert mounted == native
