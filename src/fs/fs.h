@@ -422,6 +422,9 @@ struct mmapfs_config *mmapfs_config_current(void);
 int mmapfs_reload(void);
 /* The text of the last failed reload (malloc'd copy), or NULL. */
 char *mmapfs_reload_last_error(void);
+/* At exit, before the config goes: no reload applies from now on (one
+ * still reading the file discards what it read). Never waits for one. */
+void mmapfs_reload_shutdown(void);
 /* Drops the running config (at exit). */
 void mmapfs_config_uninstall(void);
 

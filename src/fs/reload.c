@@ -12,9 +12,19 @@
  * the connection starts (DESIGN §4), so a config that changes it is
  * refused.
  *
+ * The file is read and parsed before any lock is taken (config_parse.c
+ * refuses anything but a non-empty regular file, without blocking on a
+ * FIFO): a read that hangs anyway (a backing store of the config that
+ * stopped answering) holds nothing that the session or the shutdown
+ * needs. Each reload takes a ticket before it reads; a result is applied
+ * only when no later-read one was applied already, and after
+ * mmapfs_reload_shutdown() none is (the shutdown does not wait for a
+ * reload still reading: signals.c stops waiting for it).
+ *
  * Locking: config_lock guards running and last_error; nothing else is
- * taken while it is held. Reloads are serialised by reload_lock (taken
- * before config_lock, never inside it).
+ * taken while it is held. Applying a reload is serialised by reload_lock
+ * (taken before config_lock, never inside it), which also guards
+ * applied_ticket and shutting_down; next_ticket is atomic.
  */
 #include "fs.h"
 
@@ -28,6 +38,9 @@ static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmapfs_config *running;
 static char *last_error;
+static atomic_uint_fast64_t next_ticket;
+static uint64_t applied_ticket;
+static bool shutting_down;
 
 /* Applies the global settings that are not per file. */
 static void apply_globals(const struct mmapfs_config *c)
@@ -94,10 +107,23 @@ static void log_lines(const char *text)
 	}
 }
 
+/* Logs and records a refused reload (errors: malloc'd, or NULL for the
+ * plain text of res). reload_lock held. */
+static void refuse(char *errors, int res)
+{
+	if (!errors && asprintf(&errors, "%s: %s", mmapfs_d.config_path,
+				strerror(-res)) < 0)
+		errors = NULL;
+	if (errors)
+		log_lines(errors);
+	set_last_error(errors);
+}
+
 int mmapfs_reload(void)
 {
-	struct mmapfs_config *fresh, *old;
+	struct mmapfs_config *fresh = NULL, *old;
 	char *errors = NULL;
+	uint64_t ticket;
 	int res;
 
 	if (!mmapfs_d.config_path) {
@@ -105,31 +131,33 @@ int mmapfs_reload(void)
 			      "built-in defaults stay");
 		return 0;
 	}
-	pthread_mutex_lock(&reload_lock);
+	ticket = atomic_fetch_add(&next_ticket, 1) + 1;
 	res = mmapfs_config_load(mmapfs_d.config_path, &fresh, &errors);
+	pthread_mutex_lock(&reload_lock);
+	if (shutting_down || ticket < applied_ticket) {
+		/* Exiting, or a reload that read the file later was applied
+		 * already: this older text must not replace it. */
+		pthread_mutex_unlock(&reload_lock);
+		free(errors);
+		if (res == 0)
+			mmapfs_config_unref(fresh);
+		return shutting_down ? -ECANCELED : 0;
+	}
 	if (res < 0) {
-		if (!errors && asprintf(&errors, "%s: %s", mmapfs_d.config_path,
-					strerror(-res)) < 0)
-			errors = NULL;
-		if (errors)
-			log_lines(errors);
-		set_last_error(errors);
+		refuse(errors, res);
 		pthread_mutex_unlock(&reload_lock);
 		return res;
 	}
 	free(errors);
 	if (mmapfs_config_global(fresh)->writeback_cache !=
 	    mmapfs_d.writeback_cache) {
-		char *msg = strdup("writeback_cache cannot change on reload "
-				   "(it is fixed at mount)");
-
-		if (msg)
-			log_lines(msg);
-		set_last_error(msg);
+		refuse(strdup("writeback_cache cannot change on reload "
+			      "(it is fixed at mount)"), -EINVAL);
 		mmapfs_config_unref(fresh);
 		pthread_mutex_unlock(&reload_lock);
 		return -EINVAL;
 	}
+	applied_ticket = ticket;
 	pthread_mutex_lock(&config_lock);
 	old = running;
 	running = fresh;
@@ -146,6 +174,13 @@ int mmapfs_reload(void)
 	pthread_mutex_unlock(&reload_lock);
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
+}
+
+void mmapfs_reload_shutdown(void)
+{
+	pthread_mutex_lock(&reload_lock);
+	shutting_down = true;
+	pthread_mutex_unlock(&reload_lock);
 }
 
 void mmapfs_config_uninstall(void)

@@ -9,15 +9,26 @@ directly and compares.
     a hostile file name with every control byte escaped.
   - test_rename_whiteout_belongs_to_caller: RENAME_WHITEOUT leaves a
     whiteout owned by the caller, as natively.
+  - test_config_fifo_refused_exit_not_wedged,
+    test_empty_config_refused_on_reload_and_at_mount: a FIFO in the
+    config's place is refused at once and SIGTERM still ends the daemon;
+    a zero-byte config is refused, with a message that says so.
 """
 
+import errno
 import os
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
+import conftest
 import util
 from util import fs
+from test_config import reload_ctl, reload_sighup, start_unchecked, \
+    wait_config
 
 ALICE = (1000, 1000)
 BOB = (1001, 1001)
@@ -94,3 +105,56 @@ def test_rename_whiteout_belongs_to_caller(shared):
     native, mounted = as_alice(code)
     assert native == [[*ALICE, True, 0], "OK"], native
     assert mounted == native
+
+
+# ---- 3: the config file: FIFO, empty ------------------------------------
+
+ALWAYS = "[global]\nflush = always\n"
+
+
+def test_config_fifo_refused_exit_not_wedged(mount_factory):
+    """rm conf; mkfifo conf; kill -HUP: the reload is refused at once
+    (nothing blocks on the FIFO), the mount keeps serving, .ctl/reload
+    fails fast, and SIGTERM ends the daemon with status 0."""
+    m = mount_factory(config=ALWAYS)
+    util.write_file(m.mnt / "x", b"data")
+    m.config_file.unlink()
+    os.mkfifo(m.config_file)
+    reload_sighup(m)
+    text = wait_config(m, "not a regular file (a FIFO)")
+    assert "flush = always" in text
+    start = time.monotonic()
+    err = reload_ctl(m)
+    assert err is not None and err.errno == errno.EINVAL, err
+    assert time.monotonic() - start < 5
+    assert util.read_file(m.mnt / "x") == b"data"
+    log = m.log_text()
+    assert "not a regular file (a FIFO)" in log, log
+    m.proc.send_signal(signal.SIGTERM)
+    assert m.wait_exit(timeout=15) == 0
+    assert not util.is_fuse_mounted(m.mnt)
+
+
+def test_empty_config_refused_on_reload_and_at_mount(mount_factory):
+    """A zero-byte config (an editor caught between truncating and
+    writing) would drop every policy to the default: refused on reload
+    (the running config stays) and at mount, saying why."""
+    m = mount_factory(config=ALWAYS)
+    m.config_file.write_bytes(b"")
+    err = reload_ctl(m)
+    assert err is not None and err.errno == errno.EINVAL, err
+    text = wait_config(m, "empty file (0 bytes)")
+    assert "flush = always" in text
+    m.unmount()
+
+    m2 = mount_factory(config="", start=False)
+    start_unchecked(m2)
+    try:
+        status = m2.proc.wait(conftest.MOUNT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the daemon mounted with an empty config")
+    m2.reaped = True
+    m2.expected_status = status
+    assert status != 0
+    assert not util.is_fuse_mounted(m2.mnt)
+    assert "empty file (0 bytes): refused" in m2.log_text()
