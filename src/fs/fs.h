@@ -271,6 +271,12 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in);
  * failed call holds no pin). Thread-safe. */
 int mmapfs_inode_fd_get(struct mmapfs_inode *in);
 void mmapfs_inode_fd_put(struct mmapfs_inode *in);
+/* After an open failed with err: when err is EMFILE or ENFILE, closes
+ * idle cached descriptors (also below the budget) and returns true when
+ * it closed any (the caller retries its open once); else false. */
+bool mmapfs_fdcache_relieve(int err);
+/* The smallest RLIMIT_NOFILE the daemon starts with (main.c). */
+#define MMAPFS_MIN_NOFILE 128
 
 /* ---- creds.c: per-request credentials ------------------------------- */
 

@@ -394,6 +394,8 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 	}
 	if (res == 0 && !in) {
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && mmapfs_fdcache_relieve(errno))
+			fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		res = fd < 0 ? -errno :
 			mmapfs_inode_from_fd(dfd, name, fd, &e->attr, &in);
 	}

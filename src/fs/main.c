@@ -91,7 +91,8 @@ static void print_help(const char *prog)
 "\n"
 "Exit status:\n"
 "  0  clean unmount, SIGTERM or SIGINT; --help, --version; a good config\n"
-"  1  bad command line or unknown option; bad config (nothing mounted)\n"
+"  1  bad command line or unknown option; bad config (nothing mounted);\n"
+"     RLIMIT_NOFILE below 128 that cannot be raised\n"
 "  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
 "     MOUNTPOINT busy (already a FUSE mount)\n"
 "  3  the mount or the FUSE session failed\n",
@@ -314,6 +315,24 @@ static void raise_nofile_limit(void)
 			mmapfs_warn("cannot raise RLIMIT_NOFILE: %s",
 				    strerror(errno));
 	}
+}
+
+/* After raise_nofile_limit: true when the soft limit leaves the daemon
+ * room to work (its own descriptors, the fd cache's budget, one per open
+ * file); else says so on stderr. */
+static bool nofile_limit_workable(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MMAPFS_MIN_NOFILE)
+		return true;
+	fprintf(stderr, "mmapfs: RLIMIT_NOFILE is %llu and cannot be raised; "
+		"mmapfs needs at least %d open files (raise the hard limit: "
+		"ulimit -Hn, prlimit --nofile, LimitNOFILE=); nothing "
+		"mounted\n", (unsigned long long)rl.rlim_cur,
+		MMAPFS_MIN_NOFILE);
+	return false;
 }
 
 /* glibc loads libgcc_s the first time a thread is cancelled (libfuse
@@ -563,6 +582,12 @@ int main(int argc, char **argv)
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
 	raise_nofile_limit();
+	if (!nofile_limit_workable()) {
+		mmapfs_config_unref(cfg);
+		close(root_fd);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	preload_unwinder();
 	umask(0);
 	mmapfs_creds_init();

@@ -253,6 +253,8 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && mmapfs_fdcache_relieve(errno))
+		fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
 		       errno == ETXTBSY)) {
 		rw = false;

@@ -238,6 +238,8 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (res >= 0) {
 		mmapfs_fd_procpath(res, proc, sizeof(proc));
 		h->fd = open(proc, backing_open_flags(fi->flags));
+		if (h->fd < 0 && mmapfs_fdcache_relieve(errno))
+			h->fd = open(proc, backing_open_flags(fi->flags));
 		res = h->fd < 0 ? -errno : 0;
 		mmapfs_inode_fd_put(in);
 	}
@@ -267,6 +269,8 @@ static int create_at(int dirfd, const char *name, int flags, mode_t mode,
 
 	for (;;) {
 		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, mode);
+		if (fd < 0 && mmapfs_fdcache_relieve(errno))
+			continue;
 		if (fd >= 0) {
 			*created = true;
 			return fd;

@@ -13,6 +13,10 @@ directly and compares.
     test_empty_config_refused_on_reload_and_at_mount: a FIFO in the
     config's place is refused at once and SIGTERM still ends the daemon;
     a zero-byte config is refused, with a message that says so.
+  - test_small_nofile_limit_serves_many_files,
+    test_nofile_limit_below_minimum_refused: a daemon that cannot raise
+    RLIMIT_NOFILE (no CAP_SYS_RESOURCE, hard limit 200) still stats, reads
+    and creates 400 files; below the minimum it refuses to start.
 """
 
 import errno
@@ -158,3 +162,57 @@ def test_empty_config_refused_on_reload_and_at_mount(mount_factory):
     assert status != 0
     assert not util.is_fuse_mounted(m2.mnt)
     assert "empty file (0 bytes): refused" in m2.log_text()
+
+
+# ---- 5: a small RLIMIT_NOFILE -------------------------------------------
+
+def start_limited(m, nofile):
+    """Starts m's daemon with RLIMIT_NOFILE nofile:nofile and without
+    CAP_SYS_RESOURCE, so it cannot raise the limit."""
+    argv = ["setpriv", "--bounding-set", "-sys_resource", "--inh-caps",
+            "-sys_resource", "prlimit", f"--nofile={nofile}:{nofile}",
+            *m.argv()]
+    with open(m.log, "a") as log:
+        log.write(f"=== {' '.join(argv)}\n")
+        log.flush()
+        m.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL,
+                                  env=conftest.daemon_env(),
+                                  cwd=conftest.REPO, start_new_session=True)
+
+
+def test_small_nofile_limit_serves_many_files(mount_factory):
+    m = mount_factory(start=False)
+    for i in range(400):
+        (m.backing / f"f{i}").write_bytes(b"%d" % i)
+    start_limited(m, 200)
+    m._wait_for_mount()
+
+    def stat_all():
+        failed = []
+        for i in range(400):
+            try:
+                os.stat(m.mnt / f"f{i}")
+            except OSError as e:
+                failed.append((i, e.errno))
+        return failed
+    assert util.call(stat_all, timeout=120) == []
+    for i in (0, 199, 399):
+        assert util.read_file(m.mnt / f"f{i}") == b"%d" % i
+    util.write_file(m.mnt / "new", b"new")
+    assert (m.backing / "new").read_bytes() == b"new"
+    assert util.call(stat_all, timeout=120) == []
+
+
+def test_nofile_limit_below_minimum_refused(mount_factory):
+    m = mount_factory(start=False)
+    start_limited(m, 64)
+    try:
+        status = m.proc.wait(conftest.MOUNT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the daemon started with RLIMIT_NOFILE 64")
+    m.reaped = True
+    m.expected_status = status
+    assert status == 1
+    assert not util.is_fuse_mounted(m.mnt)
+    assert "RLIMIT_NOFILE is 64 and cannot be raised" in m.log_text()
