@@ -14,12 +14,9 @@
  *     (mmapfs_mapping_open: daemon credentials, settings of its path), and
  *     pins the mapping for the call (mmapfs_mapping_get/put). prefetch,
  *     advise and flush release that handle at once (the last release
- *     applies the policy's close rule as a close would); lock keeps the
- *     handle, the pin (so the max_mapped_files sweep passes the mapping
- *     by) and one lookup reference (so the inode outlives the kernel's
- *     FORGET) until its locked bytes are unlocked again. Locked bytes are
- *     counted in whole pages and share max_locked_bytes with `lock = true`
- *     (mapping.c keeps the total).
+ *     applies the policy's close rule as a close would); lock and unlock
+ *     are ctl_lock.c's (per-file page sets within max_locked_bytes; a
+ *     locked file is pinned, so evict answers EBUSY).
  *   - policy: the override lives in the inode (policy_override,
  *     override_policy) and replaces the config's policy wherever mapping.c
  *     fills in->settings (first open, reload), so it survives reloads,
@@ -30,10 +27,7 @@
  *     counters (libmmapio keeps its counters, but offers them only through
  *     a mapping). Files with no open handle are not listed.
  *
- * Locking: ctl_lock serialises lock/unlock and guards the inodes'
- * ctl_handle and ctl_locked_bytes; it is taken before any inode.lock
- * (mapping.c's functions take those inside). The override fields are
- * guarded by inode.lock. flush_all copies references to the mappings
+ * Locking: the override fields are guarded by inode.lock. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
 #include "virtual.h"
@@ -55,8 +49,6 @@
 
 /* Retries of openat2 when it reports a concurrent rename (EAGAIN). */
 #define OPENAT2_RETRIES 8
-
-static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
 {
@@ -207,9 +199,7 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 
 /* ---- opening a file for a command ---------------------------------------- */
 
-/* Opens in as a FUSE open would, through a handle without a descriptor.
- * Returns 0 with *hp, or -errno. */
-static int ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
+int mmapfs_ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
 {
 	struct mmapfs_handle *h = calloc(1, sizeof(*h));
 	bool changed;
@@ -258,7 +248,7 @@ static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -289,7 +279,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	int res;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -300,107 +290,18 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	return res;
 }
 
-/* Bytes of the whole pages covering [off, off + len) (len > 0). */
-static uint64_t page_span(uint64_t off, uint64_t len)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t first = off / page, last = (off + len - 1) / page;
-
-	return (last - first + 1) * page;
-}
-
 static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 		    uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapfs_inode *held;
-	struct mmapio_file *mf;
-	struct stat st;
-	int res, fd;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle) {
-		/* The first locked range: keep the inode, the open and the
-		 * pin until the last one is unlocked. */
-		fd = mmapfs_inode_fd_get(in);
-		if (fd >= 0) {
-			int copy = dup(fd);
-
-			fd = copy < 0 ? -errno : copy;
-			mmapfs_inode_fd_put(in);
-		}
-		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
-		if (res < 0)
-			goto out;
-		res = ctl_open(in, &in->ctl_handle);
-		if (res < 0) {
-			mmapfs_inode_forget(held, 1);
-			goto out;
-		}
-		mf = mmapfs_mapping_get(in);
-	} else {
-		pthread_mutex_lock(&in->lock);
-		mf = in->mf;
-		pthread_mutex_unlock(&in->lock);
-	}
-	if (!mf) {
-		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
-	} else {
-		res = mmapfs_mapping_reserve_locked(span);
-		if (res == 0) {
-			res = mmapio_lock(mf, off, len);
-			if (res < 0)
-				mmapfs_mapping_unreserve_locked(span);
-			else
-				in->ctl_locked_bytes += span;
-		}
-	}
-	if (in->ctl_locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl_handle);
-		in->ctl_handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-out:
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_lock(inode_of(node), off, len);
 }
 
 static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
 		      uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapio_file *mf;
-	int res = 0;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle) {
-		/* Nothing of it was locked through .ctl/lock. */
-		pthread_mutex_unlock(&ctl_lock);
-		return 0;
-	}
-	pthread_mutex_lock(&in->lock);
-	mf = in->mf;	/* pinned since the first lock: still mapped */
-	pthread_mutex_unlock(&in->lock);
-	res = mmapio_unlock(mf, off, len);
-	if (res == 0) {
-		if (span > in->ctl_locked_bytes)
-			span = in->ctl_locked_bytes;
-		mmapfs_mapping_unreserve_locked(span);
-		in->ctl_locked_bytes -= span;
-	}
-	if (in->ctl_locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl_handle);
-		in->ctl_handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_unlock(inode_of(node), off, len);
 }
 
 /* ---- flush, evict, policy, reload ---------------------------------------- */
@@ -413,7 +314,7 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);

@@ -10,7 +10,7 @@
  * and every request is routed through mmapfs_ino_is_virtual() first.
  *
  * Locking (lock order, outermost first):
- *   .ctl/lock lock (control_ops.c) -> any of the locks below
+ *   .ctl/lock lock (ctl_lock.c) -> any of the locks below
  *   config lock (reload.c)      -> nothing else is taken while held
  *   open-list lock (mapping.c)  -> inode.lock (only with trylock)
  *   inode.lock                  -> open-list lock, watch lock
@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "lockset.h"
 #include "mmapio.h"
 
 #define MMAPFS_VIRTUAL_INO_BIT (UINT64_C(1) << 63)
@@ -61,8 +62,8 @@
  *   own_gen, listing_ctime_ns: atomics, no lock.
  *   watch_wd, watch_next: the watch lock of outside.c; watch_users:
  *   atomic.
- *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
- *   the .ctl/lock lock of control_ops.c.
+ *   policy_override, override_policy: lock. ctl_handle, ctl_locks: the
+ *   .ctl/lock lock of ctl_lock.c.
  */
 struct mmapfs_inode {
 	int fd;                  /* O_PATH | O_NOFOLLOW; -1 while the
@@ -126,10 +127,10 @@ struct mmapfs_inode {
 	 * policy in settings.flush wherever settings are filled in. */
 	bool policy_override;
 	struct mmapio_policy override_policy;
-	/* .ctl/lock (control_ops.c): the open that keeps the mapping pinned
-	 * while bytes of it are locked, and how many (whole pages). */
+	/* .ctl/lock (ctl_lock.c): the open that keeps the mapping pinned
+	 * while pages of it are locked, and which pages. */
 	struct mmapfs_handle *ctl_handle;
-	uint64_t ctl_locked_bytes;
+	struct mmapfs_lockset ctl_locks;
 };
 
 /* An open file or directory (fuse_file_info.fh).

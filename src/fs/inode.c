@@ -116,7 +116,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->policy_override = false;
 	memset(&in->override_policy, 0, sizeof(in->override_policy));
 	in->ctl_handle = NULL;
-	in->ctl_locked_bytes = 0;
+	in->ctl_locks = (struct mmapfs_lockset)MMAPFS_LOCKSET_INIT;
 }
 
 int mmapfs_inode_table_init(int root_fd)
@@ -155,6 +155,7 @@ static void inode_free(struct mmapfs_inode *in)
 	if (in->map_fd >= 0)
 		close(in->map_fd);
 	free(in->relpath);
+	mmapfs_lockset_clear(&in->ctl_locks);
 	pthread_mutex_destroy(&in->lock);
 	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)

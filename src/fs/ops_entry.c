@@ -52,7 +52,7 @@ void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 void mmapfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	if (!mmapfs_ino_is_virtual(ino))
-		mmapfs_inode_forget(mmapfs_inode_get(ino), nlookup);
+		mmapfs_ctl_forget(mmapfs_inode_get(ino), nlookup);
 	fuse_reply_none(req);
 }
 
@@ -61,8 +61,8 @@ void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
 {
 	for (size_t i = 0; i < count; i++) {
 		if (!mmapfs_ino_is_virtual(forgets[i].ino))
-			mmapfs_inode_forget(mmapfs_inode_get(forgets[i].ino),
-					    forgets[i].nlookup);
+			mmapfs_ctl_forget(mmapfs_inode_get(forgets[i].ino),
+					  forgets[i].nlookup);
 	}
 	fuse_reply_none(req);
 }

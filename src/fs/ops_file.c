@@ -173,6 +173,8 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	if (pfd >= 0)
 		mmapfs_inode_fd_put(in);
 	mmapfs_mapping_put(in, mf);
+	if (res == 0)	/* pages past the end are no longer locked */
+		mmapfs_ctl_locks_truncated(in, (uint64_t)size);
 	return res;
 }
 

@@ -92,6 +92,27 @@ void mmapfs_control_instance(struct mmapfs_control *c);
 /* Applies the inode's .ctl/policy override, if any, to in->settings (call
  * after filling in->settings from the config; in->lock held). */
 void mmapfs_policy_override_apply(struct mmapfs_inode *in);
+/* Opens in as a FUSE open would, through a handle without a descriptor
+ * (for a control command). Returns 0 with *hp, or -errno. */
+int mmapfs_ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp);
+
+/* ---- ctl_lock.c: .ctl/lock and .ctl/unlock --------------------------- */
+
+/* mlock()s the pages of [off, off + len) of in's mapping, charging
+ * max_locked_bytes for the pages not locked through .ctl/lock before.
+ * Returns 0, -ENOMEM (over the budget, or mlock's), -ENODEV (a file
+ * served by pread/pwrite), or another -errno. */
+int mmapfs_ctl_lock(struct mmapfs_inode *in, uint64_t off, uint64_t len);
+/* munlock()s the pages of [off, off + len) and gives back the budget of
+ * those that .ctl/lock had locked. Returns 0 or -errno. */
+int mmapfs_ctl_unlock(struct mmapfs_inode *in, uint64_t off, uint64_t len);
+/* After in was truncated to size through the mount: its locked pages
+ * past the new end leave the budget. No lock may be held. */
+void mmapfs_ctl_locks_truncated(struct mmapfs_inode *in, uint64_t size);
+/* FORGET of n lookups of in (replaces mmapfs_inode_forget in the FORGET
+ * handlers): a file with locked pages and no name left (unlinked, last
+ * open closed) lets go of them. */
+void mmapfs_ctl_forget(struct mmapfs_inode *in, uint64_t n);
 
 /* ---- xattr_virtual.c: user.mmapfs.* --------------------------------- */
 

@@ -17,6 +17,10 @@ directly and compares.
     test_nofile_limit_below_minimum_refused: a daemon that cannot raise
     RLIMIT_NOFILE (no CAP_SYS_RESOURCE, hard limit 200) still stats, reads
     and creates 400 files; below the minimum it refuses to start.
+  - test_lock_budget_released_on_truncate, test_lock_same_range_charged_
+    once, test_lock_released_when_unlinked_and_closed: .ctl/lock charges
+    max_locked_bytes once per locked page of a file, and gives the pages
+    back on truncate and when a locked file is unlinked and closed.
 """
 
 import errno
@@ -216,3 +220,71 @@ def test_nofile_limit_below_minimum_refused(mount_factory):
     assert status == 1
     assert not util.is_fuse_mounted(m.mnt)
     assert "RLIMIT_NOFILE is 64 and cannot be raised" in m.log_text()
+
+
+# ---- 4: the .ctl/lock budget --------------------------------------------
+
+MIB = 1 << 20
+
+
+def ctl(mnt, verb, text):
+    from test_control_daemon import ctl as ctl_write
+    return ctl_write(mnt, verb, text)
+
+
+def vmlck_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmLck:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmLck")
+
+
+def locks_mount(mount_factory):
+    m = mount_factory(config="[global]\nmax_locked_bytes = 4MiB\n")
+    for name, size in (("a", 2 * MIB), ("b", 3 * MIB), ("c", 1 * MIB),
+                       ("d", 4 * MIB)):
+        util.write_file(m.mnt / name, b"x" * size)
+    return m
+
+
+def test_lock_budget_released_on_truncate(mount_factory):
+    """Locked, then truncated to 0: the 2 MiB are given back (the unlock
+    that follows is a no-op) and a 3 MiB lock fits in the 4 MiB."""
+    m = locks_mount(mount_factory)
+    assert ctl(m.mnt, "lock", "a\n") is None
+    assert vmlck_kib(m.proc.pid) == 2048
+    fs.truncate(m.mnt / "a", 0)
+    assert ctl(m.mnt, "unlock", "a\n") is None
+    assert ctl(m.mnt, "lock", "b\n") is None
+    assert vmlck_kib(m.proc.pid) == 3072
+    assert ctl(m.mnt, "unlock", "b\n") is None
+    assert vmlck_kib(m.proc.pid) == 0
+
+
+def test_lock_same_range_charged_once(mount_factory):
+    m = locks_mount(mount_factory)
+    for _ in range(3):
+        assert ctl(m.mnt, "lock", "c\n") is None
+    assert ctl(m.mnt, "lock", "b\n") is None          # 1 + 3 MiB of 4
+    assert vmlck_kib(m.proc.pid) == 4096
+    assert ctl(m.mnt, "unlock", "b\n") is None
+    assert ctl(m.mnt, "unlock", "c\n") is None
+    assert vmlck_kib(m.proc.pid) == 0
+
+
+def test_lock_released_when_unlinked_and_closed(mount_factory):
+    """Locked, then unlinked: while open it stays locked; once closed
+    nobody can name it to unlock it, so its pages are given back when the
+    kernel forgets the file."""
+    m = locks_mount(mount_factory)
+    fd = fs.open(m.mnt / "d", os.O_RDONLY)
+    assert ctl(m.mnt, "lock", "d\n") is None
+    assert vmlck_kib(m.proc.pid) == 4096
+    fs.unlink(m.mnt / "d")
+    assert vmlck_kib(m.proc.pid) == 4096
+    fs.close(fd)
+    util.wait_until(lambda: vmlck_kib(m.proc.pid) == 0, timeout=10,
+                    what="the unlinked file's pages unlocked")
+    assert ctl(m.mnt, "lock", "b\n") is None
+    assert ctl(m.mnt, "unlock", "b\n") is None
