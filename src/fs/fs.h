@@ -375,8 +375,9 @@ void mmapfs_outside_stop(void);
  * could take it for its own. */
 void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
-/* The end of a write or truncation: also drops set-ID bits and
- * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
+/* The end of a change of a file's data (write, truncation, fallocate,
+ * copy_file_range): also drops set-ID bits and capabilities as the kernel
+ * would have (killpriv_v2, kernel_io.c). */
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
 /* True when st (attributes just read) shows a change made from outside
  * since the kernel's cache of in was last known good; records it, so
@@ -416,6 +417,10 @@ bool mmapfs_killpriv_v2(void);
  * as the current request asks, and drops security.capability. True when
  * it changed something. */
 bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st);
+/* For requests without a kill flag (fallocate, copy_file_range): the
+ * set-ID bits go unless the caller of req has CAP_FSETID, as on a local
+ * file system. Call in the handler before mmapfs_own_change_end_data. */
+void mmapfs_killpriv_ask_caller(fuse_req_t req);
 
 /* ---- reload.c: configuration and SIGHUP ----------------------------- */
 

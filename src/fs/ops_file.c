@@ -660,7 +660,10 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(fd) < 0)
 		res = -errno;
-	mmapfs_own_change_end(in, fd);
+	/* Every mode changes data (or may): set-ID bits and capabilities go
+	 * as on a local file system. */
+	mmapfs_killpriv_ask_caller(req);
+	mmapfs_own_change_end_data(in, fd);
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -721,7 +724,8 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
 		res = mmapio_account_external_write(mf, (uint64_t)start,
 						    (uint64_t)n);
-	mmapfs_own_change_end(out, fd_out);
+	mmapfs_killpriv_ask_caller(req);
+	mmapfs_own_change_end_data(out, fd_out);
 	mmapfs_mapping_put(out, mf);
 	mmapfs_mapping_put(in, mf_in);
 	if (res < 0)

@@ -5,6 +5,10 @@ users in child processes (util.run_as).  Where the right answer is "what a
 local disk does", the test runs the same sequence on the backing directory
 directly and compares.
 
+  - test_setid_bits_dropped_as_natively[...]: every data-changing call
+    (write, truncate, O_TRUNC, fallocate in each mode, copy_file_range) by
+    a group member on a 4775/2775/6775/2765/6765 root-owned file with a
+    security.capability drops what ext4 drops; root keeps them as on ext4.
   - test_terminal_tools_escape_control_bytes: mmapfsctl files / top print
     a hostile file name with every control byte escaped.
   - test_rename_whiteout_belongs_to_caller: RENAME_WHITEOUT leaves a
@@ -53,6 +57,119 @@ def shared(mount_factory):
 
 def as_alice(code, groups=()):
     return util.run_as(*ALICE, code, groups=groups)
+
+
+# ---- 1: set-ID bits and capabilities under killpriv_v2 ------------------
+
+SETID_MODES = (0o4775, 0o2775, 0o6775, 0o2765, 0o6765)
+SETID_OPS = ("write", "truncate", "o_trunc", "fallocate", "fallocate_keep",
+             "punch_hole", "zero_range", "copy_file_range")
+# A version 2 file capability: cap_net_bind_service, permitted+effective.
+CAPABILITY = bytes.fromhex("0100000200040000000000000000000000000000")
+
+SETID_AS_CALLER = r"""
+import ctypes, ctypes.util
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                           ctypes.c_int64]
+MODES = {"fallocate": 0, "fallocate_keep": 1, "punch_hole": 3,
+         "zero_range": 0x10}
+def act(path, op, src):
+    if op == "truncate":
+        os.truncate(path, 100)
+        return
+    fd = os.open(path, os.O_WRONLY | (os.O_TRUNC if op == "o_trunc" else 0))
+    try:
+        if op == "write":
+            os.pwrite(fd, b"x", 0)
+        elif op in MODES:
+            if libc.fallocate(fd, MODES[op], 0, 1 << 16) < 0:
+                raise OSError(ctypes.get_errno(), op)
+        elif op == "copy_file_range":
+            s = os.open(src, os.O_RDONLY)
+            try:
+                assert os.copy_file_range(s, fd, 4) == 4
+            finally:
+                os.close(s)
+    finally:
+        os.close(fd)
+result = {}
+for d, names in JOBS.items():
+    for name, op in names:
+        result[d + "/" + name] = R(act, d + "/" + name, op, d + "/src")
+"""
+
+
+def setid_prepare(d):
+    """Root-owned files of group STAFF, one per (mode, op), each with a
+    security.capability; returns {dir: [(name, op)]} for the caller."""
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o777)
+    with open("/bin/true", "rb") as f:
+        exe = f.read()
+    util.write_file(os.path.join(d, "src"), b"data")
+    fs.chmod(os.path.join(d, "src"), 0o644)
+    jobs = []
+    for mode in SETID_MODES:
+        for op in SETID_OPS:
+            name = f"{op}-{mode:o}"
+            path = os.path.join(d, name)
+            util.write_file(path, exe)
+            fs.chown(path, 0, STAFF)
+            fs.chmod(path, mode)
+            fs.setxattr(path, "security.capability", CAPABILITY)
+            jobs.append((name, op))
+    return jobs
+
+
+def setid_outcome(path):
+    st = fs.stat(path)
+    try:
+        fs.getxattr(path, "security.capability")
+        cap = True
+    except OSError:
+        cap = False
+    return (oct(stat.S_IMODE(st.st_mode)), cap)
+
+
+@pytest.mark.parametrize("caller", ["member", "root"])
+def test_setid_bits_dropped_as_natively(shared, caller):
+    """cp /bin/true f; chown root:grp f; chmod 4775 f; a member of grp
+    changes f's data: ext4 drops set-user-ID, set-group-ID when group-
+    executable, and security.capability; the mount must do the same
+    (under killpriv_v2 that is the daemon's job). Root (CAP_FSETID)
+    keeps the set-ID bits on ext4, and so through the mount."""
+    native = str(shared.backing / "native")
+    mounted = str(shared.mnt / "mounted")
+    jobs = {native: setid_prepare(native), mounted: setid_prepare(mounted)}
+    code = f"JOBS = {jobs!r}\n" + SETID_AS_CALLER
+    if caller == "member":
+        done = as_alice(code, groups=[STAFF])
+    else:
+        done = util.call(util.in_child, exec_snippet, code, timeout=60)
+    assert set(done.values()) == {None}, done
+    differ = {}
+    for name, _ in jobs[native]:
+        want = setid_outcome(os.path.join(native, name))
+        got = setid_outcome(os.path.join(mounted, name))
+        if got != want:
+            differ[name] = f"ext4 {want}, mount {got}"
+    assert not differ, "\n".join(f"{k}: {v}" for k, v in
+                                  sorted(differ.items()))
+    # The comparison means something: ext4 did drop the bits.
+    if caller == "member":
+        assert setid_outcome(os.path.join(native, "write-4775")) == \
+            ("0o775", False)
+    else:
+        assert setid_outcome(os.path.join(native, "write-4775")) == \
+            ("0o4775", False)
+
+
+def exec_snippet(code):
+    """Runs a run_as-style snippet in this (root) process's child."""
+    scope = {}
+    exec(util._AS_USER_PRELUDE + code, scope)
+    return scope["result"]
 
 
 # ---- 6: terminal injection through file names ---------------------------
