@@ -758,8 +758,6 @@ static const char *unreadable_reason(int rc, const struct stat *st)
 		return strerror(-rc);
 	if (S_ISFIFO(st->st_mode))
 		return "not a regular file (a FIFO); refused";
-	if (S_ISDIR(st->st_mode))
-		return "not a regular file (a directory); refused";
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
 		return "not a regular file (a device); refused";
 	if (S_ISSOCK(st->st_mode))
@@ -770,8 +768,8 @@ static const char *unreadable_reason(int rc, const struct stat *st)
 /* Reads the whole file at path into a malloc'd buffer. Only a regular
  * file is read: it is opened with O_NONBLOCK, so a FIFO (or a device)
  * put in the config's place cannot block the open, and fstat refuses it
- * before any read. Returns 0 or -errno: -EINVAL not a regular file (*st
- * says what it is), -EFBIG beyond CONFIG_FILE_MAX (by fstat, then by what
+ * before any read. Returns 0 or -errno: -EISDIR, -EINVAL another file
+ * that is not regular (*st says what it is), -EFBIG beyond CONFIG_FILE_MAX (by fstat, then by what
  * was read: the file may grow meanwhile). */
 static int read_file(const char *path, char **text, size_t *len,
 		     struct stat *st)
@@ -785,6 +783,8 @@ static int read_file(const char *path, char **text, size_t *len,
 		return -errno;
 	if (fstat(fd, st) < 0)
 		rc = -errno;
+	else if (S_ISDIR(st->st_mode))
+		rc = -EISDIR;
 	else if (!S_ISREG(st->st_mode))
 		rc = -EINVAL;
 	else if (st->st_size > (off_t)CONFIG_FILE_MAX)
