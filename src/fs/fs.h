@@ -55,7 +55,8 @@
  *   nlookup, hash_next, unhashed: the table shard lock (inode.c);
  *   hash_next of an unhashed inode: also the dead-list lock.
  *   open_count, inflight, mf, map_fd, evict_error, relpath, settings,
- *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
+ *   locked_bytes, mapped_len, map_unmapped, demote, handles: lock.
+ *   map_stale: atomic (set under lock). While open_count > 0 the kernel holds
  *   the inode, so no FORGET can free it.
  *   open_next, open_prev, listed: the open-list lock (mapping.c).
  *   referenced, mtime_tick, nocap_ctime, change_seen_ns, own_busy,
@@ -98,6 +99,16 @@ struct mmapfs_inode {
 	char *relpath;           /* path relative to the root at first open */
 	struct mmapfs_file_settings settings;
 	uint64_t locked_bytes;   /* bytes mlock()ed for settings.lock */
+	/* Address space (mapping.c): the bytes of mf's mapping counted
+	 * against max_mapped_bytes; the next mapping is made without one
+	 * (the file outgrew what may be mapped); the mapping is to be
+	 * replaced by pread/pwrite once no request uses it; and, until
+	 * then, the file grew past what the mapping could follow, so reads
+	 * go around it. */
+	uint64_t mapped_len;
+	bool map_unmapped;
+	bool demote;
+	atomic_bool map_stale;
 	struct mmapfs_handle *handles;
 
 	struct mmapfs_inode *open_next, *open_prev;
@@ -350,6 +361,11 @@ int mmapfs_mapping_evict(struct mmapfs_inode *in);
  * back. */
 int mmapfs_mapping_reserve_locked(uint64_t n);
 void mmapfs_mapping_unreserve_locked(uint64_t n);
+/* After a change through the mount grew the file (fd) and the mapping
+ * could not follow (err, from mmapio_refresh): reads of the file go
+ * around the mapping from now on, and the file is served by pread/pwrite
+ * once no request uses the mapping. Never fails. */
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);

@@ -99,6 +99,10 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->evict_error = 0;
 	in->relpath = NULL;
 	in->locked_bytes = 0;
+	in->mapped_len = 0;
+	in->map_unmapped = false;
+	in->demote = false;
+	atomic_init(&in->map_stale, false);
 	in->handles = NULL;
 	in->listed = false;
 	in->open_next = in->open_prev = NULL;

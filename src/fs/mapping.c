@@ -37,6 +37,23 @@
  *     error an eviction's unmap reports (a close-rule flush that failed,
  *     or the sticky error of a file evicted through .ctl/evict) is kept
  *     in the inode (evict_error) and reported like the sticky error.
+ *   - Address space is capped too (max_mapped_bytes; 0: half of what the
+ *     daemon has, from RLIMIT_AS or the size of the user address space):
+ *     mapped_bytes counts the page-rounded lengths of mapped files
+ *     (mapped_len, brought up to date when a request unpins the mapping,
+ *     so growth counts), and the sweep evicts while either cap is
+ *     exceeded. A file longer than the cap is served by pread/pwrite
+ *     (options.no_mapping), so no user can make the daemon map more than
+ *     the cap by growing files, and threads, heap and stacks keep room.
+ *   - A mapping that cannot follow the file's growth (mremap fails,
+ *     usually ENOMEM: no address space) must not make acknowledged bytes
+ *     unreadable: the write path reports it (mmapfs_mapping_cannot_follow)
+ *     before it replies; reads then bypass the mapping (map_stale,
+ *     ops_file.c), and once no request pins the mapping it is unmapped and
+ *     the file is served by pread/pwrite until its last release
+ *     (map_unmapped: demote). A mapping that cannot be made again after
+ *     an eviction for want of address space is made without one too
+ *     (libmmapio's unmapped_fallback covers ENOMEM).
  *   - Open inodes are linked in one list (for reload, stats and exit).
  *
  * Invariants: mf != NULL or map_fd >= 0 only while open_count > 0, never
@@ -55,6 +72,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +86,8 @@ static _Atomic uint64_t mapped_count;
 static _Atomic uint64_t max_mapped = 4096;
 static _Atomic uint64_t max_locked;
 static _Atomic uint64_t locked_total;
+static _Atomic uint64_t mapped_bytes;    /* sum of mapped_len */
+static _Atomic uint64_t max_bytes = UINT64_MAX;
 
 void mmapfs_handle_free(struct mmapfs_handle *h)
 {
@@ -191,29 +212,72 @@ static void log_mapped(const struct mmapfs_inode *in, bool rw)
 			    policy);
 }
 
+/* max_mapped_bytes = 0: half the address space the daemon may have. */
+static uint64_t auto_max_bytes(void)
+{
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+	uint64_t space = 1;
+	struct rlimit rl;
+
+	/* The stack sits at the top of the user address space: the power
+	 * of two above it is that space's size (128 TiB on x86-64 with 4
+	 * page-table levels). */
+	while (space <= top && space < (UINT64_C(1) << 63))
+		space <<= 1;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (uint64_t)rl.rlim_cur < space)
+		space = (uint64_t)rl.rlim_cur;
+	return space / 2;
+}
+
+/* Brings in's share of mapped_bytes up to its mapping's length. in->lock
+ * held. */
+static void account_len_locked(struct mmapfs_inode *in)
+{
+	uint64_t want = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (in->mf && mmapio_is_mapped(in->mf))
+		want = (mmapio_len(in->mf) + page - 1) / page * page;
+	if (want == in->mapped_len)
+		return;
+	atomic_fetch_add(&mapped_bytes, want - in->mapped_len);
+	in->mapped_len = want;
+}
+
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
- * the kernel allows. in->lock held. Returns 0 or -errno. */
+ * the kernel allows and the file fits in max_mapped_bytes. in->lock held.
+ * Returns 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 {
 	struct mmapio_options o;
 	struct mmapio_file *mf;
+	struct stat st;
+	bool too_big;
 	int res;
 
+	too_big = fstat(fd, &st) == 0 &&
+		  (uint64_t)st.st_size > atomic_load(&max_bytes);
 	mmapio_options_init(&o);
 	o.mode = rw ? MMAPIO_RW : MMAPIO_RO;
 	o.policy = in->settings.flush;
 	o.preallocate = in->settings.preallocate;
 	o.hugepages = in->settings.hugepages;
 	o.unmapped_fallback = true;
+	o.no_mapping = in->map_unmapped || too_big;
 	res = mmapio_from_fd_opts(fd, &o, in->relpath, &mf);
 	if (res < 0) {
 		close(fd);
 		return res;
 	}
 	in->mf = mf;
-	log_mapped(in, rw);
+	if (too_big)
+		mmapfs_info("%s: larger than max_mapped_bytes, served by "
+			    "pread/pwrite", in->relpath);
+	else
+		log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
+	account_len_locked(in);
 	/* Page faults in the daemon read just their page: the READ handler
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
@@ -286,6 +350,8 @@ static void mf_gone_locked(struct mmapfs_inode *in, bool was_mapped)
 	in->mf = NULL;
 	if (was_mapped)
 		atomic_fetch_sub(&mapped_count, 1);
+	account_len_locked(in);
+	atomic_store(&in->map_stale, false);
 }
 
 static void release_state_locked(struct mmapfs_inode *in)
@@ -310,12 +376,15 @@ static void release_state_locked(struct mmapfs_inode *in)
 	free(in->relpath);
 	in->relpath = NULL;
 	in->evict_error = 0;
+	in->map_unmapped = false;
+	in->demote = false;
 }
 
 /* Unmaps the least recently used idle mappings while over the cap. */
 static void evict_if_needed(void)
 {
-	while (atomic_load(&mapped_count) > atomic_load(&max_mapped)) {
+	while (atomic_load(&mapped_count) > atomic_load(&max_mapped) ||
+	       atomic_load(&mapped_bytes) > atomic_load(&max_bytes)) {
 		struct mmapfs_inode *in, *victim = NULL;
 		uint64_t steps = 0, limit;
 
@@ -368,6 +437,65 @@ static void evict_if_needed(void)
 		if (!victim)
 			return;
 	}
+}
+
+/* Unmaps in's mapping, keeping its descriptor (no request may pin it).
+ * Returns 0, -EBUSY (another reference: it stays), or the unmap's flush
+ * error (unmapped all the same, kept in evict_error). in->lock held. */
+static int unmap_idle_locked(struct mmapfs_inode *in)
+{
+	uint64_t locked = in->locked_bytes;
+	bool was_mapped = mmapio_is_mapped(in->mf);
+	int fd, res;
+
+	unlock_accounting(in);
+	res = mmapio_unmap(in->mf, &fd);
+	if (res == -EBUSY) {
+		/* Another reference (a flush of every file, a view still
+		 * replying): the mapping stays, and so does its lock. */
+		in->locked_bytes = locked;
+		atomic_fetch_add(&locked_total, locked);
+	} else {
+		/* Unmapped, also when its flush failed. */
+		mf_gone_locked(in, was_mapped);
+		in->map_fd = fd;
+		if (res < 0 && !in->evict_error)
+			in->evict_error = res;
+	}
+	return res;
+}
+
+/* A demoted file with no request in flight: unmapped now, mapped again
+ * (by the next request) without a mapping. in->lock held. */
+static void demote_if_idle_locked(struct mmapfs_inode *in)
+{
+	if (!in->demote || in->inflight > 0)
+		return;
+	if (!in->mf || !mmapio_is_mapped(in->mf)) {
+		in->demote = false;
+		return;
+	}
+	if (unmap_idle_locked(in) == -EBUSY)
+		return;	/* a later unpin tries again */
+	in->demote = false;
+	in->map_unmapped = true;
+	mmapfs_notice("%s: served by pread/pwrite from now on (its mapping "
+		      "could not grow with it, or it outgrew "
+		      "max_mapped_bytes)", in->relpath ? in->relpath : "?");
+}
+
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err)
+{
+	pthread_mutex_lock(&in->lock);
+	if (in->mf && mmapio_is_mapped(in->mf) &&
+	    !atomic_load(&in->map_stale)) {
+		atomic_store(&in->map_stale, true);
+		in->demote = true;
+		mmapfs_info("%s: the mapping cannot grow with the file (%s): "
+			    "reads go around it", in->relpath ? in->relpath : "?",
+			    strerror(-err));
+	}
+	pthread_mutex_unlock(&in->lock);
 }
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
@@ -467,9 +595,20 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 
 	if (res < 0)
 		mmapfs_err("flush at close failed: %s", strerror(-res));
+	bool over;
+
 	pthread_mutex_lock(&in->lock);
 	in->inflight--;
+	/* The request may have grown the file: its address space counts. A
+	 * file grown past max_mapped_bytes goes to pread/pwrite. */
+	account_len_locked(in);
+	if (in->mapped_len > atomic_load(&max_bytes))
+		in->demote = true;
+	demote_if_idle_locked(in);
+	over = atomic_load(&mapped_bytes) > atomic_load(&max_bytes);
 	pthread_mutex_unlock(&in->lock);
+	if (over)
+		evict_if_needed();
 }
 
 bool mmapfs_mapping_has_fd(struct mmapfs_inode *in)
@@ -517,16 +656,25 @@ bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 	bool changed = false;
 
 	pthread_mutex_lock(&in->lock);
+	demote_if_idle_locked(in);
 	if (in->mf && in->inflight == 0 &&
 	    (uint64_t)size != mmapio_len(in->mf)) {
 		int64_t res = mmapio_refresh(in->mf);
 
-		if (res < 0)
+		if (res < 0) {
+			/* Grown from outside past what can be mapped: as for
+			 * the daemon's own growth, reads go around the
+			 * mapping and it is replaced now (nothing pins it). */
 			mmapfs_warn("%s: cannot follow a size change from "
 				    "outside: %s", in->relpath,
 				    strerror((int)-res));
+			atomic_store(&in->map_stale, true);
+			in->demote = true;
+			demote_if_idle_locked(in);
+		}
 		changed = true;
 	}
+	account_len_locked(in);
 	pthread_mutex_unlock(&in->lock);
 	return changed;
 }
@@ -580,6 +728,8 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 	const struct mmapfs_global_settings *g = mmapfs_config_global(c);
 
 	atomic_store(&max_mapped, g->max_mapped_files);
+	atomic_store(&max_bytes, g->max_mapped_bytes ? g->max_mapped_bytes :
+				 auto_max_bytes());
 	atomic_store(&max_locked, g->max_locked_bytes);
 	pthread_mutex_lock(&open_lock);
 	for (struct mmapfs_inode *in = open_list; in; in = in->open_next) {
@@ -607,30 +757,13 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 
 int mmapfs_mapping_evict(struct mmapfs_inode *in)
 {
-	int fd, res = 0;
+	int res = 0;
 
 	pthread_mutex_lock(&in->lock);
 	if (in->mf && in->inflight > 0)
 		res = -EBUSY;
-	if (in->mf && res == 0) {
-		uint64_t locked = in->locked_bytes;
-		bool was_mapped = mmapio_is_mapped(in->mf);
-
-		unlock_accounting(in);
-		res = mmapio_unmap(in->mf, &fd);
-		if (res == -EBUSY) {
-			/* Another reference (a flush of every file): the
-			 * mapping stays, and so does its lock. */
-			in->locked_bytes = locked;
-			atomic_fetch_add(&locked_total, locked);
-		} else {
-			/* Unmapped, also when its flush failed. */
-			mf_gone_locked(in, was_mapped);
-			in->map_fd = fd;
-			if (res < 0 && !in->evict_error)
-				in->evict_error = res;
-		}
-	}
+	if (in->mf && res == 0)
+		res = unmap_idle_locked(in);
 	pthread_mutex_unlock(&in->lock);
 	return res;
 }

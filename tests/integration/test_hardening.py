@@ -9,6 +9,13 @@ directly and compares.
     (write, truncate, O_TRUNC, fallocate in each mode, copy_file_range) by
     a group member on a 4775/2775/6775/2765/6765 root-owned file with a
     security.capability drops what ext4 drops; root keeps them as on ext4.
+  - test_huge_files_cannot_exhaust_address_space,
+    test_write_past_unmappable_end_reads_back,
+    test_file_larger_than_mapped_bytes_cap: a write acknowledged through
+    the mount is read back, whether the daemon's address space is full
+    (an RLIMIT_AS), taken by a user's 8 TiB files, or the file outgrew
+    max_mapped_bytes; the log never calls the daemon's own growth a
+    change from outside.
   - test_terminal_tools_escape_control_bytes: mmapfsctl files / top print
     a hostile file name with every control byte escaped.
   - test_rename_whiteout_belongs_to_caller: RENAME_WHITEOUT leaves a
@@ -170,6 +177,122 @@ def exec_snippet(code):
     scope = {}
     exec(util._AS_USER_PRELUDE + code, scope)
     return scope["result"]
+
+
+# ---- 2: address space ---------------------------------------------------
+
+TIB = 1 << 40
+OUTSIDE_MSG = "cannot follow a size change from outside"
+
+
+def write_and_read_far(m, name, offset):
+    """pwrite 'DATA' at offset into a new file; returns (pwrite result,
+    fstat size, pread at offset on the same descriptor, pread after a
+    reopen)."""
+    path = str(m.mnt / name)
+
+    def go():
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            n = os.pwrite(fd, b"DATA", offset)
+            size = os.fstat(fd).st_size
+            same = os.pread(fd, 4, offset)
+        finally:
+            os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            again = os.pread(fd, 4, offset)
+        finally:
+            os.close(fd)
+        return n, size, same, again
+    return util.call(go, timeout=120)
+
+
+def sanitized(daemon):
+    out = util.run(["ldd", str(daemon)]).stdout
+    return "libasan" in out or "libtsan" in out
+
+
+def test_huge_files_cannot_exhaust_address_space(mount_factory):
+    """One user holds 15 files of 8 TiB open (120 TiB of the 128 TiB a
+    process has on x86-64); a write at 4 TiB of another file must read
+    back: the mapped-bytes cap (half the address space by default) keeps
+    the daemon from mapping them all."""
+    m = mount_factory()
+    fds = []
+    try:
+        for i in range(15):
+            fd = fs.open(m.mnt / f"huge{i}", os.O_RDWR | os.O_CREAT, 0o644)
+            fds.append(fd)
+            fs.ftruncate(fd, 8 * TIB)
+            util.pwrite_all(fd, b"h", 8 * TIB - 1)
+        n, size, same, again = write_and_read_far(m, "far", 4 * TIB)
+        assert (n, size) == (4, 4 * TIB + 4)
+        assert same == b"DATA"
+        assert again == b"DATA"
+        for fd in fds:
+            assert util.pread_all(fd, 1, 8 * TIB - 1) == b"h"
+    finally:
+        for fd in fds:
+            fs.close(fd)
+    assert OUTSIDE_MSG not in m.log_text()
+    assert "error creating thread" not in m.log_text()
+
+
+def test_write_past_unmappable_end_reads_back(mount_factory, daemon):
+    """The daemon's address space is full (RLIMIT_AS 3 GiB, no cap of
+    its own): the mapping cannot grow to 4 TiB, so the file is served
+    around it; pwrite's 4 bytes are read back at once."""
+    if sanitized(daemon):
+        pytest.skip("sanitizer runtimes need more address space than "
+                    "RLIMIT_AS allows")
+    m = mount_factory(config="[global]\nmax_mapped_bytes = 1048576G\n",
+                      start=False)
+    argv = ["prlimit", f"--as={3 << 30}", *m.argv()]
+    with open(m.log, "a") as log:
+        m.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL,
+                                  env=conftest.daemon_env(),
+                                  cwd=conftest.REPO, start_new_session=True)
+    m._wait_for_mount()
+    n, size, same, again = write_and_read_far(m, "far", 4 * TIB)
+    assert (n, size) == (4, 4 * TIB + 4)
+    assert same == b"DATA"
+    assert again == b"DATA"
+    # Later writes and reads, below and above the old end, still agree.
+    path = str(m.mnt / "far")
+    fd = fs.open(path, os.O_RDWR)
+    try:
+        util.pwrite_all(fd, b"low", 0)
+        util.pwrite_all(fd, b"high", 4 * TIB + 4)
+        assert util.pread_all(fd, 3, 0) == b"low"
+        assert util.pread_all(fd, 8, 4 * TIB) == b"DATAhigh"
+        fs.ftruncate(fd, 4 * TIB + 2)
+        assert fs.fstat(fd).st_size == 4 * TIB + 2
+        assert util.pread_all(fd, 8, 4 * TIB) == b"DA"
+    finally:
+        fs.close(fd)
+    with open(m.backing / "far", "rb") as f:
+        f.seek(4 * TIB)
+        assert f.read() == b"DA"
+    assert OUTSIDE_MSG not in m.log_text()
+
+
+def test_file_larger_than_mapped_bytes_cap(mount_factory):
+    """A file grown past max_mapped_bytes is served by pread/pwrite: no
+    more address space than the cap, data intact."""
+    m = mount_factory(config="[global]\nmax_mapped_bytes = 64M\n")
+    n, size, same, again = write_and_read_far(m, "big", 1 << 30)
+    assert (n, size, same, again) == (4, (1 << 30) + 4, b"DATA", b"DATA")
+    fd = fs.open(m.mnt / "big", os.O_RDWR)
+    try:
+        util.pwrite_all(fd, b"more", 100)
+        assert util.pread_all(fd, 4, 100) == b"more"
+        rows = util.stats_rows(m.mnt)
+        assert rows["big"]["mapped"] == "no"
+    finally:
+        fs.close(fd)
+    assert OUTSIDE_MSG not in m.log_text()
 
 
 # ---- 6: terminal injection through file names ---------------------------
