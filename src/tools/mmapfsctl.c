@@ -41,10 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_parse.h"
+#include "logic/ctl_parse.h"
 #include "mmapfs_config.h"
-#include "stats_format.h"
-#include "term_escape.h"
+#include "logic/stats_format.h"
+#include "logic/term_escape.h"
 
 #define PROG "mmapfsctl"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "lockset.h"
+#include "logic/lockset.h"
 
 static void check_runs(const struct mmapfs_lockset *s)
 {

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "term_escape.h"
+#include "logic/term_escape.h"
 
 static void check(const char *in, size_t n, bool keep, const char *want)
 {
