@@ -42,6 +42,7 @@
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/creds.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -322,6 +323,15 @@ static void raise_nofile_limit(void)
 	}
 }
 
+/* The inode table's teardown hook: what the modules above the table keep
+ * in an inode, .ctl/lock's first (its open is one of the mapping's
+ * handles). */
+static void inode_gone(struct mmapfs_inode *in)
+{
+	mmapfs_ctl_inode_gone(in);
+	mmapfs_mapping_inode_gone(in);
+}
+
 /* After raise_nofile_limit: true when the soft limit leaves the daemon
  * room to work (its own descriptors, the fd cache's budget, one per open
  * file); else says so on stderr. */
@@ -598,9 +608,10 @@ int main(int argc, char **argv)
 	mmapfs_creds_init();
 	mmapfs_file_init();
 	/* The model's upward calls, wired here so that each module calls
-	 * only the modules below it: the inode table's teardown and the fd
-	 * cache's stand-in descriptor belong to the mappings. */
-	mmapfs_inode_set_teardown(mmapfs_mapping_inode_gone);
+	 * only the modules below it: the inode table's teardown belongs to
+	 * the .ctl/lock state and the mappings, the fd cache's stand-in
+	 * descriptor to the mappings. */
+	mmapfs_inode_set_teardown(inode_gone);
 	mmapfs_fdcache_set_stand_in(mmapfs_mapping_dup_fd);
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");

@@ -399,7 +399,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	len = mmapio_len(mf);
-	if (atomic_load(&in->map_stale)) {
+	if (mmapfs_mapping_stale(in)) {
 		/* The file grew past what its mapping could follow
 		 * (mapping.c): the descriptor serves all of it. */
 		res = -ERANGE;
@@ -531,7 +531,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 * and so does every write once the mapping could not. */
 		if (mmapio_is_mapped(mf) &&
 		    ((uint64_t)off + size > mmapio_len(mf) ||
-		     atomic_load(&in->map_stale)))
+		     mmapfs_mapping_stale(in)))
 			res = write_fallback(in, mf, h, buf, size, off);
 		else
 			res = mmapio_write_grow(mf, (uint64_t)off, buf, size);

@@ -79,9 +79,9 @@ static struct mmapio_file *pinned_mf(struct mmapfs_inode *in)
 {
 	struct mmapio_file *mf;
 
-	pthread_mutex_lock(&in->lock);
-	mf = in->mf;
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_lock(&in->map.lock);
+	mf = in->map.mf;
+	mmapfs_unlock(&in->map.lock);
 	return mf;
 }
 
@@ -90,20 +90,20 @@ static struct mmapio_file *pinned_mf(struct mmapfs_inode *in)
  * lookup reference. ctl_lock held, ctl_handle set. */
 static void release_from(struct mmapfs_inode *in, uint64_t from)
 {
-	int64_t gone = mmapfs_lockset_remove(&in->ctl_locks, from, UINT64_MAX);
+	int64_t gone = mmapfs_lockset_remove(&in->ctl.locks, from, UINT64_MAX);
 
 	if (gone < 0) {
 		/* No room to cut a run: let go of all of it. */
-		gone = (int64_t)in->ctl_locks.pages;
-		mmapfs_lockset_clear(&in->ctl_locks);
+		gone = (int64_t)in->ctl.locks.pages;
+		mmapfs_lockset_clear(&in->ctl.locks);
 	}
-	mmapfs_mapping_unreserve_locked((uint64_t)gone * page_bytes());
-	if (in->ctl_locks.pages)
+	mmapfs_mapping_unreserve_lock_budget((uint64_t)gone * page_bytes());
+	if (in->ctl.locks.pages)
 		return;
-	mmapfs_lockset_clear(&in->ctl_locks);
+	mmapfs_lockset_clear(&in->ctl.locks);
 	mmapfs_mapping_put(in, pinned_mf(in));
-	mmapfs_mapping_release(in, in->ctl_handle);
-	in->ctl_handle = NULL;
+	mmapfs_mapping_release(in, in->ctl.handle);
+	in->ctl.handle = NULL;
 	atomic_fetch_sub(&locked_files, 1);
 	mmapfs_inode_forget(in, 1);
 }
@@ -136,7 +136,7 @@ static struct mmapio_file *hold(struct mmapfs_inode *in, int *res)
 	*res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
 	if (*res < 0)
 		return NULL;
-	*res = mmapfs_ctl_open(in, &in->ctl_handle);
+	*res = mmapfs_ctl_open(in, &in->ctl.handle);
 	if (*res < 0) {
 		mmapfs_inode_forget(held, 1);
 		return NULL;
@@ -155,36 +155,36 @@ int mmapfs_ctl_lock(struct mmapfs_inode *in, uint64_t off, uint64_t len)
 		return 0;
 	end = (off + len - 1) / page + 1;
 	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle) {
+	if (!in->ctl.handle) {
 		mf = hold(in, &res);
 		if (res < 0)
 			goto out;
 	} else {
 		mf = pinned_mf(in);
 		trim_to_length(in, mf);
-		if (!in->ctl_handle)	/* trimmed to nothing: start over */
+		if (!in->ctl.handle)	/* trimmed to nothing: start over */
 			mf = hold(in, &res);
 		if (res < 0)
 			goto out;
 	}
 	if (!mf) {
 		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
-	} else if (mmapfs_lockset_prepare(&in->ctl_locks) < 0) {
+	} else if (mmapfs_lockset_prepare(&in->ctl.locks) < 0) {
 		res = -ENOMEM;
 	} else {
 		added = (end - first) -
-			mmapfs_lockset_count(&in->ctl_locks, first, end);
-		res = mmapfs_mapping_reserve_locked(added * page);
+			mmapfs_lockset_count(&in->ctl.locks, first, end);
+		res = mmapfs_mapping_reserve_lock_budget(added * page);
 		if (res == 0) {
 			res = mmapio_lock(mf, off, len);
 			if (res < 0)
-				mmapfs_mapping_unreserve_locked(added * page);
+				mmapfs_mapping_unreserve_lock_budget(added * page);
 			else
-				(void)mmapfs_lockset_add(&in->ctl_locks, first,
+				(void)mmapfs_lockset_add(&in->ctl.locks, first,
 							 end);
 		}
 	}
-	if (in->ctl_handle && in->ctl_locks.pages == 0)
+	if (in->ctl.handle && in->ctl.locks.pages == 0)
 		release_from(in, 0);
 out:
 	pthread_mutex_unlock(&ctl_lock);
@@ -199,20 +199,20 @@ int mmapfs_ctl_unlock(struct mmapfs_inode *in, uint64_t off, uint64_t len)
 	int res = 0;
 
 	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle)	/* nothing of it locked through .ctl/lock */
+	if (!in->ctl.handle)	/* nothing of it locked through .ctl/lock */
 		goto out;
 	mf = pinned_mf(in);	/* pinned since the first lock */
 	trim_to_length(in, mf);
-	if (!in->ctl_handle || len == 0)
+	if (!in->ctl.handle || len == 0)
 		goto out;
 	end = (off + len - 1) / page + 1;
-	res = mmapfs_lockset_prepare(&in->ctl_locks);
+	res = mmapfs_lockset_prepare(&in->ctl.locks);
 	if (res == 0)
 		res = mmapio_unlock(mf, off, len);
 	if (res == 0) {
-		gone = mmapfs_lockset_remove(&in->ctl_locks, first, end);
-		mmapfs_mapping_unreserve_locked((uint64_t)gone * page);
-		if (in->ctl_locks.pages == 0)
+		gone = mmapfs_lockset_remove(&in->ctl.locks, first, end);
+		mmapfs_mapping_unreserve_lock_budget((uint64_t)gone * page);
+		if (in->ctl.locks.pages == 0)
 			release_from(in, 0);
 	}
 out:
@@ -227,7 +227,7 @@ void mmapfs_ctl_locks_truncated(struct mmapfs_inode *in, uint64_t size)
 	if (atomic_load(&locked_files) == 0)
 		return;
 	pthread_mutex_lock(&ctl_lock);
-	if (in->ctl_handle)
+	if (in->ctl.handle)
 		release_from(in, (size + page - 1) / page);
 	pthread_mutex_unlock(&ctl_lock);
 }
@@ -241,6 +241,14 @@ static bool unlinked(struct mmapfs_inode *in)
 	return mf && fstat(mmapio_fd(mf), &st) == 0 && st.st_nlink == 0;
 }
 
+void mmapfs_ctl_inode_gone(struct mmapfs_inode *in)
+{
+	/* No request runs any more (the table's teardown): the open is
+	 * freed with the inode's handles, the pages with the mapping. */
+	mmapfs_lockset_clear(&in->ctl.locks);
+	in->ctl.handle = NULL;
+}
+
 void mmapfs_ctl_forget(struct mmapfs_inode *in, uint64_t n)
 {
 	bool held;
@@ -250,7 +258,7 @@ void mmapfs_ctl_forget(struct mmapfs_inode *in, uint64_t n)
 		return;
 	}
 	pthread_mutex_lock(&ctl_lock);
-	held = in->ctl_handle != NULL;
+	held = in->ctl.handle != NULL;
 	/* With held, the set's own reference keeps in alive. */
 	mmapfs_inode_forget(in, n);
 	if (held && unlinked(in))

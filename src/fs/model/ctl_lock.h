@@ -28,5 +28,8 @@ void mmapfs_ctl_locks_truncated(struct mmapfs_inode *in, uint64_t size);
  * mmapfs_inode_forget): a file with locked pages and no name left
  * (unlinked, last open closed) lets go of them. */
 void mmapfs_ctl_forget(struct mmapfs_inode *in, uint64_t n);
+/* Part of the inode table's teardown (before the mapping's): frees what
+ * the inode's .ctl/lock state holds. No request may run. */
+void mmapfs_ctl_inode_gone(struct mmapfs_inode *in);
 
 #endif /* MMAPFS_MODEL_CTL_LOCK_H */

@@ -78,6 +78,7 @@
  */
 #include "model/fdcache.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,7 +110,7 @@ union handle_buf {
 /* Idle descriptors closed by one mmapfs_fdcache_relieve(). */
 #define RELIEVE_BATCH 64
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmapfs_lock cache_lock = MMAPFS_LOCK_INITIALIZER;
 static struct mmapfs_inode *lru_head, *lru_tail; /* head: least recent */
 static uint64_t open_fds;
 static uint64_t budget = MIN_BUDGET;
@@ -121,28 +122,28 @@ static bool connectable;   /* the kernel gives connectable handles */
 
 static void lru_unlink(struct mmapfs_inode *in)
 {
-	if (in->lru_prev)
-		in->lru_prev->lru_next = in->lru_next;
+	if (in->fds.lru_prev)
+		in->fds.lru_prev->fds.lru_next = in->fds.lru_next;
 	else
-		lru_head = in->lru_next;
-	if (in->lru_next)
-		in->lru_next->lru_prev = in->lru_prev;
+		lru_head = in->fds.lru_next;
+	if (in->fds.lru_next)
+		in->fds.lru_next->fds.lru_prev = in->fds.lru_prev;
 	else
-		lru_tail = in->lru_prev;
-	in->lru_next = in->lru_prev = NULL;
-	in->on_lru = false;
+		lru_tail = in->fds.lru_prev;
+	in->fds.lru_next = in->fds.lru_prev = NULL;
+	in->fds.on_lru = false;
 }
 
 static void lru_append(struct mmapfs_inode *in)
 {
-	in->lru_next = NULL;
-	in->lru_prev = lru_tail;
+	in->fds.lru_next = NULL;
+	in->fds.lru_prev = lru_tail;
 	if (lru_tail)
-		lru_tail->lru_next = in;
+		lru_tail->fds.lru_next = in;
 	else
 		lru_head = in;
 	lru_tail = in;
-	in->on_lru = true;
+	in->fds.on_lru = true;
 }
 
 /* Takes up to EVICT_BATCH idle descriptors off the LRU head while over
@@ -152,12 +153,13 @@ static int evict_locked(int fds[EVICT_BATCH])
 {
 	int n = 0;
 
+	assert(mmapfs_lock_held(&cache_lock));
 	while (open_fds > budget && lru_head && n < EVICT_BATCH) {
 		struct mmapfs_inode *in = lru_head;
 
 		lru_unlink(in);
-		fds[n++] = in->fd;
-		in->fd = -1;
+		fds[n++] = in->fds.fd;
+		in->fds.fd = -1;
 		open_fds--;
 	}
 	return n;
@@ -175,16 +177,16 @@ bool mmapfs_fdcache_relieve(int err)
 
 	if (err != EMFILE && err != ENFILE)
 		return false;
-	pthread_mutex_lock(&cache_lock);
+	mmapfs_lock(&cache_lock);
 	while (lru_head && n < RELIEVE_BATCH) {
 		struct mmapfs_inode *in = lru_head;
 
 		lru_unlink(in);
-		fds[n++] = in->fd;
-		in->fd = -1;
+		fds[n++] = in->fds.fd;
+		in->fds.fd = -1;
 		open_fds--;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 	return n > 0;
 }
@@ -192,7 +194,8 @@ bool mmapfs_fdcache_relieve(int err)
 /* Drops one pin (cache_lock held); collects descriptors to close. */
 static int unpin_locked(struct mmapfs_inode *in, int fds[EVICT_BATCH])
 {
-	if (--in->fd_pins == 0 && in->fd >= 0 && in->handle)
+	assert(mmapfs_lock_held(&cache_lock));
+	if (--in->fds.pins == 0 && in->fds.fd >= 0 && in->fds.handle)
 		lru_append(in);
 	return evict_locked(fds);
 }
@@ -300,19 +303,19 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 {
 	int mount_id;
 
-	in->fd_pins = 1;
-	in->on_lru = false;
-	in->lru_next = in->lru_prev = NULL;
-	in->handle = NULL;
+	in->fds.pins = 1;
+	in->fds.on_lru = false;
+	in->fds.lru_next = in->fds.lru_prev = NULL;
+	in->fds.handle = NULL;
 	if (mount_fd < 0 || in == &mmapfs_d.root)
 		return;
 	if (S_ISDIR(in->type))
-		in->handle = handle_at(in->fd, "", AT_EMPTY_PATH, &mount_id);
+		in->fds.handle = handle_at(in->fds.fd, "", AT_EMPTY_PATH, &mount_id);
 	else if (connectable && dirfd >= 0)
-		in->handle = file_handle_at(in, dirfd, name, &mount_id);
-	if (in->handle && mount_id != root_mount_id) {
-		free(in->handle);
-		in->handle = NULL;
+		in->fds.handle = file_handle_at(in, dirfd, name, &mount_id);
+	if (in->fds.handle && mount_id != root_mount_id) {
+		free(in->fds.handle);
+		in->fds.handle = NULL;
 	}
 }
 
@@ -320,11 +323,11 @@ void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
 
-	pthread_mutex_lock(&cache_lock);
-	if (in->handle)
+	mmapfs_lock(&cache_lock);
+	if (in->fds.handle)
 		open_fds++;
 	n = unpin_locked(in, fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
 
@@ -332,18 +335,18 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in)
 {
 	int fd;
 
-	pthread_mutex_lock(&cache_lock);
-	if (in->on_lru)
+	mmapfs_lock(&cache_lock);
+	if (in->fds.on_lru)
 		lru_unlink(in);
-	if (in->fd >= 0 && in->handle)
+	if (in->fds.fd >= 0 && in->fds.handle)
 		open_fds--;
-	fd = in->fd;
-	in->fd = -1;
-	pthread_mutex_unlock(&cache_lock);
+	fd = in->fds.fd;
+	in->fds.fd = -1;
+	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		close(fd);
-	free(in->handle);
-	in->handle = NULL;
+	free(in->fds.handle);
+	in->fds.handle = NULL;
 }
 
 /* Opens the handle in hb beneath the root's mount: first connected
@@ -380,16 +383,16 @@ void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
 		free(fh);
 		fh = NULL;
 	}
-	pthread_mutex_lock(&cache_lock);
+	mmapfs_lock(&cache_lock);
 	/* An inode without a handle keeps its descriptor for good (it is
 	 * not counted in open_fds): it gets none now either. */
-	if (fh && in->handle) {
-		struct file_handle *old = in->handle;
+	if (fh && in->fds.handle) {
+		struct file_handle *old = in->fds.handle;
 
-		in->handle = fh;
+		in->fds.handle = fh;
 		fh = old;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	free(fh);
 }
 
@@ -413,15 +416,15 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	int fds[EVICT_BATCH], n, fd, mine, err;
 	union handle_buf hb;
 
-	pthread_mutex_lock(&cache_lock);
-	in->fd_pins++;
-	if (in->on_lru)
+	mmapfs_lock(&cache_lock);
+	in->fds.pins++;
+	if (in->fds.on_lru)
 		lru_unlink(in);
-	fd = in->fd;
+	fd = in->fds.fd;
 	if (fd < 0)	/* a rename may replace the handle meanwhile */
-		memcpy(&hb, in->handle,
-		       sizeof(*in->handle) + in->handle->handle_bytes);
-	pthread_mutex_unlock(&cache_lock);
+		memcpy(&hb, in->fds.handle,
+		       sizeof(*in->fds.handle) + in->fds.handle->handle_bytes);
+	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		return fd;
 
@@ -437,18 +440,18 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		 * stands in (-ENOENT when not open). */
 		mine = stand_in_fd(in);
 	err = mine < 0 ? mine : 0;
-	pthread_mutex_lock(&cache_lock);
-	if (err == 0 && in->fd < 0) {
-		in->fd = mine;
+	mmapfs_lock(&cache_lock);
+	if (err == 0 && in->fds.fd < 0) {
+		in->fds.fd = mine;
 		mine = -1;
 		open_fds++;
 	}
-	fd = in->fd;
+	fd = in->fds.fd;
 	if (err < 0)
 		n = unpin_locked(in, fds);
 	else
 		n = evict_locked(fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	if (mine >= 0)
 		close(mine);
 	close_all(fds, n);
@@ -459,9 +462,9 @@ void mmapfs_inode_fd_put(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
 
-	pthread_mutex_lock(&cache_lock);
+	mmapfs_lock(&cache_lock);
 	n = unpin_locked(in, fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
 

@@ -86,43 +86,44 @@ static struct mmapfs_inode **bucket_of(struct shard *s, uint64_t h)
 static void inode_init_fields(struct mmapfs_inode *in, int fd,
 			      const struct stat *st)
 {
-	in->fd = fd;
+	in->fds.fd = fd;
 	in->dev = st->st_dev;
 	in->ino = st->st_ino;
 	in->type = st->st_mode & S_IFMT;
-	in->nlookup = 1;
-	in->hash_next = NULL;
-	in->unhashed = false;
-	pthread_mutex_init(&in->lock, NULL);
-	in->open_count = 0;
-	in->inflight = 0;
-	in->mf = NULL;
-	in->map_fd = -1;
-	in->evict_error = 0;
-	in->relpath = NULL;
-	in->locked_bytes = 0;
-	in->mapped_len = 0;
-	in->map_unmapped = false;
-	in->demote = false;
-	atomic_init(&in->map_stale, false);
-	in->handles = NULL;
-	in->listed = false;
-	in->open_next = in->open_prev = NULL;
-	atomic_init(&in->referenced, false);
-	atomic_init(&in->mtime_tick, 0);
-	atomic_init(&in->nocap_ctime, 0);
+	in->tab.nlookup = 1;
+	in->tab.hash_next = NULL;
+	in->tab.unhashed = false;
+	mmapfs_lock_init(&in->map.lock);
+	in->map.open_count = 0;
+	in->map.inflight = 0;
+	in->map.mf = NULL;
+	in->map.map_fd = -1;
+	in->map.evict_error = 0;
+	in->map.relpath = NULL;
+	in->map.locked_bytes = 0;
+	in->map.handles = NULL;
+	in->map.listed = false;
+	in->map.open_next = in->map.open_prev = NULL;
+	atomic_init(&in->map.referenced, false);
+	atomic_init(&in->map.mtime_tick, 0);
+	atomic_init(&in->tab.nocap_ctime, 0);
 	/* A new inode has nothing cached in the kernel yet. */
-	atomic_init(&in->change_seen_ns, mmapfs_ctime_ns(st));
-	atomic_init(&in->own_busy, 0);
-	atomic_init(&in->own_gen, 0);
-	atomic_init(&in->listing_ctime_ns, 0);
-	in->watch_wd = -1;
-	in->watch_next = NULL;
-	atomic_init(&in->watch_users, 0);
-	in->policy_override = false;
-	memset(&in->override_policy, 0, sizeof(in->override_policy));
-	in->ctl_handle = NULL;
-	in->ctl_locks = (struct mmapfs_lockset)MMAPFS_LOCKSET_INIT;
+	atomic_init(&in->out.change_seen_ns, mmapfs_ctime_ns(st));
+	atomic_init(&in->out.own_busy, 0);
+	atomic_init(&in->out.own_gen, 0);
+	atomic_init(&in->out.listing_ctime_ns, 0);
+	in->out.watch_wd = -1;
+	in->out.watch_next = NULL;
+	atomic_init(&in->out.watch_users, 0);
+	in->map.policy_override = false;
+	in->map.evict_state = MMAPFS_EVICT_NONE;
+	in->map.mapped_len = 0;
+	in->map.map_unmapped = false;
+	in->map.demote = false;
+	atomic_init(&in->map.stale, false);
+	memset(&in->map.override_policy, 0, sizeof(in->map.override_policy));
+	in->ctl.handle = NULL;
+	in->ctl.locks = (struct mmapfs_lockset)MMAPFS_LOCKSET_INIT;
 }
 
 int mmapfs_inode_table_init(int root_fd)
@@ -159,8 +160,7 @@ static void inode_free(struct mmapfs_inode *in)
 {
 	if (teardown_hook)
 		teardown_hook(in);
-	mmapfs_lockset_clear(&in->ctl_locks);
-	pthread_mutex_destroy(&in->lock);
+	mmapfs_lock_destroy(&in->map.lock);
 	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)
 		free(in);
@@ -175,7 +175,7 @@ void mmapfs_inode_table_destroy(void)
 			struct mmapfs_inode *in = shards[i].buckets[b], *next;
 
 			for (; in; in = next) {
-				next = in->hash_next;
+				next = in->tab.hash_next;
 				inode_free(in);
 			}
 		}
@@ -186,7 +186,7 @@ void mmapfs_inode_table_destroy(void)
 	while (dead_list) {
 		struct mmapfs_inode *in = dead_list;
 
-		dead_list = in->hash_next;
+		dead_list = in->tab.hash_next;
 		inode_free(in);
 	}
 	mmapfs_fdcache_destroy();
@@ -226,13 +226,29 @@ int64_t mmapfs_ctime_ns(const struct stat *st)
 	return ns ? ns : 1;
 }
 
+bool mmapfs_inode_nocap_known(struct mmapfs_inode *in)
+{
+	return atomic_load_explicit(&in->tab.nocap_ctime,
+				    memory_order_relaxed) != 0;
+}
+
+void mmapfs_inode_nocap_set(struct mmapfs_inode *in, int64_t ctime_ns)
+{
+	atomic_store(&in->tab.nocap_ctime, ctime_ns);
+}
+
+void mmapfs_inode_nocap_forget(struct mmapfs_inode *in)
+{
+	atomic_store(&in->tab.nocap_ctime, 0);
+}
+
 void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st)
 {
-	int64_t seen = atomic_load_explicit(&in->nocap_ctime,
+	int64_t seen = atomic_load_explicit(&in->tab.nocap_ctime,
 					    memory_order_relaxed);
 
 	if (seen && seen != mmapfs_ctime_ns(st))
-		atomic_store(&in->nocap_ctime, 0);
+		atomic_store(&in->tab.nocap_ctime, 0);
 }
 
 /* The inode (dev, ino) in bucket h of s, or NULL. s->lock held. */
@@ -241,7 +257,7 @@ static struct mmapfs_inode *bucket_find(struct shard *s, uint64_t h,
 {
 	struct mmapfs_inode *in;
 
-	for (in = *bucket_of(s, h); in; in = in->hash_next)
+	for (in = *bucket_of(s, h); in; in = in->tab.hash_next)
 		if (in->dev == dev && in->ino == ino)
 			break;
 	return in;
@@ -259,9 +275,9 @@ static struct mmapfs_inode *table_get_or_insert(const struct stat *st,
 	pthread_mutex_lock(&s->lock);
 	in = bucket_find(s, h, st->st_dev, st->st_ino);
 	if (in) {
-		in->nlookup++;
+		in->tab.nlookup++;
 	} else {
-		fresh->hash_next = *head;
+		fresh->tab.hash_next = *head;
 		*head = in = fresh;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -279,7 +295,7 @@ static struct mmapfs_inode *table_find_ref(const struct stat *st)
 	pthread_mutex_lock(&s->lock);
 	in = bucket_find(s, h, st->st_dev, st->st_ino);
 	if (in)
-		in->nlookup++;
+		in->tab.nlookup++;
 	pthread_mutex_unlock(&s->lock);
 	return in;
 }
@@ -324,13 +340,13 @@ static void unhash_dead(struct mmapfs_inode *in)
 	struct mmapfs_inode **pp;
 
 	pthread_mutex_lock(&s->lock);
-	if (!in->unhashed) {
-		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
+	if (!in->tab.unhashed) {
+		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->tab.hash_next)
 			;
-		*pp = in->hash_next;
-		in->unhashed = true;
+		*pp = in->tab.hash_next;
+		in->tab.unhashed = true;
 		pthread_mutex_lock(&dead_lock);
-		in->hash_next = dead_list;
+		in->tab.hash_next = dead_list;
 		dead_list = in;
 		pthread_mutex_unlock(&dead_lock);
 	}
@@ -360,8 +376,8 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 	       !still_there(in))
 		unhash_dead(in);
 	if (in != fresh) {
-		pthread_mutex_destroy(&fresh->lock);
-		free(fresh->handle);
+		mmapfs_lock_destroy(&fresh->map.lock);
+		free(fresh->fds.handle);
 		free(fresh);
 		close(fd);
 	} else {
@@ -431,27 +447,27 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
 	if (in == &mmapfs_d.root)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (n > in->nlookup) {
+	if (n > in->tab.nlookup) {
 		mmapfs_warn("forget of %llu lookups on an inode with %llu",
 			    (unsigned long long)n,
-			    (unsigned long long)in->nlookup);
-		n = in->nlookup;
+			    (unsigned long long)in->tab.nlookup);
+		n = in->tab.nlookup;
 	}
-	in->nlookup -= n;
-	if (in->nlookup > 0) {
+	in->tab.nlookup -= n;
+	if (in->tab.nlookup > 0) {
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	if (in->unhashed) {
+	if (in->tab.unhashed) {
 		pthread_mutex_lock(&dead_lock);
-		for (pp = &dead_list; *pp != in; pp = &(*pp)->hash_next)
+		for (pp = &dead_list; *pp != in; pp = &(*pp)->tab.hash_next)
 			;
-		*pp = in->hash_next;
+		*pp = in->tab.hash_next;
 		pthread_mutex_unlock(&dead_lock);
 	} else {
-		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->hash_next)
+		for (pp = bucket_of(s, h); *pp != in; pp = &(*pp)->tab.hash_next)
 			;
-		*pp = in->hash_next;
+		*pp = in->tab.hash_next;
 	}
 	pthread_mutex_unlock(&s->lock);
 	inode_free(in);
@@ -502,7 +518,7 @@ int mmapfs_relpath_of_fd(int fd, char **out)
 	int rlen, plen;
 	const char *rel;
 
-	rlen = readlink_fd(mmapfs_d.root.fd, root, sizeof(root));
+	rlen = readlink_fd(mmapfs_d.root.fds.fd, root, sizeof(root));
 	if (rlen < 0)
 		return rlen;
 	plen = readlink_fd(fd, path, sizeof(path));

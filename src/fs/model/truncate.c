@@ -58,7 +58,7 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	 * mapping.c) does not know the file's length: the descriptor
 	 * truncates, the mapping follows as far as it can. */
 	if (mf && mmapio_mode(mf) == MMAPIO_RW &&
-	    !atomic_load(&in->map_stale)) {
+	    !mmapfs_mapping_stale(in)) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
 		if (fd >= 0 || mf) {

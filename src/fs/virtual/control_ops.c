@@ -14,20 +14,22 @@
  *     (mmapfs_mapping_open: daemon credentials, settings of its path), and
  *     pins the mapping for the call (mmapfs_mapping_get/put). prefetch,
  *     advise and flush release that handle at once (the last release
- *     applies the policy's close rule as a close would); lock and unlock
- *     are ctl_lock.c's (per-file page sets within max_locked_bytes; a
- *     locked file is pinned, so evict answers EBUSY).
- *   - policy: the override lives in the inode (policy_override,
- *     override_policy) and replaces the config's policy wherever mapping.c
- *     fills in->settings (first open, reload), so it survives reloads,
- *     evictions and reopens while the inode is known; `default` clears it.
+ *     applies the policy's close rule as a close would). The open is
+ *     model/ctl_lock.c's (mmapfs_ctl_open), and so are lock and unlock
+ *     (per-file page sets within max_locked_bytes; a locked file is
+ *     pinned, so evict answers EBUSY).
+ *   - policy: the override is the mappings' state
+ *     (mmapfs_mapping_set_policy_override): it replaces the config's
+ *     policy wherever the settings of the file are filled in (first open,
+ *     reload), so it survives reloads, evictions and reopens while the
+ *     inode is known; `default` clears it.
  *   - Stats rows: every inode with open files (mapping.c's open list),
  *     with the counters of its mapping; an open file whose mapping is
  *     evicted or that cannot be mapped shows mapped = no and zero
  *     counters (libmmapio keeps its counters, but offers them only through
  *     a mapping). Files with no open handle are not listed.
  *
- * Locking: the override fields are guarded by inode.lock. flush_all copies references to the mappings
+ * Locking: no lock of its own. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
 #include "virtual/virtual.h"
@@ -58,6 +60,7 @@
 /* Retries of openat2 when it reports a concurrent rename (EAGAIN). */
 #define OPENAT2_RETRIES 8
 
+
 static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
 {
 	return (struct mmapfs_inode *)node;
@@ -78,7 +81,7 @@ static int open_beneath_walk(const char *relpath)
 	for (comp = strtok_r(copy, "/", &save); comp;
 	     comp = strtok_r(NULL, "/", &save)) {
 		struct stat st;
-		int at = dirfd >= 0 ? dirfd : mmapfs_d.root.fd;
+		int at = dirfd >= 0 ? dirfd : mmapfs_d.root.fds.fd;
 
 		fd = openat(at, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
@@ -129,7 +132,7 @@ static int open_beneath(const char *relpath)
 
 	for (int i = 0; i < OPENAT2_RETRIES &&
 	     !atomic_load_explicit(&no_openat2, memory_order_relaxed); i++) {
-		long fd = syscall(SYS_openat2, mmapfs_d.root.fd, relpath, &how,
+		long fd = syscall(SYS_openat2, mmapfs_d.root.fds.fd, relpath, &how,
 				  sizeof(how));
 
 		if (fd >= 0)
@@ -165,7 +168,7 @@ static int ops_resolve(void *ctx, const char *relpath,
 	fd = open_beneath(relpath);
 	if (fd < 0)
 		return fd;
-	res = mmapfs_inode_from_fd(mmapfs_d.root.fd, relpath, fd, &st, &in);
+	res = mmapfs_inode_from_fd(mmapfs_d.root.fds.fd, relpath, fd, &st, &in);
 	if (res < 0)
 		return res;
 	if (!S_ISREG(st.st_mode)) {
@@ -191,11 +194,11 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 	int res;
 
 	(void)ctx;
-	pthread_mutex_lock(&in->lock);
-	mapped = in->mf != NULL;
+	mmapfs_lock(&in->map.lock);
+	mapped = in->map.mf != NULL;
 	if (mapped)
-		*out = mmapio_len(in->mf);
-	pthread_mutex_unlock(&in->lock);
+		*out = mmapio_len(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
 	if (mapped)
 		return 0;
 	res = mmapfs_inode_stat(in, &st);
@@ -344,10 +347,10 @@ static void collect_mapping(struct mmapfs_inode *in, void *cbctx)
 		refs->mf = mf;
 		refs->cap = cap;
 	}
-	pthread_mutex_lock(&in->lock);
-	if (in->mf)
-		refs->mf[refs->n++] = mmapio_ref(in->mf);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_lock(&in->map.lock);
+	if (in->map.mf)
+		refs->mf[refs->n++] = mmapio_ref(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
 }
 
 struct path_list {
@@ -541,32 +544,32 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 		sb.st_size = -1;
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
-	pthread_mutex_lock(&in->lock);
+	mmapfs_lock(&in->map.lock);
 	remember_open(w, in->dev, in->ino);
-	if (!in->relpath && !path) {
-		pthread_mutex_unlock(&in->lock);
+	if (!in->map.relpath && !path) {
+		mmapfs_unlock(&in->map.lock);
 		return;
 	}
-	row.relpath = path ? path : in->relpath;
-	row.policy = in->settings.flush;
-	if (in->mf) {
-		mmapio_stats(in->mf, &st);
+	row.relpath = path ? path : in->map.relpath;
+	row.policy = in->map.settings.flush;
+	if (in->map.mf) {
+		mmapio_stats(in->map.mf, &st);
 		row_set_counters(&row, &st, w->now_ns);
 	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
 		row_set_counters(&row, &st, w->now_ns);
 	}
-	if (in->mf) {
-		row.size = mmapio_len(in->mf);
-		row.mapped = mmapio_is_mapped(in->mf);
-		row.rw = mmapio_mode(in->mf) == MMAPIO_RW;
+	if (in->map.mf) {
+		row.size = mmapio_len(in->map.mf);
+		row.mapped = mmapio_is_mapped(in->map.mf);
+		row.rw = mmapio_mode(in->map.mf) == MMAPIO_RW;
 	} else {
-		row.rw = in->map_fd >= 0 &&
-			 (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+		row.rw = in->map.map_fd >= 0 &&
+			 (fcntl(in->map.map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 		if (sb.st_size >= 0)
 			row.size = (uint64_t)sb.st_size;
 	}
 	w->err = w->cb(w->cbctx, &row);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_unlock(&in->map.lock);
 	free(path);
 }
 
@@ -585,7 +588,7 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	if (!info->path ||
 	    (w->nopen &&
 	     bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp)) ||
-	    fstatat(mmapfs_d.root.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
+	    fstatat(mmapfs_d.root.fds.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
 	    sb.st_dev != info->dev || sb.st_ino != info->ino)
 		return 0;
 	memset(&row, 0, sizeof(row));
