@@ -71,7 +71,7 @@ int mmapfs_ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
 
 static uint64_t page_bytes(void)
 {
-	return (uint64_t)sysconf(_SC_PAGESIZE);
+	return mmapio_page_size();
 }
 
 /* The mapping the ctl open pins (ctl_handle set, ctl_lock held). */
