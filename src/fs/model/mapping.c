@@ -44,8 +44,9 @@
  *     (mapped_len, brought up to date when a request unpins the mapping,
  *     so growth counts), and the sweep evicts while either cap is
  *     exceeded. A file longer than the cap is served by pread/pwrite
- *     (options.no_mapping), so no user can make the daemon map more than
- *     the cap by growing files, and threads, heap and stacks keep room.
+ *     (options.no_mapping) once the request that mapped or grew it has
+ *     unpinned it, so no user can make the daemon keep more than the cap
+ *     mapped, and threads, heap and stacks keep room.
  *   - A mapping that cannot follow the file's growth (mremap fails,
  *     usually ENOMEM: no address space) must not make acknowledged bytes
  *     unreadable: the write path reports it (mmapfs_mapping_cannot_follow)
@@ -280,40 +281,37 @@ static void account_len_locked(struct mmapfs_inode *in)
 }
 
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
- * the kernel allows and the file fits in max_mapped_bytes. in->lock held.
- * Returns 0 or -errno. */
+ * the kernel allows and the file was not demoted (a file longer than
+ * max_mapped_bytes is demoted by its first unpin). in->lock held. Returns
+ * 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 {
 	struct mmapio_options o;
 	struct mmapio_file *mf;
-	struct stat st;
-	bool too_big;
 	int res;
 
 	assert(mmapfs_lock_held(&in->map.lock));
-	too_big = fstat(fd, &st) == 0 &&
-		  (uint64_t)st.st_size > atomic_load(&max_bytes);
 	mmapio_options_init(&o);
 	o.mode = rw ? MMAPIO_RW : MMAPIO_RO;
 	o.policy = in->map.settings.flush;
 	o.preallocate = in->map.settings.preallocate;
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
-	o.no_mapping = in->map.map_unmapped || too_big;
+	o.no_mapping = in->map.map_unmapped;
 	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
 	if (res < 0) {
 		close(fd);
 		return res;
 	}
 	in->map.mf = mf;
-	if (too_big)
-		mmapfs_info("%s: larger than max_mapped_bytes, served by "
-			    "pread/pwrite", in->map.relpath);
-	else
-		log_mapped(in, rw);
+	log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
 	account_len_locked(in);
+	/* Longer than the cap (no stat of its own for it: the first open
+	 * of every file would pay one): the first unpin demotes it. */
+	if (in->map.mapped_len > atomic_load(&max_bytes))
+		in->map.demote = true;
 	/* Page faults in the daemon read just their page: the READ handler
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
