@@ -765,6 +765,22 @@ MMAPIO_WUR int mmapio_set_policy(struct mmapio_file *f,
 MMAPIO_WUR int mmapio_account_external_write(struct mmapio_file *f,
 					     uint64_t off, uint64_t len);
 
+/* One completed sync of a file (any flush: policy, deadline, close rule,
+ * explicit, asynchronous), as reported to the flush observer. */
+struct mmapio_flush_event {
+	int error;                  /* 0, or the sync's -errno */
+	uint64_t bytes;             /* pending bytes the flush debited */
+	uint64_t duration_ns;       /* time spent in the sync call */
+};
+typedef void (*mmapio_flush_observer_fn)(const struct mmapio_flush_event *ev);
+/* Installs fn (NULL: none) to be called after every sync of every file,
+ * on the thread that flushed (a writer, the flusher, a closer), with no
+ * library lock held. fn must be quick, thread-safe and must not call
+ * libmmapio. Process-wide; set it before files are opened. A process
+ * keeps monotonic totals (flushes, errors, bytes, durations) this way
+ * that outlive every file, which per-file statistics cannot. */
+void mmapio_set_flush_observer(mmapio_flush_observer_fn fn);
+
 /* Shuts the flusher service down: runs the queued asynchronous flushes
  * (their callbacks on the flusher thread), joins the thread, then flushes
  * (durably) every file whose deadline is armed. Files may still be used

@@ -49,6 +49,13 @@ struct mmapfs_global_settings {
 	char control_dir[NAME_MAX + 1];
 	char stats_dir[NAME_MAX + 1];
 	uint64_t metrics_max_files;
+	char metrics_listen[64];       /* "off" or ADDR:PORT (listen_addr.h) */
+	uint64_t closed_files_max;     /* recently closed files kept */
+	char stats_group[NAME_MAX + 1];/* "-" (the mounting user's) or a group
+					* name or number: may read the stats
+					* directory as its mode says */
+	unsigned stats_mode;           /* mode of the stats directory: 0500
+					* plus group/other r-x bits */
 	enum mmapfs_log_level log_level;
 };
 

@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "config_private.h"
+#include "size_parse.h"
 
 /* Largest config file mmapfs_config_load() reads. */
 #define CONFIG_FILE_MAX (1u << 20)
@@ -447,10 +449,6 @@ static int check_range(const struct config_key *k, const char *v, uint64_t n,
 static int parse_number(const struct config_key *k, const char *v,
 			uint64_t *out, char *msg, size_t len)
 {
-	static const struct { const char *name; unsigned shift; } units[] = {
-		{ "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
-		{ "G", 30 }, { "GiB", 30 },
-	};
 	const char *s = v;
 	uint64_t n;
 	unsigned shift = 0;
@@ -465,20 +463,17 @@ static int parse_number(const struct config_key *k, const char *v,
 	if (rc == -EOVERFLOW)
 		return bad_value(msg, len, "value '%s' overflows", v);
 	if (*s) {
-		unsigned i;
+		int unit = mmapfs_size_unit_shift(s, strlen(s));
 
 		if (k->type != CONFIG_SIZE)
 			return bad_value(msg, len,
 					 "bad number '%s' (expected decimal digits)",
 					 v);
-		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (strcmp(s, units[i].name) == 0)
-				break;
-		if (i == sizeof(units) / sizeof(*units))
+		if (unit < 0)
 			return bad_value(msg, len,
 					 "unknown unit '%s' in '%s' (units: K, "
 					 "KiB, M, MiB, G, GiB)", s, v);
-		shift = units[i].shift;
+		shift = (unsigned)unit;
 	}
 	if (n > UINT64_MAX >> shift)
 		return bad_value(msg, len, "value '%s' overflows", v);
@@ -554,6 +549,55 @@ static int parse_dirname(const char *v, char *out, char *msg, size_t len)
 	return 0;
 }
 
+static int parse_listen(const char *v, char *out, char *msg, size_t len)
+{
+	struct mmapfs_listen l;
+	char why[128];
+
+	if (mmapfs_listen_parse(v, &l, why, sizeof(why)) < 0)
+		return bad_value(msg, len, "%s", why);
+	strcpy(out, l.text);
+	return 0;
+}
+
+/* "-", a decimal gid, or the name of a group that exists now. */
+static int parse_group(const char *v, char *out, char *msg, size_t len)
+{
+	char buf[4096];
+	struct group gr, *found = NULL;
+	size_t digits = strspn(v, "0123456789");
+
+	if (strlen(v) > NAME_MAX)
+		return bad_value(msg, len, "name longer than %d bytes",
+				 NAME_MAX);
+	if (strcmp(v, "-") != 0 && !(digits == strlen(v) && digits <= 9) &&
+	    (getgrnam_r(v, &gr, buf, sizeof(buf), &found) != 0 || !found))
+		return bad_value(msg, len, "no group '%s' (expected -, a "
+				 "group name or a number)", v);
+	strcpy(out, v);
+	return 0;
+}
+
+/* Octal permission bits of the stats directory: 0500 (the owner's) plus
+ * any of the group's and others' read and search bits. */
+static int parse_mode(const char *v, unsigned *out, char *msg, size_t len)
+{
+	unsigned m = 0;
+
+	if (strspn(v, "01234567") != strlen(v) || strlen(v) > 4)
+		return bad_value(msg, len, "bad mode '%s' (expected octal, "
+				 "e.g. 0550)", v);
+	for (const char *p = v; *p; p++)
+		m = m * 8 + (unsigned)(*p - '0');
+	if ((m & 0700) != 0500 || (m & ~0555u))
+		return bad_value(msg, len, "mode '%s' must be 0500 plus read "
+				 "and search bits for group or others (0550, "
+				 "0555, ...): the stats files are read-only",
+				 v);
+	*out = m;
+	return 0;
+}
+
 /* Parses v as k's type into field (at least config_value_size(k) bytes). */
 static int parse_value(const struct config_key *k, const char *v, void *field,
 		       char *msg, size_t len)
@@ -578,6 +622,12 @@ static int parse_value(const struct config_key *k, const char *v, void *field,
 		return bad_value(msg, len,
 				 "bad log level '%s' (expected error, warning, "
 				 "notice, info or debug)", v);
+	case CONFIG_LISTEN:
+		return parse_listen(v, field, msg, len);
+	case CONFIG_GROUP:
+		return parse_group(v, field, msg, len);
+	case CONFIG_MODE:
+		return parse_mode(v, field, msg, len);
 	}
 	return bad_value(msg, len, "internal: unknown value type");
 }

@@ -84,6 +84,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/inode.h"
@@ -277,6 +278,7 @@ int mmapfs_fdcache_init(int root_fd)
 		return 0;
 	}
 	mount_fd = mfd;
+	mmapfs_counters_set_fd_cache(0, budget);
 	fh = handle_at(root_fd, ".", AT_HANDLE_CONNECTABLE, &mfd);
 	connectable = fh != NULL;
 	free(fh);
@@ -316,6 +318,12 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 	}
 }
 
+/* Publishes open_fds and budget for metrics.prom. cache_lock held. */
+static void publish_locked(void)
+{
+	mmapfs_counters_set_fd_cache(open_fds, budget);
+}
+
 void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
@@ -324,6 +332,7 @@ void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 	if (in->fds.handle)
 		open_fds++;
 	n = unpin_locked(in, fds);
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
@@ -339,6 +348,7 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in)
 		open_fds--;
 	fd = in->fds.fd;
 	in->fds.fd = -1;
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		close(fd);
@@ -422,8 +432,11 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		memcpy(&hb, in->fds.handle,
 		       sizeof(*in->fds.handle) + in->fds.handle->handle_bytes);
 	mmapfs_unlock(&cache_lock);
-	if (fd >= 0)
+	if (fd >= 0) {
+		mmapfs_count(MMAPFS_CNT_FD_HITS, 1);
 		return fd;
+	}
+	mmapfs_count(MMAPFS_CNT_FD_REOPENS, 1);
 
 	/* Closed by the cache (so it has a handle): open it again. Another
 	 * request may do the same meanwhile; the first one in keeps its
@@ -448,6 +461,7 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		n = unpin_locked(in, fds);
 	else
 		n = evict_locked(fds);
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	if (mine >= 0)
 		close(mine);

@@ -50,6 +50,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "logic/closed_files.h"
 #include "logic/config.h"
 #include "logic/lock.h"
 #include "logic/lockset.h"
@@ -106,7 +107,8 @@ struct mmapfs_inode_entry {
  * evict_error, relpath, settings, locked_bytes, handles, policy_override,
  * override_policy, evict_state, mapped_len, map_unmapped and demote;
  * open_next, open_prev, listed: the open-list lock (mapping.c);
- * referenced, mtime_tick, stale: atomics (stale set under lock). While
+ * counts_carry, counts_base: lock; referenced, mtime_tick, stale: atomics
+ * (stale set under lock). While
  * open_count > 0 the kernel holds the inode, so no FORGET can free it. */
 struct mmapfs_inode_mapping {
 	struct mmapfs_lock lock;
@@ -148,6 +150,14 @@ struct mmapfs_inode_mapping {
 	bool map_unmapped;
 	bool demote;
 	atomic_bool stale;
+
+	/* The file's event counters: those of its earlier mappings (and,
+	 * taken back at the first open, of the table of recently closed
+	 * files) in counts_carry, and what libmmapio counted when the
+	 * current mapping was made in counts_base; the file's counters are
+	 * counts_carry + (mmapio_stats(mf) - counts_base). */
+	struct mmapfs_file_counts counts_carry;
+	struct mmapio_stats counts_base;
 
 	struct mmapfs_inode *open_next, *open_prev;
 	bool listed;             /* on the open list */

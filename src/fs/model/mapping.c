@@ -58,6 +58,16 @@
  *     an eviction for want of address space is made without one too
  *     (libmmapio's unmapped_fallback covers ENOMEM).
  *   - Open inodes are linked in one list (for reload, stats and exit).
+ *   - Counters (logic/closed_files.h): libmmapio's counters belong to the
+ *     file's state, which goes when its last mapping goes with nothing
+ *     pending. So whenever a mapping goes (eviction, last release) what
+ *     it counted is added to the inode's counts_carry (the close rule's
+ *     flush is run first, outside the lock, so it is counted too), the
+ *     last release files the result in the table of recently closed
+ *     files, and the next first open of the file takes it back. A release
+ *     and a first open of the same file that overlap (the open maps the
+ *     file before the release's close) may count the events between the
+ *     two in both; the counters only err upwards.
  *
  *   - No lock is held across a flush, a sync or an unmap that may sync:
  *     choose under the lock, do the slow part outside it. The last
@@ -100,6 +110,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logic/closed_files.h"
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
@@ -304,6 +316,9 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 		return res;
 	}
 	in->map.mf = mf;
+	/* Counts a state libmmapio kept (a file closed with writes pending)
+	 * brings along are not this mapping's. */
+	mmapio_stats(mf, &in->map.counts_base);
 	log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
@@ -356,6 +371,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	mmapfs_config_settings_for(cfg, in->map.relpath, &in->map.settings);
 	mmapfs_config_unref(cfg);
 	override_apply_locked(in);
+	(void)mmapfs_closed_take(in->dev, in->ino, &in->map.counts_carry);
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
@@ -386,15 +402,73 @@ static int mf_sticky_error(struct mmapio_file *mf)
 	return st.sticky_error;
 }
 
+/* True when unmapping mf now would sync: the close rule flushes what is
+ * pending under any policy but never. */
+static bool unmap_would_sync(struct mmapio_file *mf)
+{
+	struct mmapio_policy p;
+
+	mmapio_flush_policy(mf, &p);
+	return p.kind != MMAPIO_POLICY_NEVER &&
+	       (mmapio_pending_bytes(mf) || mmapio_pending_writes(mf));
+}
+
+/* The mapping whose counters are st went: keeps them in counts_carry.
+ * in->lock held. */
+static void counts_fold_locked(struct mmapfs_inode *in,
+			       const struct mmapio_stats *st)
+{
+	assert(mmapfs_lock_held(&in->map.lock));
+	mmapfs_file_counts_add_delta(&in->map.counts_carry, st,
+				     &in->map.counts_base);
+	memset(&in->map.counts_base, 0, sizeof(in->map.counts_base));
+}
+
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out)
+{
+	struct mmapio_stats st;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	*out = in->map.counts_carry;
+	if (in->map.mf) {
+		mmapio_stats(in->map.mf, &st);
+		mmapfs_file_counts_add_delta(out, &st, &in->map.counts_base);
+	}
+}
+
 /* What the last release took out of an inode, to be closed once its lock
- * is dropped: closing may flush (the close rule of the policy). */
+ * is dropped: closing may flush (the close rule of the policy). The
+ * counters are filed in the table of recently closed files then. */
 struct released {
 	struct mmapio_file *mf;  /* NULL: none */
 	bool was_mapped;
 	uint64_t mapped_len;     /* its share of mapped_bytes */
 	int map_fd;              /* -1: none */
 	char *relpath;
+	struct mmapfs_inode *in; /* alive until the release is answered */
+	struct mmapfs_closed_file closed;   /* relpath set at the filing */
+	struct mmapio_stats base;           /* counts_base of mf */
 };
+
+/* Files the counters of a release as they are now, before the close
+ * rule's flush, so that the file keeps a row in the stats while its
+ * release finishes with no lock held (release_count() then replaces the
+ * entry with the final counters). */
+static void file_provisional(const struct released *r)
+{
+	struct mmapfs_closed_file f = r->closed;
+	struct mmapio_stats st;
+
+	f.relpath = r->relpath;
+	if (r->mf) {
+		mmapio_stats(r->mf, &st);
+		mmapfs_file_counts_add_delta(&f.counts, &st, &r->base);
+		f.size = mmapio_len(r->mf);
+		f.rw = mmapio_mode(r->mf) == MMAPIO_RW;
+	}
+	(void)mmapfs_closed_put(&f);   /* a failure: release_count() retries */
+}
 
 /* Takes the mapping, descriptor and path out of in (its last release, or
  * a failed first open). in->lock held. */
@@ -418,11 +492,72 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	in->map.map_unmapped = false;
 	in->map.demote = false;
 	atomic_store(&in->map.stale, false);
+	memset(&r->closed, 0, sizeof(r->closed));
+	r->in = in;
+	r->closed.dev = in->dev;
+	r->closed.ino = in->ino;
+	r->closed.policy = in->map.settings.flush;
+	r->closed.counts = in->map.counts_carry;
+	r->base = in->map.counts_base;
+	memset(&in->map.counts_carry, 0, sizeof(in->map.counts_carry));
+	memset(&in->map.counts_base, 0, sizeof(in->map.counts_base));
+	file_provisional(r);
+}
+
+/* Files the counters of a released file in the table of recently closed
+ * files, under its current path (it may have been renamed since its first
+ * open). No lock held. */
+static void file_closed(struct released *r)
+{
+	char *path = NULL;
+
+	r->closed.relpath = r->relpath;
+	if (!mmapfs_file_counts_zero(&r->closed.counts) && r->in &&
+	    mmapfs_inode_path(r->in, &path) == 0)
+		r->closed.relpath = path;
+	if (mmapfs_closed_put(&r->closed) < 0)
+		mmapfs_warn("%s: counters lost at close: out of memory",
+			    r->relpath ? r->relpath : "?");
+	free(path);
+	memset(&r->closed.counts, 0, sizeof(r->closed.counts));
+}
+
+/* The counters of a released mapping: the close rule's flush is run
+ * here, before the close would run it, so that it is counted. No lock
+ * held. */
+static void release_count(struct released *r)
+{
+	struct mmapio_stats st;
+	struct stat sb;
+	int res;
+
+	if (r->mf) {
+		if (unmap_would_sync(r->mf)) {
+			res = mmapio_flush(r->mf);
+			if (res < 0)
+				mmapfs_debug("%s: close-rule flush failed: %s",
+					     r->relpath, strerror(-res));
+		}
+		mmapio_stats(r->mf, &st);
+		mmapfs_file_counts_add_delta(&r->closed.counts, &st, &r->base);
+		r->closed.size = mmapio_len(r->mf);
+		r->closed.rw = mmapio_mode(r->mf) == MMAPIO_RW;
+		file_closed(r);
+		return;
+	}
+	if (r->map_fd >= 0) {
+		if (fstat(r->map_fd, &sb) == 0)
+			r->closed.size = (uint64_t)sb.st_size;
+		r->closed.rw = (fcntl(r->map_fd, F_GETFL) & O_ACCMODE) ==
+			       O_RDWR;
+	}
+	file_closed(r);
 }
 
 /* Closes what release_detach_locked() took, with no lock held. */
 static void release_finish(struct released *r)
 {
+	release_count(r);
 	if (r->mf) {
 		int res = mmapio_close(r->mf);
 
@@ -440,17 +575,6 @@ static void release_finish(struct released *r)
 	free(r->relpath);
 }
 
-/* True when unmapping mf now would sync: the close rule flushes what is
- * pending under any policy but never. */
-static bool unmap_would_sync(struct mmapio_file *mf)
-{
-	struct mmapio_policy p;
-
-	mmapio_flush_policy(mf, &p);
-	return p.kind != MMAPIO_POLICY_NEVER &&
-	       (mmapio_pending_bytes(mf) || mmapio_pending_writes(mf));
-}
-
 /* Unmaps in's mapping and keeps its descriptor for the next request
  * (eviction). in->lock held, no request in flight, and nothing for the
  * unmap to sync (unmap_would_sync() false): the flush happened before,
@@ -461,9 +585,12 @@ static int unmap_locked(struct mmapfs_inode *in)
 {
 	uint64_t locked = in->map.locked_bytes;
 	bool was_mapped = mmapio_is_mapped(in->map.mf);
+	struct mmapio_stats st;
 	int fd, res;
 
 	assert(mmapfs_lock_held(&in->map.lock));
+	/* Nothing to sync: what the mapping counted is final. */
+	mmapio_stats(in->map.mf, &st);
 	unlock_accounting(in);
 	res = mmapio_unmap(in->map.mf, &fd);
 	if (res == -EBUSY) {
@@ -472,6 +599,8 @@ static int unmap_locked(struct mmapfs_inode *in)
 		return res;
 	}
 	/* Unmapped, also when it reported an error. */
+	counts_fold_locked(in, &st);
+	mmapfs_count(MMAPFS_CNT_EVICTIONS, 1);
 	in->map.evict_state = MMAPFS_EVICT_NONE;
 	in->map.mf = NULL;
 	if (was_mapped)
@@ -946,24 +1075,44 @@ int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 	return res;
 }
 
+/* Puts the file's event counters c into st (the library's counters
+ * restart with each mapping; the file's are kept here). */
+static void stats_set_counts(struct mmapio_stats *st,
+			     const struct mmapfs_file_counts *c)
+{
+	st->writes = c->writes;
+	st->bytes_written = c->bytes_written;
+	st->flushes = c->flushes;
+	st->flush_errors = c->flush_errors;
+	st->last_flush_ns = c->last_flush_ns;
+}
+
 int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
 			 bool *mapped)
 {
-	bool counted = false;
+	struct mmapfs_file_counts counts;
+	bool counted = false, open;
 
 	memset(st, 0, sizeof(*st));
 	*mapped = false;
 	mmapfs_lock(&in->map.lock);
+	open = in->map.open_count > 0;
 	if (in->map.mf) {
 		*mapped = mmapio_is_mapped(in->map.mf);
 		mmapio_stats(in->map.mf, st);
 		counted = true;
 	}
+	if (open)
+		mmapfs_mapping_counts_locked(in, &counts);
 	mmapfs_unlock(&in->map.lock);
 	/* No mf: the library may still keep its counters (closed or
 	 * evicted with writes pending under never). */
 	if (!counted)
 		(void)mmapio_stats_by_id(in->dev, in->ino, st);
+	/* The file's own counters: kept across evictions while open, in
+	 * the table of recently closed files after its close. */
+	if (open || mmapfs_closed_find(in->dev, in->ino, &counts))
+		stats_set_counts(st, &counts);
 	return 0;
 }
 

@@ -52,10 +52,15 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
  * on a mount with the writeback cache) or the flush's -errno. */
 int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 				       const struct mmapio_policy *p);
-/* The library's counters of in (its mapping's, else those the library
- * keeps for the closed file) and whether it is mapped now. Returns 0. */
+/* The counters of in and whether it is mapped now: pending counts from
+ * the library (its mapping's, else those it keeps for the closed file),
+ * events from the file's own counters (kept across evictions, and in the
+ * table of recently closed files after the last close). Returns 0. */
 int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
 			 bool *mapped);
+/* The file's event counters now (see counts_carry). in->lock held. */
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out);
 /* Pins the inode's mapping for one request (remapping an evicted one) and
  * returns it with a reference of the caller's own (so a concurrent last
  * RELEASE cannot free it), or NULL for files served by pread/pwrite. Every

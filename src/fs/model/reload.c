@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "model/invalidate.h"
 #include "model/mapping.h"
@@ -50,6 +51,14 @@ void mmapfs_config_install(struct mmapfs_config *c)
 	mmapfs_config_unref(mmapfs_running_config_swap(c));
 	mmapfs_mount_apply_globals(c);
 	mmapfs_mapping_apply_config(c);
+}
+
+/* A rejected reload: counted (metrics.prom), and its text kept for
+ * .stats/config. */
+static void reload_rejected(char *text)
+{
+	mmapfs_count(MMAPFS_CNT_RELOADS_FAILED, 1);
+	mmapfs_running_config_set_error(text);
 }
 
 /* Logs each line of a multi-line error text. */
@@ -96,7 +105,7 @@ int mmapfs_reload(void)
 			errors = NULL;
 		if (errors)
 			log_lines(errors);
-		mmapfs_running_config_set_error(errors);
+		reload_rejected(errors);
 		pthread_mutex_unlock(&reload_lock);
 		return res;
 	}
@@ -108,7 +117,7 @@ int mmapfs_reload(void)
 
 		if (msg)
 			log_lines(msg);
-		mmapfs_running_config_set_error(msg);
+		reload_rejected(msg);
 		mmapfs_config_unref(fresh);
 		pthread_mutex_unlock(&reload_lock);
 		return -EINVAL;
@@ -123,6 +132,8 @@ int mmapfs_reload(void)
 	mmapfs_invalidate_queue(FUSE_ROOT_ID);
 	mmapfs_config_unref(old);
 	pthread_mutex_unlock(&reload_lock);
+	mmapfs_count(MMAPFS_CNT_RELOADS_OK, 1);
+	mmapfs_counters_mark_reload_ok();
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
 }

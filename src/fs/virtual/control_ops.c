@@ -24,10 +24,12 @@
  *     reload), so it survives reloads, evictions and reopens while the
  *     inode is known; `default` clears it.
  *   - Stats rows: every inode with open files (mapping.c's open list),
- *     with the counters of its mapping; an open file whose mapping is
- *     evicted or that cannot be mapped shows mapped = no and zero
- *     counters (libmmapio keeps its counters, but offers them only through
- *     a mapping). Files with no open handle are not listed.
+ *     with its counters (mapping.c keeps them across evictions and
+ *     reopens); then the recently closed files (closed_files.c) that are
+ *     not open, with the pending counts libmmapio still keeps for them;
+ *     then any other file libmmapio keeps pending counts for. A file is
+ *     listed once: the ids listed so far are kept, sorted, for the later
+ *     walks.
  *
  * Locking: no lock of its own. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
@@ -505,24 +507,37 @@ static int64_t monotonic_ns(void)
 
 /* Copies a file's counters into its stats row; now_ns (CLOCK_MONOTONIC,
  * as last_flush_ns) gives the age of the last flush. */
+static void row_set_counts(struct mmapfs_stats_row *row,
+			   const struct mmapfs_file_counts *c, int64_t now_ns)
+{
+	row->flushes = c->flushes;
+	row->flush_errors = c->flush_errors;
+	row->bytes_written = c->bytes_written;
+	row->writes = c->writes;
+	row->last_flush_age_ms = -1;
+	if (c->last_flush_ns > 0)
+		row->last_flush_age_ms = now_ns > c->last_flush_ns ?
+			(now_ns - c->last_flush_ns) / 1000000 : 0;
+}
+
 static void row_set_counters(struct mmapfs_stats_row *row,
 			     const struct mmapio_stats *st, int64_t now_ns)
 {
+	struct mmapfs_file_counts c = { 0, 0, 0, 0, 0 };
+	struct mmapio_stats zero;
+
+	memset(&zero, 0, sizeof(zero));
+	mmapfs_file_counts_add_delta(&c, st, &zero);
+	row_set_counts(row, &c, now_ns);
 	row->pending_bytes = st->pending_bytes;
 	row->pending_writes = st->pending_writes;
-	row->flushes = st->flushes;
-	row->flush_errors = st->flush_errors;
-	row->bytes_written = st->bytes_written;
-	row->writes = st->writes;
-	if (st->last_flush_ns > 0)
-		row->last_flush_age_ms = now_ns > st->last_flush_ns ?
-			(now_ns - st->last_flush_ns) / 1000000 : 0;
 }
 
 /* One row for an open inode. Called under the open-list lock. */
 static void file_row(struct mmapfs_inode *in, void *cbctx)
 {
 	struct row_walk *w = cbctx;
+	struct mmapfs_file_counts counts;
 	struct mmapfs_stats_row row;
 	struct mmapio_stats st;
 	struct stat sb;
@@ -544,18 +559,25 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
 	mmapfs_lock(&in->map.lock);
-	remember_open(w, in->dev, in->ino);
-	if (!in->map.relpath && !path) {
+	if (in->map.open_count == 0 || (!in->map.relpath && !path)) {
+		/* Released (its counters go to the table of recently closed
+		 * files as the release finishes), or never opened as a
+		 * file. */
 		mmapfs_unlock(&in->map.lock);
+		free(path);
 		return;
 	}
+	remember_open(w, in->dev, in->ino);
 	row.relpath = path ? path : in->map.relpath;
 	row.policy = in->map.settings.flush;
+	mmapfs_mapping_counts_locked(in, &counts);
+	row_set_counts(&row, &counts, w->now_ns);
 	if (in->map.mf) {
-		mmapio_stats(in->map.mf, &st);
-		row_set_counters(&row, &st, w->now_ns);
+		row.pending_bytes = mmapio_pending_bytes(in->map.mf);
+		row.pending_writes = mmapio_pending_writes(in->map.mf);
 	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
-		row_set_counters(&row, &st, w->now_ns);
+		row.pending_bytes = st.pending_bytes;
+		row.pending_writes = st.pending_writes;
 	}
 	if (in->map.mf) {
 		row.size = mmapio_len(in->map.mf);
@@ -600,17 +622,68 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	return w->cb(w->cbctx, &row);
 }
 
+static bool listed(const struct row_walk *w, dev_t dev, ino_t ino)
+{
+	struct file_id id = { dev, ino };
+
+	return w->nopen &&
+	       bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp);
+}
+
+/* One row for a recently closed file that is not open (closed_files.c);
+ * pending counts from libmmapio when it still keeps the file's state.
+ * Called under the table's lock (libmmapio's registry lock is taken
+ * inside it, never the other way round). The ids listed are added after
+ * the walk (w->open must stay sorted during it). */
+static int closed_row(const struct mmapfs_closed_file *f, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+	struct mmapfs_stats_row row;
+	struct mmapio_stats st;
+
+	if (listed(w, f->dev, f->ino))
+		return 0;
+	memset(&row, 0, sizeof(row));
+	row.relpath = f->relpath;
+	row.size = f->size;
+	row.rw = f->rw;
+	row.policy = f->policy;
+	row_set_counts(&row, &f->counts, w->now_ns);
+	if (mmapio_stats_by_id(f->dev, f->ino, &st) == 0) {
+		row.pending_bytes = st.pending_bytes;
+		row.pending_writes = st.pending_writes;
+	}
+	return w->cb(w->cbctx, &row);
+}
+
+static int remember_closed(const struct mmapfs_closed_file *f, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+
+	remember_open(w, f->dev, f->ino);
+	return w->err;
+}
+
+static void sort_listed(struct row_walk *w)
+{
+	if (w->nopen)
+		qsort(w->open, w->nopen, sizeof(*w->open), file_id_cmp);
+}
+
 static int ops_for_each_file(void *ctx, mmapfs_control_row_fn cb, void *cbctx)
 {
 	struct row_walk w = { cb, cbctx, 0, monotonic_ns(), NULL, 0, 0 };
 
 	(void)ctx;
 	mmapfs_mapping_for_each_open(file_row, &w);
-	if (!w.err) {
-		if (w.nopen)
-			qsort(w.open, w.nopen, sizeof(*w.open), file_id_cmp);
+	sort_listed(&w);
+	if (!w.err)
+		w.err = mmapfs_closed_for_each(closed_row, &w);
+	if (!w.err)
+		w.err = mmapfs_closed_for_each(remember_closed, &w);
+	sort_listed(&w);
+	if (!w.err)
 		w.err = mmapio_for_each_detached(detached_row, &w);
-	}
 	free(w.open);
 	return w.err;
 }
@@ -653,4 +726,5 @@ void mmapfs_control_instance(struct mmapfs_control *c)
 	c->ops = &control_ops;
 	c->ctx = NULL;
 	c->owner = geteuid();
+	c->mount = mmapfs_d.mountpoint;
 }
