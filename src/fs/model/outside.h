@@ -20,8 +20,9 @@ void mmapfs_outside_stop(void);
  * could take it for its own. */
 void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
-/* The end of a write or truncation: also drops set-ID bits and
- * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
+/* The end of a change of a file's data (write, truncation, fallocate,
+ * copy_file_range): also drops set-ID bits and capabilities as the
+ * kernel would have (killpriv_v2, killpriv.c). */
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
 /* True when st (attributes just read) shows a change made from outside
  * since the kernel's cache of in was last known good; records it, so
