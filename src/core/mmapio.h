@@ -177,10 +177,16 @@ struct mmapio_options {
 	bool unmapped_fallback;       /* default false. When the kernel refuses
 				       * to map the file (ENODEV: a file system
 				       * without shared mmap, e.g. a FUSE file
-				       * system serving direct_io files), open
-				       * the file anyway without a mapping: see
-				       * "Files without a mapping" below. RO
-				       * and RW only; COW stays -ENODEV. */
+				       * system serving direct_io files; or
+				       * ENOMEM: no address space left for it),
+				       * open the file anyway without a
+				       * mapping: see "Files without a mapping"
+				       * below. RO and RW only; COW stays
+				       * -ENODEV / -ENOMEM. */
+	bool no_mapping;              /* default false. Open without a mapping
+				       * whatever the kernel would say (a caller
+				       * that bounds its address space); RO and
+				       * RW only (COW: -EINVAL). */
 };
 
 /* Sets *o to the defaults above. Thread-safe (touches only *o). */
@@ -197,8 +203,8 @@ void mmapio_options_init(struct mmapio_options *o);
  * when sizing a new file. A file this call created exclusively is removed
  * again on failure.
  *
- * Files without a mapping (o->unmapped_fallback, and the kernel said
- * ENODEV): mmapio_is_mapped() is false. The object keeps the fd and the
+ * Files without a mapping (o->no_mapping; or o->unmapped_fallback, and the
+ * kernel said ENODEV or ENOMEM): mmapio_is_mapped() is false. The object keeps the fd and the
  * length (from fstat) and the same durability state as any file: pending
  * counts, ms deadlines through the flusher, the sticky error, the close
  * rule. Then

@@ -13,6 +13,11 @@
  * `files` and `metrics.prom` every interval and computes write and flush
  * rates from the differences of the per-file counters
  * (mmapfs_file_bytes_written_total, flushes) between two snapshots.
+ * Everything read from the mount (file names above all: any user who may
+ * create files chooses them) is printed through mmapfs_text_escape, so no
+ * control byte reaches the terminal raw (text_fit.h): top, the files
+ * table (field by field, its tabs and newlines kept), stats and the
+ * messages.
  *
  * Invariants: `top` restores the terminal (termios, cursor, main screen)
  * on every exit path once it has changed it: q, Ctrl-C, SIGTERM, SIGHUP
@@ -53,16 +58,62 @@ struct mount_ctx {
 	char stats_dir[NAME_MAX + 1];
 };
 
+static int print_escaped(FILE *out, const char *s, size_t n);
+
+/* Messages may name paths from the mount: escaped like everything else. */
 __attribute__((format(printf, 1, 2)))
 static void die_msg(const char *fmt, ...)
 {
+	char msg[2 * PATH_MAX];
 	va_list ap;
+	int n;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	fputs(PROG ": ", stderr);
+	(void)print_escaped(stderr, msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	fputc('\n', stderr);
+}
+
+/* Prints the n bytes of s (no NUL among them) to out with every control
+ * byte escaped (text_fit.h). Returns 0 or -ENOMEM. */
+static int print_escaped(FILE *out, const char *s, size_t n)
+{
+	/* The worst case: every byte as \xHH (4), a C1 pair as 8. */
+	char *in = strndup(s, n), *buf = malloc(4 * n + 1);
+
+	if (!in || !buf) {
+		free(in);
+		free(buf);
+		return -ENOMEM;
+	}
+	mmapfs_text_escape(in, buf, 4 * n + 1);
+	fputs(buf, out);
+	free(in);
+	free(buf);
+	return 0;
+}
+
+/* Prints a TSV text (.stats/files) with every field escaped: its tabs
+ * and newlines are the table's, names carry theirs as \t and \n
+ * already. Returns 0 or -ENOMEM. */
+static int print_tsv_escaped(FILE *out, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\t\n");
+		int ret = print_escaped(out, text, n);
+
+		if (ret < 0)
+			return ret;
+		text += n;
+		if (*text)
+			fputc(*text++, out);
+	}
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -615,7 +666,7 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 		if (json)
 			ret = print_files_json(text);
 		else
-			fputs(text, stdout);
+			ret = print_tsv_escaped(stdout, text);
 		free(text);
 		if (ret < 0)
 			die_msg("files: %s", strerror(-ret));
@@ -641,9 +692,15 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 		ret = ret < 0 ? 1 : 0;
 		goto out;
 	}
-	printf("mount           %s\n", m->root);
-	for (size_t i = 0; i < 5; i++)
-		printf("%-15s %s\n", names[i], values[i]);
+	fputs("mount           ", stdout);
+	ret = print_escaped(stdout, m->root, strlen(m->root));
+	fputc('\n', stdout);
+	for (size_t i = 0; i < 5 && ret == 0; i++) {
+		printf("%-15s ", names[i]);
+		ret = print_escaped(stdout, values[i], strlen(values[i]));
+		fputc('\n', stdout);
+	}
+	ret = ret < 0 ? 1 : 0;
 out:
 	mmapfs_buf_free(&out);
 	for (size_t i = 0; i < 5; i++)

@@ -37,6 +37,42 @@ static void test_escape(void **state)
 	assert_string_equal(out, "\\x01");
 }
 
+/* Issue 22: a hostile file name (OSC title, screen clear, carriage
+ * return), every C0 byte, C1 controls in UTF-8 and malformed UTF-8. */
+static void test_escape_terminal_injection(void **state)
+{
+	char out[256], in[2], want[8];
+
+	(void)state;
+	mmapfs_text_escape("esc\x1b]0;owned\x07\x1b[2J\r!", out, sizeof(out));
+	assert_string_equal(out, "esc\\x1b]0;owned\\x07\\x1b[2J\\x0d!");
+	for (int b = 1; b < 0x80; b++) {
+		in[0] = (char)b;
+		in[1] = '\0';
+		if (b < 0x20 || b == 0x7f)
+			snprintf(want, sizeof(want), "\\x%02x", b);
+		else
+			snprintf(want, sizeof(want), "%c", b);
+		mmapfs_text_escape(in, out, sizeof(out));
+		assert_string_equal(out, want);
+	}
+	/* C1 controls (U+009B CSI, U+0085 NEL); U+00A0 is printable. */
+	mmapfs_text_escape("x\xc2\x9b" "2J\xc2\x85\xc2\xa0", out, sizeof(out));
+	assert_string_equal(out, "x\\xc2\\x9b2J\\xc2\\x85\xc2\xa0");
+	/* A lone 8-bit CSI, an overlong ESC, a surrogate, a cut sequence. */
+	mmapfs_text_escape("\x9b" "2J", out, sizeof(out));
+	assert_string_equal(out, "\\x9b2J");
+	mmapfs_text_escape("\xc0\x9b", out, sizeof(out));
+	assert_string_equal(out, "\\xc0\\x9b");
+	mmapfs_text_escape("\xed\xa0\x80", out, sizeof(out));
+	assert_string_equal(out, "\\xed\\xa0\\x80");
+	mmapfs_text_escape("\xe2\x82" "A", out, sizeof(out));
+	assert_string_equal(out, "\\xe2\\x82A");
+	/* Room for "x" and half a C1 escape: the escape is left out whole. */
+	mmapfs_text_escape("x\xc2\x9b", out, 6);
+	assert_string_equal(out, "x");
+}
+
 static void test_fit(void **state)
 {
 	char out[64];
@@ -134,6 +170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_terminal_injection),
 		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_sizes),

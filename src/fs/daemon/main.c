@@ -51,6 +51,7 @@
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/creds.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -122,7 +123,8 @@ static void print_help(const char *prog)
 "\n"
 "Exit status:\n"
 "  0  clean unmount, SIGTERM or SIGINT; --help, --version; a good config\n"
-"  1  bad command line or unknown option; bad config (nothing mounted)\n"
+"  1  bad command line or unknown option; bad config (nothing mounted);\n"
+"     RLIMIT_NOFILE below 128 that cannot be raised\n"
 "  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
 "     MOUNTPOINT busy (already a FUSE mount)\n"
 "  3  the mount or the FUSE session failed\n",
@@ -339,6 +341,33 @@ static void raise_nofile_limit(void)
 			mmapfs_warn("cannot raise RLIMIT_NOFILE: %s",
 				    strerror(errno));
 	}
+}
+
+/* The inode table's teardown hook: what the modules above the table keep
+ * in an inode, .ctl/lock's first (its open is one of the mapping's
+ * handles). */
+static void inode_gone(struct mmapfs_inode *in)
+{
+	mmapfs_ctl_inode_gone(in);
+	mmapfs_mapping_inode_gone(in);
+}
+
+/* After raise_nofile_limit: true when the soft limit leaves the daemon
+ * room to work (its own descriptors, the fd cache's budget, one per open
+ * file); else says so on stderr. */
+static bool nofile_limit_workable(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MMAPFS_MIN_NOFILE)
+		return true;
+	fprintf(stderr, "mmapfs: RLIMIT_NOFILE is %llu and cannot be raised; "
+		"mmapfs needs at least %d open files (raise the hard limit: "
+		"ulimit -Hn, prlimit --nofile, LimitNOFILE=); nothing "
+		"mounted\n", (unsigned long long)rl.rlim_cur,
+		MMAPFS_MIN_NOFILE);
+	return false;
 }
 
 /* glibc loads libgcc_s the first time a thread is cancelled (libfuse
@@ -630,13 +659,20 @@ int main(int argc, char **argv)
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
 	raise_nofile_limit();
+	if (!nofile_limit_workable()) {
+		mmapfs_config_unref(cfg);
+		close(root_fd);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	preload_unwinder();
 	umask(0);
 	mmapfs_creds_init();
 	/* The model's upward calls, wired here so that each module calls
-	 * only the modules below it: the inode table's teardown and the fd
-	 * cache's stand-in descriptor belong to the mappings. */
-	mmapfs_inode_set_teardown(mmapfs_mapping_inode_gone);
+	 * only the modules below it: the inode table's teardown belongs to
+	 * the .ctl/lock state and the mappings, the fd cache's stand-in
+	 * descriptor to the mappings. */
+	mmapfs_inode_set_teardown(inode_gone);
 	mmapfs_fdcache_set_stand_in(mmapfs_mapping_dup_fd);
 	/* Daemon-wide totals outlive every file (logic/counters.c). */
 	mmapfs_counters_mark_start();

@@ -43,6 +43,8 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 	PATH_KEY(CONFIG_KEY_HUGEPAGES, "hugepages", CONFIG_BOOL, hugepages),
 	GLOBAL_KEY(CONFIG_KEY_MAX_MAPPED_FILES, "max_mapped_files",
 		   CONFIG_COUNT, max_mapped_files, 1, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_MAX_MAPPED_BYTES, "max_mapped_bytes",
+		   CONFIG_SIZE, max_mapped_bytes, 0, UINT64_MAX),
 	GLOBAL_KEY(CONFIG_KEY_MAX_LOCKED_BYTES, "max_locked_bytes",
 		   CONFIG_SIZE, max_locked_bytes, 0, UINT64_MAX),
 	GLOBAL_KEY(CONFIG_KEY_WRITEBACK_CACHE, "writeback_cache",
@@ -117,6 +119,7 @@ struct mmapfs_config *config_new_defaults(void)
 	};
 	c->global = (struct mmapfs_global_settings){
 		.max_mapped_files = 4096,
+		.max_mapped_bytes = 0,
 		.max_locked_bytes = 64ull << 20,
 		.writeback_cache = false,
 		.keep_cache = true,

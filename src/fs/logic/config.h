@@ -38,6 +38,8 @@ struct mmapfs_file_settings {
 /* Settings only [global] may set. */
 struct mmapfs_global_settings {
 	uint64_t max_mapped_files;     /* LRU cap on idle mappings */
+	uint64_t max_mapped_bytes;     /* cap on mapped address space; 0:
+					* half of what the daemon has */
 	uint64_t max_locked_bytes;     /* cap on .ctl/lock and lock = true */
 	bool writeback_cache;          /* only with every policy = never */
 	bool keep_cache;               /* FOPEN_KEEP_CACHE on open */

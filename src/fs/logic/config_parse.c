@@ -23,6 +23,13 @@
  * Every problem is reported (not only the first) as "FILE:LINE: message"
  * naming the section and key; any problem fails the whole parse.
  *
+ * mmapfs_config_load() reads only a regular file of at most
+ * CONFIG_FILE_MAX bytes (opened O_NONBLOCK, checked with fstat: a FIFO in
+ * the config's place must not block a reload) and refuses an empty one,
+ * at mount as on reload: a zero-byte file is most likely one caught
+ * halfway through a rewrite, and no config at all is how the built-in
+ * defaults are asked for.
+ *
  * Command-line overrides (-o KEY=VALUE, mmapfs_config_load_with()) go
  * through the same handler after the file, as keys of [global] that may
  * replace the file's value; they have no line (0), and their messages
@@ -42,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_private.h"
@@ -846,17 +854,48 @@ int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
 	return parse_with(text, len, name, NULL, 0, out, errors);
 }
 
-/* Reads the whole file at path into a malloc'd buffer. Returns 0 or
- * -errno; -EFBIG beyond CONFIG_FILE_MAX. */
-static int read_file(const char *path, char **text, size_t *len)
+/* Why read_file() cannot be refused: the text for "FILE: cannot read: ". */
+static const char *unreadable_reason(int rc, const struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rc != -EINVAL)
+		return strerror(-rc);
+	if (S_ISFIFO(st->st_mode))
+		return "not a regular file (a FIFO); refused";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return "not a regular file (a device); refused";
+	if (S_ISSOCK(st->st_mode))
+		return "not a regular file (a socket); refused";
+	return "not a regular file; refused";
+}
+
+/* Reads the whole file at path into a malloc'd buffer. Only a regular
+ * file is read: it is opened with O_NONBLOCK, so a FIFO (or a device)
+ * put in the config's place cannot block the open, and fstat refuses it
+ * before any read. Returns 0 or -errno: -EISDIR, -EINVAL another file
+ * that is not regular (*st says what it is), -EFBIG beyond CONFIG_FILE_MAX (by fstat, then by what
+ * was read: the file may grow meanwhile). */
+static int read_file(const char *path, char **text, size_t *len,
+		     struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	size_t n = 0;
 	char *buf;
 	int rc = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st->st_mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(st->st_mode))
+		rc = -EINVAL;
+	else if (st->st_size > (off_t)CONFIG_FILE_MAX)
+		rc = -EFBIG;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);
@@ -906,6 +945,7 @@ int mmapfs_config_load_with(const char *path,
 			    char **errors)
 {
 	char *text = NULL;
+	struct stat st;
 	size_t len = 0;
 	int rc;
 
@@ -919,12 +959,25 @@ int mmapfs_config_load_with(const char *path,
 		}
 		return rc;
 	}
-	rc = read_file(path, &text, &len);
+	memset(&st, 0, sizeof(st));
+	rc = read_file(path, &text, &len, &st);
 	if (rc) {
 		if (errors && asprintf(errors, "%s: cannot read: %s\n", path,
-				       strerror(-rc)) < 0)
+				       unreadable_reason(rc, &st)) < 0)
 			*errors = NULL;
 		return rc;
+	}
+	if (len == 0) {
+		/* Most likely caught halfway through a rewrite (an editor
+		 * that truncates before it writes): applying it would drop
+		 * every setting to its default. */
+		free(text);
+		if (errors && asprintf(errors, "%s: empty file (0 bytes): "
+				       "refused; to run with the built-in "
+				       "defaults, mount without -o config\n",
+				       path) < 0)
+			*errors = NULL;
+		return -EINVAL;
 	}
 	rc = parse_with(text, len, path, ov, nov, out, errors);
 	free(text);

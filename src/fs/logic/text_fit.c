@@ -33,7 +33,7 @@ size_t mmapfs_text_escape(const char *s, char *out, size_t outlen)
 	while (i < len) {
 		size_t n = mmapfs_utf8_char_len(s + i, len - i);
 		unsigned char c = (unsigned char)s[i];
-		char esc[8];
+		char esc[16];
 		const char *piece = s + i;
 		size_t plen = n;
 
@@ -42,6 +42,14 @@ size_t mmapfs_text_escape(const char *s, char *out, size_t outlen)
 			piece = esc;
 			plen = 4;
 			n = 1;
+		} else if (n == 2 && c == 0xc2 &&
+			   (unsigned char)s[i + 1] <= 0x9f) {
+			/* A C1 control (U+0080-U+009F; U+009B is CSI), which
+			 * terminals may obey in UTF-8 too. */
+			snprintf(esc, sizeof(esc), "\\xc2\\x%02x",
+				 (unsigned char)s[i + 1]);
+			piece = esc;
+			plen = 8;
 		}
 		if (w + plen >= outlen)
 			break;

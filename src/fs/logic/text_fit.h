@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 /* Writes s to out (outlen bytes, NUL-terminated, cut at a character
- * boundary when too small) with C0 control bytes, DEL and bytes that are
+ * boundary when too small) with C0 control bytes, DEL, the UTF-8 forms of
+ * the C1 controls (U+0080-U+009F, `\xc2\x9b` for CSI) and bytes that are
  * not valid UTF-8 as `\xHH` (ESC shows as `\x1b`). Backslashes stay as
  * they are: escape them first (mmapfs_ctl_escape_path writes `\\`) where
  * a name could spell `\x1b` itself. Returns the characters written. */

@@ -38,6 +38,25 @@
  *     error an eviction's unmap reports (a close-rule flush that failed,
  *     or the sticky error of a file evicted through .ctl/evict) is kept
  *     in the inode (evict_error) and reported like the sticky error.
+ *   - Address space is capped too (max_mapped_bytes; 0: half of what the
+ *     daemon has, from RLIMIT_AS or the size of the user address space):
+ *     mapped_bytes counts the page-rounded lengths of mapped files
+ *     (mapped_len, brought up to date when a request unpins the mapping,
+ *     so growth counts), and the sweep evicts while either cap is
+ *     exceeded. A file longer than the cap is served by pread/pwrite
+ *     (options.no_mapping) once the request that mapped or grew it has
+ *     unpinned it, so no user can make the daemon keep more than the cap
+ *     mapped, and threads, heap and stacks keep room.
+ *   - A mapping that cannot follow the file's growth (mremap fails,
+ *     usually ENOMEM: no address space) must not make acknowledged bytes
+ *     unreadable: the write path reports it (mmapfs_mapping_cannot_follow)
+ *     before it replies; reads and writes then go around the mapping
+ *     (mmapfs_mapping_stale, ops_file.c), and once no request pins it the
+ *     mapping is unmapped (demote: flushed first with no lock held, as an
+ *     eviction) and the file is served by pread/pwrite until its last
+ *     release (map_unmapped). A mapping that cannot be made again after
+ *     an eviction for want of address space is made without one too
+ *     (libmmapio's unmapped_fallback covers ENOMEM).
  *   - Open inodes are linked in one list (for reload, stats and exit).
  *   - Counters (logic/closed_files.h): libmmapio's counters belong to the
  *     file's state, which goes when its last mapping goes with nothing
@@ -86,6 +105,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +127,8 @@ static _Atomic uint64_t mapped_count;
 static _Atomic uint64_t max_mapped = 4096;
 static _Atomic uint64_t max_locked;
 static _Atomic uint64_t locked_total;
+static _Atomic uint64_t mapped_bytes;    /* sum of map.mapped_len */
+static _Atomic uint64_t max_bytes = UINT64_MAX;
 
 void mmapfs_handle_free(struct mmapfs_handle *h)
 {
@@ -233,8 +256,46 @@ static void log_mapped(const struct mmapfs_inode *in, bool rw)
 			    policy);
 }
 
+/* max_mapped_bytes = 0: half the address space the daemon may have. */
+static uint64_t auto_max_bytes(void)
+{
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+	uint64_t space = 1;
+	struct rlimit rl;
+
+	/* The stack sits at the top of the user address space: the power
+	 * of two above it is that space's size (128 TiB on x86-64 with 4
+	 * page-table levels). */
+	while (space <= top && space < (UINT64_C(1) << 63))
+		space <<= 1;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (uint64_t)rl.rlim_cur < space)
+		space = (uint64_t)rl.rlim_cur;
+	return space / 2;
+}
+
+/* Brings in's share of mapped_bytes in line with its mapping's length
+ * (0 without a mapping). in->lock held. */
+static void account_len_locked(struct mmapfs_inode *in)
+{
+	uint64_t want = 0;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (in->map.mf && mmapio_is_mapped(in->map.mf)) {
+		uint64_t page = mmapio_page_size();
+
+		want = (mmapio_len(in->map.mf) + page - 1) / page * page;
+	}
+	if (want == in->map.mapped_len)
+		return;
+	atomic_fetch_add(&mapped_bytes, want - in->map.mapped_len);
+	in->map.mapped_len = want;
+}
+
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
- * the kernel allows. in->lock held. Returns 0 or -errno. */
+ * the kernel allows and the file was not demoted (a file longer than
+ * max_mapped_bytes is demoted by its first unpin). in->lock held. Returns
+ * 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 {
 	struct mmapio_options o;
@@ -248,6 +309,7 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	o.preallocate = in->map.settings.preallocate;
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
+	o.no_mapping = in->map.map_unmapped;
 	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
 	if (res < 0) {
 		close(fd);
@@ -260,6 +322,11 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
+	account_len_locked(in);
+	/* Longer than the cap (no stat of its own for it: the first open
+	 * of every file would pay one): the first unpin demotes it. */
+	if (in->map.mapped_len > atomic_load(&max_bytes))
+		in->map.demote = true;
 	/* Page faults in the daemon read just their page: the READ handler
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
@@ -308,6 +375,8 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && mmapfs_fdcache_relieve(errno))
+		fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
 		       errno == ETXTBSY)) {
 		rw = false;
@@ -374,6 +443,7 @@ void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
 struct released {
 	struct mmapio_file *mf;  /* NULL: none */
 	bool was_mapped;
+	uint64_t mapped_len;     /* its share of mapped_bytes */
 	int map_fd;              /* -1: none */
 	char *relpath;
 	struct mmapfs_inode *in; /* alive until the release is answered */
@@ -410,6 +480,8 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	r->was_mapped = r->mf && mmapio_is_mapped(r->mf);
 	if (r->mf)
 		unlock_accounting(in);
+	r->mapped_len = in->map.mapped_len;
+	in->map.mapped_len = 0;
 	in->map.mf = NULL;
 	r->map_fd = in->map.map_fd;
 	in->map.map_fd = -1;
@@ -417,6 +489,9 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	in->map.relpath = NULL;
 	in->map.evict_error = 0;
 	in->map.evict_state = MMAPFS_EVICT_NONE;
+	in->map.map_unmapped = false;
+	in->map.demote = false;
+	atomic_store(&in->map.stale, false);
 	memset(&r->closed, 0, sizeof(r->closed));
 	r->in = in;
 	r->closed.dev = in->dev;
@@ -493,6 +568,7 @@ static void release_finish(struct released *r)
 			mmapfs_debug("%s: unmapped (last close)", r->relpath);
 		if (r->was_mapped)
 			atomic_fetch_sub(&mapped_count, 1);
+		atomic_fetch_sub(&mapped_bytes, r->mapped_len);
 	}
 	if (r->map_fd >= 0)
 		close(r->map_fd);
@@ -529,6 +605,8 @@ static int unmap_locked(struct mmapfs_inode *in)
 	in->map.mf = NULL;
 	if (was_mapped)
 		atomic_fetch_sub(&mapped_count, 1);
+	account_len_locked(in);
+	atomic_store(&in->map.stale, false);
 	in->map.map_fd = fd;
 	if (res < 0 && !in->map.evict_error)
 		in->map.evict_error = res;
@@ -594,7 +672,8 @@ static void evict_if_needed(void)
 {
 	unsigned flushes = 0;
 
-	while (atomic_load(&mapped_count) > atomic_load(&max_mapped)) {
+	while (atomic_load(&mapped_count) > atomic_load(&max_mapped) ||
+	       atomic_load(&mapped_bytes) > atomic_load(&max_bytes)) {
 		struct mmapfs_inode *in, *victim = NULL, *flushing = NULL;
 		struct mmapio_file *to_flush = NULL;
 		uint64_t steps = 0, limit;
@@ -647,6 +726,54 @@ static void evict_if_needed(void)
 		if (!victim)
 			return;
 	}
+}
+
+/* A demoted file with no request in flight: unmapped now, mapped again
+ * by the next request without a mapping. Returns a reference to flush
+ * with no lock held (the unmap would sync) before trying again, or NULL.
+ * in->lock held. */
+static struct mmapio_file *demote_locked(struct mmapfs_inode *in)
+{
+	int res;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (!in->map.demote || in->map.inflight > 0 ||
+	    in->map.evict_state == MMAPFS_EVICT_FLUSHING)
+		return NULL;
+	if (!in->map.mf || !mmapio_is_mapped(in->map.mf)) {
+		in->map.demote = false;
+		return NULL;
+	}
+	if (unmap_would_sync(in->map.mf))
+		return mmapio_ref(in->map.mf);
+	res = unmap_locked(in);
+	if (res == -EBUSY)
+		return NULL;	/* a view still replying: a later unpin */
+	in->map.demote = false;
+	in->map.map_unmapped = true;
+	mmapfs_notice("%s: served by pread/pwrite from now on (its mapping "
+		      "could not grow with it, or it outgrew "
+		      "max_mapped_bytes)", in->map.relpath);
+	return NULL;
+}
+
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err)
+{
+	mmapfs_lock(&in->map.lock);
+	if (in->map.mf && mmapio_is_mapped(in->map.mf) &&
+	    !atomic_load(&in->map.stale)) {
+		atomic_store(&in->map.stale, true);
+		in->map.demote = true;
+		mmapfs_info("%s: the mapping cannot grow with the file (%s): "
+			    "reads and writes go around it", in->map.relpath,
+			    strerror(-err));
+	}
+	mmapfs_unlock(&in->map.lock);
+}
+
+bool mmapfs_mapping_stale(struct mmapfs_inode *in)
+{
+	return atomic_load_explicit(&in->map.stale, memory_order_acquire);
 }
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
@@ -753,11 +880,32 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 	 * holds the only reference (mmapio_unmap needs it). */
 	int res = mmapio_close(mf);
 
+	struct mmapio_file *to_flush;
+	bool over;
+
 	if (res < 0)
 		mmapfs_err("flush at close failed: %s", strerror(-res));
 	mmapfs_lock(&in->map.lock);
 	in->map.inflight--;
+	/* The request may have grown the file: its address space counts,
+	 * and a file grown past max_mapped_bytes goes to pread/pwrite. */
+	account_len_locked(in);
+	if (in->map.mapped_len > atomic_load(&max_bytes))
+		in->map.demote = true;
+	to_flush = demote_locked(in);
 	mmapfs_unlock(&in->map.lock);
+	if (to_flush) {
+		/* The request still holds the kernel's inode: in stays. */
+		flush_before_unmap(to_flush, "demotion");
+		mmapfs_lock(&in->map.lock);
+		to_flush = demote_locked(in);
+		mmapfs_unlock(&in->map.lock);
+		if (to_flush)	/* written again meanwhile: a later unpin */
+			(void)mmapio_close(to_flush);
+	}
+	over = atomic_load(&mapped_bytes) > atomic_load(&max_bytes);
+	if (over)
+		evict_if_needed();
 }
 
 bool mmapfs_mapping_has_fd(struct mmapfs_inode *in)
@@ -809,12 +957,20 @@ bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 	    (uint64_t)size != mmapio_len(in->map.mf)) {
 		int64_t res = mmapio_refresh(in->map.mf);
 
-		if (res < 0)
+		if (res < 0 && !atomic_load(&in->map.stale)) {
+			/* Grown from outside past what can be mapped: as for
+			 * the daemon's own growth (which set stale before and
+			 * is not reported again), reads go around the
+			 * mapping and the next unpin replaces it. */
 			mmapfs_warn("%s: cannot follow a size change from "
 				    "outside: %s", in->map.relpath,
 				    strerror((int)-res));
+			atomic_store(&in->map.stale, true);
+			in->map.demote = true;
+		}
 		changed = true;
 	}
+	account_len_locked(in);
 	mmapfs_unlock(&in->map.lock);
 	return changed;
 }
@@ -1039,6 +1195,8 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 	struct policy_changes pc = { 0 };
 
 	atomic_store(&max_mapped, g->max_mapped_files);
+	atomic_store(&max_bytes, g->max_mapped_bytes ? g->max_mapped_bytes :
+				 auto_max_bytes());
 	atomic_store(&max_locked, g->max_locked_bytes);
 	mmapfs_lock(&policy_lock);
 	mmapfs_lock(&open_lock);

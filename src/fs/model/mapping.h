@@ -91,5 +91,13 @@ void mmapfs_mapping_unreserve_lock_budget(uint64_t n);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
+/* True while the file's mapping lags behind its length (it could not
+ * grow with it): requests use the descriptor, not the mapping. */
+bool mmapfs_mapping_stale(struct mmapfs_inode *in);
+/* After a change through the mount grew the file and the mapping could
+ * not follow (err, from mmapio_refresh): reads and writes of the file go
+ * around the mapping from now on, and the file is served by pread/pwrite
+ * once no request uses the mapping. Never fails. */
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err);
 
 #endif /* MMAPFS_MODEL_MAPPING_H */

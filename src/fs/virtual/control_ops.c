@@ -14,12 +14,10 @@
  *     (mmapfs_mapping_open: daemon credentials, settings of its path), and
  *     pins the mapping for the call (mmapfs_mapping_get/put). prefetch,
  *     advise and flush release that handle at once (the last release
- *     applies the policy's close rule as a close would); lock keeps the
- *     handle, the pin (so the max_mapped_files sweep passes the mapping
- *     by) and one lookup reference (so the inode outlives the kernel's
- *     FORGET) until its locked bytes are unlocked again. Locked bytes are
- *     counted in whole pages and share max_locked_bytes with `lock = true`
- *     (mapping.c keeps the total).
+ *     applies the policy's close rule as a close would). The open is
+ *     model/ctl_lock.c's (mmapfs_ctl_open), and so are lock and unlock
+ *     (per-file page sets within max_locked_bytes; a locked file is
+ *     pinned, so evict answers EBUSY).
  *   - policy: the override is the mappings' state
  *     (mmapfs_mapping_set_policy_override): it replaces the config's
  *     policy wherever the settings of the file are filled in (first open,
@@ -33,11 +31,7 @@
  *     listed once: the ids listed so far are kept, sorted, for the later
  *     walks.
  *
- * Locking: ctl_lock serialises lock/unlock and guards the inodes' ctl
- * group (struct mmapfs_inode_control); it is taken before any lock of the
- * model (mapping.c's functions take those inside) and, like mapping.c's
- * policy_lock, only by control commands, so it may be held across the
- * close rule of a release. flush_all copies references to the mappings
+ * Locking: no lock of its own. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
 #include "virtual/virtual.h"
@@ -52,6 +46,7 @@
 
 #include "logic/log.h"
 #include "mmapfs_config.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -67,7 +62,6 @@
 /* Retries of openat2 when it reports a concurrent rename (EAGAIN). */
 #define OPENAT2_RETRIES 8
 
-static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
 {
@@ -217,31 +211,6 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 	return 0;
 }
 
-/* ---- opening a file for a command ---------------------------------------- */
-
-/* Opens in as a FUSE open would, through a handle without a descriptor.
- * Returns 0 with *hp, or -errno. */
-static int ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
-{
-	struct mmapfs_handle *h = calloc(1, sizeof(*h));
-	bool changed;
-	int res;
-
-	if (!h)
-		return -ENOMEM;
-	h->fd = -1;
-	h->flags = O_RDONLY;
-	res = mmapfs_mapping_open(in, h, &changed);
-	if (res < 0) {
-		mmapfs_handle_free(h);
-		return res;
-	}
-	if (changed)
-		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
-	*hp = h;
-	return 0;
-}
-
 /* An fd of in's file for the calls that need no mapping (a file served by
  * pread/pwrite). Returns the fd or -errno. */
 static int open_data_fd(struct mmapfs_inode *in)
@@ -270,7 +239,7 @@ static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -301,7 +270,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	int res;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -312,107 +281,18 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	return res;
 }
 
-/* Bytes of the whole pages covering [off, off + len) (len > 0). */
-static uint64_t page_span(uint64_t off, uint64_t len)
-{
-	uint64_t page = mmapio_page_size();
-	uint64_t first = off / page, last = (off + len - 1) / page;
-
-	return (last - first + 1) * page;
-}
-
 static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 		    uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapfs_inode *held;
-	struct mmapio_file *mf;
-	struct stat st;
-	int res, fd;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl.handle) {
-		/* The first locked range: keep the inode, the open and the
-		 * pin until the last one is unlocked. */
-		fd = mmapfs_inode_fd_get(in);
-		if (fd >= 0) {
-			int copy = dup(fd);
-
-			fd = copy < 0 ? -errno : copy;
-			mmapfs_inode_fd_put(in);
-		}
-		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
-		if (res < 0)
-			goto out;
-		res = ctl_open(in, &in->ctl.handle);
-		if (res < 0) {
-			mmapfs_inode_forget(held, 1);
-			goto out;
-		}
-		mf = mmapfs_mapping_get(in);
-	} else {
-		mmapfs_lock(&in->map.lock);
-		mf = in->map.mf;
-		mmapfs_unlock(&in->map.lock);
-	}
-	if (!mf) {
-		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
-	} else {
-		res = mmapfs_mapping_reserve_lock_budget(span);
-		if (res == 0) {
-			res = mmapio_lock(mf, off, len);
-			if (res < 0)
-				mmapfs_mapping_unreserve_lock_budget(span);
-			else
-				in->ctl.locked_bytes += span;
-		}
-	}
-	if (in->ctl.locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl.handle);
-		in->ctl.handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-out:
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_lock(inode_of(node), off, len);
 }
 
 static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
 		      uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapio_file *mf;
-	int res = 0;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl.handle) {
-		/* Nothing of it was locked through .ctl/lock. */
-		pthread_mutex_unlock(&ctl_lock);
-		return 0;
-	}
-	mmapfs_lock(&in->map.lock);
-	mf = in->map.mf;	/* pinned since the first lock: still mapped */
-	mmapfs_unlock(&in->map.lock);
-	res = mmapio_unlock(mf, off, len);
-	if (res == 0) {
-		if (span > in->ctl.locked_bytes)
-			span = in->ctl.locked_bytes;
-		mmapfs_mapping_unreserve_lock_budget(span);
-		in->ctl.locked_bytes -= span;
-	}
-	if (in->ctl.locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl.handle);
-		in->ctl.handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_unlock(inode_of(node), off, len);
 }
 
 /* ---- flush, evict, policy, reload ---------------------------------------- */
@@ -425,7 +305,7 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
