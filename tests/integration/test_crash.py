@@ -1,0 +1,212 @@
+"""Crash consistency: every flush policy's promise against simulated power
+loss (README, "What a crash can lose").
+
+mmapfs runs over recordfs (recordfs.py), which journals every write,
+truncate, fsync, name change and directory sync that reaches the backing.
+A workload writes numbered, checksummed records through mmapfs and logs
+each acknowledgement.  From the journal, crash_states.py builds the
+backing as a power cut at instant t could leave it (everything durable at
+t plus a subset of what was written but not yet durable: none, all, a
+random prefix, random page pieces), at instants around every durability
+point, just after acknowledgements and at random; each state is mounted
+through a fresh mmapfs and checked (crash_checkers.py) against the
+policies' promises (crash_promises.py): the state mounts and lists, no
+acknowledged write the policy covers is missing, torn records fail their
+checksum, names changed under `always` (or before a directory fsync) are
+so, and a sqlite WAL database under `always` passes integrity_check with
+every committed transaction.
+
+Each test reports "N crash states" in the summary section.  Budgets and
+seed: crash_harness.py (MMAPFS_CRASH_STATES, _SECONDS, _SCALE, _SEED);
+the nightly long run is tests/crash/run_long.sh.  Skipped without
+python3-pyfuse3.
+
+The last test runs the same checkers against a daemon whose config says
+`never` everywhere while the checkers expect the real policies: they must
+find the losses, or they would prove nothing.
+"""
+
+import os
+
+import pytest
+
+import crash_checkers
+import crash_harness
+import crash_states
+import crash_workloads
+from crash_harness import SECONDS, scaled
+
+TIMEOUT = SECONDS + 300
+
+DATA_POLICIES = {
+    "always-log": "always",
+    "bytes-log": "bytes=16KiB",
+    "writes-log": "writes=4",
+    "ms-log": "ms=100",
+    "combo-log": "bytes=8KiB,ms=200",
+    "never-log": "never",
+}
+
+
+def config_of(policies, default="never"):
+    text = f"[global]\nflush = {default}\n"
+    for glob, policy in policies.items():
+        text += f"\n[match {glob}]\nflush = {policy}\n"
+    return text
+
+
+DATA_CONFIG = config_of(DATA_POLICIES)
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    missing = crash_harness.pyfuse3_missing()
+    if missing:
+        pytest.skip(f"pyfuse3 cannot be imported ({missing}): "
+                    "apt-get install python3-pyfuse3")
+    rec = crash_harness.Recorder(tmp_path)
+    try:
+        yield rec
+    finally:
+        problems = rec.stop()
+    if problems:
+        pytest.fail(f"{problems}\n--- {rec.log}:\n{rec.log.read_text()}",
+                    pytrace=False)
+
+
+def data_checks(run, names=True):
+    """The checks of a data workload: each file against its policy, the
+    created names against theirs."""
+    files = [crash_checkers.DataFile(path, policy, run.log)
+             for path, policy in sorted(run.log.policies.items())]
+    origin = run.rec.start
+
+    def checks(served, mnt, t):
+        problems = []
+        for f in files:
+            entry = served.get(f.path)
+            content = entry[1] if entry and entry[0] == "file" else None
+            problems += f.check(content, t, origin, run.tally)
+        if names:
+            problems += crash_checkers.check_names(run.log, served, t,
+                                                   origin)
+        return problems
+    return checks
+
+
+def slowest_durability(run):
+    """{policy: the longest time from a write's acknowledgement to the
+    fsync that made it durable} over the files of ms= policies."""
+    ids = crash_states.build(run.rec, run.rec.end + 1, "all", 0).tree.entries()
+    out = {}
+    for path, policy in run.log.policies.items():
+        if "ms=" not in policy or path not in ids:
+            continue
+        f = crash_checkers.DataFile(path, policy, run.log)
+        delays = [t - w.ack for t, w in zip(f.durable_at(run.rec,
+                                                         ids[path][1]),
+                                            f.writes) if t is not None]
+        out[policy] = max(delays, default=0)
+    return out
+
+
+def tally_text(tally):
+    seen = ", ".join(f"{p}: up to {n} in {tally.states_with_loss[p]} states"
+                     for p, n in sorted(tally.lost_allowed.items()))
+    return (f"{tally.torn} torn records detected; acknowledged writes lost "
+            f"within their policy's bound: {seen or 'none'}")
+
+
+@pytest.mark.timeout(TIMEOUT)
+@pytest.mark.parametrize("workload", ["appends", "overwrites"])
+def test_crash_data_policies(workload, mount_factory, recorder, tmp_path,
+                             mmapfs_summary):
+    """One file per policy, appended to or overwritten in place, with an
+    fsync now and then and pauses longer than the ms= allowance."""
+    run = crash_harness.CrashRun(workload, DATA_CONFIG, mount_factory,
+                                 recorder, tmp_path)
+    if workload == "appends":
+        run.record(crash_workloads.appends, DATA_POLICIES, scaled(150),
+                   run.rng.randrange(1 << 32))
+    else:
+        run.record(crash_workloads.overwrites, DATA_POLICIES, scaled(180),
+                   run.rng.randrange(1 << 32))
+    line = run.check_states(data_checks(run))
+    slowest = ", ".join(f"{p}: {ns / 1e6:.0f} ms"
+                        for p, ns in sorted(slowest_durability(run).items()))
+    mmapfs_summary(f"{line}; {tally_text(run.tally)}; slowest write from "
+                   f"acknowledged to durable: {slowest}")
+
+
+REPLACE_DIRS = {"always": "always", "never": "never"}
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_crash_atomic_replace(mount_factory, recorder, tmp_path,
+                              mmapfs_summary):
+    """Small files replaced atomically (temp, fsync, rename) and removed,
+    under `always` and under `never` with directory syncs: every name
+    shows a complete version, and the last one its policy covers."""
+    config = config_of({f"{d}/*": p for d, p in REPLACE_DIRS.items()})
+    run = crash_harness.CrashRun("atomic replace", config, mount_factory,
+                                 recorder, tmp_path)
+    run.record(crash_workloads.replace, REPLACE_DIRS, 8, scaled(70),
+               run.rng.randrange(1 << 32))
+    origin = run.rec.start
+
+    def checks(served, mnt, t):
+        return crash_checkers.check_names(run.log, served, t, origin)
+    line = run.check_states(checks)
+    renames = sum(1 for e in run.log.names if isinstance(e.outcome, bytes))
+    mmapfs_summary(f"{line}; {renames} atomic replacements")
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_crash_sqlite_wal(mount_factory, recorder, tmp_path,
+                          mmapfs_summary):
+    """sqlite in WAL mode, synchronous=OFF, under `always`: every state
+    passes integrity_check and holds every committed transaction."""
+    config = config_of({"db/*": "always"})
+    run = crash_harness.CrashRun("sqlite WAL", config, mount_factory,
+                                 recorder, tmp_path)
+    run.record(crash_workloads.sqlite_wal, scaled(60),
+               run.rng.randrange(1 << 32))
+    origin = run.rec.start
+
+    def checks(served, mnt, t):
+        problems, committed = crash_harness.util.in_child(
+            crash_checkers.check_sqlite,
+            os.path.join(mnt, crash_workloads.DB), run.log, t, origin,
+            timeout=60)
+        run.tally.commits_checked += committed
+        return problems
+    line = run.check_states(checks)
+    mmapfs_summary(f"{line}; {run.tally.commits_checked} committed "
+                   f"transactions found intact")
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_crash_checkers_catch_a_daemon_that_never_flushes(
+        mount_factory, recorder, tmp_path, mmapfs_summary):
+    """The data checkers, run against a daemon configured `never` for
+    every file while they expect DATA_POLICIES, must report losses for
+    every policy but never: proof that they can fail."""
+    run = crash_harness.CrashRun("broken promises", config_of({}),
+                                 mount_factory, recorder, tmp_path)
+    run.record(crash_workloads.appends, DATA_POLICIES, 150,
+               run.rng.randrange(1 << 32), False)
+    # A second after the last write: past every ms= allowance.
+    t = max(run.log.acks()) + 1_000_000_000
+    served = crash_states.build(run.rec, t, "none", 0).tree.paths()
+    caught = {}
+    for path, policy in sorted(run.log.policies.items()):
+        content = served.get(path, (None, None))[1]
+        problems = crash_checkers.DataFile(path, policy, run.log).check(
+            content, t, run.rec.start, run.tally)
+        caught[policy] = bool(problems)
+    expect = {p: p != "never" for p in DATA_POLICIES.values()}
+    assert caught == expect, (
+        f"the checkers did not see what a daemon that never flushes loses "
+        f"(policy: violation found): {caught}")
+    mmapfs_summary(f"crash [broken promises]: 1 crash state, violations "
+                   f"found for {sorted(p for p, v in caught.items() if v)}")
