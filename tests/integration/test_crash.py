@@ -26,6 +26,7 @@ The last test runs the same checkers against a daemon whose config says
 find the losses, or they would prove nothing.
 """
 
+import json
 import os
 
 import pytest
@@ -185,18 +186,14 @@ def test_crash_sqlite_wal(mount_factory, recorder, tmp_path,
                    f"transactions found intact")
 
 
-@pytest.mark.timeout(TIMEOUT)
-def test_crash_checkers_catch_a_daemon_that_never_flushes(
-        mount_factory, recorder, tmp_path, mmapfs_summary):
-    """The data checkers, run against a daemon configured `never` for
-    every file while they expect DATA_POLICIES, must report losses for
-    every policy but never: proof that they can fail."""
-    run = crash_harness.CrashRun("broken promises", config_of({}),
-                                 mount_factory, recorder, tmp_path)
-    run.record(crash_workloads.appends, DATA_POLICIES, 150,
-               run.rng.randrange(1 << 32), False)
-    # A second after the last write: past every ms= allowance.
-    t = max(run.log.acks()) + 1_000_000_000
+NEVER_CONFIG = config_of({})
+
+
+def caught_in_appends(run):
+    """{policy: a violation found} for the data files of an appends
+    recording, cut a second after the last write, keeping nothing that
+    was not durable."""
+    t = max(run.log.acks()) + 1_000_000_000     # past every ms= allowance
     served = crash_states.build(run.rec, t, "none", 0).tree.paths()
     caught = {}
     for path, policy in sorted(run.log.policies.items()):
@@ -204,9 +201,119 @@ def test_crash_checkers_catch_a_daemon_that_never_flushes(
         problems = crash_checkers.DataFile(path, policy, run.log).check(
             content, t, run.rec.start, run.tally)
         caught[policy] = bool(problems)
-    expect = {p: p != "never" for p in DATA_POLICIES.values()}
-    assert caught == expect, (
-        f"the checkers did not see what a daemon that never flushes loses "
-        f"(policy: violation found): {caught}")
-    mmapfs_summary(f"crash [broken promises]: 1 crash state, violations "
-                   f"found for {sorted(p for p, v in caught.items() if v)}")
+    return caught
+
+
+@pytest.mark.timeout(TIMEOUT)
+@pytest.mark.parametrize("workload", ["appends", "replace", "sqlite"])
+def test_crash_checkers_catch_a_daemon_that_never_flushes(
+        workload, mount_factory, recorder, tmp_path, mmapfs_summary):
+    """The checkers, run against a daemon configured `never` everywhere
+    while they expect the real policies, must report what it loses (every
+    policy but never; the atomic replacements under `always`; sqlite's
+    commits): proof that they can fail.  The workloads make no fsync of
+    their own here but the directory syncs."""
+    run = crash_harness.CrashRun(f"broken promises, {workload}",
+                                 NEVER_CONFIG, mount_factory, recorder,
+                                 tmp_path)
+    seed = run.rng.randrange(1 << 32)
+    if workload == "appends":
+        run.record(crash_workloads.appends, DATA_POLICIES, 150, seed, False)
+        caught = caught_in_appends(run)
+        expect = {p: p != "never" for p in DATA_POLICIES.values()}
+        assert caught == expect, (
+            f"the data checkers did not see what a daemon that never "
+            f"flushes loses (policy: violation found): {caught}")
+        found = sorted(p for p, v in caught.items() if v)
+    else:
+        if workload == "replace":
+            run.record(crash_workloads.replace, {"always": "always"}, 4, 12,
+                       seed, 10 ** 9)
+        else:
+            run.record(crash_workloads.sqlite_wal, 12, seed)
+        t = max(run.log.acks()) + 1
+        state = crash_states.build(run.rec, t, "none", 0)
+        directory = tmp_path / "state"
+        crash_states.materialise(state.tree, directory)
+        if workload == "replace":
+            problems = crash_checkers.check_names(
+                run.log, state.tree.paths(), t, run.rec.start)
+        else:
+            problems, _ = crash_harness.util.in_child(
+                crash_checkers.check_sqlite,
+                str(directory / crash_workloads.DB), run.log, t,
+                run.rec.start, timeout=60)
+        assert problems, (f"the {workload} checker found nothing wrong in "
+                          f"a state where a daemon that never flushes "
+                          f"lost everything")
+        found = [problems[0]]
+    mmapfs_summary(f"crash [broken promises, {workload}]: 1 crash state, "
+                   f"violations found: {found}")
+
+
+def write_journal(path, events):
+    """A recordfs journal of `events` (dicts; writes carry "data")."""
+    blob = b""
+    with open(path, "w") as f:
+        for t, e in enumerate(events, 1):
+            e = dict(e, t=t)
+            if e["op"] == "write":
+                data = e.pop("data")
+                e.update(at=len(blob), len=len(data))
+                blob += data
+            f.write(json.dumps(e) + "\n")
+    with open(f"{path}.data", "wb") as f:
+        f.write(blob)
+
+
+def test_crash_state_model(tmp_path, mmapfs_summary):
+    """The crash-state builder on a hand-made journal: what is durable
+    stays, a file's fsync does not make its name durable, a rename needs
+    its directory synced, writes split into page pieces."""
+    page = crash_states.PAGE
+    write_journal(tmp_path / "j", [
+        {"op": "link", "dir": "root", "name": "a", "id": "o1",
+         "kind": "file"},                                           # t=1
+        {"op": "fsyncdir", "id": "root"},                           # t=2
+        {"op": "write", "id": "o1", "off": 0, "data": b"A" * 2 * page},
+        {"op": "fsync", "id": "o1"},                                # t=4
+        {"op": "write", "id": "o1", "off": page - 5, "data": b"B" * 10},
+        {"op": "link", "dir": "root", "name": "b", "id": "o2",
+         "kind": "file"},                                           # t=6
+        {"op": "write", "id": "o2", "off": 0, "data": b"C"},
+        {"op": "fsync", "id": "o2"},                                # t=8
+        {"op": "rename", "dir": "root", "name": "a", "newdir": "root",
+         "newname": "c"},                                           # t=9
+    ])
+    rec = crash_states.Recording(tmp_path / "j")
+    a = b"A" * 2 * page
+    ab = b"A" * (page - 5) + b"B" * 10 + b"A" * (page - 5)
+    states = 0
+
+    def build(t, choice, seed=0):
+        nonlocal states
+        states += 1
+        return crash_states.build(rec, t, choice, seed)
+    s = build(3, "none")
+    assert s.tree.paths() == {"a": ("file", b"")}
+    s = build(10, "none")
+    assert s.tree.paths() == {"a": ("file", a)}
+    assert s.pending_pieces == 4    # two pieces of the B write, b, rename
+    assert build(10, "all").tree.paths() == {"c": ("file", ab),
+                                             "b": ("file", b"C")}
+    outcomes = set()
+    for seed in range(64):
+        for choice in ("prefix", "pages"):
+            paths = build(10, choice, seed).tree.paths()
+            outcomes.add(tuple(sorted((k, v[1]) for k, v in paths.items())))
+            name = "c" if "c" in paths else "a"
+            assert paths[name][1][:page - 5] == b"A" * (page - 5)
+            assert paths.get("b", ("file", b"C")) == ("file", b"C")
+    torn = b"A" * (page - 5) + b"B" * 5 + b"A" * page
+    assert (("a", torn),) in outcomes, "no state kept one page piece only"
+    crash_states.materialise(build(10, "all").tree, tmp_path / "state")
+    assert (tmp_path / "state" / "c").read_bytes() == ab
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == \
+        ["b", "c"]
+    mmapfs_summary(f"crash [state model]: {states} crash states of a "
+                   f"hand-made journal")
