@@ -38,9 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_parse.h"
+#include "logic/ctl_parse.h"
 #include "mmapfs_config.h"
-#include "stats_format.h"
+#include "logic/stats_format.h"
 
 #define PROG "mmapfsctl"
 

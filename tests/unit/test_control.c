@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "logic/control.h"
 #include "mmapfs_config.h"
 
 #define OWNER 1000

@@ -20,12 +20,16 @@
  *
  * Threads: any request thread; no locks (nocap_ctime is atomic).
  */
-#include "fs.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+
+#include "handlers/handlers.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/outside.h"
+#include "virtual/virtual.h"
 
 #define CAPABILITY_XATTR "security.capability"
 

@@ -70,7 +70,7 @@
  * set before the inode enters the table; afterwards only a rename
  * replaces it (under cache_lock; get copies it under the lock).
  */
-#include "fs.h"
+#include "model/fdcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,8 +80,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
 #include "mmapfs_config.h"
+#include "model/inode.h"
+#include "model/mount.h"
 
 #if !HAVE_AT_HANDLE_CONNECTABLE
 #define AT_HANDLE_CONNECTABLE 0x002
@@ -363,6 +365,21 @@ void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
 	free(fh);
 }
 
+/* Set before the session starts, read-only afterwards. */
+static int (*stand_in)(struct mmapfs_inode *in);
+
+void mmapfs_fdcache_set_stand_in(int (*fn)(struct mmapfs_inode *in))
+{
+	stand_in = fn;
+}
+
+/* A descriptor standing in for an object that no longer opens by handle
+ * (an unlinked open file), or -ENOENT. */
+static int stand_in_fd(struct mmapfs_inode *in)
+{
+	return stand_in ? stand_in(in) : -ENOENT;
+}
+
 int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n, fd, mine, err;
@@ -387,7 +404,7 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	if (mine == -ESTALE || mine == -ENOENT)
 		/* Gone, or an unlinked open file: its mapping's descriptor
 		 * stands in (-ENOENT when not open). */
-		mine = mmapfs_mapping_dup_fd(in);
+		mine = stand_in_fd(in);
 	err = mine < 0 ? mine : 0;
 	pthread_mutex_lock(&cache_lock);
 	if (err == 0 && in->fd < 0) {

@@ -15,11 +15,11 @@
 #ifndef MMAPFS_VIRTUAL_H
 #define MMAPFS_VIRTUAL_H
 
-#include "fs.h"
+#include "model/inode.h"
 
 #include <limits.h>
 
-#include "control.h"
+#include "logic/control.h"
 
 /* ---- virtual.c: the virtual inodes ---------------------------------- */
 
@@ -54,7 +54,6 @@ void mmapfs_virtual_opendir(fuse_req_t req, fuse_ino_t ino,
 			    struct fuse_file_info *fi);
 void mmapfs_virtual_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			    off_t off, bool plus);
-void mmapfs_virtual_statfs(fuse_req_t req);
 void mmapfs_virtual_getxattr(fuse_req_t req, size_t size);
 void mmapfs_virtual_listxattr(fuse_req_t req, size_t size);
 /* Frees the stats snapshots the kernel never released (at exit, when no
@@ -89,9 +88,6 @@ bool mmapfs_virtual_hidden(const struct mmapfs_virtual_listing *l,
 /* The control instance of the daemon (its ops, owner = the daemon's
  * effective uid). */
 void mmapfs_control_instance(struct mmapfs_control *c);
-/* Applies the inode's .ctl/policy override, if any, to in->settings (call
- * after filling in->settings from the config; in->lock held). */
-void mmapfs_policy_override_apply(struct mmapfs_inode *in);
 
 /* ---- xattr_virtual.c: user.mmapfs.* --------------------------------- */
 

@@ -1,7 +1,6 @@
 /*
- * fs_ops.c — the FUSE low-level operation table, connection setup (init),
- * and the small helpers the handlers share (timeouts, entry replies,
- * metadata durability under the `always` policy).
+ * fs_ops.c — the FUSE low-level operation table and connection setup
+ * (init).
  *
  * Connection choices (init):
  *   - no splice: replies come straight from mappings and must be copied by
@@ -20,90 +19,17 @@
  * Threads: init runs once before any other request; the helpers are
  * called from any request thread.
  */
-#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "handlers/handlers.h"
+#include "logic/log.h"
+#include "model/mount.h"
 
 #define MAX_WRITE (1024 * 1024)
-
-double mmapfs_attr_timeout(void)
-{
-	return atomic_load_explicit(&mmapfs_d.attr_timeout,
-				    memory_order_relaxed);
-}
-
-double mmapfs_entry_timeout(void)
-{
-	return atomic_load_explicit(&mmapfs_d.entry_timeout,
-				    memory_order_relaxed);
-}
-
-void mmapfs_reply_entry_or_err(fuse_req_t req, int res,
-			       const struct fuse_entry_param *e)
-{
-	if (res < 0) {
-		fuse_reply_err(req, -res);
-		return;
-	}
-	if (fuse_reply_entry(req, e) < 0)
-		/* The request was interrupted: the kernel did not take the
-		 * lookup reference. */
-		mmapfs_inode_forget(mmapfs_inode_get(e->ino), 1);
-}
-
-static int fsync_fd(int fd)
-{
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
-int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
-			 int fd)
-{
-	struct mmapfs_file_settings s;
-	struct mmapfs_config *cfg = mmapfs_config_current();
-	char *rel;
-	int res, dfd, pfd;
-
-	if (mmapfs_config_all_never(cfg)) {
-		mmapfs_config_unref(cfg);
-		return 0;
-	}
-	res = mmapfs_relpath_of_entry(parent, name, &rel);
-	if (res < 0) {
-		mmapfs_config_unref(cfg);
-		return res;
-	}
-	mmapfs_config_settings_for(cfg, rel, &s);
-	mmapfs_config_unref(cfg);
-	free(rel);
-	if (s.flush.kind != MMAPIO_POLICY_ALWAYS)
-		return 0;
-	pfd = mmapfs_inode_fd_get(parent);
-	if (pfd < 0)
-		return pfd;
-	if (fd >= 0) {
-		res = fsync_fd(fd);
-	} else if (fd == MMAPFS_SYNC_OPEN_DIR) {
-		dfd = openat(pfd, name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		res = dfd < 0 ? -errno : fsync_fd(dfd);
-		if (dfd >= 0)
-			close(dfd);
-	}
-	if (res == 0) {
-		dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		res = dfd < 0 ? -errno : fsync_fd(dfd);
-		if (dfd >= 0)
-			close(dfd);
-	}
-	mmapfs_inode_fd_put(parent);
-	return res;
-}
 
 static void mmapfs_init(void *userdata, struct fuse_conn_info *conn)
 {

@@ -11,10 +11,10 @@
  *
  * Threads: the reader thread; start and stop from the main thread.
  */
-#include "fs.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,7 +22,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "daemon/daemon.h"
+#include "logic/log.h"
+#include "model/reload.h"
 
 static int sig_fd = -1, stop_fd = -1;
 static pthread_t thread;

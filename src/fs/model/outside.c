@@ -79,7 +79,7 @@
  * freeing the inode after its FORGET waits for watch_users to drop to 0
  * (mmapfs_outside_forget), so the watcher never uses a freed inode.
  */
-#include "fs.h"
+#include "model/outside.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -92,7 +92,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/killpriv.h"
 
 #define WATCH_BUCKETS 1024
 #define WATCH_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE)

@@ -35,7 +35,7 @@
  * and stat'ed, and its handle recorded, before the shard lock is taken;
  * the fd cache is told after it is dropped.
  */
-#include "fs.h"
+#include "model/inode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +45,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/fdcache.h"
+#include "model/mount.h"
 
 #define SHARDS 64
 #define BUCKETS_PER_SHARD 4096
@@ -141,20 +143,18 @@ int mmapfs_inode_table_init(int root_fd)
 	return mmapfs_fdcache_init(root_fd);
 }
 
+/* Set before the session starts, read-only afterwards. */
+static void (*teardown_hook)(struct mmapfs_inode *in);
+
+void mmapfs_inode_set_teardown(void (*fn)(struct mmapfs_inode *in))
+{
+	teardown_hook = fn;
+}
+
 static void inode_free(struct mmapfs_inode *in)
 {
-	mmapfs_outside_forget(in);
-	while (in->handles) {
-		struct mmapfs_handle *h = in->handles;
-
-		in->handles = h->next;
-		mmapfs_handle_free(h);
-	}
-	if (in->mf)
-		(void)mmapio_close(in->mf);
-	if (in->map_fd >= 0)
-		close(in->map_fd);
-	free(in->relpath);
+	if (teardown_hook)
+		teardown_hook(in);
 	pthread_mutex_destroy(&in->lock);
 	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)
@@ -400,23 +400,17 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 	mmapfs_inode_fd_put(parent);
 	if (res < 0)
 		return res;
+	if (!in)
+		return -EIO;	/* not reached: res 0 always comes with in */
 	mmapfs_inode_nocap_check(in, &e->attr);
-	if (S_ISREG(e->attr.st_mode) && mmapfs_outside_check(in, &e->attr))
-		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
 	e->entry_timeout = mmapfs_entry_timeout();
 	return 0;
 }
 
-int mmapfs_inode_lookup(struct mmapfs_inode *parent, const char *name,
-			struct fuse_entry_param *e)
-{
-	return lookup_in(parent, name, 0, e);
-}
-
-int mmapfs_inode_lookup_listed(struct mmapfs_inode *parent, const char *name,
-			       ino_t listed_ino, struct fuse_entry_param *e)
+int mmapfs_inode_find_entry(struct mmapfs_inode *parent, const char *name,
+			    ino_t listed_ino, struct fuse_entry_param *e)
 {
 	return lookup_in(parent, name, listed_ino, e);
 }
@@ -549,4 +543,17 @@ int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
 		return -ENOMEM;
 	*out = path;
 	return 0;
+}
+
+void mmapfs_reply_entry_or_err(fuse_req_t req, int res,
+			       const struct fuse_entry_param *e)
+{
+	if (res < 0) {
+		fuse_reply_err(req, -res);
+		return;
+	}
+	if (fuse_reply_entry(req, e) < 0)
+		/* The request was interrupted: the kernel did not take the
+		 * lookup reference. */
+		mmapfs_inode_forget(mmapfs_inode_get(e->ino), 1);
 }

@@ -42,7 +42,7 @@
  * (warn_lock), the creation time (set once). Neither lock is held while
  * taking another.
  */
-#include "virtual.h"
+#include "virtual/virtual.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/inode.h"
+#include "model/mount.h"
+#include "model/running_config.h"
 
 #define NODE_CTL_DIR 1u
 #define NODE_STATS_DIR 2u
@@ -568,11 +571,6 @@ void mmapfs_virtual_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	fuse_reply_buf(req, buf, size - rem);
 	free(buf);
-}
-
-void mmapfs_virtual_statfs(fuse_req_t req)
-{
-	mmapfs_op_statfs(req, FUSE_ROOT_ID);
 }
 
 void mmapfs_virtual_getxattr(fuse_req_t req, size_t size)

@@ -23,7 +23,6 @@
  *
  * Threads: main thread only; the session loop spawns the workers.
  */
-#include "fs.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,9 +36,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmdline.h"
-#include "log.h"
+#include "daemon/daemon.h"
+#include "handlers/handlers.h"
+#include "logic/cmdline.h"
+#include "logic/log.h"
 #include "mmapfs_config.h"
+#include "model/creds.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/outside.h"
+#include "model/reload.h"
+#include "model/running_config.h"
+#include "virtual/virtual.h"
 
 #define EXIT_USAGE 1
 #define EXIT_PATHS 2
@@ -48,8 +59,6 @@
 #define MAX_WORKER_THREADS 64
 #define MMAPFS_READAHEAD_KB 1024
 #define MAX_IDLE_THREADS 16
-
-struct mmapfs_daemon mmapfs_d;
 
 static void print_help(const char *prog)
 {
@@ -174,22 +183,18 @@ static bool is_fuse_mountpoint(const char *path)
 }
 
 static const char *tune_mountpoint;
-static atomic_bool tune_done;
 
 /* Raises the kernel's read-ahead of the mount from the 128 KiB a FUSE
  * connection starts with to max_write, so sequential reads arrive in
  * 1 MiB requests. The INIT reply cannot raise it above what the kernel
  * offered, and the kernel sets it while it processes that reply, so this
- * runs at the first request after INIT. Best effort: needs a writable
+ * runs at the first request after INIT (kernel_io.c calls it once). Best effort: needs a writable
  * /sys (root). */
-void mmapfs_tune_readahead_once(void)
+static void tune_readahead_once(void)
 {
 	char dev[32], path[96];
 	FILE *f;
 
-	if (atomic_load_explicit(&tune_done, memory_order_relaxed) ||
-	    atomic_exchange(&tune_done, true))
-		return;
 	if (!find_fuse_mount(tune_mountpoint, dev, sizeof(dev)))
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
@@ -434,7 +439,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		status = EXIT_MOUNT;
 		goto out_signals;
 	}
-	res = mmapfs_kernel_io_install(mmapfs_d.se);
+	res = mmapfs_kernel_io_install(mmapfs_d.se, tune_readahead_once);
 	if (res < 0)
 		/* Plain libfuse I/O then: the kernel asks for
 		 * security.capability before every write. */
@@ -567,6 +572,11 @@ int main(int argc, char **argv)
 	umask(0);
 	mmapfs_creds_init();
 	mmapfs_file_init();
+	/* The model's upward calls, wired here so that each module calls
+	 * only the modules below it: the inode table's teardown and the fd
+	 * cache's stand-in descriptor belong to the mappings. */
+	mmapfs_inode_set_teardown(mmapfs_mapping_inode_gone);
+	mmapfs_fdcache_set_stand_in(mmapfs_mapping_dup_fd);
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
 		mmapfs_config_unref(cfg);

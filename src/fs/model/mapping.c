@@ -48,7 +48,7 @@
  * release update the list after dropping inode.lock, see list_sync()).
  * Requests take only inode.lock, briefly.
  */
-#include "fs.h"
+#include "model/mapping.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +58,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/outside.h"
+#include "model/running_config.h"
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmapfs_inode *open_list;   /* guarded by open_lock */
@@ -225,6 +229,14 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	return 0;
 }
 
+/* Applies the inode's .ctl/policy override, if any, to in->settings
+ * (after filling them from the config). in->lock held. */
+static void override_apply_locked(struct mmapfs_inode *in)
+{
+	if (in->policy_override)
+		in->settings.flush = in->override_policy;
+}
+
 /* The first open: path, settings, descriptor, mapping. in->lock held;
  * pfd: the inode's pinned O_PATH descriptor. */
 static int first_open_locked(struct mmapfs_inode *in, int pfd)
@@ -249,7 +261,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	cfg = mmapfs_config_current();
 	mmapfs_config_settings_for(cfg, in->relpath, &in->settings);
 	mmapfs_config_unref(cfg);
-	mmapfs_policy_override_apply(in);
+	override_apply_locked(in);
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
@@ -529,39 +541,118 @@ bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 	return changed;
 }
 
-bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
+int mmapfs_settings_effective(struct mmapfs_inode *in,
+			      struct mmapfs_file_settings *out)
 {
-	struct mmapfs_file_settings s;
 	struct mmapfs_config *cfg;
-	bool known = false, always;
+	bool known = false, overridden;
 	char *rel;
 	int fd, res;
 
 	pthread_mutex_lock(&in->lock);
-	if (in->open_count > 0) {
+	if (in->open_count > 0 && in->relpath) {
 		known = true;
-		always = in->settings.flush.kind == MMAPIO_POLICY_ALWAYS;
+		*out = in->settings;
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (known)
-		return always;
-	cfg = mmapfs_config_current();
-	if (mmapfs_config_all_never(cfg)) {
-		mmapfs_config_unref(cfg);
-		return false;
-	}
+		return 0;
 	fd = mmapfs_inode_fd_get(in);
 	res = fd < 0 ? fd : mmapfs_relpath_of_fd(fd, &rel);
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
-	if (res < 0) {
-		mmapfs_config_unref(cfg);
-		return false;
-	}
-	mmapfs_config_settings_for(cfg, rel, &s);
+	if (res < 0)
+		return res;
+	cfg = mmapfs_config_current();
+	mmapfs_config_settings_for(cfg, rel, out);
 	mmapfs_config_unref(cfg);
 	free(rel);
+	pthread_mutex_lock(&in->lock);
+	overridden = in->policy_override;
+	if (overridden)
+		out->flush = in->override_policy;
+	pthread_mutex_unlock(&in->lock);
+	return 0;
+}
+
+bool mmapfs_inode_policy_always(struct mmapfs_inode *in)
+{
+	struct mmapfs_file_settings s;
+	struct mmapfs_config *cfg;
+	bool none, overridden;
+
+	/* The common case costs no path: every policy is never and no
+	 * override exists. */
+	cfg = mmapfs_config_current();
+	none = mmapfs_config_all_never(cfg);
+	mmapfs_config_unref(cfg);
+	pthread_mutex_lock(&in->lock);
+	overridden = in->policy_override;
+	pthread_mutex_unlock(&in->lock);
+	if (none && !overridden)
+		return false;
+	if (mmapfs_settings_effective(in, &s) < 0)
+		return false;
 	return s.flush.kind == MMAPIO_POLICY_ALWAYS;
+}
+
+int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
+				       const struct mmapio_policy *p)
+{
+	struct mmapfs_file_settings s;
+	struct mmapfs_config *cfg;
+	struct mmapio_file *mf = NULL;
+	struct mmapio_policy now;
+	int res = 0;
+
+	pthread_mutex_lock(&in->lock);
+	in->policy_override = p != NULL;
+	if (p)
+		in->override_policy = *p;
+	if (in->relpath) {
+		/* Open: its settings are in use; back to the config's
+		 * policy for `default`. */
+		if (p) {
+			in->settings.flush = *p;
+		} else {
+			cfg = mmapfs_config_current();
+			mmapfs_config_settings_for(cfg, in->relpath, &s);
+			mmapfs_config_unref(cfg);
+			in->settings.flush = s.flush;
+		}
+		if (in->mf)
+			mf = mmapio_ref(in->mf);
+		now = in->settings.flush;
+	}
+	pthread_mutex_unlock(&in->lock);
+	/* A stricter policy may flush at once: outside the lock. */
+	if (mf) {
+		res = mmapio_set_policy(mf, &now);
+		if (mmapio_close(mf) < 0 && res == 0)
+			res = -EIO;
+	}
+	return res;
+}
+
+int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
+			 bool *mapped)
+{
+	bool counted = false;
+
+	memset(st, 0, sizeof(*st));
+	*mapped = false;
+	pthread_mutex_lock(&in->lock);
+	if (in->mf) {
+		*mapped = mmapio_is_mapped(in->mf);
+		mmapio_stats(in->mf, st);
+		counted = true;
+	}
+	pthread_mutex_unlock(&in->lock);
+	/* No mf: the library may still keep its counters (closed or
+	 * evicted with writes pending under never). */
+	if (!counted)
+		(void)mmapio_stats_by_id(in->dev, in->ino, st);
+	return 0;
 }
 
 void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
@@ -585,7 +676,7 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 		if (in->relpath) {
 			mmapfs_config_settings_for(c, in->relpath,
 						   &in->settings);
-			mmapfs_policy_override_apply(in);
+			override_apply_locked(in);
 			if (in->mf) {
 				int res = mmapio_set_policy(in->mf,
 						&in->settings.flush);
@@ -699,4 +790,21 @@ void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd)
 		return;
 	/* A failure leaves the old times, as a lost update would. */
 	(void)futimens(fd, times);
+}
+
+void mmapfs_mapping_inode_gone(struct mmapfs_inode *in)
+{
+	mmapfs_outside_forget(in);
+	while (in->handles) {
+		struct mmapfs_handle *h = in->handles;
+
+		in->handles = h->next;
+		mmapfs_handle_free(h);
+	}
+	if (in->mf)
+		(void)mmapio_close(in->mf);
+	if (in->map_fd >= 0)
+		close(in->map_fd);
+	free(in->relpath);
+	in->relpath = NULL;
 }

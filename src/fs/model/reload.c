@@ -1,6 +1,9 @@
 /*
- * reload.c — the running configuration and its reload (SIGHUP; later also
- * .ctl/reload).
+ * reload.c — reloading the configuration (SIGHUP, .ctl/reload) and
+ * installing the first one: the config file parsed again, and a good
+ * config applied to the mount (model/mount.c) and to every open file
+ * (model/mapping.c). The running config itself is held by
+ * running_config.c, below the modules that read it.
  *
  * Design: a loaded config is immutable. The daemon holds one reference in
  * `running`; readers take their own reference under config_lock and use
@@ -9,75 +12,31 @@
  * one and is applied at once to every open file (its policy for its path),
  * and to the timeouts, cache and log settings; a bad one is logged, kept
  * as the last error, and changes nothing. writeback_cache is fixed when
- * the connection starts (DESIGN §4), so a config that changes it is
+ * the connection starts, so a config that changes it is
  * refused.
  *
- * Locking: config_lock guards running and last_error; nothing else is
- * taken while it is held. Reloads are serialised by reload_lock (taken
- * before config_lock, never inside it).
+ * Locking: reloads are serialised by reload_lock (taken before
+ * running_config.c's lock, never inside it).
  */
-#include "fs.h"
+#include "model/reload.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/invalidate.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/running_config.h"
 
-static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mmapfs_config *running;
-static char *last_error;
-
-/* Applies the global settings that are not per file. */
-static void apply_globals(const struct mmapfs_config *c)
-{
-	const struct mmapfs_global_settings *g = mmapfs_config_global(c);
-
-	atomic_store(&mmapfs_d.attr_timeout, g->attr_timeout);
-	atomic_store(&mmapfs_d.entry_timeout, g->entry_timeout);
-	atomic_store(&mmapfs_d.keep_cache, g->keep_cache);
-	atomic_store(&mmapfs_d.cache_readdir, g->cache_readdir);
-	if (!mmapfs_d.log_level_forced)
-		mmapfs_log_set_level(g->log_level);
-}
 
 void mmapfs_config_install(struct mmapfs_config *c)
 {
-	pthread_mutex_lock(&config_lock);
-	running = c;
-	pthread_mutex_unlock(&config_lock);
-	apply_globals(c);
+	mmapfs_config_unref(mmapfs_running_config_swap(c));
+	mmapfs_mount_apply_globals(c);
 	mmapfs_mapping_apply_config(c);
-}
-
-struct mmapfs_config *mmapfs_config_current(void)
-{
-	struct mmapfs_config *c;
-
-	pthread_mutex_lock(&config_lock);
-	c = mmapfs_config_ref(running);
-	pthread_mutex_unlock(&config_lock);
-	return c;
-}
-
-static void set_last_error(char *text)
-{
-	pthread_mutex_lock(&config_lock);
-	free(last_error);
-	last_error = text;
-	pthread_mutex_unlock(&config_lock);
-}
-
-char *mmapfs_reload_last_error(void)
-{
-	char *copy = NULL;
-
-	pthread_mutex_lock(&config_lock);
-	if (last_error)
-		copy = strdup(last_error);
-	pthread_mutex_unlock(&config_lock);
-	return copy;
 }
 
 /* Logs each line of a multi-line error text. */
@@ -113,7 +72,7 @@ int mmapfs_reload(void)
 			errors = NULL;
 		if (errors)
 			log_lines(errors);
-		set_last_error(errors);
+		mmapfs_running_config_set_error(errors);
 		pthread_mutex_unlock(&reload_lock);
 		return res;
 	}
@@ -125,18 +84,13 @@ int mmapfs_reload(void)
 
 		if (msg)
 			log_lines(msg);
-		set_last_error(msg);
+		mmapfs_running_config_set_error(msg);
 		mmapfs_config_unref(fresh);
 		pthread_mutex_unlock(&reload_lock);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&config_lock);
-	old = running;
-	running = fresh;
-	free(last_error);
-	last_error = NULL;
-	pthread_mutex_unlock(&config_lock);
-	apply_globals(fresh);
+	old = mmapfs_running_config_swap(fresh);
+	mmapfs_mount_apply_globals(fresh);
 	mmapfs_mapping_apply_config(fresh);
 	/* The root's listing names the virtual directories as the config
 	 * says (show_control, control_dir, stats_dir): drop the kernel's
@@ -146,14 +100,4 @@ int mmapfs_reload(void)
 	pthread_mutex_unlock(&reload_lock);
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
-}
-
-void mmapfs_config_uninstall(void)
-{
-	pthread_mutex_lock(&config_lock);
-	mmapfs_config_unref(running);
-	running = NULL;
-	free(last_error);
-	last_error = NULL;
-	pthread_mutex_unlock(&config_lock);
 }

@@ -36,7 +36,7 @@
  * guarded by inode.lock. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
-#include "virtual.h"
+#include "virtual/virtual.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +46,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
 #include "mmapfs_config.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/reload.h"
+#include "model/running_config.h"
 
 #if HAVE_OPENAT2
 #include <linux/openat2.h>
@@ -550,41 +557,11 @@ static int ops_evict(void *ctx, struct mmapfs_control_node *node)
 	return mmapfs_mapping_evict(inode_of(node));
 }
 
-void mmapfs_policy_override_apply(struct mmapfs_inode *in)
-{
-	if (in->policy_override)
-		in->settings.flush = in->override_policy;
-}
-
 static int ops_set_policy(void *ctx, struct mmapfs_control_node *node,
 			  const struct mmapio_policy *p)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	struct mmapfs_file_settings s;
-	struct mmapfs_config *cfg;
-	int res = 0;
-
 	(void)ctx;
-	pthread_mutex_lock(&in->lock);
-	in->policy_override = p != NULL;
-	if (p)
-		in->override_policy = *p;
-	if (in->relpath) {
-		/* Open: its settings are in use; back to the config's
-		 * policy for `default`. */
-		if (p) {
-			in->settings.flush = *p;
-		} else {
-			cfg = mmapfs_config_current();
-			mmapfs_config_settings_for(cfg, in->relpath, &s);
-			mmapfs_config_unref(cfg);
-			in->settings.flush = s.flush;
-		}
-		if (in->mf)
-			res = mmapio_set_policy(in->mf, &in->settings.flush);
-	}
-	pthread_mutex_unlock(&in->lock);
-	return res;
+	return mmapfs_mapping_set_policy_override(inode_of(node), p);
 }
 
 static int ops_reload(void *ctx)

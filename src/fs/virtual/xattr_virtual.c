@@ -23,13 +23,16 @@
  * Threads: any request thread; inode.lock is held while the values are
  * read from the inode.
  */
-#include "virtual.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/mapping.h"
+#include "virtual/virtual.h"
 
 #define NAMESPACE "user.mmapfs."
 
@@ -59,45 +62,14 @@ struct vx_values {
 static int vx_read(struct mmapfs_inode *in, struct vx_values *v)
 {
 	struct mmapfs_file_settings s;
-	struct mmapfs_config *cfg;
-	bool known, counted = false;
-	char *rel;
 	int res;
 
 	memset(v, 0, sizeof(*v));
-	pthread_mutex_lock(&in->lock);
-	known = in->open_count > 0;
-	if (known) {
-		v->policy = in->settings.flush;
-		if (in->mf) {
-			v->mapped = mmapio_is_mapped(in->mf);
-			mmapio_stats(in->mf, &v->st);
-			counted = true;
-		}
-	} else if (in->policy_override) {
-		known = true;
-		v->policy = in->override_policy;
-	}
-	pthread_mutex_unlock(&in->lock);
-	/* No mf: the library may still keep its counters (closed or
-	 * evicted with writes pending under never). */
-	if (!counted)
-		(void)mmapio_stats_by_id(in->dev, in->ino, &v->st);
-	if (known)
-		return 0;
-	res = mmapfs_inode_fd_get(in);
+	res = mmapfs_settings_effective(in, &s);
 	if (res < 0)
 		return res;
-	res = mmapfs_relpath_of_fd(res, &rel);
-	mmapfs_inode_fd_put(in);
-	if (res < 0)
-		return res;
-	cfg = mmapfs_config_current();
-	mmapfs_config_settings_for(cfg, rel, &s);
-	mmapfs_config_unref(cfg);
-	free(rel);
 	v->policy = s.flush;
-	return 0;
+	return mmapfs_mapping_stats(in, &v->st, &v->mapped);
 }
 
 /* The text of xattr x (NUL-terminated in buf). Returns its length or

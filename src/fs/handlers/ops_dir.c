@@ -23,7 +23,6 @@
  * Threads: the kernel serialises readdir on one open directory; the
  * handle needs no lock of its own.
  */
-#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +30,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "handlers/handlers.h"
+#include "logic/log.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/lookup.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/outside.h"
+#include "virtual/virtual.h"
 
 void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
@@ -109,7 +116,7 @@ static long add_entry(fuse_req_t req, struct mmapfs_inode *dir,
 					     &e.attr, d->d_off);
 		return n > rem ? 0 : (long)n;
 	}
-	res = mmapfs_inode_lookup_listed(dir, d->d_name, d->d_ino, &e);
+	res = mmapfs_lookup_listed(dir, d->d_name, d->d_ino, &e);
 	if (res < 0)
 		return res;
 	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);

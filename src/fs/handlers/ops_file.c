@@ -47,7 +47,6 @@
  * Threads: any request thread. Per request the inode's lock is taken only
  * inside mmapfs_mapping_get/put.
  */
-#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +55,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "handlers/handlers.h"
+#include "logic/log.h"
+#include "model/creds.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/lookup.h"
+#include "model/mapping.h"
+#include "model/metadata_sync.h"
+#include "model/mount.h"
+#include "model/outside.h"
+#include "model/truncate.h"
+#include "virtual/virtual.h"
 
 static size_t page_size = 4096;
 
@@ -108,74 +119,6 @@ static void drop_own_fd(struct mmapfs_inode *in, struct mmapfs_handle *h)
 	}
 }
 
-static bool policy_is_always(struct mmapfs_inode *in)
-{
-	bool always;
-
-	pthread_mutex_lock(&in->lock);
-	always = in->settings.flush.kind == MMAPIO_POLICY_ALWAYS;
-	pthread_mutex_unlock(&in->lock);
-	return always;
-}
-
-/* Sets the file's mtime to now through fd (open), or else through the
- * inode's pinned O_PATH descriptor pfd. */
-static void set_mtime_now(int pfd, int fd)
-{
-	static const struct timespec times[2] = {
-		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW },
-	};
-	char proc[64];
-
-	if (fd >= 0) {
-		(void)futimens(fd, times);
-		return;
-	}
-	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
-	(void)utimensat(AT_FDCWD, proc, times, 0);
-}
-
-int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
-{
-	struct mmapio_file *mf = mmapfs_mapping_get(in);
-	char proc[64];
-	int res, pfd = -1;
-
-	if (!mf && fd < 0) {
-		/* Neither a mapping nor an open descriptor: by path. */
-		pfd = mmapfs_inode_fd_get(in);
-		if (pfd < 0) {
-			mmapfs_mapping_put(in, mf);
-			return pfd;
-		}
-	}
-	mmapfs_own_change_begin(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : pfd);
-	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
-		res = mmapio_truncate(mf, (uint64_t)size);
-	} else {
-		if (fd >= 0 || mf) {
-			res = ftruncate(fd >= 0 ? fd : mmapio_fd(mf), size);
-		} else {
-			mmapfs_fd_procpath(pfd, proc, sizeof(proc));
-			res = truncate(proc, size);
-		}
-		res = res < 0 ? -errno : 0;
-		if (res == 0 && mf)
-			(void)mmapio_refresh(mf);
-	}
-	if (fd < 0 && mf)
-		fd = mmapio_fd(mf);
-	if (res == 0)
-		set_mtime_now(pfd, fd);
-	/* fd (-1 without one: the inode's own is O_PATH, no good for
-	 * fchmod) */
-	mmapfs_own_change_end_data(in, fd);
-	if (pfd >= 0)
-		mmapfs_inode_fd_put(in);
-	mmapfs_mapping_put(in, mf);
-	return res;
-}
-
 /* A handle for an open with fi's flags, or NULL (ENOMEM). Under the
  * writeback cache the kernel handles O_APPEND itself. */
 static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
@@ -205,7 +148,7 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	}
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		res = mmapfs_file_truncate(in, h->fd, 0);
-		if (res == 0 && policy_is_always(in) && fsync(h->fd) < 0)
+		if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
 			res = -errno;
 		if (res < 0) {
 			mmapfs_mapping_release(in, h);
@@ -320,7 +263,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
 	if (res == 0)
-		res = mmapfs_inode_lookup(dir, name, e);
+		res = mmapfs_lookup(dir, name, e);
 	if (res < 0) {
 		if (h->fd >= 0) {
 			if (created)
@@ -524,7 +467,7 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			if (res < 0 && res != -ERANGE)
 				return res;
 		}
-	} else if (policy_is_always(in) && fdatasync(fd) < 0) {
+	} else if (mmapfs_inode_policy_always(in) && fdatasync(fd) < 0) {
 		return -errno;
 	}
 	return n;

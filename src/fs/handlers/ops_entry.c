@@ -14,7 +14,6 @@
  *
  * Threads: any request thread; no lock of this file's own.
  */
-#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,17 +23,28 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "handlers/handlers.h"
+#include "logic/log.h"
+#include "model/creds.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/lookup.h"
+#include "model/mapping.h"
+#include "model/metadata_sync.h"
+#include "model/mount.h"
+#include "model/outside.h"
+#include "model/truncate.h"
+#include "virtual/virtual.h"
 
 void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	int res;
 
-	mmapfs_tune_readahead_once();
 	if (mmapfs_virtual_lookup(req, parent, name))
 		return;
-	res = mmapfs_inode_lookup(mmapfs_inode_get(parent), name, &e);
+	res = mmapfs_lookup(mmapfs_inode_get(parent), name, &e);
 	if (res == -ENOENT) {
 		/* A negative entry: the kernel caches the absence for
 		 * entry_timeout, as it caches names that exist (a create
@@ -93,7 +103,6 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)fi;
-	mmapfs_tune_readahead_once();
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getattr(req, ino));
 	reply_attr(req, mmapfs_inode_get(ino));
 }
@@ -310,7 +319,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	res = mmapfs_sync_metadata(dir, name,
 				   kind == NEW_DIR ? MMAPFS_SYNC_OPEN_DIR : -1);
 	if (res == 0)
-		res = mmapfs_inode_lookup(dir, name, &e);
+		res = mmapfs_lookup(dir, name, &e);
 	mmapfs_reply_entry_or_err(req, res, &e);
 }
 
@@ -375,7 +384,7 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	}
 	res = mmapfs_sync_metadata(dir, newname, -1);
 	if (res == 0)
-		res = mmapfs_inode_lookup(dir, newname, &e);
+		res = mmapfs_lookup(dir, newname, &e);
 	mmapfs_reply_entry_or_err(req, res, &e);
 }
 
@@ -469,8 +478,8 @@ void mmapfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int res;
 
-	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_statfs(req));
-	in = mmapfs_inode_get(ino);
+	/* The control and stats files live on the mount: its numbers. */
+	in = mmapfs_inode_get(mmapfs_ino_is_virtual(ino) ? FUSE_ROOT_ID : ino);
 	res = mmapfs_inode_fd_get(in);
 	if (res < 0) {
 		fuse_reply_err(req, -res);

@@ -17,7 +17,7 @@
  * The daemon's own groups are captured by mmapfs_creds_init() before any
  * thread starts and read-only afterwards.
  */
-#include "fs.h"
+#include "model/creds.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +26,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/mount.h"
 
 #define GROUPS_ON_STACK 64
 

@@ -12,12 +12,13 @@
  *
  * Locking: ring_lock guards the ring, stopping and the warning flag.
  */
-#include "fs.h"
+#include "model/invalidate.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
+#include "logic/log.h"
+#include "model/mount.h"
 
 #define RING_SIZE 1024
 

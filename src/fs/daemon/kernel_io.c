@@ -21,35 +21,31 @@
  *   - writev: passes each reply through, except the INIT reply, whose
  *     flags get FUSE_HANDLE_KILLPRIV_V2 when the kernel offered it (a copy
  *     of the reply body is sent; libfuse's own buffer is not touched).
- *   - What the daemon then owes the kernel (mmapfs_kill_privs, called by
- *     the handlers that change a file's data): clear set-user-ID, and
- *     set-group-ID of a group-executable file, when the request says so;
- *     drop security.capability on every write and truncation.
+ *   - What the daemon then owes the kernel is model/killpriv.c's: this
+ *     file tells it that killpriv_v2 is on and what each request asked.
+ *   - The first request after INIT calls the root's first_request hook
+ *     (the mount's read-ahead is tuned there: the kernel sets it while it
+ *     processes the INIT reply).
  *
  * Threads: the hooks run in every session thread; the INIT state is
  * written once by the thread that reads INIT, before any other request.
  */
-#include "fs.h"
-
 #include <errno.h>
 #include <linux/fuse.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "daemon/daemon.h"
+#include "logic/log.h"
+#include "model/killpriv.h"
 
 static _Atomic uint64_t init_unique;     /* 0: INIT answered or not seen */
 static atomic_bool killpriv_offered;
-static atomic_bool killpriv_active;
-static _Thread_local bool request_kills_suidgid;
-
-bool mmapfs_killpriv_v2(void)
-{
-	return atomic_load_explicit(&killpriv_active, memory_order_relaxed);
-}
+static atomic_bool init_answered;
+static atomic_bool first_seen;
+static void (*on_first_request)(void);
 
 /* The flag field of a request body, or 0 when the body is too short. */
 static uint32_t body_u32(const char *buf, size_t len, size_t off)
@@ -68,7 +64,7 @@ static void note_request(const char *buf, size_t len)
 	bool kill = false;
 
 	if (len < sizeof(in)) {
-		request_kills_suidgid = false;
+		mmapfs_killpriv_set_request(false);
 		return;
 	}
 	memcpy(&in, buf, sizeof(in));
@@ -107,7 +103,11 @@ static void note_request(const char *buf, size_t len)
 	default:
 		break;
 	}
-	request_kills_suidgid = kill;
+	if (in.opcode != FUSE_INIT && on_first_request &&
+	    atomic_load_explicit(&init_answered, memory_order_acquire) &&
+	    !atomic_exchange(&first_seen, true))
+		on_first_request();
+	mmapfs_killpriv_set_request(kill);
 }
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
@@ -136,7 +136,7 @@ static ssize_t write_init_reply(int fd, struct iovec *iov, int count)
 	copy[0] = iov[0];
 	copy[1].iov_base = &out;
 	copy[1].iov_len = len;
-	atomic_store(&killpriv_active, true);
+	mmapfs_killpriv_set_active();
 	mmapfs_info("kernel: killpriv_v2 negotiated (set-ID bits and "
 		    "capabilities are dropped by the daemon)");
 	return writev(fd, copy, count);
@@ -154,6 +154,8 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count,
 		memcpy(&out, iov[0].iov_base, sizeof(out));
 		if (out.unique == unique) {
 			atomic_store(&init_unique, 0);
+			atomic_store_explicit(&init_answered, true,
+					      memory_order_release);
 			if (out.error == 0 && atomic_load(&killpriv_offered))
 				return write_init_reply(fd, iov, count);
 		}
@@ -161,63 +163,17 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count,
 	return writev(fd, iov, count);
 }
 
-int mmapfs_kernel_io_install(struct fuse_session *se)
+int mmapfs_kernel_io_install(struct fuse_session *se,
+			     void (*first_request)(void))
 {
 	static const struct fuse_custom_io io = {
 		.read = io_read,
 		.writev = io_writev,
 	};
-	int res = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	int res;
+
+	on_first_request = first_request;
+	res = fuse_session_custom_io(se, &io, fuse_session_fd(se));
 
 	return res < 0 ? res : 0;
-}
-
-/* Clears the set-ID bits the kernel would have cleared: 1 when it did. */
-static int kill_suidgid(int fd, const char *path, mode_t mode)
-{
-	mode_t keep = mode & 07777;
-
-	keep &= ~(mode_t)S_ISUID;
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		keep &= ~(mode_t)S_ISGID;
-	if (keep == (mode & 07777))
-		return 0;
-	return (fd >= 0 ? fchmod(fd, keep) : chmod(path, keep)) == 0;
-}
-
-/* Drops security.capability unless it is known to be absent: 1 when it
- * was there. */
-static int kill_capability(struct mmapfs_inode *in, int fd,
-			   const char *path)
-{
-	static const char cap[] = "security.capability";
-
-	if (atomic_load_explicit(&in->nocap_ctime, memory_order_relaxed))
-		return 0;
-	return (fd >= 0 ? fremovexattr(fd, cap) : removexattr(path, cap)) == 0;
-}
-
-bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st)
-{
-	char proc[64] = "";
-	bool changed = false;
-	int pfd = -1;
-
-	if (!mmapfs_killpriv_v2() || !S_ISREG(st->st_mode))
-		return false;
-	if (fd < 0) {
-		/* Truncated by path: through the inode's descriptor. */
-		pfd = mmapfs_inode_fd_get(in);
-		if (pfd < 0)
-			return false;
-		mmapfs_fd_procpath(pfd, proc, sizeof(proc));
-	}
-	/* Failures leave the bits, as a lost race with chmod would. */
-	if (request_kills_suidgid)
-		changed = kill_suidgid(fd, proc, st->st_mode) > 0;
-	if (kill_capability(in, fd, proc) > 0)
-		changed = true;
-	if (pfd >= 0)
-		mmapfs_inode_fd_put(in);
-	return changed;
 }
