@@ -49,7 +49,7 @@ class Tally:
     commits_checked: int = 0
 
 
-# ---- listing ---------------------------------------------------------------
+# ---- listing ------------------------------------------------------------
 
 def read_tree(mnt):
     """{relative path: ("dir", None) | ("file", bytes)} as the mount
@@ -89,7 +89,7 @@ def check_listing(expected, served):
     return problems
 
 
-# ---- data files --------------------------------------------------------------
+# ---- data files ---------------------------------------------------------
 
 class DataFile:
     """The writes of one file and their segments (computed once)."""
@@ -217,7 +217,7 @@ class DataFile:
         return problems
 
 
-# ---- names -------------------------------------------------------------------
+# ---- names --------------------------------------------------------------
 
 def _outcome_matches(outcome, entry):
     if outcome is None:
@@ -275,7 +275,7 @@ def check_names(log, served, t, origin):
     return problems
 
 
-# ---- sqlite ------------------------------------------------------------------
+# ---- sqlite -------------------------------------------------------------
 
 def check_sqlite(db_path, log, t, origin):
     """(violations, transactions committed before t). Opens the database

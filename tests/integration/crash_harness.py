@@ -145,9 +145,11 @@ class CrashRun:
         complete."""
         self.recorder.start()
         m = self.mount_factory(config=self.config, backing=self.recorder.mnt)
-        self.log = util.in_child(workload, str(m.mnt), *args,
-                                 timeout=timeout)
-        m.unmount()
+        try:
+            self.log = util.in_child(workload, str(m.mnt), *args,
+                                     timeout=timeout)
+        finally:
+            m.unmount()     # before recordfs, whatever happened
         problems = m.verdict() or self.recorder.stop()
         if problems:
             pytest.fail(f"recording run: {problems}\n{m.log_tail()}",

@@ -86,7 +86,8 @@ class Recording:
 class Tree:
     """The content of a state: objects by id, names by directory id."""
     files: dict = field(default_factory=dict)   # id -> bytearray
-    dirs: dict = field(default_factory=lambda: {"root": {}})  # id -> {name: (kind, id)}
+    # directory id -> {name: (kind, id)}
+    dirs: dict = field(default_factory=lambda: {"root": {}})
 
     def entries(self):
         """{relative path: (kind, id)} of everything reachable from the

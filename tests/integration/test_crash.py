@@ -14,7 +14,8 @@ policies' promises (crash_promises.py): the state mounts and lists, no
 acknowledged write the policy covers is missing, torn records fail their
 checksum, names changed under `always` (or before a directory fsync) are
 so, and a sqlite WAL database under `always` passes integrity_check with
-every committed transaction.
+every committed transaction.  Under ms= policies every write of the
+recording must also have become durable within T plus the allowance.
 
 Each test reports "N crash states" in the summary section.  Budgets and
 seed: crash_harness.py (MMAPFS_CRASH_STATES, _SECONDS, _SCALE, _SEED);
@@ -33,6 +34,7 @@ import pytest
 
 import crash_checkers
 import crash_harness
+import crash_promises
 import crash_states
 import crash_workloads
 from crash_harness import SECONDS, scaled
@@ -61,6 +63,8 @@ DATA_CONFIG = config_of(DATA_POLICIES)
 
 @pytest.fixture
 def recorder(tmp_path):
+    """A Recorder (recordfs) that is stopped at teardown.  Tests ask for it
+    before mount_factory, so the mmapfs mounts on top of it go first."""
     missing = crash_harness.pyfuse3_missing()
     if missing:
         pytest.skip(f"pyfuse3 cannot be imported ({missing}): "
@@ -75,7 +79,7 @@ def recorder(tmp_path):
                     pytrace=False)
 
 
-def data_checks(run, names=True):
+def data_checks(run):
     """The checks of a data workload: each file against its policy, the
     created names against theirs."""
     files = [crash_checkers.DataFile(path, policy, run.log)
@@ -88,26 +92,33 @@ def data_checks(run, names=True):
             entry = served.get(f.path)
             content = entry[1] if entry and entry[0] == "file" else None
             problems += f.check(content, t, origin, run.tally)
-        if names:
-            problems += crash_checkers.check_names(run.log, served, t,
-                                                   origin)
-        return problems
+        return problems + crash_checkers.check_names(run.log, served, t,
+                                                     origin)
     return checks
 
 
 def slowest_durability(run):
-    """{policy: the longest time from a write's acknowledgement to the
-    fsync that made it durable} over the files of ms= policies."""
+    """{ms= policy: the longest time (ns) from a write's acknowledgement to
+    the fsync that made it durable, over every write of the recording}.
+    Fails the test when one took longer than T plus the allowance."""
     ids = crash_states.build(run.rec, run.rec.end + 1, "all", 0).tree.entries()
     out = {}
-    for path, policy in run.log.policies.items():
-        if "ms=" not in policy or path not in ids:
+    for path, text in run.log.policies.items():
+        policy = crash_promises.Policy.parse(text)
+        if policy.ms is None:
             continue
-        f = crash_checkers.DataFile(path, policy, run.log)
-        delays = [t - w.ack for t, w in zip(f.durable_at(run.rec,
-                                                         ids[path][1]),
-                                            f.writes) if t is not None]
-        out[policy] = max(delays, default=0)
+        f = crash_checkers.DataFile(path, text, run.log)
+        bound = policy.ms * 1_000_000 + crash_promises.MS_SLACK_NS
+        for w, t in zip(f.writes, f.durable_at(run.rec, ids[path][1])):
+            delay = None if t is None else t - w.ack
+            if delay is None or delay > bound:
+                pytest.fail(f"{path} (policy {text}): a write of "
+                            f"{len(w.data)} bytes at {w.off} became durable "
+                            + ("never" if delay is None else
+                               f"{delay / 1e6:.0f} ms after its "
+                               f"acknowledgement") +
+                            f" (bound: {bound / 1e6:.0f} ms)", pytrace=False)
+            out[text] = max(out.get(text, 0), delay)
     return out
 
 
@@ -120,7 +131,7 @@ def tally_text(tally):
 
 @pytest.mark.timeout(TIMEOUT)
 @pytest.mark.parametrize("workload", ["appends", "overwrites"])
-def test_crash_data_policies(workload, mount_factory, recorder, tmp_path,
+def test_crash_data_policies(workload, recorder, mount_factory, tmp_path,
                              mmapfs_summary):
     """One file per policy, appended to or overwritten in place, with an
     fsync now and then and pauses longer than the ms= allowance."""
@@ -143,7 +154,7 @@ REPLACE_DIRS = {"always": "always", "never": "never"}
 
 
 @pytest.mark.timeout(TIMEOUT)
-def test_crash_atomic_replace(mount_factory, recorder, tmp_path,
+def test_crash_atomic_replace(recorder, mount_factory, tmp_path,
                               mmapfs_summary):
     """Small files replaced atomically (temp, fsync, rename) and removed,
     under `always` and under `never` with directory syncs: every name
@@ -163,7 +174,7 @@ def test_crash_atomic_replace(mount_factory, recorder, tmp_path,
 
 
 @pytest.mark.timeout(TIMEOUT)
-def test_crash_sqlite_wal(mount_factory, recorder, tmp_path,
+def test_crash_sqlite_wal(recorder, mount_factory, tmp_path,
                           mmapfs_summary):
     """sqlite in WAL mode, synchronous=OFF, under `always`: every state
     passes integrity_check and holds every committed transaction."""
@@ -207,7 +218,7 @@ def caught_in_appends(run):
 @pytest.mark.timeout(TIMEOUT)
 @pytest.mark.parametrize("workload", ["appends", "replace", "sqlite"])
 def test_crash_checkers_catch_a_daemon_that_never_flushes(
-        workload, mount_factory, recorder, tmp_path, mmapfs_summary):
+        workload, recorder, mount_factory, tmp_path, mmapfs_summary):
     """The checkers, run against a daemon configured `never` everywhere
     while they expect the real policies, must report what it loses (every
     policy but never; the atomic replacements under `always`; sqlite's
