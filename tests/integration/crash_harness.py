@@ -17,7 +17,7 @@ reported with its cut instant and subset seed; the run stops after
 MAX_VIOLATIONS of them.
 
 Budgets (environment): MMAPFS_CRASH_STATES states per test (default 120),
-MMAPFS_CRASH_SECONDS of checking per test (default 30; at least
+MMAPFS_CRASH_SECONDS of checking per test (default 20; at least
 MIN_STATES states are checked whatever the time), MMAPFS_CRASH_SCALE
 multiplies the workloads' sizes (default 1), MMAPFS_CRASH_SEED (default
 random, printed).  With a seed and the same budgets the states are the
@@ -47,7 +47,7 @@ RECORDFS = Path(__file__).resolve().parent / "recordfs.py"
 SEED = int(os.environ.get("MMAPFS_CRASH_SEED",
                           random.SystemRandom().randrange(1 << 32)))
 STATES = int(os.environ.get("MMAPFS_CRASH_STATES", "120"))
-SECONDS = float(os.environ.get("MMAPFS_CRASH_SECONDS", "30"))
+SECONDS = float(os.environ.get("MMAPFS_CRASH_SECONDS", "20"))
 SCALE = float(os.environ.get("MMAPFS_CRASH_SCALE", "1"))
 MIN_STATES = 20
 MAX_VIOLATIONS = 3
