@@ -16,7 +16,7 @@ A state that breaks a promise is kept on disk (state-violation-N) and
 reported with its cut instant and subset seed; the run stops after
 MAX_VIOLATIONS of them.
 
-Budgets (environment): MMAPFS_CRASH_STATES states per test (default 120),
+Budgets (environment): MMAPFS_CRASH_STATES states per test (default 100),
 MMAPFS_CRASH_SECONDS of checking per test (default 20; at least
 MIN_STATES states are checked whatever the time), MMAPFS_CRASH_SCALE
 multiplies the workloads' sizes (default 1), MMAPFS_CRASH_SEED (default
@@ -46,7 +46,7 @@ import util
 RECORDFS = Path(__file__).resolve().parent / "recordfs.py"
 SEED = int(os.environ.get("MMAPFS_CRASH_SEED",
                           random.SystemRandom().randrange(1 << 32)))
-STATES = int(os.environ.get("MMAPFS_CRASH_STATES", "120"))
+STATES = int(os.environ.get("MMAPFS_CRASH_STATES", "100"))
 SECONDS = float(os.environ.get("MMAPFS_CRASH_SECONDS", "20"))
 SCALE = float(os.environ.get("MMAPFS_CRASH_SCALE", "1"))
 MIN_STATES = 20

@@ -171,7 +171,10 @@ def appends(mnt, files, steps, seed, fsyncs=True):
 
 def overwrites(mnt, files, steps, seed):
     """Fills each of `files` with SLOTS records (version 0), makes that
-    durable, then overwrites random slots with new versions."""
+    durable, then overwrites random slots with new versions.  One step in
+    eight grows the file by a slot instead, with a write that starts a
+    little before the end (rewriting those bytes unchanged) and ends past
+    it: the daemon extends the file, then stores into its mapping."""
     rng = random.Random(seed)
     log = WorkloadLog(dict(files))
     fds = {rel: _create(log, mnt, rel, os.O_RDWR, files[rel])
@@ -179,20 +182,31 @@ def overwrites(mnt, files, steps, seed):
     _sync(log, mnt, "", "dirsync")
     tags = {rel: i + 1 for i, rel in enumerate(sorted(files))}
     versions = {rel: [0] * SLOTS for rel in fds}
+    images = {}
     try:
         for rel, fd in fds.items():
-            image = b"".join(crash_records.make(tags[rel], s, 0, SLOT)
-                             for s in range(SLOTS))
-            _write(log, rel, fd, 0, image)
+            images[rel] = bytearray(b"".join(
+                crash_records.make(tags[rel], s, 0, SLOT)
+                for s in range(SLOTS)))
+            _write(log, rel, fd, 0, bytes(images[rel]))
             _sync(log, mnt, rel, "fsync", fd)
             log.slots[rel] = [(s * SLOT, SLOT) for s in range(SLOTS)]
         for _ in range(steps):
             rel = rng.choice(sorted(fds))
-            slot = rng.randrange(SLOTS)
-            versions[rel][slot] += 1
+            image, count = images[rel], len(versions[rel])
+            if rng.random() < 1 / 8:
+                slot, back = count, rng.randint(1, 300)
+                versions[rel].append(0)
+                log.slots[rel].append((slot * SLOT, SLOT))
+            else:
+                slot, back = rng.randrange(count), 0
+                versions[rel][slot] += 1
+            off = slot * SLOT
             rec = crash_records.make(tags[rel], slot, versions[rel][slot],
                                      SLOT)
-            _write(log, rel, fds[rel], slot * SLOT, rec)
+            image[off:off + SLOT] = rec
+            _write(log, rel, fds[rel], off - back,
+                   bytes(image[off - back:off + SLOT]))
             _maybe_sync_or_pause(log, mnt, rng, fds)
     finally:
         for fd in fds.values():

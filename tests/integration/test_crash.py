@@ -59,6 +59,10 @@ def config_of(policies, default="never"):
 
 
 DATA_CONFIG = config_of(DATA_POLICIES)
+# The same with at most two files mapped: mappings of the six files are
+# evicted and remapped all the time, and the bounds must hold across that.
+EVICTING_CONFIG = DATA_CONFIG.replace(
+    "[global]\n", "[global]\nmax_mapped_files = 2\n", 1)
 
 
 @pytest.fixture
@@ -130,13 +134,16 @@ def tally_text(tally):
 
 
 @pytest.mark.timeout(TIMEOUT)
+@pytest.mark.parametrize("mapping", ["mapped", "evicting"])
 @pytest.mark.parametrize("workload", ["appends", "overwrites"])
-def test_crash_data_policies(workload, recorder, mount_factory, tmp_path,
-                             mmapfs_summary):
+def test_crash_data_policies(workload, mapping, recorder, mount_factory,
+                             tmp_path, mmapfs_summary):
     """One file per policy, appended to or overwritten in place, with an
-    fsync now and then and pauses longer than the ms= allowance."""
-    run = crash_harness.CrashRun(workload, DATA_CONFIG, mount_factory,
-                                 recorder, tmp_path)
+    fsync now and then and pauses longer than the ms= allowance; with
+    every file mapped, or with mappings evicted all the time."""
+    config = DATA_CONFIG if mapping == "mapped" else EVICTING_CONFIG
+    run = crash_harness.CrashRun(f"{workload}, {mapping}", config,
+                                 mount_factory, recorder, tmp_path)
     if workload == "appends":
         run.record(crash_workloads.appends, DATA_POLICIES, scaled(150),
                    run.rng.randrange(1 << 32))
