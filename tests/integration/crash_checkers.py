@@ -152,8 +152,8 @@ class DataFile:
             if match is None and floor is None and not any(found):
                 match = -1      # never written, and nothing required
             if match is None or (floor is not None and match < floor):
-                problems.append(self._describe(a, b, found, started, floor,
-                                               match, t, origin))
+                problems.append(self._describe(a, b, found, floor, match,
+                                               t, origin))
                 if len(problems) >= 5:
                     break
                 continue
@@ -182,7 +182,7 @@ class DataFile:
                                               only=i)[0]), None))
         return out
 
-    def _describe(self, a, b, found, started, floor, match, t, origin):
+    def _describe(self, a, b, found, floor, match, t, origin):
         def when(i):
             w = self.writes[i]
             return (f"write #{i} [{w.off}, +{len(w.data)}) acknowledged at "
