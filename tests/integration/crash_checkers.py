@@ -267,7 +267,7 @@ def check_names(log, served, t, origin):
         e = events[floor]
         want = ("absent" if e.outcome is None else "present"
                 if e.outcome is True else
-                f"exactly the {len(e.outcome)} bytes renamed there")
+                f"exactly the {len(e.outcome)} bytes written there")
         problems.append(f"{path} (policy {policy.text}): {_show(entry)}, but "
                         f"the change acknowledged at "
                         f"+{(e.ack - origin) / 1e6:.3f} ms left it {want} "

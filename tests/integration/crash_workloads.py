@@ -219,7 +219,10 @@ def replace(mnt, dirs, names, steps, seed, dirsync_every=6,
     """In each of `dirs` ({dir: policy}), replaces `names` files
     atomically: temp file written and fsynced, renamed over the name.
     Now and then a name is removed, and (every ~dirsync_every steps) the
-    directory is synced, as careful applications do."""
+    directory is synced, as careful applications do.  Under `always` a
+    file is also rewritten in place now and then: opened with O_TRUNC
+    (the empty file is durable once open returned), then one write of at
+    most a page (durable once it returned)."""
     rng = random.Random(seed)
     log = WorkloadLog({})
     for d in sorted(dirs):
@@ -232,11 +235,28 @@ def replace(mnt, dirs, names, steps, seed, dirsync_every=6,
         name = f"f{rng.randrange(names):02d}"
         final, temp = f"{d}/{name}", f"{d}/{name}.tmp"
         policy = dirs[d]
-        if name in present[d] and rng.random() < 0.12:
+        r = rng.random()
+        if name in present[d] and r < 0.12:
             start = now()
             os.unlink(os.path.join(mnt, final))
             log.names.append(NameEvent(final, None, start, now(), policy))
             present[d].discard(name)
+        elif name in present[d] and r < 0.35 and policy == "always":
+            version += 1
+            content = crash_records.make(1, int(name[1:]), version,
+                                         rng.randint(crash_records.MIN_LEN,
+                                                     PAGE))
+            start = now()
+            fd = os.open(os.path.join(mnt, final), os.O_WRONLY | os.O_TRUNC)
+            log.names.append(NameEvent(final, b"", start, now(), policy))
+            try:
+                start = now()
+                if os.write(fd, content) != len(content):
+                    raise AssertionError(f"short write to {final}")
+                log.names.append(NameEvent(final, content, start, now(),
+                                           policy))
+            finally:
+                os.close(fd)
         else:
             version += 1
             content = crash_records.make(1, int(name[1:]), version,

@@ -164,8 +164,9 @@ REPLACE_DIRS = {"always": "always", "never": "never"}
 def test_crash_atomic_replace(recorder, mount_factory, tmp_path,
                               mmapfs_summary):
     """Small files replaced atomically (temp, fsync, rename) and removed,
-    under `always` and under `never` with directory syncs: every name
-    shows a complete version, and the last one its policy covers."""
+    under `always` and under `never` with directory syncs, and rewritten
+    in place (O_TRUNC, one write) under `always`: every name shows a
+    complete version, and the last one its policy covers."""
     config = config_of({f"{d}/*": p for d, p in REPLACE_DIRS.items()})
     run = crash_harness.CrashRun("atomic replace", config, mount_factory,
                                  recorder, tmp_path)
@@ -176,8 +177,11 @@ def test_crash_atomic_replace(recorder, mount_factory, tmp_path,
     def checks(served, mnt, t):
         return crash_checkers.check_names(run.log, served, t, origin)
     line = run.check_states(checks)
-    renames = sum(1 for e in run.log.names if isinstance(e.outcome, bytes))
-    mmapfs_summary(f"{line}; {renames} atomic replacements")
+    renames = sum(1 for e in run.log.names if isinstance(e.outcome, bytes)
+                  and e.outcome)
+    truncates = sum(1 for e in run.log.names if e.outcome == b"")
+    mmapfs_summary(f"{line}; {renames - truncates} atomic replacements, "
+                   f"{truncates} rewrites in place")
 
 
 @pytest.mark.timeout(TIMEOUT)
