@@ -1,6 +1,6 @@
 /*
  * mmapfsctl.c — the command-line client of an mmapfs mount's control and
- * stats files (DESIGN §5; docs/control.md).
+ * stats files (docs/control.md).
  *
  * Design: every command first finds the mount root of its path argument:
  * the innermost mount containing it in /proc/self/mountinfo, which must be

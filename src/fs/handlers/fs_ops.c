@@ -8,16 +8,20 @@
  *     to the pages past the reply);
  *   - atomic_o_trunc: O_TRUNC arrives with OPEN, so truncation goes through
  *     the mapping;
- *   - auto_inval_data: the kernel drops cached pages when it sees a new
- *     mtime or size, so changes made from outside the mount show up;
- *   - no handle_killpriv: the kernel clears setuid/setgid bits itself (our
- *     writes go to a mapping, which would not clear them);
+ *   - no auto_inval_data: it would drop a file's cache after every write
+ *     through the mount (the mtime moved), racing other clients' writes;
+ *     the daemon drops the cache itself for changes made from outside
+ *     (model/outside.c, model/invalidate.c);
+ *   - no handle_killpriv (v1); FUSE_HANDLE_KILLPRIV_V2, which libfuse 3.14
+ *     cannot ask for, is negotiated by the transport (daemon/kernel_io.c),
+ *     and the daemon then drops set-ID bits and capabilities itself after
+ *     each change of data (model/killpriv.c);
+ *   - cache_symlinks where the kernel offers it;
  *   - writeback_cache only when the config asks (every policy is never);
  *   - POSIX ACLs when the kernel checks permissions (default_permissions);
  *   - max_write at libfuse's limit (1 MiB with 4 KiB pages).
  *
- * Threads: init runs once before any other request; the helpers are
- * called from any request thread.
+ * Threads: init runs once, before any other request.
  */
 
 #include <errno.h>

@@ -61,7 +61,7 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		return;
 	in = mmapfs_inode_get(ino);
 	if (strcmp(name, CAPABILITY_XATTR) == 0) {
-		if (atomic_load(&in->nocap_ctime)) {
+		if (mmapfs_inode_nocap_known(in)) {
 			fuse_reply_err(req, ENODATA);
 			return;
 		}
@@ -85,7 +85,7 @@ void mmapfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		n = fd;
 	}
 	if (n == -ENODATA && ctime_ns)
-		atomic_store(&in->nocap_ctime, ctime_ns);
+		mmapfs_inode_nocap_set(in, ctime_ns);
 	reply_xattr_result(req, n, buf, size);
 	free(buf);
 }
@@ -143,7 +143,7 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			setxattr(proc, name, value, size, flags)) < 0 ? errno : 0;
 	mmapfs_own_change_end(in, fd);
 	mmapfs_inode_fd_put(in);
-	atomic_store(&in->nocap_ctime, 0);
+	mmapfs_inode_nocap_forget(in);
 	fuse_reply_err(req, res);
 }
 

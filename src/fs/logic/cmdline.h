@@ -1,6 +1,6 @@
 /*
- * cmdline.h — the mmapfs command line (DESIGN §4), parsed without side
- * effects so it can be unit-tested:
+ * cmdline.h — the mmapfs command line (docs/architecture.md), parsed without
+ * side effects so it can be unit-tested:
  *   mmapfs BACKING_DIR MOUNTPOINT [-f] [-d] [-s] [-o opt,...]
  *   mmapfs --help | --version | --check-config FILE
  */

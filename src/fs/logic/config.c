@@ -1,7 +1,7 @@
 /*
- * config.c — the mmapfs configuration object (DESIGN §6): built-in defaults,
- * reference counting, the per-path lookup and the INI writer. The INI
- * reader and all validation live in config_parse.c.
+ * config.c — the mmapfs configuration object (docs/configuration.md):
+ * built-in defaults, reference counting, the per-path lookup and the INI
+ * writer. The INI reader and all validation live in config_parse.c.
  *
  * Design: a config is an immutable snapshot: [global] (every key, defaults
  * filled in) plus the [match GLOB] sections in file order, each with the
@@ -229,7 +229,7 @@ bool mmapfs_config_all_never(const struct mmapfs_config *c)
 }
 
 /* Sizes in the largest binary unit that divides them exactly, as policies
- * print theirs (DESIGN §3.4). */
+ * print theirs (docs/durability.md). */
 static int format_size(uint64_t v, char *buf, size_t len)
 {
 	static const char *const units[] = { "GiB", "MiB", "KiB" };

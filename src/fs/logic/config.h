@@ -1,6 +1,7 @@
 /*
- * config.h — the mmapfs configuration (DESIGN §6): an immutable snapshot
- * built from built-in defaults or an INI file, and the per-path lookup.
+ * config.h — the mmapfs configuration (docs/configuration.md): an immutable
+ * snapshot built from built-in defaults or an INI file, and the per-path
+ * lookup.
  *
  * A loaded config never changes. Reload builds a new one and swaps the
  * daemon's pointer; readers keep a reference (mmapfs_config_ref/unref) for
@@ -96,7 +97,7 @@ bool mmapfs_config_equal(const struct mmapfs_config *a,
 			 const struct mmapfs_config *b);
 
 /* Checks that fresh may replace running on a reload: writeback_cache is
- * fixed when the FUSE connection starts (DESIGN §4), so it must not
+ * fixed when the FUSE connection starts (docs/configuration.md), so it must not
  * change. Returns 0, or -EINVAL and, when errors is not NULL, a malloc'd
  * "FILE:LINE: message" text naming fresh's writeback_cache line (the
  * caller frees it); -ENOMEM. */

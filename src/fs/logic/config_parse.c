@@ -1,6 +1,6 @@
 /*
- * config_parse.c — reading the INI config (DESIGN §6) with inih, and
- * validating every key, section and value.
+ * config_parse.c — reading the INI config (docs/configuration.md) with inih,
+ * and validating every key, section and value.
  *
  * Design: inih (Debian's libinih) passes no line numbers to its handler,
  * splits lines longer than its buffer silently, truncates section names to

@@ -1,11 +1,11 @@
 /*
  * control.c — the dispatcher of `.ctl/` commands and the builder of
- * `.stats/` snapshots (DESIGN §5), on top of the ops the daemon provides
+ * `.stats/` snapshots (docs/control.md), on top of the ops the daemon provides
  * (control.h).
  *
  * Design: execute = check the caller -> parse (ctl_parse.c) -> resolve the
  * PATH through ops->resolve -> read the size and resolve the range -> one
- * op -> put the node. Errors are mapped once, here, to the set DESIGN §5
+ * op -> put the node. Errors are mapped once, here, to the set docs/control.md
  * promises (a core -ERANGE after a concurrent shrink becomes -EINVAL), and
  * every failure is logged with its reason, since a write(2) can only
  * return a number. A stats open collects rows through ops->for_each_file

@@ -1,14 +1,14 @@
 /*
- * control.h — serving `.ctl/` and `.stats/` (DESIGN §5): what the daemon
- * provides (struct mmapfs_control_ops) and what it calls
+ * control.h — serving `.ctl/` and `.stats/` (docs/control.md): what the
+ * daemon provides (struct mmapfs_control_ops) and what it calls
  * (mmapfs_control_execute, mmapfs_control_stats_open).
  *
  * Division of work
  *   control.c (pure logic, unit-tested with a fake ops table): checks the
  *   caller, parses the command (ctl_parse.h), resolves its byte range
  *   against the file size, routes it to one op, maps errors to the ones
- *   DESIGN §5 promises, logs rejected commands; builds stats snapshots and
- *   formats them (stats_format.h).
+ *   docs/control.md promises, logs rejected commands; builds stats
+ *   snapshots and formats them (stats_format.h).
  *
  *   The daemon (src/fs, FUSE layer): the virtual inodes and one predicate,
  *   checked first in each handler, that routes requests on them here:

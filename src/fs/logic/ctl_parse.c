@@ -1,7 +1,7 @@
 /*
- * ctl_parse.c — parses the commands written to `.ctl/<verb>` (DESIGN §5)
- * into struct mmapfs_ctl_cmd, resolves their byte ranges against a file
- * size, and escapes paths for clients.
+ * ctl_parse.c — parses the commands written to `.ctl/<verb>`
+ * (docs/control.md) into struct mmapfs_ctl_cmd, resolves their byte ranges
+ * against a file size, and escapes paths for clients.
  *
  * Design: a command is checked as a whole first (length, NUL and control
  * bytes, UTF-8), then split into fields at runs of unescaped spaces, then

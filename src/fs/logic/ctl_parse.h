@@ -1,10 +1,10 @@
 /*
  * ctl_parse.h — the parser of control commands written to `.ctl/<verb>`
- * (DESIGN §5), and the inverse escaping used by clients (mmapfsctl).
+ * (docs/control.md), and the inverse escaping used by clients (mmapfsctl).
  *
  * Pure functions: no I/O, no allocation, thread-safe. The command syntax is
  * documented in docs/control.md; the choices this parser makes where
- * DESIGN §5 is silent are listed with mmapfs_ctl_parse() below.
+ * docs/control.md leaves open are listed with mmapfs_ctl_parse() below.
  */
 #ifndef MMAPFS_CTL_PARSE_H
 #define MMAPFS_CTL_PARSE_H
@@ -15,7 +15,7 @@
 
 #include "mmapio.h"
 
-/* Longest command accepted by one write, in bytes (DESIGN §5). */
+/* Longest command accepted by one write, in bytes (docs/control.md). */
 #define MMAPFS_CTL_MAX 4096
 
 /* Room for an error message from the parser (messages are cut to fit). */
@@ -63,7 +63,7 @@ int mmapfs_ctl_verb_from_name(const char *name, enum mmapfs_ctl_verb *out);
 
 /* Parses one command for verb from buf[0..len) (not NUL-terminated).
  *
- * Rules (DESIGN §5 and the choices made here):
+ * Rules (docs/control.md, and the choices made here):
  *   - len <= MMAPFS_CTL_MAX; the bytes are valid UTF-8 (no overlong forms,
  *     surrogates or code points past U+10FFFF) without NUL or other ASCII
  *     control characters, except one trailing newline, which is ignored.

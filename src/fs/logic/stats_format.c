@@ -1,7 +1,7 @@
 /*
- * stats_format.c — formats the `.stats/` files (DESIGN §5) from a snapshot
- * of per-file rows, and parses `files` rows and metrics.prom samples back
- * for clients.
+ * stats_format.c — formats the `.stats/` files (docs/control.md) from a
+ * snapshot of per-file rows, and parses `files` rows and metrics.prom samples
+ * back for clients.
  *
  * Design: every formatter appends to a struct mmapfs_buf and is a pure
  * function of its arguments, so unit tests compare exact texts. Rows are

@@ -1,7 +1,7 @@
 /*
- * stats_format.h — the texts of the `.stats/` files (DESIGN §5), produced
- * by pure functions from an array of per-file rows, and the parsers a
- * client (mmapfsctl) uses to read them back.
+ * stats_format.h — the texts of the `.stats/` files (docs/control.md),
+ * produced by pure functions from an array of per-file rows, and the parsers
+ * a client (mmapfsctl) uses to read them back.
  *
  * The daemon takes a snapshot at open (control.h collects the rows), formats
  * the requested file into a struct mmapfs_buf and serves reads from it with

@@ -17,22 +17,19 @@
  * descriptors and directory streams. Only descriptors of inodes with a
  * handle count; they can be closed again.
  *
- * Paths: the daemon reads an object's current path back from its
- * descriptor (mmapfs_relpath_of_fd: the per-path settings). A directory
- * opened by handle is always connected to the tree (the kernel reconnects
- * it), but a plain handle of a file whose dentry left the dcache opens a
- * disconnected dentry, whose path reads back as "/". So files get a
+ * Handles of files: a directory opened by handle is always connected to
+ * the tree (the kernel reconnects it), but a plain handle of a file whose
+ * dentry left the dcache opens a disconnected dentry. So files get a
  * *connectable* handle (AT_HANDLE_CONNECTABLE, Linux 6.13: it also names
  * the parent directory), taken by name beneath the parent at lookup and
  * checked against the descriptor's (dev, ino); opened by handle, the
  * kernel reconnects the file through that parent. When the file has
  * moved to another directory since (and its dentry left the dcache) that
  * fails with ESTALE: get then opens it without the parent (the handle's
- * connectable flag cleared), which may give a disconnected descriptor;
- * mmapfs_relpath_of_fd reports -ESTALE for it (documented in
- * docs/reliability.md). A rename through the mount takes a new handle
- * under the new parent (mmapfs_fdcache_rehandle), so only moves from
- * outside the mount meet this.
+ * connectable flag cleared). A rename through the mount takes a new
+ * handle under the new parent (mmapfs_fdcache_rehandle). Paths do not
+ * depend on any of this: they come from the names the kernel sent
+ * (inode.c, "names").
  *
  * Modes (chosen once at start, logged at info level): handles need a
  * backing file system that exports them and CAP_DAC_READ_SEARCH for
@@ -72,6 +69,7 @@
  */
 #include "model/fdcache.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,7 +99,7 @@ union handle_buf {
 /* Descriptors closed per pass outside the lock. */
 #define EVICT_BATCH 16
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmapfs_lock cache_lock = MMAPFS_LOCK_INITIALIZER;
 static struct mmapfs_inode *lru_head, *lru_tail; /* head: least recent */
 static uint64_t open_fds;
 static uint64_t budget = MIN_BUDGET;
@@ -113,28 +111,28 @@ static bool connectable;   /* the kernel gives connectable handles */
 
 static void lru_unlink(struct mmapfs_inode *in)
 {
-	if (in->lru_prev)
-		in->lru_prev->lru_next = in->lru_next;
+	if (in->fds.lru_prev)
+		in->fds.lru_prev->fds.lru_next = in->fds.lru_next;
 	else
-		lru_head = in->lru_next;
-	if (in->lru_next)
-		in->lru_next->lru_prev = in->lru_prev;
+		lru_head = in->fds.lru_next;
+	if (in->fds.lru_next)
+		in->fds.lru_next->fds.lru_prev = in->fds.lru_prev;
 	else
-		lru_tail = in->lru_prev;
-	in->lru_next = in->lru_prev = NULL;
-	in->on_lru = false;
+		lru_tail = in->fds.lru_prev;
+	in->fds.lru_next = in->fds.lru_prev = NULL;
+	in->fds.on_lru = false;
 }
 
 static void lru_append(struct mmapfs_inode *in)
 {
-	in->lru_next = NULL;
-	in->lru_prev = lru_tail;
+	in->fds.lru_next = NULL;
+	in->fds.lru_prev = lru_tail;
 	if (lru_tail)
-		lru_tail->lru_next = in;
+		lru_tail->fds.lru_next = in;
 	else
 		lru_head = in;
 	lru_tail = in;
-	in->on_lru = true;
+	in->fds.on_lru = true;
 }
 
 /* Takes up to EVICT_BATCH idle descriptors off the LRU head while over
@@ -144,12 +142,13 @@ static int evict_locked(int fds[EVICT_BATCH])
 {
 	int n = 0;
 
+	assert(mmapfs_lock_held(&cache_lock));
 	while (open_fds > budget && lru_head && n < EVICT_BATCH) {
 		struct mmapfs_inode *in = lru_head;
 
 		lru_unlink(in);
-		fds[n++] = in->fd;
-		in->fd = -1;
+		fds[n++] = in->fds.fd;
+		in->fds.fd = -1;
 		open_fds--;
 	}
 	return n;
@@ -164,7 +163,8 @@ static void close_all(const int *fds, int n)
 /* Drops one pin (cache_lock held); collects descriptors to close. */
 static int unpin_locked(struct mmapfs_inode *in, int fds[EVICT_BATCH])
 {
-	if (--in->fd_pins == 0 && in->fd >= 0 && in->handle)
+	assert(mmapfs_lock_held(&cache_lock));
+	if (--in->fds.pins == 0 && in->fds.fd >= 0 && in->fds.handle)
 		lru_append(in);
 	return evict_locked(fds);
 }
@@ -272,19 +272,19 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 {
 	int mount_id;
 
-	in->fd_pins = 1;
-	in->on_lru = false;
-	in->lru_next = in->lru_prev = NULL;
-	in->handle = NULL;
+	in->fds.pins = 1;
+	in->fds.on_lru = false;
+	in->fds.lru_next = in->fds.lru_prev = NULL;
+	in->fds.handle = NULL;
 	if (mount_fd < 0 || in == &mmapfs_d.root)
 		return;
 	if (S_ISDIR(in->type))
-		in->handle = handle_at(in->fd, "", AT_EMPTY_PATH, &mount_id);
+		in->fds.handle = handle_at(in->fds.fd, "", AT_EMPTY_PATH, &mount_id);
 	else if (connectable && dirfd >= 0)
-		in->handle = file_handle_at(in, dirfd, name, &mount_id);
-	if (in->handle && mount_id != root_mount_id) {
-		free(in->handle);
-		in->handle = NULL;
+		in->fds.handle = file_handle_at(in, dirfd, name, &mount_id);
+	if (in->fds.handle && mount_id != root_mount_id) {
+		free(in->fds.handle);
+		in->fds.handle = NULL;
 	}
 }
 
@@ -292,11 +292,11 @@ void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
 
-	pthread_mutex_lock(&cache_lock);
-	if (in->handle)
+	mmapfs_lock(&cache_lock);
+	if (in->fds.handle)
 		open_fds++;
 	n = unpin_locked(in, fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
 
@@ -304,18 +304,18 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in)
 {
 	int fd;
 
-	pthread_mutex_lock(&cache_lock);
-	if (in->on_lru)
+	mmapfs_lock(&cache_lock);
+	if (in->fds.on_lru)
 		lru_unlink(in);
-	if (in->fd >= 0 && in->handle)
+	if (in->fds.fd >= 0 && in->fds.handle)
 		open_fds--;
-	fd = in->fd;
-	in->fd = -1;
-	pthread_mutex_unlock(&cache_lock);
+	fd = in->fds.fd;
+	in->fds.fd = -1;
+	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		close(fd);
-	free(in->handle);
-	in->handle = NULL;
+	free(in->fds.handle);
+	in->fds.handle = NULL;
 }
 
 /* Opens the handle in hb beneath the root's mount: first connected
@@ -352,16 +352,16 @@ void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
 		free(fh);
 		fh = NULL;
 	}
-	pthread_mutex_lock(&cache_lock);
+	mmapfs_lock(&cache_lock);
 	/* An inode without a handle keeps its descriptor for good (it is
 	 * not counted in open_fds): it gets none now either. */
-	if (fh && in->handle) {
-		struct file_handle *old = in->handle;
+	if (fh && in->fds.handle) {
+		struct file_handle *old = in->fds.handle;
 
-		in->handle = fh;
+		in->fds.handle = fh;
 		fh = old;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	free(fh);
 }
 
@@ -385,15 +385,15 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	int fds[EVICT_BATCH], n, fd, mine, err;
 	union handle_buf hb;
 
-	pthread_mutex_lock(&cache_lock);
-	in->fd_pins++;
-	if (in->on_lru)
+	mmapfs_lock(&cache_lock);
+	in->fds.pins++;
+	if (in->fds.on_lru)
 		lru_unlink(in);
-	fd = in->fd;
+	fd = in->fds.fd;
 	if (fd < 0)	/* a rename may replace the handle meanwhile */
-		memcpy(&hb, in->handle,
-		       sizeof(*in->handle) + in->handle->handle_bytes);
-	pthread_mutex_unlock(&cache_lock);
+		memcpy(&hb, in->fds.handle,
+		       sizeof(*in->fds.handle) + in->fds.handle->handle_bytes);
+	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		return fd;
 
@@ -406,18 +406,18 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		 * stands in (-ENOENT when not open). */
 		mine = stand_in_fd(in);
 	err = mine < 0 ? mine : 0;
-	pthread_mutex_lock(&cache_lock);
-	if (err == 0 && in->fd < 0) {
-		in->fd = mine;
+	mmapfs_lock(&cache_lock);
+	if (err == 0 && in->fds.fd < 0) {
+		in->fds.fd = mine;
 		mine = -1;
 		open_fds++;
 	}
-	fd = in->fd;
+	fd = in->fds.fd;
 	if (err < 0)
 		n = unpin_locked(in, fds);
 	else
 		n = evict_locked(fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	if (mine >= 0)
 		close(mine);
 	close_all(fds, n);
@@ -428,9 +428,9 @@ void mmapfs_inode_fd_put(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
 
-	pthread_mutex_lock(&cache_lock);
+	mmapfs_lock(&cache_lock);
 	n = unpin_locked(in, fds);
-	pthread_mutex_unlock(&cache_lock);
+	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
 

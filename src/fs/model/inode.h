@@ -12,7 +12,27 @@
  *
  * Each group of fields of struct mmapfs_inode is owned by one module of
  * the model, named beside it: only that module changes it (the layering
- * check, tests/layers, enforces the groups it can see by name).
+ * check, tests/layers, enforces it).
+ *
+ * Locks of the model, outermost first (a lock may be taken while holding
+ * one above it, never one below it):
+ *   reload_lock  (reload.c)      serialises reloads
+ *   policy_lock  (mapping.c)     serialises policy changes; held while a
+ *                                stricter policy flushes (no request
+ *                                takes it)
+ *   open_lock    (mapping.c)     the open list, the eviction clock hand
+ *   inode lock   (map.lock,      the mapping group of one inode
+ *                 mapping.c)
+ *   watch_lock   (outside.c)     the inotify watch table
+ *   cache_lock   (fdcache.c)     the fd cache's LRU and counts
+ *   shard locks, dead_lock       the inode table
+ *                (inode.c)
+ *   config_lock  (running_config.c), ring_lock (invalidate.c): leaves,
+ *                                nothing is taken while they are held
+ * mmapfs_inode_fd_get() may take an inode lock (its stand-in descriptor):
+ * never call it with an inode lock held. No lock of the model is held
+ * across a flush, a sync or an unmap that may sync, except policy_lock
+ * (and at exit). libmmapio's locks are below all of these.
  */
 #ifndef MMAPFS_MODEL_INODE_H
 #define MMAPFS_MODEL_INODE_H
@@ -28,48 +48,63 @@
 #include <sys/stat.h>
 
 #include "logic/config.h"
+#include "logic/lock.h"
 #include "mmapio.h"
 
 #define MMAPFS_VIRTUAL_INO_BIT (UINT64_C(1) << 63)
 
 /* One backing object (file, directory, symlink, node) known to the kernel.
  *
- * Locking:
- *   dev, ino, type: immutable after creation. handle: set before the
- *   inode enters the table, then replaced (rename) under the fd-cache
- *   lock.
- *   fd, fd_pins, on_lru, lru_next, lru_prev: the fd-cache lock
- *   (fdcache.c); use fd only between mmapfs_inode_fd_get() and _put()
- *   (the root's fd is never closed and may be used directly).
- *   nlookup, hash_next, unhashed: the table shard lock (inode.c);
- *   hash_next of an unhashed inode: also the dead-list lock.
- *   open_count, inflight, mf, map_fd, evict_error, relpath, settings,
- *   locked_bytes, handles: lock. While open_count > 0 the kernel holds
- *   the inode, so no FORGET can free it.
- *   open_next, open_prev, listed: the open-list lock (mapping.c).
- *   referenced, mtime_tick, nocap_ctime, change_seen_ns, own_busy,
- *   own_gen, listing_ctime_ns: atomics, no lock.
- *   watch_wd, watch_next: the watch lock of outside.c; watch_users:
- *   atomic.
- *   policy_override, override_policy: lock. ctl_handle, ctl_locked_bytes:
- *   the .ctl/lock lock of control_ops.c.
+ * Its fields come in groups, each owned by one module of the model: only
+ * the owner changes them (after inode.c's constructor set their first
+ * values); other modules call the owner's functions. The comment of each
+ * group names its owner and its lock.
+ *
+ * dev, ino, type: immutable after creation; anyone may read them.
  */
-struct mmapfs_inode {
+struct mmapfs_inode;
+
+/* The inode's O_PATH descriptor as an entry of the fd cache.
+ * Locking: the fd-cache lock; use fd only between mmapfs_inode_fd_get()
+ * and _put() (the root's fd is never closed: mmapfs_root_fd()). handle:
+ * set before the inode enters the table, then replaced (rename) under the
+ * fd-cache lock. */
+struct mmapfs_inode_fds {
 	int fd;                  /* O_PATH | O_NOFOLLOW; -1 while the
 				  * fd cache has it closed */
 	struct file_handle *handle; /* NULL: fd stays open until FORGET */
-	unsigned fd_pins;        /* users of fd right now */
+	unsigned pins;           /* users of fd right now */
 	bool on_lru;             /* idle, fd open: may be closed */
 	struct mmapfs_inode *lru_next, *lru_prev;
-	dev_t dev;
-	ino_t ino;
-	mode_t type;             /* S_IFMT bits */
+};
 
+/* The inode's entry in the table.
+ * Locking: the table shard lock; hash_next of an unhashed inode: also the
+ * dead-list lock. nocap_ctime: atomic. */
+struct mmapfs_inode_entry {
 	uint64_t nlookup;
 	struct mmapfs_inode *hash_next;
 	bool unhashed;           /* its object is gone: out of the table */
+	/* The path relative to the backing root, from the names the kernel
+	 * sent (inode.c, "names"); NULL: none known. Guarded by inode.c's
+	 * names_lock. */
+	char *path;
+	/* The backing object's ctime (ns, never 0) when security.capability
+	 * was last found absent; 0: unknown. The kernel asks for that
+	 * attribute before every write (file_remove_privs); ops_xattr.c
+	 * answers from here while the ctime seen by getattr/lookup still
+	 * matches (mmapfs_inode_nocap_*). */
+	_Atomic int64_t nocap_ctime;
+};
 
-	pthread_mutex_t lock;
+/* The shared mapping of an open regular file, its settings and handles.
+ * Locking: lock (the inode lock) guards open_count, inflight, mf, map_fd,
+ * evict_error, relpath, settings, locked_bytes, handles, policy_override,
+ * override_policy and evict_state; open_next, open_prev, listed: the
+ * open-list lock (mapping.c); referenced, mtime_tick: atomics. While
+ * open_count > 0 the kernel holds the inode, so no FORGET can free it. */
+struct mmapfs_inode_mapping {
+	struct mmapfs_lock lock;
 	unsigned open_count;     /* FUSE opens not yet released */
 	unsigned inflight;       /* requests using mf right now */
 	struct mmapio_file *mf;  /* the shared mmapio_file (mapped, or served
@@ -88,38 +123,57 @@ struct mmapfs_inode {
 	struct mmapfs_file_settings settings;
 	uint64_t locked_bytes;   /* bytes mlock()ed for settings.lock */
 	struct mmapfs_handle *handles;
+	/* .ctl/policy override: replaces the config's policy in
+	 * settings.flush wherever settings are filled in. */
+	bool policy_override;
+	struct mmapio_policy override_policy;
+	/* An eviction's progress: the sweep flushes its victim with no lock
+	 * held (FLUSHING: other sweeps pass it by), then unmaps it (FLUSHED:
+	 * also when that flush left a sticky error, which evict_error then
+	 * keeps). */
+	enum { MMAPFS_EVICT_NONE, MMAPFS_EVICT_FLUSHING,
+	       MMAPFS_EVICT_FLUSHED } evict_state;
 
 	struct mmapfs_inode *open_next, *open_prev;
 	bool listed;             /* on the open list */
 	atomic_bool referenced;  /* used since the clock hand last passed */
 	_Atomic int64_t mtime_tick; /* coarse time of the last mtime update */
-	/* The backing object's ctime (ns, never 0) when security.capability
-	 * was last found absent; 0: unknown. The kernel asks for that
-	 * attribute before every write (file_remove_privs); ops_xattr.c
-	 * answers from here while the ctime seen by getattr/lookup still
-	 * matches. */
-	_Atomic int64_t nocap_ctime;
-	/* Changes from outside (outside.c): the newest backing ctime (ns)
-	 * the kernel's cache of this inode accounts for; changes through
-	 * the mount in progress / finished. */
+};
+
+/* Changes made from outside the mount.
+ * Locking: watch_wd, watch_next: the watch lock of outside.c; the rest
+ * atomics. */
+struct mmapfs_inode_outside {
+	/* The newest backing ctime (ns) the kernel's cache of this inode
+	 * accounts for; changes through the mount in progress / finished. */
 	_Atomic int64_t change_seen_ns;
 	atomic_uint own_busy, own_gen;
 	/* Directories: the backing ctime (ns) at the last opendir, 0 before
 	 * the first; the kernel keeps its cached listing (cache_readdir)
-	 * only while it is unchanged (outside.c). */
+	 * only while it is unchanged. */
 	_Atomic int64_t listing_ctime_ns;
 	int watch_wd;            /* inotify watch while open, else -1 */
 	struct mmapfs_inode *watch_next;
 	atomic_uint watch_users; /* the watcher thread is checking it */
+};
 
-	/* .ctl/policy override (control_ops.c): replaces the config's
-	 * policy in settings.flush wherever settings are filled in. */
-	bool policy_override;
-	struct mmapio_policy override_policy;
-	/* .ctl/lock (control_ops.c): the open that keeps the mapping pinned
-	 * while bytes of it are locked, and how many (whole pages). */
-	struct mmapfs_handle *ctl_handle;
-	uint64_t ctl_locked_bytes;
+/* .ctl/lock: the open that keeps the mapping pinned while bytes of it are
+ * locked, and how many (whole pages).
+ * Locking: the .ctl/lock lock of control_ops.c. */
+struct mmapfs_inode_control {
+	struct mmapfs_handle *handle;
+	uint64_t locked_bytes;
+};
+
+struct mmapfs_inode {
+	dev_t dev;
+	ino_t ino;
+	mode_t type;             /* S_IFMT bits */
+	struct mmapfs_inode_fds fds;         /* owner: model/fdcache.c */
+	struct mmapfs_inode_entry tab;       /* owner: model/inode.c */
+	struct mmapfs_inode_mapping map;     /* owner: model/mapping.c */
+	struct mmapfs_inode_outside out;     /* owner: model/outside.c */
+	struct mmapfs_inode_control ctl;     /* owner: virtual/control_ops.c */
 };
 
 /* An open file or directory (fuse_file_info.fh).
@@ -181,6 +235,12 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 			 struct mmapfs_inode **out);
 /* fstat of the inode's backing object. Returns 0 or -errno. */
 int mmapfs_inode_stat(struct mmapfs_inode *in, struct stat *st);
+/* The cached absence of security.capability (killpriv, getxattr): known
+ * absent; record its absence at the backing ctime ctime_ns (never 0);
+ * forget it (the attribute may have changed). */
+bool mmapfs_inode_nocap_known(struct mmapfs_inode *in);
+void mmapfs_inode_nocap_set(struct mmapfs_inode *in, int64_t ctime_ns);
+void mmapfs_inode_nocap_forget(struct mmapfs_inode *in);
 /* Forgets a cached absent security.capability when st (fresh attributes
  * of in) shows another ctime than the one it was cached at. */
 void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
@@ -188,18 +248,27 @@ void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
 int64_t mmapfs_ctime_ns(const struct stat *st);
 /* "/proc/self/fd/N" of fd (an inode's pinned descriptor). */
 void mmapfs_fd_procpath(int fd, char *buf, size_t len);
-/* The current path of fd relative to the backing root (malloc'd, "" for
- * the root itself), read back from /proc/self/fd. Returns 0 or -errno
- * (-ESTALE: a file opened by handle that is not connected to the tree,
- * fdcache.c). */
-int mmapfs_relpath_of_fd(int fd, char **out);
-/* After a rename to name beneath dirfd: the moved file's inode, if the
- * table has it, takes its file handle there (fdcache.c). */
-void mmapfs_inode_moved(int dirfd, const char *name);
-/* Relative path of the entry name in directory parent (malloc'd). */
-int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
-			    const char *name, char **out);
-
+/* The path of in relative to the backing root ("" for the root), from the
+ * names the kernel sent (malloc'd). Returns 0, -ENOENT (no name known:
+ * an object the daemon only knows by descriptor) or -ENOMEM. */
+int mmapfs_inode_path(struct mmapfs_inode *in, char **out);
+/* The path of the entry name in directory parent (malloc'd). Returns 0 or
+ * -ENOMEM (also when parent's path is unknown). */
+int mmapfs_inode_entry_path(struct mmapfs_inode *parent, const char *name,
+			    char **out);
+/* in was reached as name in parent (a lookup): its path becomes
+ * parent's/name ("." and ".." change nothing). */
+void mmapfs_inode_named(struct mmapfs_inode *in, struct mmapfs_inode *parent,
+			const char *name);
+/* in was resolved as relpath from the root (a .ctl command): its path,
+ * unless it already has one from the kernel's names. */
+void mmapfs_inode_named_once(struct mmapfs_inode *in, const char *relpath);
+/* After a rename to newname in newdir (newdfd: its pinned descriptor): the
+ * moved object's inode, if the table has it, takes its new path (a
+ * directory's also rewrites the paths beneath it) and, a file that
+ * changed parent (new_parent), its file handle there (fdcache.c). */
+void mmapfs_inode_moved(struct mmapfs_inode *newdir, int newdfd,
+			const char *newname, bool new_parent);
 
 /* Replies an entry of a lookup-like request (res 0), or the error res;
  * drops the lookup reference the kernel did not take when the reply

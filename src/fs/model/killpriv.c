@@ -62,7 +62,7 @@ static int kill_capability(struct mmapfs_inode *in, int fd,
 {
 	static const char cap[] = "security.capability";
 
-	if (atomic_load_explicit(&in->nocap_ctime, memory_order_relaxed))
+	if (mmapfs_inode_nocap_known(in))
 		return 0;
 	return (fd >= 0 ? fremovexattr(fd, cap) : removexattr(path, cap)) == 0;
 }

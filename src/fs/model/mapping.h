@@ -48,7 +48,8 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
 /* Sets the .ctl/policy override of in (p), or drops it (NULL: back to the
  * config's). An open file takes it at once (a stricter policy may flush
  * now). The override lasts until dropped or until the kernel forgets the
- * inode; a reload keeps it. Returns 0 or the flush's -errno. */
+ * inode; a reload keeps it. Returns 0, -EINVAL (a policy other than never
+ * on a mount with the writeback cache) or the flush's -errno. */
 int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 				       const struct mmapio_policy *p);
 /* The library's counters of in (its mapping's, else those the library
@@ -80,8 +81,8 @@ void mmapfs_mapping_close_all(void);
 int mmapfs_mapping_evict(struct mmapfs_inode *in);
 /* Reserves n bytes of max_locked_bytes (-ENOMEM when over) / gives them
  * back. */
-int mmapfs_mapping_reserve_locked(uint64_t n);
-void mmapfs_mapping_unreserve_locked(uint64_t n);
+int mmapfs_mapping_reserve_lock_budget(uint64_t n);
+void mmapfs_mapping_unreserve_lock_budget(uint64_t n);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);

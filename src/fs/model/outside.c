@@ -81,6 +81,7 @@
  */
 #include "model/outside.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -113,10 +114,10 @@ static pthread_t thread;
 
 static void raise_seen(struct mmapfs_inode *in, int64_t ctime_ns)
 {
-	int64_t seen = atomic_load(&in->change_seen_ns);
+	int64_t seen = atomic_load(&in->out.change_seen_ns);
 
 	while (seen < ctime_ns &&
-	       !atomic_compare_exchange_weak(&in->change_seen_ns, &seen,
+	       !atomic_compare_exchange_weak(&in->out.change_seen_ns, &seen,
 					     ctime_ns))
 		;
 }
@@ -140,10 +141,10 @@ static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
 		 * absence stays known (and under killpriv_v2 it was just
 		 * made so). */
 		if (data && mmapfs_killpriv_v2())
-			atomic_store(&in->nocap_ctime, mmapfs_ctime_ns(&st));
+			mmapfs_inode_nocap_set(in, mmapfs_ctime_ns(&st));
 	}
-	atomic_fetch_add(&in->own_gen, 1);
-	atomic_fetch_sub(&in->own_busy, 1);
+	atomic_fetch_add(&in->out.own_gen, 1);
+	atomic_fetch_sub(&in->out.own_busy, 1);
 }
 
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd)
@@ -165,13 +166,13 @@ static bool check_stat(struct mmapfs_inode *in, const struct stat *st,
 {
 	int64_t ctime_ns = mmapfs_ctime_ns(st);
 
-	if (busy0 != mine || atomic_load(&in->own_busy) != mine ||
-	    atomic_load(&in->own_gen) != gen0)
+	if (busy0 != mine || atomic_load(&in->out.own_busy) != mine ||
+	    atomic_load(&in->out.own_gen) != gen0)
 		return false;	/* ours, or too close to ours to tell */
-	if (ctime_ns <= atomic_load(&in->change_seen_ns))
+	if (ctime_ns <= atomic_load(&in->out.change_seen_ns))
 		return false;
 	raise_seen(in, ctime_ns);
-	atomic_store(&in->nocap_ctime, 0);
+	mmapfs_inode_nocap_forget(in);
 	mmapfs_debug("backing inode %llu changed from outside: dropping the "
 		     "kernel's cache of it", (unsigned long long)in->ino);
 	return true;
@@ -182,9 +183,9 @@ void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd)
 	unsigned gen0;
 	struct stat st;
 
-	if (atomic_fetch_add(&in->own_busy, 1) != 0 || fd < 0)
+	if (atomic_fetch_add(&in->out.own_busy, 1) != 0 || fd < 0)
 		return;	/* another change of ours is in flight: cannot tell */
-	gen0 = atomic_load(&in->own_gen);
+	gen0 = atomic_load(&in->out.own_gen);
 	if (fstat(fd, &st) == 0 && check_stat(in, &st, 1, 1, gen0))
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
 }
@@ -195,14 +196,14 @@ bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st)
 	 * between is not seen by busy/gen: its ctime is then covered by
 	 * change_seen_ns already, which is what is compared. A change of
 	 * ours that began before st and is still running is seen by busy. */
-	return check_stat(in, st, 0, 0, atomic_load(&in->own_gen));
+	return check_stat(in, st, 0, 0, atomic_load(&in->out.own_gen));
 }
 
 bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
 				struct stat *st)
 {
-	unsigned busy0 = atomic_load(&in->own_busy);
-	unsigned gen0 = atomic_load(&in->own_gen);
+	unsigned busy0 = atomic_load(&in->out.own_busy);
+	unsigned gen0 = atomic_load(&in->out.own_gen);
 
 	if (stat_fd_or_inode(in, fd, st) < 0)
 		return false;
@@ -219,7 +220,8 @@ void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 	char proc[64];
 	int wd;
 
-	if (inotify_fd < 0 || in->watch_wd >= 0)
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (inotify_fd < 0 || in->out.watch_wd >= 0)
 		return;
 	mmapfs_fd_procpath(fd, proc, sizeof(proc));
 	pthread_mutex_lock(&watch_lock);
@@ -234,8 +236,8 @@ void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 				    strerror(errno));
 		warned_add = true;
 	} else {
-		in->watch_wd = wd;
-		in->watch_next = *bucket_of(wd);
+		in->out.watch_wd = wd;
+		in->out.watch_next = *bucket_of(wd);
 		*bucket_of(wd) = in;
 	}
 	pthread_mutex_unlock(&watch_lock);
@@ -245,17 +247,18 @@ void mmapfs_outside_watch_remove(struct mmapfs_inode *in)
 {
 	struct mmapfs_inode **p;
 
+	assert(mmapfs_lock_held(&in->map.lock));
 	pthread_mutex_lock(&watch_lock);
-	if (in->watch_wd >= 0) {
-		for (p = bucket_of(in->watch_wd); *p; p = &(*p)->watch_next) {
+	if (in->out.watch_wd >= 0) {
+		for (p = bucket_of(in->out.watch_wd); *p; p = &(*p)->out.watch_next) {
 			if (*p == in) {
-				*p = in->watch_next;
+				*p = in->out.watch_next;
 				break;
 			}
 		}
-		(void)inotify_rm_watch(inotify_fd, in->watch_wd);
-		in->watch_wd = -1;
-		in->watch_next = NULL;
+		(void)inotify_rm_watch(inotify_fd, in->out.watch_wd);
+		in->out.watch_wd = -1;
+		in->out.watch_next = NULL;
 	}
 	pthread_mutex_unlock(&watch_lock);
 }
@@ -271,7 +274,7 @@ static bool listing_moved(struct mmapfs_inode *in)
 	struct stat st;
 
 	return mmapfs_inode_stat(in, &st) == 0 &&
-	       mmapfs_ctime_ns(&st) != atomic_load(&in->listing_ctime_ns);
+	       mmapfs_ctime_ns(&st) != atomic_load(&in->out.listing_ctime_ns);
 }
 
 static void check_watched(int wd)
@@ -281,12 +284,12 @@ static void check_watched(int wd)
 	bool changed;
 
 	pthread_mutex_lock(&watch_lock);
-	for (in = *bucket_of(wd); in; in = in->watch_next) {
-		if (in->watch_wd == wd)
+	for (in = *bucket_of(wd); in; in = in->out.watch_next) {
+		if (in->out.watch_wd == wd)
 			break;
 	}
 	if (in)
-		atomic_fetch_add(&in->watch_users, 1);
+		atomic_fetch_add(&in->out.watch_users, 1);
 	pthread_mutex_unlock(&watch_lock);
 	if (!in)
 		return;
@@ -294,7 +297,7 @@ static void check_watched(int wd)
 				      mmapfs_outside_check_fresh(in, -1, &st);
 	if (changed)
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
-	atomic_fetch_sub(&in->watch_users, 1);
+	atomic_fetch_sub(&in->out.watch_users, 1);
 }
 
 bool mmapfs_outside_dir_opened(struct mmapfs_inode *in, int fd)
@@ -304,22 +307,22 @@ bool mmapfs_outside_dir_opened(struct mmapfs_inode *in, int fd)
 
 	/* Watched before the stat: a change after it is seen by the
 	 * watcher. */
-	pthread_mutex_lock(&in->lock);
-	if (in->handles)
+	mmapfs_lock(&in->map.lock);
+	if (in->map.handles)
 		mmapfs_outside_watch_add(in, fd);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_unlock(&in->map.lock);
 	if (fstat(fd, &st) < 0)
 		return true;
 	ctime_ns = mmapfs_ctime_ns(&st);
-	return atomic_exchange(&in->listing_ctime_ns, ctime_ns) != ctime_ns;
+	return atomic_exchange(&in->out.listing_ctime_ns, ctime_ns) != ctime_ns;
 }
 
 void mmapfs_outside_dir_closed(struct mmapfs_inode *in)
 {
-	pthread_mutex_lock(&in->lock);
-	if (!in->handles)
+	mmapfs_lock(&in->map.lock);
+	if (!in->map.handles)
 		mmapfs_outside_watch_remove(in);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_unlock(&in->map.lock);
 }
 
 /* The queue overflowed: events were lost, so check every open file. */
@@ -331,7 +334,7 @@ static void check_all_watched(void)
 	pthread_mutex_lock(&watch_lock);
 	for (unsigned b = 0; b < WATCH_BUCKETS; b++) {
 		for (struct mmapfs_inode *in = watch_table[b]; in;
-		     in = in->watch_next) {
+		     in = in->out.watch_next) {
 			if (n == cap) {
 				size_t more = cap ? 2 * cap : 256;
 				int *p = realloc(wds, more * sizeof(*wds));
@@ -341,7 +344,7 @@ static void check_all_watched(void)
 				wds = p;
 				cap = more;
 			}
-			wds[n++] = in->watch_wd;
+			wds[n++] = in->out.watch_wd;
 		}
 	}
 out:
@@ -384,7 +387,7 @@ static void handle_events(const char *buf, ssize_t len)
 
 void mmapfs_outside_forget(struct mmapfs_inode *in)
 {
-	while (atomic_load(&in->watch_users))
+	while (atomic_load(&in->out.watch_users))
 		sched_yield();
 }
 

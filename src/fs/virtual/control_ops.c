@@ -20,20 +20,22 @@
  *     FORGET) until its locked bytes are unlocked again. Locked bytes are
  *     counted in whole pages and share max_locked_bytes with `lock = true`
  *     (mapping.c keeps the total).
- *   - policy: the override lives in the inode (policy_override,
- *     override_policy) and replaces the config's policy wherever mapping.c
- *     fills in->settings (first open, reload), so it survives reloads,
- *     evictions and reopens while the inode is known; `default` clears it.
+ *   - policy: the override is the mappings' state
+ *     (mmapfs_mapping_set_policy_override): it replaces the config's
+ *     policy wherever the settings of the file are filled in (first open,
+ *     reload), so it survives reloads, evictions and reopens while the
+ *     inode is known; `default` clears it.
  *   - Stats rows: every inode with open files (mapping.c's open list),
  *     with the counters of its mapping; an open file whose mapping is
  *     evicted or that cannot be mapped shows mapped = no and zero
  *     counters (libmmapio keeps its counters, but offers them only through
  *     a mapping). Files with no open handle are not listed.
  *
- * Locking: ctl_lock serialises lock/unlock and guards the inodes'
- * ctl_handle and ctl_locked_bytes; it is taken before any inode.lock
- * (mapping.c's functions take those inside). The override fields are
- * guarded by inode.lock. flush_all copies references to the mappings
+ * Locking: ctl_lock serialises lock/unlock and guards the inodes' ctl
+ * group (struct mmapfs_inode_control); it is taken before any lock of the
+ * model (mapping.c's functions take those inside) and, like mapping.c's
+ * policy_lock, only by control commands, so it may be held across the
+ * close rule of a release. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
 #include "virtual/virtual.h"
@@ -85,7 +87,7 @@ static int open_beneath_walk(const char *relpath)
 	for (comp = strtok_r(copy, "/", &save); comp;
 	     comp = strtok_r(NULL, "/", &save)) {
 		struct stat st;
-		int at = dirfd >= 0 ? dirfd : mmapfs_d.root.fd;
+		int at = dirfd >= 0 ? dirfd : mmapfs_d.root.fds.fd;
 
 		fd = openat(at, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
@@ -136,7 +138,7 @@ static int open_beneath(const char *relpath)
 
 	for (int i = 0; i < OPENAT2_RETRIES &&
 	     !atomic_load_explicit(&no_openat2, memory_order_relaxed); i++) {
-		long fd = syscall(SYS_openat2, mmapfs_d.root.fd, relpath, &how,
+		long fd = syscall(SYS_openat2, mmapfs_d.root.fds.fd, relpath, &how,
 				  sizeof(how));
 
 		if (fd >= 0)
@@ -172,9 +174,10 @@ static int ops_resolve(void *ctx, const char *relpath,
 	fd = open_beneath(relpath);
 	if (fd < 0)
 		return fd;
-	res = mmapfs_inode_from_fd(mmapfs_d.root.fd, relpath, fd, &st, &in);
+	res = mmapfs_inode_from_fd(mmapfs_d.root.fds.fd, relpath, fd, &st, &in);
 	if (res < 0)
 		return res;
+	mmapfs_inode_named_once(in, relpath);
 	if (!S_ISREG(st.st_mode)) {
 		mmapfs_inode_forget(in, 1);
 		return S_ISLNK(st.st_mode) ? -EPERM : -EINVAL;
@@ -198,11 +201,11 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 	int res;
 
 	(void)ctx;
-	pthread_mutex_lock(&in->lock);
-	mapped = in->mf != NULL;
+	mmapfs_lock(&in->map.lock);
+	mapped = in->map.mf != NULL;
 	if (mapped)
-		*out = mmapio_len(in->mf);
-	pthread_mutex_unlock(&in->lock);
+		*out = mmapio_len(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
 	if (mapped)
 		return 0;
 	res = mmapfs_inode_stat(in, &st);
@@ -310,7 +313,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 /* Bytes of the whole pages covering [off, off + len) (len > 0). */
 static uint64_t page_span(uint64_t off, uint64_t len)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = mmapio_page_size();
 	uint64_t first = off / page, last = (off + len - 1) / page;
 
 	return (last - first + 1) * page;
@@ -328,7 +331,7 @@ static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 
 	(void)ctx;
 	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle) {
+	if (!in->ctl.handle) {
 		/* The first locked range: keep the inode, the open and the
 		 * pin until the last one is unlocked. */
 		fd = mmapfs_inode_fd_get(in);
@@ -341,33 +344,33 @@ static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
 		if (res < 0)
 			goto out;
-		res = ctl_open(in, &in->ctl_handle);
+		res = ctl_open(in, &in->ctl.handle);
 		if (res < 0) {
 			mmapfs_inode_forget(held, 1);
 			goto out;
 		}
 		mf = mmapfs_mapping_get(in);
 	} else {
-		pthread_mutex_lock(&in->lock);
-		mf = in->mf;
-		pthread_mutex_unlock(&in->lock);
+		mmapfs_lock(&in->map.lock);
+		mf = in->map.mf;
+		mmapfs_unlock(&in->map.lock);
 	}
 	if (!mf) {
 		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
 	} else {
-		res = mmapfs_mapping_reserve_locked(span);
+		res = mmapfs_mapping_reserve_lock_budget(span);
 		if (res == 0) {
 			res = mmapio_lock(mf, off, len);
 			if (res < 0)
-				mmapfs_mapping_unreserve_locked(span);
+				mmapfs_mapping_unreserve_lock_budget(span);
 			else
-				in->ctl_locked_bytes += span;
+				in->ctl.locked_bytes += span;
 		}
 	}
-	if (in->ctl_locked_bytes == 0) {
+	if (in->ctl.locked_bytes == 0) {
 		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl_handle);
-		in->ctl_handle = NULL;
+		mmapfs_mapping_release(in, in->ctl.handle);
+		in->ctl.handle = NULL;
 		mmapfs_inode_forget(in, 1);
 	}
 out:
@@ -385,25 +388,25 @@ static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
 
 	(void)ctx;
 	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl_handle) {
+	if (!in->ctl.handle) {
 		/* Nothing of it was locked through .ctl/lock. */
 		pthread_mutex_unlock(&ctl_lock);
 		return 0;
 	}
-	pthread_mutex_lock(&in->lock);
-	mf = in->mf;	/* pinned since the first lock: still mapped */
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_lock(&in->map.lock);
+	mf = in->map.mf;	/* pinned since the first lock: still mapped */
+	mmapfs_unlock(&in->map.lock);
 	res = mmapio_unlock(mf, off, len);
 	if (res == 0) {
-		if (span > in->ctl_locked_bytes)
-			span = in->ctl_locked_bytes;
-		mmapfs_mapping_unreserve_locked(span);
-		in->ctl_locked_bytes -= span;
+		if (span > in->ctl.locked_bytes)
+			span = in->ctl.locked_bytes;
+		mmapfs_mapping_unreserve_lock_budget(span);
+		in->ctl.locked_bytes -= span;
 	}
-	if (in->ctl_locked_bytes == 0) {
+	if (in->ctl.locked_bytes == 0) {
 		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl_handle);
-		in->ctl_handle = NULL;
+		mmapfs_mapping_release(in, in->ctl.handle);
+		in->ctl.handle = NULL;
 		mmapfs_inode_forget(in, 1);
 	}
 	pthread_mutex_unlock(&ctl_lock);
@@ -426,8 +429,6 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_flush(mf);
-		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: not for files */
-			res = 0;
 	} else {
 		fd = open_data_fd(in);
 		res = fd;
@@ -465,10 +466,10 @@ static void collect_mapping(struct mmapfs_inode *in, void *cbctx)
 		refs->mf = mf;
 		refs->cap = cap;
 	}
-	pthread_mutex_lock(&in->lock);
-	if (in->mf)
-		refs->mf[refs->n++] = mmapio_ref(in->mf);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_lock(&in->map.lock);
+	if (in->map.mf)
+		refs->mf[refs->n++] = mmapio_ref(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
 }
 
 struct path_list {
@@ -653,41 +654,41 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	memset(&row, 0, sizeof(row));
 	row.last_flush_age_ms = -1;
 	/* The current name: the one at first open may be stale. */
-	fd = mmapfs_inode_fd_get(in);
-	if (fd < 0 || mmapfs_relpath_of_fd(fd, &path) < 0)
+	if (mmapfs_inode_path(in, &path) < 0)
 		path = NULL;
+	fd = mmapfs_inode_fd_get(in);
 	/* The size of an unmapped file, asked before in->lock is taken
 	 * (the fd cache may take it, for an unlinked open file). */
 	if (fd < 0 || fstatat(fd, "", &sb, AT_EMPTY_PATH) < 0)
 		sb.st_size = -1;
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
-	pthread_mutex_lock(&in->lock);
+	mmapfs_lock(&in->map.lock);
 	remember_open(w, in->dev, in->ino);
-	if (!in->relpath && !path) {
-		pthread_mutex_unlock(&in->lock);
+	if (!in->map.relpath && !path) {
+		mmapfs_unlock(&in->map.lock);
 		return;
 	}
-	row.relpath = path ? path : in->relpath;
-	row.policy = in->settings.flush;
-	if (in->mf) {
-		mmapio_stats(in->mf, &st);
+	row.relpath = path ? path : in->map.relpath;
+	row.policy = in->map.settings.flush;
+	if (in->map.mf) {
+		mmapio_stats(in->map.mf, &st);
 		row_set_counters(&row, &st, w->now_ns);
 	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
 		row_set_counters(&row, &st, w->now_ns);
 	}
-	if (in->mf) {
-		row.size = mmapio_len(in->mf);
-		row.mapped = mmapio_is_mapped(in->mf);
-		row.rw = mmapio_mode(in->mf) == MMAPIO_RW;
+	if (in->map.mf) {
+		row.size = mmapio_len(in->map.mf);
+		row.mapped = mmapio_is_mapped(in->map.mf);
+		row.rw = mmapio_mode(in->map.mf) == MMAPIO_RW;
 	} else {
-		row.rw = in->map_fd >= 0 &&
-			 (fcntl(in->map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+		row.rw = in->map.map_fd >= 0 &&
+			 (fcntl(in->map.map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 		if (sb.st_size >= 0)
 			row.size = (uint64_t)sb.st_size;
 	}
 	w->err = w->cb(w->cbctx, &row);
-	pthread_mutex_unlock(&in->lock);
+	mmapfs_unlock(&in->map.lock);
 	free(path);
 }
 
@@ -706,7 +707,7 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	if (!info->path ||
 	    (w->nopen &&
 	     bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp)) ||
-	    fstatat(mmapfs_d.root.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
+	    fstatat(mmapfs_d.root.fds.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
 	    sb.st_dev != info->dev || sb.st_ino != info->ino)
 		return 0;
 	memset(&row, 0, sizeof(row));

@@ -1,7 +1,7 @@
 /*
- * virtual.c — the virtual inodes of DESIGN §5: `<control_dir>/` (0700) with
- * one write-only file per verb (0200), and `<stats_dir>/` (0500) with its
- * read-only snapshot files (0400), all owned by the mounting user.
+ * virtual.c — the virtual inodes of docs/control.md: `<control_dir>/` (0700)
+ * with one write-only file per verb (0200), and `<stats_dir>/` (0500) with
+ * its read-only snapshot files (0400), all owned by the mounting user.
  *
  * Design:
  *   - Node ids: MMAPFS_VIRTUAL_INO_BIT | n, where n is NODE_CTL_DIR,
@@ -252,7 +252,7 @@ static void warn_shadowed(const char *name, bool exists)
 		return;
 	}
 	pthread_mutex_unlock(&warn_lock);
-	if (!exists && fstatat(mmapfs_d.root.fd, name, &st,
+	if (!exists && fstatat(mmapfs_d.root.fds.fd, name, &st,
 			       AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	pthread_mutex_lock(&warn_lock);

@@ -1,16 +1,25 @@
 /*
- * virtual.h — the daemon side of the control and stats files (DESIGN §5):
+ * virtual/virtual.h — the daemon side of the control and stats files
+ * (docs/control.md):
  * the virtual inodes of `<control_dir>/` and `<stats_dir>/` (virtual.c),
  * the control ops on the daemon's inodes and mappings (control_ops.c),
  * and the read-only `user.mmapfs.*` xattrs of regular files
  * (xattr_virtual.c).
  *
- * The FUSE handlers of fs_ops.c/ops_*.c route a request here with one
+ * The FUSE handlers (handlers/) route a request here with one
  * call first: node ids with MMAPFS_VIRTUAL_INO_BIT go to the
  * mmapfs_virtual_* handler of that operation (MMAPFS_ROUTE_VIRTUAL_TO), or
  * to mmapfs_virtual_reply() for operations a virtual inode does not
  * support; lookups in the root and entry changes in the root check the
  * two reserved names; the root's readdir adds and hides entries.
+ *
+ * Locks of this layer, outermost first (each is taken before any lock of
+ * the model, model/inode.h):
+ *   ctl_lock   (control_ops.c)  serialises .ctl/lock and unlock, guards
+ *                               the inodes' ctl group; only control
+ *                               commands take it
+ *   snap_lock, warn_lock        the open stats snapshots, the shadowed
+ *              (virtual.c)      names warned about: leaves
  */
 #ifndef MMAPFS_VIRTUAL_H
 #define MMAPFS_VIRTUAL_H

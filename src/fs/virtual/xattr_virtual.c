@@ -1,9 +1,9 @@
 /*
- * xattr_virtual.c — the read-only virtual xattrs of regular files (DESIGN
- * §5): user.mmapfs.policy (canonical text), user.mmapfs.pending_bytes,
- * user.mmapfs.pending_writes, user.mmapfs.flushes (decimal) and
- * user.mmapfs.mapped (yes/no), the same texts as the columns of
- * .stats/files, without a newline.
+ * xattr_virtual.c — the read-only virtual xattrs of regular files
+ * (docs/control.md): user.mmapfs.policy (canonical text),
+ * user.mmapfs.pending_bytes, user.mmapfs.pending_writes,
+ * user.mmapfs.flushes (decimal) and user.mmapfs.mapped (yes/no), the same
+ * texts as the columns of .stats/files, without a newline.
  *
  * Design: the whole user.mmapfs. namespace belongs to the daemon. getxattr
  * of one of the five names on a regular file computes the value; any other
