@@ -21,6 +21,8 @@
  *   - writev: passes each reply through, except the INIT reply, whose
  *     flags get FUSE_HANDLE_KILLPRIV_V2 when the kernel offered it (a copy
  *     of the reply body is sent; libfuse's own buffer is not touched).
+ *   - Both hooks also feed logic/req_stats.c (requests by operation:
+ *     count, errors, latency, bytes), which parses the same messages.
  *   - What the daemon then owes the kernel is model/killpriv.c's: this
  *     file tells it that killpriv_v2 is on and what each request asked.
  *   - The first request after INIT calls the root's first_request hook
@@ -39,6 +41,7 @@
 
 #include "daemon/daemon.h"
 #include "logic/log.h"
+#include "logic/req_stats.h"
 #include "model/killpriv.h"
 
 static _Atomic uint64_t init_unique;     /* 0: INIT answered or not seen */
@@ -115,8 +118,10 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 	ssize_t n = read(fd, buf, len);
 
 	(void)userdata;
-	if (n > 0)
+	if (n > 0) {
 		note_request(buf, (size_t)n);
+		mmapfs_req_received(buf, (size_t)n);
+	}
 	return n;
 }
 
@@ -150,6 +155,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count,
 	struct fuse_out_header out;
 
 	(void)userdata;
+	mmapfs_req_replied(iov, count);
 	if (unique && count > 0 && iov[0].iov_len >= sizeof(out)) {
 		memcpy(&out, iov[0].iov_base, sizeof(out));
 		if (out.unique == unique) {
