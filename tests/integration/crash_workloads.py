@@ -133,18 +133,19 @@ def _record_length(rng):
     return rng.randint(PAGE, 3 * PAGE)
 
 
-def _maybe_sync_or_pause(log, mnt, rng, fds, fsyncs=True):
+def _maybe_sync_or_pause(log, mnt, rng, fds, fsyncs=True, pauses=True):
     r = rng.random()
     if r < 0.06 and fsyncs:
         rel = rng.choice(sorted(fds))
         _sync(log, mnt, rel, "fsync", fds[rel])
-    elif r < 0.085:
+    elif 0.06 <= r < 0.085 and pauses:
         time.sleep(PAUSE)
 
 
-def appends(mnt, files, steps, seed, fsyncs=True):
+def appends(mnt, files, steps, seed, fsyncs=True, pauses=True):
     """Appends checksummed records to each of `files` ({name: policy});
-    fsyncs=False: the workload never calls fsync(2)."""
+    fsyncs=False: the workload never calls fsync(2); pauses=False: nor
+    sleeps."""
     rng = random.Random(seed)
     log = WorkloadLog(dict(files))
     fds = {rel: _create(log, mnt, rel, os.O_WRONLY | os.O_APPEND,
@@ -162,7 +163,7 @@ def appends(mnt, files, steps, seed, fsyncs=True):
             log.slots.setdefault(rel, []).append((sizes[rel], length))
             sizes[rel] += length
             counts[rel] += 1
-            _maybe_sync_or_pause(log, mnt, rng, fds, fsyncs)
+            _maybe_sync_or_pause(log, mnt, rng, fds, fsyncs, pauses)
     finally:
         for fd in fds.values():
             os.close(fd)

@@ -240,7 +240,10 @@ def test_crash_checkers_catch_a_daemon_that_never_flushes(
                                  tmp_path)
     seed = run.rng.randrange(1 << 32)
     if workload == "appends":
-        run.record(crash_workloads.appends, DATA_POLICIES, 150, seed, False)
+        # 300 records: some 50 per file, far more than bytes=16KiB covers
+        # whatever their random sizes.
+        run.record(crash_workloads.appends, DATA_POLICIES, 300, seed,
+                   False, False)       # no fsync, no pause
         caught = caught_in_appends(run)
         expect = {p: p != "never" for p in DATA_POLICIES.values()}
         assert caught == expect, (
