@@ -34,7 +34,8 @@ through this mount.
 
 Scope: lookup, forget, getattr, setattr, opendir, readdir(plus), releasedir,
 fsyncdir, open, create, read, write, flush, release, fsync, unlink, mkdir,
-rmdir, statfs.  The rest answers ENOSYS (pyfuse3's default), which the
+rmdir, rename (without flags: RENAME_NOREPLACE/EXCHANGE answer EINVAL),
+statfs.  The rest answers ENOSYS (pyfuse3's default), which the
 kernel turns into EOPNOTSUPP/ENOSYS for the caller (fallocate, for example,
 so mmapfs falls back to its SIGBUS guard).
 """
@@ -262,6 +263,21 @@ class FaultFS(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         try:
             os.unlink(name, dir_fd=self.inodes[parent_inode].fd)
+        except OSError as e:
+            raise oserror(e)
+
+    async def rename(self, parent_inode_old, name_old, parent_inode_new,
+                     name_new, flags, ctx):
+        for parent, name in ((parent_inode_old, name_old),
+                             (parent_inode_new, name_new)):
+            if parent == pyfuse3.ROOT_INODE and name in HIDDEN:
+                raise pyfuse3.FUSEError(errno.EPERM)
+        if flags:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        try:
+            os.rename(name_old, name_new,
+                      src_dir_fd=self.inodes[parent_inode_old].fd,
+                      dst_dir_fd=self.inodes[parent_inode_new].fd)
         except OSError as e:
             raise oserror(e)
 
