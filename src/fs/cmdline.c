@@ -5,7 +5,8 @@
  * --check-config) and -o lists are recognised anywhere, positional
  * arguments fill BACKING_DIR then MOUNTPOINT ("--" ends the flags).
  * Each -o list is split on unescaped commas and every option is sorted
- * into: mmapfs's own (config=, log_level=), mount(8)'s generic options
+ * into: mmapfs's own (config=, log_level=,
+ * transport=), mount(8)'s generic options
  * that mean nothing to a FUSE daemon (dropped), and options for libfuse
  * (re-joined, escaped, into fuse_opts). Pure logic: no I/O, no globals.
  */
@@ -91,6 +92,9 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 		return set_value(&c->config, opt + 7, "config=", err, errlen);
 	if (strncmp(opt, "log_level=", 10) == 0)
 		return set_value(&c->log_level, opt + 10, "log_level=", err,
+				 errlen);
+	if (strncmp(opt, "transport=", 10) == 0)
+		return set_value(&c->transport, opt + 10, "transport=", err,
 				 errlen);
 	if (is_dropped(opt))
 		return 0;
@@ -215,6 +219,7 @@ void mmapfs_cmdline_free(struct mmapfs_cmdline *c)
 {
 	free(c->config);
 	free(c->log_level);
+	free(c->transport);
 	free(c->fuse_opts);
-	c->config = c->log_level = c->fuse_opts = NULL;
+	c->config = c->log_level = c->transport = c->fuse_opts = NULL;
 }

@@ -65,6 +65,8 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 		   CONFIG_COUNT, metrics_max_files, 0, 1000000),
 	GLOBAL_KEY(CONFIG_KEY_LOG_LEVEL, "log_level",
 		   CONFIG_LOG_LEVEL, log_level, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_TRANSPORT, "transport",
+		   CONFIG_TRANSPORT, transport, 0, 0),
 };
 
 static const char *const log_level_names[] = {
@@ -87,6 +89,30 @@ int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out)
 	for (unsigned i = 0; i < sizeof(log_level_names) / sizeof(*log_level_names); i++) {
 		if (strcmp(text, log_level_names[i]) == 0) {
 			*out = (enum mmapfs_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const transport_names[] = {
+	[MMAPFS_TRANSPORT_AUTO] = "auto",
+	[MMAPFS_TRANSPORT_DEV] = "dev",
+	[MMAPFS_TRANSPORT_IO_URING] = "io_uring",
+};
+
+const char *mmapfs_transport_name(enum mmapfs_transport t)
+{
+	if ((unsigned)t >= sizeof(transport_names) / sizeof(*transport_names))
+		return NULL;
+	return transport_names[t];
+}
+
+int mmapfs_transport_parse(const char *text, enum mmapfs_transport *out)
+{
+	for (unsigned i = 0; i < sizeof(transport_names) / sizeof(*transport_names); i++) {
+		if (strcmp(text, transport_names[i]) == 0) {
+			*out = (enum mmapfs_transport)i;
 			return 0;
 		}
 	}
@@ -120,6 +146,7 @@ struct mmapfs_config *config_new_defaults(void)
 		.stats_dir = ".stats",
 		.metrics_max_files = 100,
 		.log_level = MMAPFS_LOG_NOTICE,
+		.transport = MMAPFS_TRANSPORT_AUTO,
 	};
 	return c;
 }
@@ -187,6 +214,8 @@ size_t config_value_size(const struct config_key *k)
 		return NAME_MAX + 1;
 	case CONFIG_LOG_LEVEL:
 		return sizeof(enum mmapfs_log_level);
+	case CONFIG_TRANSPORT:
+		return sizeof(enum mmapfs_transport);
 	}
 	return 0;
 }
@@ -284,6 +313,12 @@ int config_format_value(const struct config_key *k, const void *field,
 
 		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
 	}
+	case CONFIG_TRANSPORT: {
+		const char *name = mmapfs_transport_name(
+			*(const enum mmapfs_transport *)field);
+
+		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
+	}
 	}
 	return -EINVAL;
 }
@@ -347,6 +382,9 @@ static bool values_equal(const struct config_key *k, const void *a,
 	case CONFIG_LOG_LEVEL:
 		return *(const enum mmapfs_log_level *)a ==
 		       *(const enum mmapfs_log_level *)b;
+	case CONFIG_TRANSPORT:
+		return *(const enum mmapfs_transport *)a ==
+		       *(const enum mmapfs_transport *)b;
 	}
 	return false;
 }

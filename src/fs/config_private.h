@@ -20,6 +20,7 @@ enum config_type {
 	CONFIG_SECONDS,     /* double, decimal seconds, at most 3 decimals */
 	CONFIG_DIRNAME,     /* char[NAME_MAX + 1], one path component */
 	CONFIG_LOG_LEVEL,   /* enum mmapfs_log_level */
+	CONFIG_TRANSPORT,   /* enum mmapfs_transport */
 };
 
 /* One key of the config. Per-path keys come first in config_keys[] so that
@@ -53,6 +54,7 @@ enum config_key_index {
 	CONFIG_KEY_STATS_DIR,
 	CONFIG_KEY_METRICS_MAX_FILES,
 	CONFIG_KEY_LOG_LEVEL,
+	CONFIG_KEY_TRANSPORT,
 	CONFIG_NKEYS
 };
 extern const struct config_key config_keys[CONFIG_NKEYS];

@@ -48,6 +48,7 @@
 
 #include "log.h"
 #include "mmapfs_config.h"
+#include "uring_transport.h"
 
 #if HAVE_OPENAT2
 #include <linux/openat2.h>
@@ -772,6 +773,12 @@ static void ops_log(void *ctx, enum mmapfs_log_level level, const char *msg)
 	mmapfs_log(level, "%s", msg);
 }
 
+static const char *ops_transport(void *ctx)
+{
+	(void)ctx;
+	return mmapfs_uring_transport_in_use();
+}
+
 static const struct mmapfs_control_ops control_ops = {
 	.resolve = ops_resolve,
 	.put = ops_put,
@@ -788,6 +795,7 @@ static const struct mmapfs_control_ops control_ops = {
 	.for_each_file = ops_for_each_file,
 	.config = ops_config,
 	.log = ops_log,
+	.transport = ops_transport,
 };
 
 void mmapfs_control_instance(struct mmapfs_control *c)

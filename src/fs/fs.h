@@ -402,6 +402,9 @@ void mmapfs_outside_forget(struct mmapfs_inode *in);
 /* Routes the session's /dev/fuse reads and writes through kernel_io.c
  * (after fuse_session_mount). Returns 0 or -errno. */
 int mmapfs_kernel_io_install(struct fuse_session *se);
+/* Notes what the handlers need from a request about to be dispatched
+ * (called for each request read, and for each fetched from a ring). */
+void mmapfs_kernel_io_note_request(const char *buf, size_t len);
 /* True once the kernel accepted FUSE_HANDLE_KILLPRIV_V2. */
 bool mmapfs_killpriv_v2(void);
 /* Under killpriv_v2, after a write or truncation of in (fd: a descriptor

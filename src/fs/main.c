@@ -40,6 +40,7 @@
 #include "cmdline.h"
 #include "log.h"
 #include "mmapfs_config.h"
+#include "uring_transport.h"
 
 #define EXIT_USAGE 1
 #define EXIT_PATHS 2
@@ -48,6 +49,8 @@
 #define MAX_WORKER_THREADS 64
 #define MMAPFS_READAHEAD_KB 1024
 #define MAX_IDLE_THREADS 16
+/* Ring threads per queue (per CPU) under FUSE over io_uring; -s: one. */
+#define RING_THREADS_PER_QUEUE 2
 
 struct mmapfs_daemon mmapfs_d;
 
@@ -77,6 +80,10 @@ static void print_help(const char *prog)
 "                      default_permissions); as root, new files belong to\n"
 "                      the requesting user\n"
 "  -o default_permissions  the kernel checks permissions (and POSIX ACLs)\n"
+"  -o transport=KIND   auto, dev or io_uring (overrides the config's\n"
+"                      transport; default auto: FUSE over io_uring when the\n"
+"                      kernel offers it, else /dev/fuse; io_uring refuses\n"
+"                      to mount without it)\n"
 "  -o auto_unmount     unmount when the daemon dies\n"
 "  -o ro               read-only mount\n"
 "  -o fsname=NAME, -o subtype=NAME, -o max_read=N and the other options of\n"
@@ -94,7 +101,8 @@ static void print_help(const char *prog)
 "  1  bad command line or unknown option; bad config (nothing mounted)\n"
 "  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
 "     MOUNTPOINT busy (already a FUSE mount)\n"
-"  3  the mount or the FUSE session failed\n",
+"  3  the mount or the FUSE session failed; transport=io_uring without\n"
+"     FUSE over io_uring in the kernel\n",
 	       prog, prog);
 }
 
@@ -407,10 +415,18 @@ static int run_loop(struct fuse_session *se, bool single_thread)
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
-		 const char *backing)
+		 const char *backing, enum mmapfs_transport transport)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char why[320];
 	int res, status = 0;
+
+	if (mmapfs_uring_choose(transport, cl->single_thread ? 1 :
+				RING_THREADS_PER_QUEUE, why, sizeof(why)) < 0) {
+		fprintf(stderr, "mmapfs: transport = io_uring: %s; nothing "
+			"mounted\n", why);
+		return EXIT_MOUNT;
+	}
 
 	if (build_fuse_args(cl, backing, &args) < 0) {
 		fprintf(stderr, "mmapfs: out of memory\n");
@@ -470,8 +486,12 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		mmapfs_err("session loop failed: %s", strerror(-res));
 		status = EXIT_MOUNT;
 	}
+	if (mmapfs_uring_failed())
+		status = EXIT_MOUNT;
 	mmapfs_notice("unmounting %s", mountpoint);
 out_threads:
+	/* No request may run while files are closed below. */
+	mmapfs_uring_stop();
 	mmapfs_signals_stop();
 	mmapfs_outside_stop();
 	mmapfs_mapping_close_all();
@@ -484,6 +504,8 @@ out_signals:
 out_destroy:
 	fuse_session_destroy(mmapfs_d.se);
 	mmapfs_d.se = NULL;
+	/* After /dev/fuse is closed: the kernel is done with the rings. */
+	mmapfs_uring_destroy();
 	return status;
 }
 
@@ -492,6 +514,7 @@ int main(int argc, char **argv)
 	struct mmapfs_cmdline cl;
 	struct mmapfs_config *cfg;
 	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
+	enum mmapfs_transport transport;
 	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
 	int root_fd, status;
 
@@ -520,6 +543,11 @@ int main(int argc, char **argv)
 	if (cl.log_level && mmapfs_log_level_parse(cl.log_level, &level) < 0) {
 		fprintf(stderr, "mmapfs: bad log_level '%s' (error, warning, "
 			"notice, info, debug)\n", cl.log_level);
+		goto out;
+	}
+	if (cl.transport && mmapfs_transport_parse(cl.transport, &transport) < 0) {
+		fprintf(stderr, "mmapfs: bad transport '%s' (auto, dev, "
+			"io_uring)\n", cl.transport);
 		goto out;
 	}
 	status = EXIT_PATHS;
@@ -576,7 +604,9 @@ int main(int argc, char **argv)
 	}
 	mmapfs_config_install(cfg);
 
-	status = serve(&cl, mountpoint, backing);
+	if (!cl.transport)
+		transport = mmapfs_config_global(cfg)->transport;
+	status = serve(&cl, mountpoint, backing, transport);
 
 	mmapfs_virtual_cleanup();
 	mmapfs_inode_table_destroy();

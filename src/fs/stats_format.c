@@ -387,17 +387,23 @@ static int append_file_sample(struct mmapfs_buf *b, enum file_metric m,
 
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
-				uint64_t max_files, struct mmapfs_buf *out)
+				uint64_t max_files, const char *transport,
+				struct mmapfs_buf *out)
 {
 	const struct mmapfs_stats_row **v;
 	size_t shown = n < max_files ? n : (size_t)max_files;
 	int ret;
 
 	ret = append_family(out, "mmapfs_info", "gauge",
-			    "Version of the mmapfs daemon, as a label.");
+			    "Version of the mmapfs daemon and the transport "
+			    "in use, as labels.");
 	if (ret == 0)
-		ret = mmapfs_buf_printf(out, "mmapfs_info{version=\"%s\"} 1\n",
+		ret = mmapfs_buf_printf(out, "mmapfs_info{version=\"%s\"",
 					MMAPFS_VERSION);
+	if (ret == 0 && transport)
+		ret = mmapfs_buf_printf(out, ",transport=\"%s\"", transport);
+	if (ret == 0)
+		ret = mmapfs_buf_printf(out, "} 1\n");
 	if (ret == 0)
 		ret = append_total(out, "mmapfs_files", "gauge",
 				   "Files with an open mapping or non-zero counters.",

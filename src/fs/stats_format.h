@@ -113,10 +113,13 @@ int mmapfs_stats_format_files(const struct mmapfs_stats_row *rows, size_t n,
  * mmapfs_file_* labelled path="..." for at most max_files rows, the
  * busiest first: most pending bytes, then most bytes written, then path.
  * Label values escape backslash, double quote and newline; bytes that are
- * not valid UTF-8 become U+FFFD. Returns 0, -ENOMEM. */
+ * not valid UTF-8 become U+FFFD. transport (the one in use, "dev" or
+ * "io_uring") is a label of mmapfs_info; NULL leaves it out. Returns 0,
+ * -ENOMEM. */
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
-				uint64_t max_files, struct mmapfs_buf *out);
+				uint64_t max_files, const char *transport,
+				struct mmapfs_buf *out);
 
 /* `version`: "mmapfs VERSION\n". Returns 0 or -ENOMEM. */
 int mmapfs_stats_format_version(struct mmapfs_buf *out);

@@ -72,10 +72,12 @@ static void test_paths_and_flags(void **state)
 static void test_own_options(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("/b", "/m", "-o", "config=/etc/x.ini,log_level=debug"),
+	assert_int_equal(PARSE("/b", "/m", "-o",
+			       "config=/etc/x.ini,log_level=debug,transport=dev"),
 			 0);
 	assert_string_equal(cl.config, "/etc/x.ini");
 	assert_string_equal(cl.log_level, "debug");
+	assert_string_equal(cl.transport, "dev");
 	assert_string_equal(cl.fuse_opts, "");
 	mmapfs_cmdline_free(&cl);
 
