@@ -93,7 +93,8 @@
 
 enum uring_state {
 	URING_DEV = 0,          /* /dev/fuse only */
-	URING_ACTIVE,           /* INIT took the ring; entries registered */
+	URING_ACTIVE,           /* INIT took the ring; entries registered
+				 * (or being registered, during start()) */
 	URING_FAILED,           /* transport = io_uring could not be had */
 };
 
@@ -522,8 +523,12 @@ int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size)
 		ur.threads[i].qid = i % queues;
 		res = map_entry(&ur.threads[i], payload_size);
 	}
-	if (res == 0)
+	/* In use from here: the INIT reply took the ring, and the kernel
+	 * switches to it once every queue has an entry. */
+	if (res == 0) {
+		atomic_store(&ur.state, URING_ACTIVE);
 		res = start_threads();
+	}
 	for (unsigned i = 0; ur.threads && i < ur.nthreads; i++)
 		started += ur.threads[i].joinable;
 	failures = wait_registered(started);
@@ -535,6 +540,7 @@ int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size)
 		snprintf(what, sizeof(what), "cannot set up the rings (%u of "
 			 "%u entries failed: %s)", failures + ur.nthreads -
 			 started, ur.nthreads, strerror(-res));
+		atomic_store(&ur.state, URING_DEV);
 		if (ur.required)
 			fail_required(what);
 		else
@@ -542,7 +548,6 @@ int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size)
 				    what);
 		return res;
 	}
-	atomic_store(&ur.state, URING_ACTIVE);
 	mmapfs_notice("transport: io_uring (%u queues, %u ring threads, "
 		      "%zu KiB per entry)", queues, ur.nthreads,
 		      ur.threads[0].mem_size / 1024);

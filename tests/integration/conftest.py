@@ -19,6 +19,10 @@ the test failed half-way:
 On failure the report carries a command line that reproduces the mount and
 the test, and the tail of the daemon log.
 
+MMAPFS_TRANSPORT=dev|io_uring runs every mount on that transport
+(`-o transport=...`, unless the test chooses one itself): scripts/test.sh
+runs the suite once per transport the kernel offers.
+
 Every test gets a per-test timeout: pytest-timeout's marker when the plugin
 is installed (scripts/install-deps.sh installs it), else a SIGALRM in the
 main thread.  Client operations have their own, shorter, deadlines (util).
@@ -44,6 +48,7 @@ MOUNT_TIMEOUT = float(os.environ.get("MMAPFS_MOUNT_TIMEOUT", "20"))
 EXIT_TIMEOUT = float(os.environ.get("MMAPFS_EXIT_TIMEOUT", "20"))
 TEST_TIMEOUT = float(os.environ.get("MMAPFS_TEST_TIMEOUT", "240"))
 LOG_TAIL_LINES = 300
+TRANSPORT = os.environ.get("MMAPFS_TRANSPORT", "")
 
 # Sanitizer settings for a daemon built with them (ignored otherwise).
 # A user's own ASAN_OPTIONS/UBSAN_OPTIONS come after ours and win.
@@ -89,6 +94,8 @@ class Mount:
         opts = list(self.opts)
         if self.config is not None:
             opts.insert(0, f"config={self.config}")
+        if TRANSPORT and not any(o.startswith("transport=") for o in opts):
+            opts.append(f"transport={TRANSPORT}")
         if opts:
             argv += ["-o", ",".join(opts)]
         return argv + self.args
@@ -97,6 +104,7 @@ class Mount:
         cmd = " ".join(shlex.quote(a) for a in self.argv())
         return (f"mount:  cd {shlex.quote(str(REPO))} && {env_prefix()} {cmd}\n"
                 f"test:   MMAPFS_BUILD={shlex.quote(str(REPO / BUILD))} "
+                f"MMAPFS_TRANSPORT={shlex.quote(TRANSPORT)} "
                 f"/usr/bin/python3 -m pytest -p no:cacheprovider "
                 f"{shlex.quote(self.nodeid)}\n"
                 f"log:    {self.log}")
