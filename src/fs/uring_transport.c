@@ -465,15 +465,20 @@ static int map_entry(struct ring_thread *t, size_t payload_size)
 	return 0;
 }
 
-/* Starts the threads with every signal blocked (signals belong to the
- * main thread and the SIGHUP reader). */
+/* Starts the threads with the signals libfuse's workers block (they
+ * belong to the main thread and the SIGHUP reader). Synchronous signals
+ * stay open: libmmapio turns a SIGBUS on a truncated mapping into an
+ * error, and a blocked SIGBUS would kill the daemon instead. */
 static int start_threads(void)
 {
-	sigset_t all, old;
+	static const int blocked[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	sigset_t set, old;
 	int res = 0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
+		sigaddset(&set, blocked[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (unsigned i = 0; i < ur.nthreads && res == 0; i++) {
 		res = -pthread_create(&ur.threads[i].tid, NULL, ring_main,
 				      &ur.threads[i]);
@@ -548,7 +553,7 @@ int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size)
 				    what);
 		return res;
 	}
-	mmapfs_notice("transport: io_uring (%u queues, %u ring threads, "
+	mmapfs_info("transport: io_uring (%u queues, %u ring threads, "
 		      "%zu KiB per entry)", queues, ur.nthreads,
 		      ur.threads[0].mem_size / 1024);
 	return 0;

@@ -28,6 +28,7 @@ is installed (scripts/install-deps.sh installs it), else a SIGALRM in the
 main thread.  Client operations have their own, shorter, deadlines (util).
 """
 
+import errno
 import os
 import shlex
 import shutil
@@ -49,6 +50,17 @@ EXIT_TIMEOUT = float(os.environ.get("MMAPFS_EXIT_TIMEOUT", "20"))
 TEST_TIMEOUT = float(os.environ.get("MMAPFS_TEST_TIMEOUT", "240"))
 LOG_TAIL_LINES = 300
 TRANSPORT = os.environ.get("MMAPFS_TRANSPORT", "")
+
+
+def daemon_gone_errnos(transport=None):
+    """The errors of client requests in flight when the daemon dies:
+    ENOTCONN or ECONNABORTED; over io_uring also ECANCELED (the kernel
+    ends a request it was handing to the dead daemon's ring with it).
+    transport: the mount's (default: the suite's; unset means auto, which
+    may be the ring)."""
+    transport = transport or TRANSPORT
+    gone = {errno.ENOTCONN, errno.ECONNABORTED}
+    return gone if transport == "dev" else gone | {errno.ECANCELED}
 
 # Sanitizer settings for a daemon built with them (ignored otherwise).
 # A user's own ASAN_OPTIONS/UBSAN_OPTIONS come after ours and win.
