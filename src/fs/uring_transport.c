@@ -52,11 +52,13 @@
  * Closing a ring cancels its command; the kernel fails requests still
  * queued when the connection ends, as with /dev/fuse.
  *
- * Threads and locking: start() runs in the libfuse worker that answered
- * INIT, stop() and destroy() in the main thread. `lock` guards the start
- * counters (done, failures) and `started`; each ring_thread is otherwise
- * touched only by its own thread between start and join. `state` is
- * atomic (read by the stats files from any thread).
+ * Threads and locking: choose() runs in the main thread before the mount;
+ * take_init() and start() once, in the libfuse worker that answers INIT;
+ * stop() and destroy() in the main thread after the session loop, whose
+ * end joins that worker (so start()'s writes to `ur` happen before).
+ * `lock` guards the start counters (done, failures) and `started`; each
+ * ring_thread is otherwise touched only by its own thread between start
+ * and join. `state` is atomic (read by the stats files from any thread).
  */
 #include "fs.h"
 #include "uring_transport.h"
@@ -117,6 +119,7 @@ static struct {
 	enum mmapfs_transport wanted;   /* after choose(): never AUTO */
 	bool required;                  /* transport = io_uring */
 	unsigned threads_per_queue;
+	char fallback[256];             /* auto without the ring: why */
 	struct fuse_session *se;
 	int fd;
 	int stop_fd;
@@ -186,7 +189,9 @@ int mmapfs_uring_choose(enum mmapfs_transport wanted,
 		return res;
 	}
 	if (res < 0) {
-		mmapfs_notice("transport: /dev/fuse, because %s", reason);
+		/* Logged at INIT, once the log has its final destination
+		 * (syslog when daemonized). */
+		snprintf(ur.fallback, sizeof(ur.fallback), "%s", reason);
 		return 0;
 	}
 	ur.wanted = MMAPFS_TRANSPORT_IO_URING;
@@ -197,12 +202,15 @@ static void fail_required(const char *what)
 {
 	mmapfs_err("transport = io_uring: %s; ending the session", what);
 	atomic_store(&ur.state, URING_FAILED);
-	if (ur.se)
-		fuse_session_exit(ur.se);
+	fuse_session_exit(mmapfs_d.se);
 }
 
 bool mmapfs_uring_take_init(bool offered)
 {
+	if (ur.fallback[0]) {
+		mmapfs_notice("transport: /dev/fuse, because %s", ur.fallback);
+		ur.fallback[0] = '\0';
+	}
 	if (ur.wanted != MMAPFS_TRANSPORT_IO_URING)
 		return false;
 	if (offered)

@@ -30,7 +30,8 @@ struct fuse_session;
 /* Decides, before mounting, what to ask the kernel for. wanted is the
  * configured transport; threads_per_queue the ring threads of each queue.
  * auto: the ring when the kernel side is on, else /dev/fuse with one log
- * line saying why. io_uring: refuses without the kernel side. Returns 0,
+ * line saying why (written at INIT, after daemonizing). io_uring: refuses
+ * without the kernel side. Returns 0,
  * or -EOPNOTSUPP with the reason in why (io_uring only). */
 int mmapfs_uring_choose(enum mmapfs_transport wanted,
 			unsigned threads_per_queue, char *why, size_t len);
