@@ -19,8 +19,10 @@
 #    each timed run a FUSE target is unmounted and mounted again (mmapfs keeps
 #    backing pages mapped, and drop_caches never drops mapped pages) and
 #    `sync; echo 3 > /proc/sys/vm/drop_caches`.
-#  - Every timed run's raw output is kept in OUT/raw/; the one number taken
-#    from it (bench/report.py extract) goes to OUT/runs.tsv; at the end
+#  - Every timed run's raw output is kept in OUT/raw/ (daemon logs in
+#    OUT/logs/; git ignores both: they come back with the same command);
+#    the one number taken from it (bench/report.py extract) goes to
+#    OUT/runs.tsv; at the end
 #    report.py prints medians and ratios and writes OUT/summary.tsv, which
 #    bench/plot.sh turns into OUT/ratio.png.
 #  - A failed fio run is left out of the medians and listed in

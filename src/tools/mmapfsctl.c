@@ -1,6 +1,6 @@
 /*
  * mmapfsctl.c — the command-line client of an mmapfs mount's control and
- * stats files (DESIGN §5; docs/control.md).
+ * stats files (docs/control.md).
  *
  * Design: every command first finds the mount root of its path argument:
  * the innermost mount containing it in /proc/self/mountinfo, which must be
@@ -38,9 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_parse.h"
+#include "logic/ctl_parse.h"
 #include "mmapfs_config.h"
-#include "stats_format.h"
+#include "logic/stats_format.h"
 
 #define PROG "mmapfsctl"
 

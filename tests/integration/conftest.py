@@ -1,4 +1,4 @@
-"""pytest fixtures that mount the real mmapfs daemon (DESIGN section 7).
+"""pytest fixtures that mount the real mmapfs daemon (tests/integration/README.md).
 
 Design: a test asks for `mount` (a default mount: no config, no options)
 or for `mount_factory` and calls it with config text and extra -o options.

@@ -2,7 +2,7 @@
 
 Purpose: the integration tests need a backing file system whose fsync(2)
 fails with EIO (a device error), to check through a real mount that mmapfs
-reports it to every client as DESIGN §3.4 says.  This machine has no
+reports it to every client as docs/durability.md says.  This machine has no
 dm-error or dm-flakey, so faultfs fakes the device instead.
 
     /usr/bin/python3 faultfs.py SRC MNT
@@ -15,6 +15,9 @@ regular files fail with EIO instead of reaching SRC:
     SRC/.fail-fsync   FSYNC (fsync, fdatasync, msync MS_SYNC of a mapping)
     SRC/.fail-write   WRITE (write(2), and the kernel's write-back of pages
                       dirtied through a shared mapping)
+and a slow device: while SRC/.slow-fsync exists, each FSYNC of a regular
+file waits the number of seconds written in it before it goes on (other
+requests are served meanwhile).
 The trigger files are hidden: not listed, not found by lookup.  Everything
 else is passed through to SRC unchanged.  An injected failure is logged as
 "faultfs: injected EIO: FSYNC ..." so a test can see it was reached.
@@ -44,7 +47,8 @@ import sys
 import pyfuse3
 import trio
 
-TRIGGERS = {"fsync": ".fail-fsync", "write": ".fail-write"}
+TRIGGERS = {"fsync": ".fail-fsync", "write": ".fail-write",
+            "slow-fsync": ".slow-fsync"}
 HIDDEN = {os.fsencode(name) for name in TRIGGERS.values()}
 TIMEOUT = 1.0  # entry and attribute cache, seconds
 
@@ -93,6 +97,17 @@ class FaultFS(pyfuse3.Operations):
             return
         log(f"injected EIO: {what.upper()} fh={fh} {detail}")
         raise pyfuse3.FUSEError(errno.EIO)
+
+    async def slow_down(self, what, fh):
+        """Waits as long as the slow trigger of `what` says (seconds)."""
+        try:
+            with open(os.path.join(self.src, TRIGGERS[f"slow-{what}"])) as f:
+                seconds = float(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return
+        if seconds > 0 and stat.S_ISREG(os.fstat(fh).st_mode):
+            log(f"slow {what.upper()} fh={fh}: {seconds} s")
+            await trio.sleep(seconds)
 
     # ---- inode table -----------------------------------------------------
 
@@ -310,6 +325,7 @@ class FaultFS(pyfuse3.Operations):
 
     async def fsync(self, fh, datasync):
         self.inject("fsync", fh, f"datasync={int(bool(datasync))}")
+        await self.slow_down("fsync", fh)
         try:
             (os.fdatasync if datasync else os.fsync)(fh)
         except OSError as e:

@@ -1,4 +1,4 @@
-"""Unmodified programs on the mount (DESIGN §1): sqlite (rollback journal,
+"""Unmodified programs on the mount (README.md): sqlite (rollback journal,
 WAL, and its own mmap), tar, git and dd work, and what they leave in the
 backing directory is what they wrote.  Programs run as subprocesses with
 deadlines; sqlite, which maps the database, runs in a child process.

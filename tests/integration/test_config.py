@@ -1,5 +1,5 @@
 """Configuration of a mounted mmapfs: refusing bad configs, per-path policy
-selection, and reload (SIGHUP, .ctl/reload) — DESIGN §4 and §6.
+selection, and reload (SIGHUP, .ctl/reload) — docs/architecture.md and docs/configuration.md.
 
 Design: the effective policy of a file is read back from what the mount
 exposes: the `user.mmapfs.policy` xattr, else the `policy` column of
@@ -307,7 +307,7 @@ def test_reload_applies_to_open_files(mount_factory, how):
 
 
 def test_reload_keeps_ctl_policy_override(mount_factory):
-    """A .ctl/policy override survives a reload (DESIGN §5); `default`
+    """A .ctl/policy override survives a reload (docs/control.md); `default`
     returns the file to the (new) config's policy."""
     m = mount_factory(config=NEVER_LOGS)
     fd = open_rw(m, "app.log")

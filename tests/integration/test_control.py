@@ -1,4 +1,4 @@
-"""Integration tests of the control and stats files (DESIGN section 5) and
+"""Integration tests of the control and stats files (docs/control.md) and
 of mmapfsctl.
 
 Two groups:
@@ -145,6 +145,28 @@ def cmount_factory(mount_factory):
 @pytest.fixture
 def cmount(cmount_factory):
     return cmount_factory()
+
+
+def test_truncate_of_a_closed_file_follows_its_policy_override(mount,
+                                                               tmp_path):
+    """The effective settings of a file are one function: a truncation of
+    a file with no open handle, under a .ctl/policy `always` override, is
+    synced before it returns (it used to take the config's `never` by
+    path, while user.mmapfs.policy reported the override)."""
+    mnt = mount.mnt
+    util.write_file(mnt / "f", util.pattern(2 * PAGE))
+    sync_calls = ("fsync", "fdatasync", "msync")
+    with util.SyscallTrace(mount.proc.pid, sync_calls,
+                           tmp_path / "never.trace") as t:
+        util.fs.truncate(mnt / "f", PAGE)
+    assert not [c for n in sync_calls for c in t.calls(n)], t.calls()
+    ctl_ok(mnt, "policy", "f always\n")
+    assert util.fs.getxattr(mnt / "f", "user.mmapfs.policy") == b"always"
+    with util.SyscallTrace(mount.proc.pid, sync_calls,
+                           tmp_path / "always.trace") as t:
+        util.fs.truncate(mnt / "f", 100)
+    assert t.calls("fsync") or t.calls("fdatasync"), t.calls()
+    assert util.fs.stat(mnt / "f").st_size == 100
 
 
 # ---- the daemon: stats files ----------------------------------------------

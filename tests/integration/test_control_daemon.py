@@ -1,5 +1,5 @@
 """Integration tests of how the daemon serves the control and stats files
-(DESIGN section 5), beyond the command set of test_control.py: the root
+(docs/control.md), beyond the command set of test_control.py: the root
 listing across several readdir requests, shadowed backing entries and the
 reserved names, what the virtual inodes refuse, shell redirection, the
 lifetime of .ctl/lock and .ctl/policy, the rows of .stats/files, the
@@ -191,7 +191,7 @@ def test_policy_override_lives_with_the_inode(mount_factory):
 
 
 def test_stats_rows_follow_open_files_and_kept_counters(mount):
-    """DESIGN section 5: one row per file with an open mapping or non-zero
+    """docs/control.md: one row per file with an open mapping or non-zero
     counters. Counters belong to the file (section 3.4): under never they
     outlive close and eviction, and show with mapped = no."""
     mnt = mount.mnt

@@ -1,4 +1,4 @@
-"""Device errors on sync, seen through the mount (issue 7, DESIGN §3.4).
+"""Device errors on sync, seen through the mount (issue 7, docs/durability.md).
 
 The backing directory of mmapfs is a faultfs mount (faultfs.py in this
 directory: a pyfuse3 passthrough whose FSYNC fails with EIO while the file
@@ -87,9 +87,18 @@ class FaultFS:
     def fail_fsync(self, on):
         self.fail("fsync", on)
 
+    def slow_fsync(self, seconds):
+        """Makes every FSYNC of a regular file wait `seconds` (0: off)."""
+        trigger = self.src / ".slow-fsync"
+        if seconds:
+            trigger.write_text(f"{seconds}\n")
+        else:
+            trigger.unlink(missing_ok=True)
+
     def all_off(self):
         self.fail("fsync", False)
         self.fail("write", False)
+        self.slow_fsync(0)
 
     def injected(self):
         """How many EIO faultfs has injected so far."""
@@ -478,3 +487,117 @@ def test_error_survives_ctl_evict(stack):
         ffs.fail_fsync(False)
         closes_with(errno.EIO, fd)
     syncs_again_after_release(m, "f")
+
+
+# ---- a slow device stalls only the files on it -----------------------------
+
+SLOW = 8          # seconds each FSYNC of the slow device takes
+QUICK = 4         # what opening, writing and reading another file may take
+
+
+def _slow_flush_started(ffs):
+    return "faultfs: slow FSYNC" in ffs.log.read_text()
+
+
+def _other_file_round_trip(mnt):
+    """Opens, writes, reads back and closes mnt/other/old (made before) and
+    creates mnt/other/new; returns the seconds it took. In a directory of
+    its own: the kernel holds a directory's lock while a CREATE in it is
+    answered, so an open stuck in the daemon would hold up its siblings
+    whatever the daemon does."""
+    t0 = time.monotonic()
+    util.write_file(mnt / "other" / "old", b"quick" * 100)
+    assert util.read_file(mnt / "other" / "old") == b"quick" * 100
+    util.write_file(mnt / "other" / "new", b"new")
+    return time.monotonic() - t0
+
+
+def _make_other(mnt):
+    fs.mkdir(mnt / "other")
+    util.write_file(mnt / "other" / "old", b"before")
+
+
+def test_slow_flush_on_reload_stalls_no_other_file(faultfs, mount_factory):
+    """A reload that makes a file's policy `always` flushes its pending
+    writes at once; on a slow device that takes SLOW seconds. Opens and
+    reads of other files go on meanwhile (no lock of the daemon's is held
+    across that flush: before, the open-list lock was, and every open
+    waited for the disk)."""
+    m = mount_factory(config="[global]\nflush = never\n\n"
+                      "[match slow*]\nflush = bytes=1GiB\n",
+                      backing=faultfs.mnt)
+    _make_other(m.mnt)
+    fd = fs.open(m.mnt / "slow.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    reloaded = []
+    try:
+        util.pwrite_all(fd, util.pattern(4 * PAGE), 0)
+        faultfs.slow_fsync(SLOW)
+        m.config_file.write_text("[global]\nflush = never\n\n"
+                                 "[match slow*]\nflush = always\n")
+        # In a thread of its own (util.call serves one call at a time);
+        # join_all bounds it.
+        t = util.spawn(lambda: reloaded.append(
+            _ctl(m.mnt, "reload", "\n")))
+        util.wait_until(lambda: _slow_flush_started(faultfs),
+                        timeout=2 * SLOW, what="the reload's slow flush")
+        took = _other_file_round_trip(m.mnt)
+        assert took < QUICK, (f"another file took {took:.1f} s while a "
+                              f"flush was stuck on the slow device")
+        assert not reloaded, "the slow flush ended too early to tell"
+        util.join_all([t], timeout=4 * SLOW)
+        assert reloaded, "the reload did not return"
+    finally:
+        faultfs.slow_fsync(0)
+        closes_with(0, fd)
+    assert util.fs.getxattr(m.mnt / "slow.bin",
+                            "user.mmapfs.policy") == b"always"
+
+
+def test_slow_flush_at_eviction_stalls_no_other_file(faultfs,
+                                                     mount_factory):
+    """max_mapped_files = 1: the open of a second file evicts the first,
+    whose pending writes its policy flushes first (the close rule); on a
+    slow device that takes SLOW seconds, in the thread of that open. Other
+    opens and reads go on meanwhile: the sweep flushes with no lock held
+    and passes by the file it is flushing."""
+    m = mount_factory(config="[global]\nmax_mapped_files = 1\n\n"
+                      "[match slow*]\nflush = bytes=1GiB\n",
+                      backing=faultfs.mnt)
+    # The sweep's clock hand ends up on slow.bin: x is evicted (it is
+    # the head of the open list when over the cap), and the hand moves
+    # to the entry after it.
+    _make_other(m.mnt)
+    fd_a = fs.open(m.mnt / "slow.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_x = fd_b = None
+    opened = []
+    try:
+        fd_x = fs.open(m.mnt / "x", os.O_RDWR | os.O_CREAT, 0o644)
+        util.pwrite_all(fd_a, util.pattern(4 * PAGE), 0)
+        faultfs.slow_fsync(SLOW)
+        # In a thread of its own (util.call serves one call at a time);
+        # join_all bounds it.
+        t = util.spawn(lambda: opened.append(
+            os.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)))
+        util.wait_until(lambda: _slow_flush_started(faultfs),
+                        timeout=2 * SLOW, what="the eviction's slow flush")
+        took = _other_file_round_trip(m.mnt)
+        assert took < QUICK, (f"another file took {took:.1f} s while an "
+                              f"eviction's flush was stuck on the slow "
+                              f"device")
+        util.join_all([t], timeout=4 * SLOW)
+        assert opened, "the open that evicted did not return"
+        fd_b = opened[0]
+        # The eviction's flush made slow.bin's writes durable; the sweep
+        # then unmapped it or another idle file to honour the cap.
+        row = util.call(stats_row, m.mnt, "slow.bin")
+        assert row is not None and row["pending_bytes"] == "0", row
+        mapped = [n for n in ("slow.bin", "b", "x")
+                  if (util.call(stats_row, m.mnt, n) or {}).get("mapped")
+                  == "yes"]
+        assert len(mapped) <= 1, mapped
+    finally:
+        faultfs.slow_fsync(0)
+        for fd in (fd_b, fd_x):
+            if fd is not None:
+                closes_with(0, fd)
+        closes_with(0, fd_a)

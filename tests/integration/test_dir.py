@@ -1,4 +1,4 @@
-"""Directory operations (DESIGN §4): opendir/readdir/readdirplus/releasedir,
+"""Directory operations (docs/architecture.md): opendir/readdir/readdirplus/releasedir,
 fsyncdir, and listings that change while they are read.
 """
 

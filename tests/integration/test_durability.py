@@ -1,5 +1,5 @@
-"""Flush policies seen through the mount (DESIGN §3.4, §4): the write
-accumulator of a file, read from its virtual xattrs (DESIGN §5:
+"""Flush policies seen through the mount (docs/durability.md, docs/architecture.md): the write
+accumulator of a file, read from its virtual xattrs (docs/control.md:
 user.mmapfs.pending_bytes, .pending_writes, .flushes), follows each policy:
 page-granular byte counts, write counts, time-based draining, always, never,
 and fsync making everything durable.  Durable data is also checked in the

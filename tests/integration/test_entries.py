@@ -1,4 +1,4 @@
-"""Namespace and metadata operations through the mount (DESIGN §4):
+"""Namespace and metadata operations through the mount (docs/architecture.md):
 lookup, getattr, setattr, readlink, mknod, mkdir, unlink, rmdir, symlink,
 rename (with flags), link, statfs, and their error cases.  Each result is
 checked through the mount and, where it matters, on the backing directory.

@@ -1,4 +1,4 @@
-"""Backing files changed from outside the mount (DESIGN §4): sizes are
+"""Backing files changed from outside the mount (docs/architecture.md): sizes are
 re-checked, caches invalidated, and a file shrunk under a reader gives EIO
 or short reads to the client -- the daemon never dies of it.
 

@@ -1,4 +1,4 @@
-"""Faults and limits (DESIGN §3.4, §4, §7): the daemon killed (nothing that
+"""Faults and limits (docs/durability.md, docs/architecture.md, tests/integration/README.md): the daemon killed (nothing that
 reached the mapping is lost), auto_unmount, a full backing file system
 (ENOSPC, never SIGBUS or EIO), the open-file limit, the mapped-file cap,
 and running in the background.

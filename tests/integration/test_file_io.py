@@ -1,4 +1,4 @@
-"""Regular-file data operations (DESIGN §4): open/create/read/write/flush/
+"""Regular-file data operations (docs/architecture.md): open/create/read/write/flush/
 release, O_APPEND, O_TRUNC, O_EXCL, writes past EOF, sparse and large files,
 fsync/fdatasync with the backing file read directly, fallocate, lseek
 SEEK_DATA/SEEK_HOLE, copy_file_range, timestamps, concurrent writers.

@@ -1,4 +1,4 @@
-"""Client mmap of files on the mount (DESIGN §4): shared and private
+"""Client mmap of files on the mount (docs/architecture.md): shared and private
 mappings are coherent with read/write users of the same file, and with the
 backing file after msync/fsync (read directly from the backing directory).
 

@@ -1,4 +1,4 @@
-"""Randomized model checking of file data through the mount (DESIGN §7).
+"""Randomized model checking of file data through the mount (tests/integration/README.md).
 
 A seeded random sequence of operations -- open/close/reopen, read, write,
 pread, pwrite, lseek, truncate, ftruncate, client mmap reads and writes

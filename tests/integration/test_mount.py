@@ -1,4 +1,4 @@
-"""Command line, mount lifecycle and signals of the mmapfs daemon (DESIGN §4).
+"""Command line, mount lifecycle and signals of the mmapfs daemon (docs/architecture.md).
 
 Error cases run the daemon directly (no fixture mount) and check the exit
 status, that a message names the problem, and that nothing got mounted.

@@ -1,4 +1,4 @@
-"""Confinement to BACKING_DIR (DESIGN §4, §5; issue 7): no lookup, control
+"""Confinement to BACKING_DIR (docs/architecture.md, docs/control.md; issue 7): no lookup, control
 command or xattr operation reaches outside the backing directory, even
 while another process on the machine swaps a directory of the backing
 directory for a symlink that points outside; and allow_other never runs

@@ -1,4 +1,4 @@
-"""Signals and logging of the mmapfs daemon (DESIGN sections 3.4, 4, 6).
+"""Signals and logging of the mmapfs daemon (docs/durability.md, docs/architecture.md, docs/configuration.md).
 
 What is checked, in the foreground (the conftest fixture) and daemonized
 (started without -f, as mount(8) does):

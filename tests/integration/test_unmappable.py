@@ -1,4 +1,4 @@
-"""Files the kernel will not map honour every flush policy (DESIGN §3.4, §4).
+"""Files the kernel will not map honour every flush policy (docs/durability.md, docs/architecture.md).
 
 The backing directory is a mergerfs mount with cache.files=off: mergerfs
 then serves every file with direct_io, and the kernel refuses MAP_SHARED

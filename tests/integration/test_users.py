@@ -1,4 +1,4 @@
-"""Multi-user behaviour (DESIGN §4): mounted by root with -o allow_other,
+"""Multi-user behaviour (docs/architecture.md): mounted by root with -o allow_other,
 objects are created with the requester's uid, gid and supplementary groups,
 and permission checks behave as on a local disk.
 

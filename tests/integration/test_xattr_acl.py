@@ -1,8 +1,8 @@
-"""Extended attributes and POSIX ACLs through the mount (DESIGN §4).
+"""Extended attributes and POSIX ACLs through the mount (docs/architecture.md).
 
 Real xattrs go to the backing file and are checked there.  listxattr may
 also list mmapfs's own read-only virtual attributes (user.mmapfs.*,
-DESIGN §5), so listings are compared after removing those.
+docs/control.md), so listings are compared after removing those.
 """
 
 import errno

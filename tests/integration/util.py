@@ -21,6 +21,7 @@ with the C errno, as the os module does.
 import ctypes
 import ctypes.util
 import errno
+import faulthandler
 import functools
 import json
 import os
@@ -221,6 +222,67 @@ def pattern(size, seed=0):
     return (base * reps)[:size]
 
 
+class SyscallTrace:
+    """strace(1) of every thread of a running process, for a few system
+    calls, while a `with` block runs: `with SyscallTrace(pid, ["fsync"],
+    path) as t: ...` then t.calls() lists the traced lines (strace -f
+    output, one call a line). The trace is attached before the block starts
+    (every thread shows a tracer) and detached when it ends."""
+
+    def __init__(self, pid, syscalls, out):
+        self.pid = pid
+        self.syscalls = syscalls
+        self.out = out
+        self.proc = None
+
+    def _attached(self):
+        tasks = f"/proc/{self.pid}/task"
+        for tid in os.listdir(tasks):
+            try:
+                with open(f"{tasks}/{tid}/status") as f:
+                    if "TracerPid:\t0\n" in f.read():
+                        return False
+            except FileNotFoundError:
+                continue
+        return True
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["strace", "-f", "-qq", "-p", str(self.pid), "-o", str(self.out),
+             "-e", "trace=" + ",".join(self.syscalls)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(self._attached, timeout=10, what="strace attached")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        return False
+
+    def calls(self, name=None):
+        """The traced lines (of syscall `name` only, when given)."""
+        try:
+            lines = open(self.out).read().splitlines()
+        except FileNotFoundError:
+            return []
+        lines = [l for l in lines if "(" in l and "+++" not in l]
+        if name:
+            lines = [l for l in lines if f" {name}(" in l or
+                     l.startswith(f"{name}(")]
+        return lines
+
+
+
 def run(argv, timeout=None, check=False, **kwargs):
     """Runs a command with captured text output and a deadline, like
     subprocess.run, but never waits without bound: a child stuck in the
@@ -245,7 +307,7 @@ def run(argv, timeout=None, check=False, **kwargs):
     return result
 
 
-def in_child(fn, *args, timeout=None, **kwargs):
+def in_child(fn, *args, timeout=None, fault_trace=True, **kwargs):
     """Runs fn(*args, **kwargs) in a forked child process and returns its
     result (which must pickle) or raises its error, with the child's
     traceback in the message.
@@ -254,7 +316,10 @@ def in_child(fn, *args, timeout=None, **kwargs):
     the daemon fails to serve raises SIGBUS, which would kill the whole
     pytest run; in a child it fails only its test.  The child gets its own
     call() worker.  After `timeout` seconds, or when the parent is
-    interrupted (per-test timeout), the child is killed by its pid."""
+    interrupted (per-test timeout), the child is killed by its pid.
+    fault_trace=False: a child that may die of a signal on purpose (SIGBUS
+    past an outside truncation) does so without the Python fault handler's
+    "Fatal Python error" trace; its death is still reported."""
     global _worker
     limit = OP_TIMEOUT * 10 if timeout is None else timeout
     sys.stdout.flush()
@@ -264,6 +329,8 @@ def in_child(fn, *args, timeout=None, **kwargs):
     if pid == 0:
         os.close(r)
         _worker = None
+        if not fault_trace:
+            faulthandler.disable()
         try:
             payload = ("ok", fn(*args, **kwargs))
         except BaseException as e:

@@ -28,7 +28,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "logic/config.h"
 
 static char data_dir[PATH_MAX];
 

@@ -4,7 +4,7 @@
  * over a small in-memory file table that records every call.
  *
  * Checks: who may control, routing of each verb with its resolved range,
- * errors mapped as DESIGN §5 says, rejected commands logged, every
+ * errors mapped as docs/control.md says, rejected commands logged, every
  * resolved node put exactly once, empty ranges never reaching an op, and
  * the stats files built from the rows the daemon reports.
  *
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "logic/control.h"
 #include "mmapfs_config.h"
 
 #define OWNER 1000

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "ctl_parse.h"
+#include "logic/ctl_parse.h"
 
 static struct mmapfs_ctl_cmd cmd;
 static char err[MMAPFS_CTL_ERR_MAX];

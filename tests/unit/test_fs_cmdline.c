@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "cmdline.h"
+#include "logic/cmdline.h"
 
 static struct mmapfs_cmdline cl;
 static char err[256];

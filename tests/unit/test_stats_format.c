@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "mmapfs_config.h"
-#include "stats_format.h"
+#include "logic/stats_format.h"
 
 #define WEIRD_PATH "we\tird\nname\\x \"q\""
 

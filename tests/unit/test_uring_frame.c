@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "uring_frame.h"
+#include "logic/uring_frame.h"
 
 #define PAYLOAD (64 * 1024)
 

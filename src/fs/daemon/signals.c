@@ -1,0 +1,105 @@
+/*
+ * signals.c — SIGHUP reloads the configuration.
+ *
+ * Design: libfuse's fuse_set_signal_handlers() makes SIGHUP end the
+ * session. After it is installed (and after the daemon forked), SIGHUP is
+ * blocked in the main thread, so every thread created afterwards
+ * (libfuse's workers, the library's flusher) inherits the block, and one
+ * thread reads it from a signalfd and calls mmapfs_reload(). The thread
+ * also polls an eventfd that mmapfs_signals_stop() writes to end it.
+ * SIGINT and SIGTERM stay with libfuse: they end the session loop.
+ *
+ * Threads: the reader thread; start and stop from the main thread.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "logic/log.h"
+#include "model/reload.h"
+
+static int sig_fd = -1, stop_fd = -1;
+static pthread_t thread;
+static bool started;
+
+static void *signals_main(void *arg)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sig_fd, .events = POLLIN },
+		{ .fd = stop_fd, .events = POLLIN },
+	};
+
+	(void)arg;
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			mmapfs_err("signal thread: poll: %s", strerror(errno));
+			return NULL;
+		}
+		if (pfd[1].revents)
+			return NULL;
+		if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			mmapfs_notice("SIGHUP: reloading the configuration");
+			(void)mmapfs_reload();
+		}
+	}
+}
+
+int mmapfs_signals_start(void)
+{
+	sigset_t set;
+	int res;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	res = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (res)
+		return -res;
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sig_fd < 0)
+		return -errno;
+	stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (stop_fd < 0) {
+		res = -errno;
+		close(sig_fd);
+		sig_fd = -1;
+		return res;
+	}
+	res = pthread_create(&thread, NULL, signals_main, NULL);
+	if (res) {
+		close(sig_fd);
+		close(stop_fd);
+		sig_fd = stop_fd = -1;
+		return -res;
+	}
+	started = true;
+	return 0;
+}
+
+void mmapfs_signals_stop(void)
+{
+	uint64_t one = 1;
+
+	if (!started)
+		return;
+	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
+		mmapfs_err("cannot stop the signal thread: %s", strerror(errno));
+	pthread_join(thread, NULL);
+	close(sig_fd);
+	close(stop_fd);
+	sig_fd = stop_fd = -1;
+	started = false;
+}

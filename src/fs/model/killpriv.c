@@ -1,0 +1,93 @@
+/*
+ * killpriv.c — what the daemon owes the kernel under
+ * FUSE_HANDLE_KILLPRIV_V2. With it the kernel leaves the dropping of
+ * set-ID bits and capabilities to the daemon and tells it, per request,
+ * whether the caller lacked CAP_FSETID (FUSE_WRITE_KILL_SUIDGID,
+ * FUSE_OPEN_KILL_SUIDGID, FATTR_KILL_SUIDGID). After a change of a file's
+ * data the daemon clears set-user-ID, and set-group-ID of a
+ * group-executable file, when the request says so, and drops
+ * security.capability on every write and truncation — as a local file
+ * system would.
+ *
+ * Threads: active is written once, by the transport, before any request
+ * but INIT; the request flag is thread-local: the transport sets it in the
+ * thread that then handles that request, before the thread takes the
+ * next one.
+ */
+#include "model/killpriv.h"
+
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "model/fdcache.h"
+#include "model/inode.h"
+
+static atomic_bool killpriv_active;
+static _Thread_local bool request_kills_suidgid;
+
+void mmapfs_killpriv_set_active(void)
+{
+	atomic_store(&killpriv_active, true);
+}
+
+void mmapfs_killpriv_set_request(bool kill_suidgid)
+{
+	request_kills_suidgid = kill_suidgid;
+}
+
+bool mmapfs_killpriv_v2(void)
+{
+	return atomic_load_explicit(&killpriv_active, memory_order_relaxed);
+}
+
+/* Clears the set-ID bits the kernel would have cleared: 1 when it did. */
+static int kill_suidgid(int fd, const char *path, mode_t mode)
+{
+	mode_t keep = mode & 07777;
+
+	keep &= ~(mode_t)S_ISUID;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		keep &= ~(mode_t)S_ISGID;
+	if (keep == (mode & 07777))
+		return 0;
+	return (fd >= 0 ? fchmod(fd, keep) : chmod(path, keep)) == 0;
+}
+
+/* Drops security.capability unless it is known to be absent: 1 when it
+ * was there. */
+static int kill_capability(struct mmapfs_inode *in, int fd,
+			   const char *path)
+{
+	static const char cap[] = "security.capability";
+
+	if (mmapfs_inode_nocap_known(in))
+		return 0;
+	return (fd >= 0 ? fremovexattr(fd, cap) : removexattr(path, cap)) == 0;
+}
+
+bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st)
+{
+	char proc[64] = "";
+	bool changed = false;
+	int pfd = -1;
+
+	if (!mmapfs_killpriv_v2() || !S_ISREG(st->st_mode))
+		return false;
+	if (fd < 0) {
+		/* Truncated by path: through the inode's descriptor. */
+		pfd = mmapfs_inode_fd_get(in);
+		if (pfd < 0)
+			return false;
+		mmapfs_fd_procpath(pfd, proc, sizeof(proc));
+	}
+	/* Failures leave the bits, as a lost race with chmod would. */
+	if (request_kills_suidgid)
+		changed = kill_suidgid(fd, proc, st->st_mode) > 0;
+	if (kill_capability(in, fd, proc) > 0)
+		changed = true;
+	if (pfd >= 0)
+		mmapfs_inode_fd_put(in);
+	return changed;
+}

@@ -1,0 +1,89 @@
+/*
+ * model/mapping.h — one shared mmapio_file per open regular file, its settings,
+ * and the cap on mapped files.
+ */
+#ifndef MMAPFS_MODEL_MAPPING_H
+#define MMAPFS_MODEL_MAPPING_H
+
+#include "model/inode.h"
+
+/* Registers an open of a regular file through handle h: on the first
+ * open maps the file (daemon credentials; RW, else RO) with the settings
+ * for its path and watches it for changes from outside. *changed: the
+ * file was changed from outside since the kernel may have cached it (the
+ * caller drops the kernel's cache). Returns 0 or -errno. */
+int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
+			bool *changed);
+/* Unregisters the open of h; the last one closes the mapping (policy
+ * flush). Frees h. */
+void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h);
+/* Adds/removes a directory handle to/from the inode's handle list. */
+void mmapfs_handle_attach(struct mmapfs_inode *in, struct mmapfs_handle *h);
+void mmapfs_handle_detach(struct mmapfs_inode *in, struct mmapfs_handle *h);
+/* Closes a handle's descriptors and frees it. */
+void mmapfs_handle_free(struct mmapfs_handle *h);
+/* True when the open file in has its mapping's descriptor (mapped or
+ * evicted): its opens need no descriptor of their own. */
+bool mmapfs_mapping_has_fd(struct mmapfs_inode *in);
+/* A duplicate (O_CLOEXEC) of the open file's mapping descriptor, or
+ * -ENOENT when it has none, -EMFILE... */
+int mmapfs_mapping_dup_fd(struct mmapfs_inode *in);
+/* The file's sticky flush error (0 or -errno) for close(2) and fsync to
+ * report: libmmapio's, or the one an eviction of the mapping reported
+ * (evict_error). The max_mapped_files sweep never evicts a mapping with a
+ * sticky error, so libmmapio keeps it until the last release. */
+int mmapfs_mapping_sticky_error(struct mmapfs_inode *in);
+/* After a getattr: when the backing size differs from the mapping's (a
+ * change from outside), adjusts the mapping and returns true (the caller
+ * has the kernel's cache dropped). */
+bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size);
+/* The effective settings of in, the one answer to "which settings apply
+ * to this file": those of its open mapping (the config's for its path at
+ * first open, with its .ctl/policy override), else the config's for its
+ * current path with its override. Returns 0 or -errno. */
+int mmapfs_settings_effective(struct mmapfs_inode *in,
+			      struct mmapfs_file_settings *out);
+/* True when the effective policy of in is `always`. */
+bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
+/* Sets the .ctl/policy override of in (p), or drops it (NULL: back to the
+ * config's). An open file takes it at once (a stricter policy may flush
+ * now). The override lasts until dropped or until the kernel forgets the
+ * inode; a reload keeps it. Returns 0 or the flush's -errno. */
+int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
+				       const struct mmapio_policy *p);
+/* The library's counters of in (its mapping's, else those the library
+ * keeps for the closed file) and whether it is mapped now. Returns 0. */
+int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
+			 bool *mapped);
+/* Pins the inode's mapping for one request (remapping an evicted one) and
+ * returns it with a reference of the caller's own (so a concurrent last
+ * RELEASE cannot free it), or NULL for files served by pread/pwrite. Every
+ * call is paired with mmapfs_mapping_put(in, the returned mf). */
+struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in);
+void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf);
+/* Calls fn for every inode with open files, under the open-list lock
+ * (fn must not block for long, nor call mapping functions). */
+void mmapfs_mapping_for_each_open(void (*fn)(struct mmapfs_inode *in,
+					     void *ctx), void *ctx);
+/* Re-applies the settings of c to every open file (reload). */
+void mmapfs_mapping_apply_config(const struct mmapfs_config *c);
+/* The inode table's teardown hook (mmapfs_inode_set_teardown): frees
+ * what an inode that is being freed still holds here (handles the kernel
+ * never released, its mapping and descriptor) and stops watching it. */
+void mmapfs_mapping_inode_gone(struct mmapfs_inode *in);
+/* Closes every mapping (flushing per policy); at exit. */
+void mmapfs_mapping_close_all(void);
+/* Unmaps the inode's mapping now, as the max_mapped_files sweep would
+ * (also one with a sticky error). Returns 0 (also when not mapped),
+ * -EBUSY while it is pinned, or the close flush's or sticky error, which
+ * is kept in evict_error for fsync and close(2). */
+int mmapfs_mapping_evict(struct mmapfs_inode *in);
+/* Reserves n bytes of max_locked_bytes (-ENOMEM when over) / gives them
+ * back. */
+int mmapfs_mapping_reserve_lock_budget(uint64_t n);
+void mmapfs_mapping_unreserve_lock_budget(uint64_t n);
+/* Sets st_mtime/st_ctime of the file to now after a write, at most once
+ * per coarse clock tick. */
+void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
+
+#endif /* MMAPFS_MODEL_MAPPING_H */

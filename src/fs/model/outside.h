@@ -1,0 +1,50 @@
+/*
+ * model/outside.h — changes made to backing files from outside the mount:
+ * the daemon's own changes bracketed, the rest noticed and reported.
+ */
+#ifndef MMAPFS_MODEL_OUTSIDE_H
+#define MMAPFS_MODEL_OUTSIDE_H
+
+#include "model/inode.h"
+
+/* Starts/stops the inotify watcher of open files (after daemonizing). */
+int mmapfs_outside_start(void);
+void mmapfs_outside_stop(void);
+/* Bracket every change the daemon makes to a file's data or attributes;
+ * end stats fd (or the inode when fd is -1) to learn the ctime it left.
+ * begin, when no other change of the daemon's to the file is in flight,
+ * stats fd (a descriptor of in; -1: skip) first: a change from outside
+ * since the daemon's last one is reported there, before this change's end
+ * could take it for its own. */
+void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
+void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
+/* The end of a write or truncation: also drops set-ID bits and
+ * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
+void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
+/* True when st (attributes just read) shows a change made from outside
+ * since the kernel's cache of in was last known good; records it, so
+ * each change is reported once. */
+bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
+/* The same with attributes it reads itself into *st: of fd (a pinned
+ * descriptor of in), or of the inode when fd is -1 (mmapfs_inode_fd_get:
+ * not with an inode.lock held). */
+bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
+				struct stat *st);
+/* Watches an open file for changes from outside (first open; fd: a
+ * pinned descriptor of it) / stops (last release). Call with in->lock
+ * held. */
+void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd);
+void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
+/* Directories (cache_readdir). After an opendir attached its handle
+ * (fd: the handle's directory descriptor): watches the directory while it
+ * has open handles, and returns whether the kernel must drop its cached
+ * listing (the directory changed since the last opendir). After a
+ * releasedir detached its handle, before the reply: stops watching when
+ * no handle is left. */
+bool mmapfs_outside_dir_opened(struct mmapfs_inode *in, int fd);
+void mmapfs_outside_dir_closed(struct mmapfs_inode *in);
+/* Before in is freed: waits until the watcher thread no longer uses it
+ * (it was removed from the watch table at its last release). */
+void mmapfs_outside_forget(struct mmapfs_inode *in);
+
+#endif /* MMAPFS_MODEL_OUTSIDE_H */

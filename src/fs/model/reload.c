@@ -1,0 +1,103 @@
+/*
+ * reload.c — reloading the configuration (SIGHUP, .ctl/reload) and
+ * installing the first one: the config file parsed again, and a good
+ * config applied to the mount (model/mount.c) and to every open file
+ * (model/mapping.c). The running config itself is held by
+ * running_config.c, below the modules that read it.
+ *
+ * Design: a loaded config is immutable. The daemon holds one reference in
+ * `running`; readers take their own reference under config_lock and use
+ * it unlocked, so a reload that swaps the pointer never frees a config in
+ * use. A reload parses the file again; a good config replaces the running
+ * one and is applied at once to every open file (its policy for its path),
+ * and to the timeouts, cache and log settings; a bad one is logged, kept
+ * as the last error, and changes nothing. writeback_cache is fixed when
+ * the connection starts, so a config that changes it is
+ * refused.
+ *
+ * Locking: reloads are serialised by reload_lock (taken before
+ * running_config.c's lock, never inside it).
+ */
+#include "model/reload.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logic/log.h"
+#include "model/invalidate.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/running_config.h"
+
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mmapfs_config_install(struct mmapfs_config *c)
+{
+	mmapfs_config_unref(mmapfs_running_config_swap(c));
+	mmapfs_mount_apply_globals(c);
+	mmapfs_mapping_apply_config(c);
+}
+
+/* Logs each line of a multi-line error text. */
+static void log_lines(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		mmapfs_err("reload: %.*s", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+int mmapfs_reload(void)
+{
+	struct mmapfs_config *fresh, *old;
+	char *errors = NULL;
+	int res;
+
+	if (!mmapfs_d.config_path) {
+		mmapfs_notice("reload: no config file (-o config=FILE); the "
+			      "built-in defaults stay");
+		return 0;
+	}
+	pthread_mutex_lock(&reload_lock);
+	res = mmapfs_config_load(mmapfs_d.config_path, &fresh, &errors);
+	if (res < 0) {
+		if (!errors && asprintf(&errors, "%s: %s", mmapfs_d.config_path,
+					strerror(-res)) < 0)
+			errors = NULL;
+		if (errors)
+			log_lines(errors);
+		mmapfs_running_config_set_error(errors);
+		pthread_mutex_unlock(&reload_lock);
+		return res;
+	}
+	free(errors);
+	if (mmapfs_config_global(fresh)->writeback_cache !=
+	    mmapfs_d.writeback_cache) {
+		char *msg = strdup("writeback_cache cannot change on reload "
+				   "(it is fixed at mount)");
+
+		if (msg)
+			log_lines(msg);
+		mmapfs_running_config_set_error(msg);
+		mmapfs_config_unref(fresh);
+		pthread_mutex_unlock(&reload_lock);
+		return -EINVAL;
+	}
+	old = mmapfs_running_config_swap(fresh);
+	mmapfs_mount_apply_globals(fresh);
+	mmapfs_mapping_apply_config(fresh);
+	/* The root's listing names the virtual directories as the config
+	 * says (show_control, control_dir, stats_dir): drop the kernel's
+	 * cached copy of it (cache_readdir). */
+	mmapfs_invalidate_queue(FUSE_ROOT_ID);
+	mmapfs_config_unref(old);
+	pthread_mutex_unlock(&reload_lock);
+	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
+	return 0;
+}

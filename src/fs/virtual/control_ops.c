@@ -1,0 +1,785 @@
+/*
+ * control_ops.c — struct mmapfs_control_ops (control.h) on the daemon's
+ * inode table and shared mappings: what `.ctl/` commands do and where the
+ * rows of `.stats/` come from.
+ *
+ * Design:
+ *   - resolve: PATH is opened beneath the backing root without following
+ *     any symlink — openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) where
+ *     the kernel has it, else one O_NOFOLLOW component at a time — and
+ *     its inode is taken from the inode table with one lookup reference
+ *     (the node handed to control.c is the struct mmapfs_inode itself).
+ *   - A command that needs the mapping opens the file as a FUSE open
+ *     would, through a handle of its own with no descriptor
+ *     (mmapfs_mapping_open: daemon credentials, settings of its path), and
+ *     pins the mapping for the call (mmapfs_mapping_get/put). prefetch,
+ *     advise and flush release that handle at once (the last release
+ *     applies the policy's close rule as a close would); lock keeps the
+ *     handle, the pin (so the max_mapped_files sweep passes the mapping
+ *     by) and one lookup reference (so the inode outlives the kernel's
+ *     FORGET) until its locked bytes are unlocked again. Locked bytes are
+ *     counted in whole pages and share max_locked_bytes with `lock = true`
+ *     (mapping.c keeps the total).
+ *   - policy: the override is the mappings' state
+ *     (mmapfs_mapping_set_policy_override): it replaces the config's
+ *     policy wherever the settings of the file are filled in (first open,
+ *     reload), so it survives reloads, evictions and reopens while the
+ *     inode is known; `default` clears it.
+ *   - Stats rows: every inode with open files (mapping.c's open list),
+ *     with the counters of its mapping; an open file whose mapping is
+ *     evicted or that cannot be mapped shows mapped = no and zero
+ *     counters (libmmapio keeps its counters, but offers them only through
+ *     a mapping). Files with no open handle are not listed.
+ *
+ * Locking: ctl_lock serialises lock/unlock and guards the inodes' ctl
+ * group (struct mmapfs_inode_control); it is taken before any lock of the
+ * model (mapping.c's functions take those inside) and, like mapping.c's
+ * policy_lock, only by control commands, so it may be held across the
+ * close rule of a release. flush_all copies references to the mappings
+ * under the open-list lock and flushes after dropping it.
+ */
+#include "virtual/virtual.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logic/log.h"
+#include "mmapfs_config.h"
+#include "model/fdcache.h"
+#include "model/inode.h"
+#include "model/invalidate.h"
+#include "model/mapping.h"
+#include "model/mount.h"
+#include "model/reload.h"
+#include "model/running_config.h"
+
+#if HAVE_OPENAT2
+#include <linux/openat2.h>
+#endif
+
+/* Retries of openat2 when it reports a concurrent rename (EAGAIN). */
+#define OPENAT2_RETRIES 8
+
+static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
+{
+	return (struct mmapfs_inode *)node;
+}
+
+/* ---- resolve ------------------------------------------------------------- */
+
+/* Opens relpath component by component beneath the root with O_NOFOLLOW.
+ * Returns an O_PATH descriptor or -errno (-EPERM for a symlink on the
+ * way). */
+static int open_beneath_walk(const char *relpath)
+{
+	char *copy = strdup(relpath), *comp, *save = NULL;
+	int dirfd = -1, fd = -1;
+
+	if (!copy)
+		return -ENOMEM;
+	for (comp = strtok_r(copy, "/", &save); comp;
+	     comp = strtok_r(NULL, "/", &save)) {
+		struct stat st;
+		int at = dirfd >= 0 ? dirfd : mmapfs_d.root.fds.fd;
+
+		fd = openat(at, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			break;
+		}
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			fd = -errno;
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			close(fd);
+			fd = -EPERM;
+			break;
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+		dirfd = -1;
+		if (save && *save) {
+			if (!S_ISDIR(st.st_mode)) {
+				close(fd);
+				fd = -ENOENT;
+				break;
+			}
+			dirfd = fd;
+			fd = -1;
+		}
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(copy);
+	return fd;
+}
+
+/* Opens relpath beneath the root without following symlinks. Returns an
+ * O_PATH descriptor (of a symlink itself when the last component is one)
+ * or -errno. */
+static int open_beneath(const char *relpath)
+{
+#if HAVE_OPENAT2
+	static atomic_bool no_openat2;
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+
+	for (int i = 0; i < OPENAT2_RETRIES &&
+	     !atomic_load_explicit(&no_openat2, memory_order_relaxed); i++) {
+		long fd = syscall(SYS_openat2, mmapfs_d.root.fds.fd, relpath, &how,
+				  sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		switch (errno) {
+		case EAGAIN:
+			continue;
+		case ENOSYS:
+		case E2BIG:
+			atomic_store(&no_openat2, true);
+			break;
+		case ELOOP:	/* a symlink on the way */
+		case EXDEV:	/* the walk would leave the root */
+			return -EPERM;
+		case ENOTDIR:	/* a file where a directory was needed */
+			return -ENOENT;
+		default:
+			return -errno;
+		}
+	}
+#endif
+	return open_beneath_walk(relpath);
+}
+
+static int ops_resolve(void *ctx, const char *relpath,
+		       struct mmapfs_control_node **out)
+{
+	struct mmapfs_inode *in;
+	struct stat st;
+	int fd, res;
+
+	(void)ctx;
+	fd = open_beneath(relpath);
+	if (fd < 0)
+		return fd;
+	res = mmapfs_inode_from_fd(mmapfs_d.root.fds.fd, relpath, fd, &st, &in);
+	if (res < 0)
+		return res;
+	if (!S_ISREG(st.st_mode)) {
+		mmapfs_inode_forget(in, 1);
+		return S_ISLNK(st.st_mode) ? -EPERM : -EINVAL;
+	}
+	*out = (struct mmapfs_control_node *)in;
+	return 0;
+}
+
+static void ops_put(void *ctx, struct mmapfs_control_node *node)
+{
+	(void)ctx;
+	mmapfs_inode_forget(inode_of(node), 1);
+}
+
+static int ops_size(void *ctx, struct mmapfs_control_node *node,
+		    uint64_t *out)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	struct stat st;
+	bool mapped;
+	int res;
+
+	(void)ctx;
+	mmapfs_lock(&in->map.lock);
+	mapped = in->map.mf != NULL;
+	if (mapped)
+		*out = mmapio_len(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
+	if (mapped)
+		return 0;
+	res = mmapfs_inode_stat(in, &st);
+	if (res < 0)
+		return res;
+	*out = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* ---- opening a file for a command ---------------------------------------- */
+
+/* Opens in as a FUSE open would, through a handle without a descriptor.
+ * Returns 0 with *hp, or -errno. */
+static int ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
+{
+	struct mmapfs_handle *h = calloc(1, sizeof(*h));
+	bool changed;
+	int res;
+
+	if (!h)
+		return -ENOMEM;
+	h->fd = -1;
+	h->flags = O_RDONLY;
+	res = mmapfs_mapping_open(in, h, &changed);
+	if (res < 0) {
+		mmapfs_handle_free(h);
+		return res;
+	}
+	if (changed)
+		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+	*hp = h;
+	return 0;
+}
+
+/* An fd of in's file for the calls that need no mapping (a file served by
+ * pread/pwrite). Returns the fd or -errno. */
+static int open_data_fd(struct mmapfs_inode *in)
+{
+	char proc[64];
+	int fd = mmapfs_inode_fd_get(in);
+
+	if (fd < 0)
+		return fd;
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = -errno;
+	mmapfs_inode_fd_put(in);
+	return fd;
+}
+
+/* ---- range ops ----------------------------------------------------------- */
+
+static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
+			uint64_t off, uint64_t len)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	struct mmapfs_handle *h;
+	struct mmapio_file *mf;
+	int res, fd;
+
+	(void)ctx;
+	res = ctl_open(in, &h);
+	if (res < 0)
+		return res;
+	mf = mmapfs_mapping_get(in);
+	if (mf) {
+		res = mmapio_prefetch(mf, off, len);
+		if (res == 0 && mmapio_is_mapped(mf))
+			res = mmapio_advise(mf, off, len, MMAPIO_ADV_WILLNEED);
+	} else {
+		fd = open_data_fd(in);
+		res = fd;
+		if (fd >= 0) {
+			res = -posix_fadvise(fd, (off_t)off, (off_t)len,
+					     POSIX_FADV_WILLNEED);
+			close(fd);
+		}
+	}
+	mmapfs_mapping_put(in, mf);
+	mmapfs_mapping_release(in, h);
+	return res;
+}
+
+static int ops_advise(void *ctx, struct mmapfs_control_node *node,
+		      uint64_t off, uint64_t len, enum mmapio_advice advice)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	struct mmapfs_handle *h;
+	struct mmapio_file *mf;
+	int res;
+
+	(void)ctx;
+	res = ctl_open(in, &h);
+	if (res < 0)
+		return res;
+	mf = mmapfs_mapping_get(in);
+	/* A file served by pread/pwrite has no mapping to advise. */
+	res = mf ? mmapio_advise(mf, off, len, advice) : -ENODEV;
+	mmapfs_mapping_put(in, mf);
+	mmapfs_mapping_release(in, h);
+	return res;
+}
+
+/* Bytes of the whole pages covering [off, off + len) (len > 0). */
+static uint64_t page_span(uint64_t off, uint64_t len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t first = off / page, last = (off + len - 1) / page;
+
+	return (last - first + 1) * page;
+}
+
+static int ops_lock(void *ctx, struct mmapfs_control_node *node,
+		    uint64_t off, uint64_t len)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	uint64_t span = page_span(off, len);
+	struct mmapfs_inode *held;
+	struct mmapio_file *mf;
+	struct stat st;
+	int res, fd;
+
+	(void)ctx;
+	pthread_mutex_lock(&ctl_lock);
+	if (!in->ctl.handle) {
+		/* The first locked range: keep the inode, the open and the
+		 * pin until the last one is unlocked. */
+		fd = mmapfs_inode_fd_get(in);
+		if (fd >= 0) {
+			int copy = dup(fd);
+
+			fd = copy < 0 ? -errno : copy;
+			mmapfs_inode_fd_put(in);
+		}
+		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
+		if (res < 0)
+			goto out;
+		res = ctl_open(in, &in->ctl.handle);
+		if (res < 0) {
+			mmapfs_inode_forget(held, 1);
+			goto out;
+		}
+		mf = mmapfs_mapping_get(in);
+	} else {
+		mmapfs_lock(&in->map.lock);
+		mf = in->map.mf;
+		mmapfs_unlock(&in->map.lock);
+	}
+	if (!mf) {
+		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
+	} else {
+		res = mmapfs_mapping_reserve_lock_budget(span);
+		if (res == 0) {
+			res = mmapio_lock(mf, off, len);
+			if (res < 0)
+				mmapfs_mapping_unreserve_lock_budget(span);
+			else
+				in->ctl.locked_bytes += span;
+		}
+	}
+	if (in->ctl.locked_bytes == 0) {
+		mmapfs_mapping_put(in, mf);
+		mmapfs_mapping_release(in, in->ctl.handle);
+		in->ctl.handle = NULL;
+		mmapfs_inode_forget(in, 1);
+	}
+out:
+	pthread_mutex_unlock(&ctl_lock);
+	return res;
+}
+
+static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
+		      uint64_t off, uint64_t len)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	uint64_t span = page_span(off, len);
+	struct mmapio_file *mf;
+	int res = 0;
+
+	(void)ctx;
+	pthread_mutex_lock(&ctl_lock);
+	if (!in->ctl.handle) {
+		/* Nothing of it was locked through .ctl/lock. */
+		pthread_mutex_unlock(&ctl_lock);
+		return 0;
+	}
+	mmapfs_lock(&in->map.lock);
+	mf = in->map.mf;	/* pinned since the first lock: still mapped */
+	mmapfs_unlock(&in->map.lock);
+	res = mmapio_unlock(mf, off, len);
+	if (res == 0) {
+		if (span > in->ctl.locked_bytes)
+			span = in->ctl.locked_bytes;
+		mmapfs_mapping_unreserve_lock_budget(span);
+		in->ctl.locked_bytes -= span;
+	}
+	if (in->ctl.locked_bytes == 0) {
+		mmapfs_mapping_put(in, mf);
+		mmapfs_mapping_release(in, in->ctl.handle);
+		in->ctl.handle = NULL;
+		mmapfs_inode_forget(in, 1);
+	}
+	pthread_mutex_unlock(&ctl_lock);
+	return res;
+}
+
+/* ---- flush, evict, policy, reload ---------------------------------------- */
+
+static int ops_flush(void *ctx, struct mmapfs_control_node *node)
+{
+	struct mmapfs_inode *in = inode_of(node);
+	struct mmapfs_handle *h;
+	struct mmapio_file *mf;
+	int res, fd;
+
+	(void)ctx;
+	res = ctl_open(in, &h);
+	if (res < 0)
+		return res;
+	mf = mmapfs_mapping_get(in);
+	if (mf) {
+		res = mmapio_flush(mf);
+		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: not for files */
+			res = 0;
+	} else {
+		fd = open_data_fd(in);
+		res = fd;
+		if (fd >= 0) {
+			res = fsync(fd) < 0 ? -errno : 0;
+			close(fd);
+		}
+	}
+	mmapfs_mapping_put(in, mf);
+	mmapfs_mapping_release(in, h);
+	return res;
+}
+
+struct mapping_refs {
+	struct mmapio_file **mf;
+	size_t n, cap;
+	int err;
+};
+
+static void collect_mapping(struct mmapfs_inode *in, void *cbctx)
+{
+	struct mapping_refs *refs = cbctx;
+
+	if (refs->err)
+		return;
+	if (refs->n == refs->cap) {
+		size_t cap = refs->cap ? 2 * refs->cap : 64;
+		struct mmapio_file **mf = reallocarray(refs->mf, cap,
+						       sizeof(*mf));
+
+		if (!mf) {
+			refs->err = -ENOMEM;
+			return;
+		}
+		refs->mf = mf;
+		refs->cap = cap;
+	}
+	mmapfs_lock(&in->map.lock);
+	if (in->map.mf)
+		refs->mf[refs->n++] = mmapio_ref(in->map.mf);
+	mmapfs_unlock(&in->map.lock);
+}
+
+struct path_list {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+/* Collects the paths of closed files with pending counts. Called under
+ * libmmapio's registry lock: no library calls here. */
+static int collect_closed_path(const struct mmapio_file_info *info, void *ctx)
+{
+	struct path_list *l = ctx;
+	char *copy;
+
+	if (!info->path)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	copy = strdup(info->path);
+	if (!copy)
+		return -ENOMEM;
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+/* `flush *` also covers files closed with writes pending (policy never):
+ * each is opened as a first open would and flushed, which debits the
+ * counters the library kept for it. A path that no longer resolves
+ * beneath the root is skipped (the file was moved or removed). */
+static int flush_closed_files(void *ctx)
+{
+	struct path_list l = { NULL, 0, 0, 0 };
+	struct mmapfs_control_node *node;
+	int first = mmapio_for_each_detached(collect_closed_path, &l);
+
+	for (size_t i = 0; i < l.n; i++) {
+		if (ops_resolve(ctx, l.v[i], &node) == 0) {
+			int res = ops_flush(ctx, node);
+
+			if (res < 0 && first == 0)
+				first = res;
+			ops_put(ctx, node);
+		}
+		free(l.v[i]);
+	}
+	free(l.v);
+	return first;
+}
+
+static int ops_flush_all(void *ctx)
+{
+	struct mapping_refs refs = { NULL, 0, 0, 0 };
+	int first = 0, closed;
+
+	(void)ctx;
+	mmapfs_mapping_for_each_open(collect_mapping, &refs);
+	for (size_t i = 0; i < refs.n; i++) {
+		int res = mmapio_flush(refs.mf[i]);
+
+		if (res < 0 && first == 0)
+			first = res;
+		/* Our reference may be the last one now (the file was
+		 * released meanwhile): closing it applies the close rule. */
+		res = mmapio_close(refs.mf[i]);
+		if (res < 0 && first == 0)
+			first = res;
+	}
+	free(refs.mf);
+	if (refs.err)
+		return refs.err;
+	closed = flush_closed_files(ctx);
+	return first ? first : closed;
+}
+
+static int ops_evict(void *ctx, struct mmapfs_control_node *node)
+{
+	(void)ctx;
+	return mmapfs_mapping_evict(inode_of(node));
+}
+
+static int ops_set_policy(void *ctx, struct mmapfs_control_node *node,
+			  const struct mmapio_policy *p)
+{
+	(void)ctx;
+	return mmapfs_mapping_set_policy_override(inode_of(node), p);
+}
+
+static int ops_reload(void *ctx)
+{
+	(void)ctx;
+	return mmapfs_reload() < 0 ? -EINVAL : 0;
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct row_walk {
+	mmapfs_control_row_fn cb;
+	void *cbctx;
+	int err;
+	int64_t now_ns;
+	struct file_id *open;    /* the open files listed, sorted before the
+				  * walk of closed ones */
+	size_t nopen, cap;
+};
+
+static int file_id_cmp(const void *a, const void *b)
+{
+	const struct file_id *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return 0;
+}
+
+static void remember_open(struct row_walk *w, dev_t dev, ino_t ino)
+{
+	if (w->nopen == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct file_id *v = realloc(w->open, cap * sizeof(*v));
+
+		if (!v) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->open = v;
+		w->cap = cap;
+	}
+	w->open[w->nopen++] = (struct file_id){ dev, ino };
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Copies a file's counters into its stats row; now_ns (CLOCK_MONOTONIC,
+ * as last_flush_ns) gives the age of the last flush. */
+static void row_set_counters(struct mmapfs_stats_row *row,
+			     const struct mmapio_stats *st, int64_t now_ns)
+{
+	row->pending_bytes = st->pending_bytes;
+	row->pending_writes = st->pending_writes;
+	row->flushes = st->flushes;
+	row->flush_errors = st->flush_errors;
+	row->bytes_written = st->bytes_written;
+	row->writes = st->writes;
+	if (st->last_flush_ns > 0)
+		row->last_flush_age_ms = now_ns > st->last_flush_ns ?
+			(now_ns - st->last_flush_ns) / 1000000 : 0;
+}
+
+/* One row for an open inode. Called under the open-list lock. */
+static void file_row(struct mmapfs_inode *in, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+	struct mmapfs_stats_row row;
+	struct mmapio_stats st;
+	struct stat sb;
+	char *path = NULL;
+	int fd;
+
+	if (w->err)
+		return;
+	memset(&row, 0, sizeof(row));
+	row.last_flush_age_ms = -1;
+	/* The current name: the one at first open may be stale. */
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0 || mmapfs_relpath_of_fd(fd, &path) < 0)
+		path = NULL;
+	/* The size of an unmapped file, asked before in->lock is taken
+	 * (the fd cache may take it, for an unlinked open file). */
+	if (fd < 0 || fstatat(fd, "", &sb, AT_EMPTY_PATH) < 0)
+		sb.st_size = -1;
+	if (fd >= 0)
+		mmapfs_inode_fd_put(in);
+	mmapfs_lock(&in->map.lock);
+	remember_open(w, in->dev, in->ino);
+	if (!in->map.relpath && !path) {
+		mmapfs_unlock(&in->map.lock);
+		return;
+	}
+	row.relpath = path ? path : in->map.relpath;
+	row.policy = in->map.settings.flush;
+	if (in->map.mf) {
+		mmapio_stats(in->map.mf, &st);
+		row_set_counters(&row, &st, w->now_ns);
+	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
+		row_set_counters(&row, &st, w->now_ns);
+	}
+	if (in->map.mf) {
+		row.size = mmapio_len(in->map.mf);
+		row.mapped = mmapio_is_mapped(in->map.mf);
+		row.rw = mmapio_mode(in->map.mf) == MMAPIO_RW;
+	} else {
+		row.rw = in->map.map_fd >= 0 &&
+			 (fcntl(in->map.map_fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+		if (sb.st_size >= 0)
+			row.size = (uint64_t)sb.st_size;
+	}
+	w->err = w->cb(w->cbctx, &row);
+	mmapfs_unlock(&in->map.lock);
+	free(path);
+}
+
+/* One row for a file with no open handle whose counters the library still
+ * keeps (closed with writes pending under never). Called under libmmapio's
+ * registry lock: no library calls here. The path is the one of its last
+ * mapping; a file since removed or replaced there gets no row. Open files
+ * were listed by file_row already and are skipped. */
+static int detached_row(const struct mmapio_file_info *info, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+	struct file_id id = { info->dev, info->ino };
+	struct mmapfs_stats_row row;
+	struct stat sb;
+
+	if (!info->path ||
+	    (w->nopen &&
+	     bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp)) ||
+	    fstatat(mmapfs_d.root.fds.fd, info->path, &sb, AT_SYMLINK_NOFOLLOW) ||
+	    sb.st_dev != info->dev || sb.st_ino != info->ino)
+		return 0;
+	memset(&row, 0, sizeof(row));
+	row.relpath = info->path;
+	row.size = (uint64_t)sb.st_size;
+	row.rw = info->rw;
+	row.policy = info->policy;
+	row.last_flush_age_ms = -1;
+	row_set_counters(&row, &info->stats, w->now_ns);
+	return w->cb(w->cbctx, &row);
+}
+
+static int ops_for_each_file(void *ctx, mmapfs_control_row_fn cb, void *cbctx)
+{
+	struct row_walk w = { cb, cbctx, 0, monotonic_ns(), NULL, 0, 0 };
+
+	(void)ctx;
+	mmapfs_mapping_for_each_open(file_row, &w);
+	if (!w.err) {
+		if (w.nopen)
+			qsort(w.open, w.nopen, sizeof(*w.open), file_id_cmp);
+		w.err = mmapio_for_each_detached(detached_row, &w);
+	}
+	free(w.open);
+	return w.err;
+}
+
+static int ops_config(void *ctx, struct mmapfs_config **cfg,
+		      char **last_error)
+{
+	(void)ctx;
+	*cfg = mmapfs_config_current();
+	*last_error = mmapfs_reload_last_error();
+	return 0;
+}
+
+static void ops_log(void *ctx, enum mmapfs_log_level level, const char *msg)
+{
+	(void)ctx;
+	mmapfs_log(level, "%s", msg);
+}
+
+static const char *ops_transport(void *ctx)
+{
+	(void)ctx;
+	return mmapfs_transport_name(atomic_load_explicit(
+		&mmapfs_d.transport, memory_order_relaxed));
+}
+
+static const struct mmapfs_control_ops control_ops = {
+	.resolve = ops_resolve,
+	.put = ops_put,
+	.size = ops_size,
+	.prefetch = ops_prefetch,
+	.advise = ops_advise,
+	.lock = ops_lock,
+	.unlock = ops_unlock,
+	.flush = ops_flush,
+	.flush_all = ops_flush_all,
+	.evict = ops_evict,
+	.set_policy = ops_set_policy,
+	.reload = ops_reload,
+	.for_each_file = ops_for_each_file,
+	.config = ops_config,
+	.log = ops_log,
+	.transport = ops_transport,
+};
+
+void mmapfs_control_instance(struct mmapfs_control *c)
+{
+	c->ops = &control_ops;
+	c->ctx = NULL;
+	c->owner = geteuid();
+}

@@ -1,0 +1,2 @@
+/* The library including the daemon. */
+#include "model/inode.h"

@@ -1,0 +1,2 @@
+/* Logic that includes FUSE. */
+#include <fuse_lowlevel.h>
