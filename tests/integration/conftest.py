@@ -20,7 +20,8 @@ On failure the report carries a command line that reproduces the mount and
 the test, and the tail of the daemon log.
 
 MMAPFS_TRANSPORT=dev|io_uring runs every mount on that transport
-(`-o transport=...`, unless the test chooses one itself): scripts/test.sh
+(`-o transport=...`, unless the test chooses one itself, by option or
+config key): scripts/test.sh
 runs the suite once per transport the kernel offers.
 
 Every test gets a per-test timeout: pytest-timeout's marker when the plugin
@@ -30,6 +31,7 @@ main thread.  Client operations have their own, shorter, deadlines (util).
 
 import errno
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -106,11 +108,24 @@ class Mount:
         opts = list(self.opts)
         if self.config is not None:
             opts.insert(0, f"config={self.config}")
-        if TRANSPORT and not any(o.startswith("transport=") for o in opts):
+        if TRANSPORT and not self.chooses_transport(opts):
             opts.append(f"transport={TRANSPORT}")
         if opts:
             argv += ["-o", ",".join(opts)]
         return argv + self.args
+
+    def chooses_transport(self, opts):
+        """True when the test set the transport itself (an -o transport=
+        or a transport key in its config)."""
+        if any(o.startswith("transport=") for o in opts):
+            return True
+        if self.config is None:
+            return False
+        try:
+            text = Path(self.config).read_text()
+        except OSError:
+            return False
+        return re.search(r"^\s*transport\s*=", text, re.M) is not None
 
     def repro(self):
         cmd = " ".join(shlex.quote(a) for a in self.argv())
