@@ -58,7 +58,8 @@
  * end joins that worker (so start()'s writes to `ur` happen before).
  * `lock` guards the start counters (done, failures) and `started`; each
  * ring_thread is otherwise touched only by its own thread between start
- * and join. `state` is atomic (read by the stats files from any thread).
+ * and join. `state` is atomic; set_state() mirrors it into
+ * mmapfs_d.transport, which the stats files read from any thread.
  */
 #include "daemon/uring_transport.h"
 
@@ -106,7 +107,7 @@ struct ring_thread {
 	unsigned qid;
 	struct io_uring ring;
 	bool ring_ok;
-	void *mem;              /* header + front page + payload */
+	void *mem;              /* front page (header) + payload */
 	size_t mem_size;
 	struct iovec iov[2];    /* header buffer, payload buffer */
 	struct uring_frame frame;
@@ -411,7 +412,10 @@ static void serve(struct ring_thread *t)
 				   strerror(-res));
 			return;
 		}
-		while (!stop && io_uring_peek_cqe(&t->ring, &cqe) == 0) {
+		/* Every completion that arrived is handled, a request too
+		 * when the stop came with it: no fetched request is left
+		 * without an answer. */
+		while (io_uring_peek_cqe(&t->ring, &cqe) == 0) {
 			uint64_t tag = cqe->user_data;
 			int r = cqe->res;
 
@@ -431,7 +435,8 @@ static void serve(struct ring_thread *t)
 			}
 		}
 	}
-	/* A reply framed before the stop was seen still goes out. */
+	/* The last replies go out; their fetches are cancelled when the ring
+	 * closes. */
 	(void)io_uring_submit(&t->ring);
 }
 
