@@ -49,7 +49,7 @@ if [ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" != Y ]; then
 fi
 OUT=${OUT:-$here/results/ab-transport-$(date -u +%Y%m%dT%H%M%S)}
 MNTROOT=$(mktemp -d /tmp/mmapfs-ab-transport.XXXXXX)
-mkdir -p "$OUT/raw" "$BACKING"
+mkdir -p "$OUT/raw" "$OUT/logs" "$BACKING"
 export MMAPFS_BIN PY=/usr/bin/python3
 trap 'bench_unmount_all; rm -rf "$MNTROOT"' EXIT
 trap 'exit 130' INT
@@ -134,7 +134,7 @@ one_rep() {   # one_rep REP — every row once on the mounted transport $T
 for rep in $(seq 1 "$REPS"); do
 	if [ $((rep % 2)) -eq 1 ]; then order="dev io_uring"; else order="io_uring dev"; fi
 	for T in $order; do
-		bench_mount mmapfs "$BACKING" "$MNT" "$OUT/daemon.$T.r$rep.log" "$OUT/$T.ini"
+		bench_mount mmapfs "$BACKING" "$MNT" "$OUT/logs/daemon.$T.r$rep.log" "$OUT/$T.ini"
 		if ! grep -q "transport in use: $T" "$MNT/.stats/config"; then
 			echo "ab-transport.sh: $T not in use:" >&2
 			tail -n 3 "$MNT/.stats/config" >&2
