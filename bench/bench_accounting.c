@@ -3,7 +3,7 @@
  * (target: < 100 ns on the project machine).
  *
  * Measures, on a 64 MiB file in DIR (default: the current directory):
- *   account/...  mmapio_state_account() alone (the hook every write path
+ *   account/...  mmapio__state_account() alone (the hook every write path
  *               calls after its bytes landed) for a dirty-page rewrite, a
  *               fresh page each time, and under bytes/ms policies that do
  *               not fire during the run;
@@ -53,7 +53,7 @@ static struct mmapio_file *open_policy(const char *policy)
 
 static double now_s(void)
 {
-	return (double)mmapio_monotonic_ns() / 1e9;
+	return (double)mmapio__monotonic_ns() / 1e9;
 }
 
 static void report(const char *what, double secs, uint64_t n)
@@ -71,7 +71,7 @@ static void bench_account(const char *label, const char *policy,
 
 	t0 = now_s();
 	for (uint64_t i = 0; i < n; i++)
-		if ((rc = mmapio_state_account(f, (i * stride) % FILE_SIZE, 64))) {
+		if ((rc = mmapio__state_account(f, (i * stride) % FILE_SIZE, 64))) {
 			fprintf(stderr, "account: %d\n", rc);
 			exit(1);
 		}
@@ -119,7 +119,7 @@ static void *account_thread(void *p)
 	struct thr *t = p;
 
 	for (uint64_t i = 0; i < t->n; i++)
-		if (mmapio_state_account(t->f, t->base + (i % 64) * PS, 64))
+		if (mmapio__state_account(t->f, t->base + (i % 64) * PS, 64))
 			exit(1);
 	return NULL;
 }

@@ -40,7 +40,7 @@ static char buf[STEP];
 
 static double now_s(void)
 {
-	return (double)mmapio_monotonic_ns() / 1e9;
+	return (double)mmapio__monotonic_ns() / 1e9;
 }
 
 static int cmp_double(const void *a, const void *b)

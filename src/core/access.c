@@ -1,5 +1,5 @@
 /*
- * access.c — copying reads and writes (DESIGN §3.2): mmapio_read,
+ * access.c — copying reads and writes (docs/libmmapio.md): mmapio_read,
  * mmapio_write, mmapio_write_grow.
  *
  * Design: the fast path is map_lock (read side), a bounds check, the
@@ -24,14 +24,20 @@
  * (mincore), the write goes through pwrite(2) on the file's descriptor
  * instead: the kernel fills whole pages without reading them, and the
  * shared mapping sees the same page-cache pages. Only for MAP_SHARED
- * read-write files (a COW mapping's private pages are not the file's).
+ * read-write files (a COW mapping's private pages are not the file's),
+ * and only on descriptors without O_APPEND, O_DIRECT or O_SYNC/O_DSYNC
+ * (f->fd_status, from mmapio_from_fd): O_APPEND would put the bytes at
+ * EOF whatever the offset, O_DIRECT refuses unaligned buffers, O_SYNC
+ * would make some writes synchronous and not others. Those descriptors
+ * always store through the mapping. A file without a mapping never has
+ * such a descriptor (file.c refuses the fallback for them).
  * The allocation rule has run first either way, and the accounting is
  * the same; a failed pwrite returns its errno (-EIO, -ENOSPC) as a
  * faulting copy would.
  *
  * Invariants: bytes are only copied inside [0, len) of the current
  * mapping (or file); accounting happens after the copy and without
- * map_lock, as mmapio_state_account requires.
+ * map_lock, as mmapio__state_account requires.
  *
  * Threads: any thread, any number at once; per-file rwlock only.
  */
@@ -70,7 +76,7 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 	ssize_t put;
 
 	while (n) {
-		put = mmapio_sys.pwrite(fd, p, n, (off_t)off);
+		put = mmapio__sys.pwrite(fd, p, n, (off_t)off);
 		if (put < 0 && errno == EINTR)
 			continue;
 		if (put < 0)
@@ -102,12 +108,16 @@ static bool write_without_read(const struct mmapio_file *f, uint64_t off,
 	uint64_t end = (off + n) & ~(ps - 1);
 	size_t pages, i;
 
-	if (f->mode != MMAPIO_RW || f->anon || end <= first)
+	/* Only for our own descriptors' kind: under O_APPEND the kernel
+	 * ignores pwrite's offset (the bytes would land at EOF), under
+	 * O_DIRECT an unaligned buffer is EINVAL, and under O_SYNC the write
+	 * would be synchronous where a store is not (mmapio_from_fd). */
+	if (f->mode != MMAPIO_RW || f->anon || f->fd_status || end <= first)
 		return false;
 	pages = (size_t)((end - first) / ps);
 	if (pages > RESIDENCY_PAGES)
 		pages = RESIDENCY_PAGES;
-	if (mmapio_sys.mincore(f->base + first, pages * ps, resident) < 0)
+	if (mmapio__sys.mincore(f->base + first, pages * ps, resident) < 0)
 		return false;
 	for (i = 0; i < pages; i++)
 		if (!(resident[i] & 1))
@@ -119,35 +129,38 @@ static bool write_without_read(const struct mmapio_file *f, uint64_t off,
 static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 			size_t n)
 {
-	int rc = mmapio_prepare_write(f, off, n);
+	int rc;
 
+	MMAPIO__ASSERT_LOCKED(&f->map_lock);
+	rc = mmapio__prepare_write(f, off, n);
 	if (rc < 0)
 		return rc;
 	if (f->unmapped || write_without_read(f, off, n))
 		return pwrite_full(f->fd, data, n, off);
-	return mmapio_guarded_copy(f->base + off, data, n);
+	return mmapio__guarded_copy(f->base + off, data, n);
 }
 
 /* With map_lock held and the range checked: copy out. */
 static int load_locked(struct mmapio_file *f, uint64_t off, void *buf,
 		       size_t n)
 {
+	MMAPIO__ASSERT_LOCKED(&f->map_lock);
 	if (f->unmapped)
 		return pread_full(f->fd, buf, n, off);
-	return mmapio_guarded_copy(buf, f->base + off, n);
+	return mmapio__guarded_copy(buf, f->base + off, n);
 }
 
 int mmapio_read(struct mmapio_file *f, uint64_t off, void *buf, size_t len)
 {
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&f->map_lock);
-	if (!mmapio_range_ok(off, len, atomic_load_explicit(&f->len,
+	mmapio__rdlock(&f->map_lock);
+	if (!mmapio__range_ok(off, len, atomic_load_explicit(&f->len,
 							    memory_order_relaxed)))
 		rc = -ERANGE;
 	else if (len)
 		rc = load_locked(f, off, buf, len);
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
@@ -158,16 +171,16 @@ int mmapio_write(struct mmapio_file *f, uint64_t off, const void *data,
 
 	if (!f->writable)
 		return -EBADF;
-	pthread_rwlock_rdlock(&f->map_lock);
-	if (!mmapio_range_ok(off, len, atomic_load_explicit(&f->len,
+	mmapio__rdlock(&f->map_lock);
+	if (!mmapio__range_ok(off, len, atomic_load_explicit(&f->len,
 							    memory_order_relaxed)))
 		rc = -ERANGE;
 	else if (len)
 		rc = store_locked(f, off, data, len);
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	if (rc < 0 || !len)
 		return rc;
-	return mmapio_state_account(f, off, len);
+	return mmapio__state_account(f, off, len);
 }
 
 /* The slow path of write_grow: grow under the write lock, then copy. */
@@ -179,21 +192,24 @@ static int write_growing(struct mmapio_file *f, uint64_t off,
 	int rc;
 
 	for (;;) {
-		pthread_rwlock_wrlock(&f->map_lock);
+		mmapio__wrlock(&f->map_lock);
 		cur = atomic_load_explicit(&f->len, memory_order_relaxed);
 		rc = 0;
 		if (end > cur)
-			rc = mmapio_grow_locked(f, end, off > cur ? off : cur);
+			rc = mmapio__grow_locked(f, end, off > cur ? off : cur);
 		if (rc == 0)
 			rc = store_locked(f, off, data, len);
-		pthread_rwlock_unlock(&f->map_lock);
+		mmapio__rwunlock(&f->map_lock);
 		if (rc != -EBUSY)
 			break;
-		mmapio_wait_unpinned(f);
+		/* -EDEADLK: this thread holds a view of f itself. */
+		rc = mmapio__wait_unpinned(f);
+		if (rc < 0)
+			break;
 	}
 	if (rc < 0)
 		return rc;
-	return mmapio_state_account(f, off, len);
+	return mmapio__state_account(f, off, len);
 }
 
 int mmapio_write_grow(struct mmapio_file *f, uint64_t off, const void *data,
@@ -209,20 +225,21 @@ int mmapio_write_grow(struct mmapio_file *f, uint64_t off, const void *data,
 	if (!len)
 		/* Like pwrite(2) of nothing: never extends the file. */
 		return 0;
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	cur = atomic_load_explicit(&f->len, memory_order_relaxed);
 	if (off + len <= cur)
 		rc = store_locked(f, off, data, len);
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	if (off + len > cur) {
-		/* Only a shared read-write file can change its length. */
+		/* Only a shared read-write file can change its length: the
+		 * one error for that cause (mmapio.h). */
 		if (f->anon || f->mode != MMAPIO_RW)
-			return -ERANGE;
+			return -ENOTSUP;
 		if (off + len > INT64_MAX)
 			return -EFBIG;
 		return write_growing(f, off, data, len);
 	}
 	if (rc < 0)
 		return rc;
-	return mmapio_state_account(f, off, len);
+	return mmapio__state_account(f, off, len);
 }

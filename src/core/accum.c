@@ -1,5 +1,5 @@
 /*
- * accum.c — the write accumulator's dirty-page bitmap (DESIGN §3.4).
+ * accum.c — the write accumulator's dirty-page bitmap (docs/durability.md).
  *
  * Design: one bit per page of the file, in two levels. The directory has
  * one pointer per ACCUM_LEAF_PAGES pages (128 MiB of file with 4 KiB
@@ -32,13 +32,13 @@ static size_t leaf_bytes(uint32_t nwords)
 	return sizeof(struct accum_leaf) + (size_t)nwords * sizeof(uint64_t);
 }
 
-void accum_init(struct mmapio_accum *a, size_t page_size)
+void mmapio__accum_init(struct mmapio_accum *a, size_t page_size)
 {
 	memset(a, 0, sizeof(*a));
 	a->page_shift = (unsigned)__builtin_ctzll(page_size);
 }
 
-void accum_destroy(struct mmapio_accum *a)
+void mmapio__accum_destroy(struct mmapio_accum *a)
 {
 	for (size_t i = 0; i < a->ndir; i++)
 		free(a->dir[i]);
@@ -138,7 +138,7 @@ static void page_span(const struct mmapio_accum *a, uint64_t off, uint64_t len,
 	*last = end >> a->page_shift;
 }
 
-int64_t accum_mark(struct mmapio_accum *a, uint64_t off, uint64_t len,
+int64_t mmapio__accum_mark(struct mmapio_accum *a, uint64_t off, uint64_t len,
 		   uint64_t file_len)
 {
 	uint64_t first, last, cap_pages, added = 0;
@@ -177,7 +177,7 @@ mark:
 	return (int64_t)added;
 }
 
-uint64_t accum_clear_range(struct mmapio_accum *a, uint64_t off, uint64_t len)
+uint64_t mmapio__accum_clear_range(struct mmapio_accum *a, uint64_t off, uint64_t len)
 {
 	uint64_t first, last, cleared = 0;
 	size_t fl, ll;
@@ -206,7 +206,7 @@ uint64_t accum_clear_range(struct mmapio_accum *a, uint64_t off, uint64_t len)
 	return cleared;
 }
 
-uint64_t accum_clear_all(struct mmapio_accum *a)
+uint64_t mmapio__accum_clear_all(struct mmapio_accum *a)
 {
 	uint64_t cleared = a->dirty_pages;
 
@@ -222,7 +222,7 @@ uint64_t accum_clear_all(struct mmapio_accum *a)
 	return cleared;
 }
 
-uint64_t accum_truncate(struct mmapio_accum *a, uint64_t new_len)
+uint64_t mmapio__accum_truncate(struct mmapio_accum *a, uint64_t new_len)
 {
 	uint64_t keep = (new_len >> a->page_shift) +
 			((new_len & ((1u << a->page_shift) - 1)) != 0);
@@ -277,7 +277,7 @@ uint64_t accum_truncate(struct mmapio_accum *a, uint64_t new_len)
 	return dropped;
 }
 
-bool accum_test(const struct mmapio_accum *a, uint64_t page)
+bool mmapio__accum_test(const struct mmapio_accum *a, uint64_t page)
 {
 	size_t li = (size_t)(page / ACCUM_LEAF_PAGES);
 	uint64_t bit = page % ACCUM_LEAF_PAGES;

@@ -1,6 +1,6 @@
 /*
  * advice.c — advice, prefetch, residency and locking of mappings
- * (DESIGN §3.3): mmapio_advise, mmapio_prefetch, mmapio_touch,
+ * (docs/libmmapio.md): mmapio_advise, mmapio_prefetch, mmapio_touch,
  * mmapio_lock/unlock, mmapio_hugepage_backed.
  *
  * Design
@@ -48,9 +48,11 @@ static int page_span(struct mmapio_file *f, uint64_t off, uint64_t n,
 	uint64_t page = mmapio_page_size();
 	uint64_t start, end;
 
+	MMAPIO__ASSERT_LOCKED(&f->map_lock);
+
 	if (f->unmapped)
 		return -ENODEV;
-	if (!mmapio_range_ok(off, n, atomic_load_explicit(&f->len,
+	if (!mmapio__range_ok(off, n, atomic_load_explicit(&f->len,
 							  memory_order_relaxed)))
 		return -ERANGE;
 	s->addr = NULL;
@@ -90,11 +92,11 @@ int mmapio_advise(struct mmapio_file *f, uint64_t off, uint64_t len,
 
 	if (adv < 0)
 		return -EINVAL;
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	rc = page_span(f, off, len, &s);
 	if (rc == 0 && s.len && madvise(s.addr, s.len, adv) < 0)
 		rc = -errno;
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
@@ -102,7 +104,7 @@ int mmapio_prefetch(struct mmapio_file *f, uint64_t off, uint64_t len)
 {
 	int err;
 
-	if (!mmapio_range_ok(off, len, mmapio_len(f)))
+	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	/* Nothing to read ahead for an anonymous mapping. */
 	if (f->anon || !len)
@@ -166,14 +168,14 @@ int mmapio_touch(struct mmapio_file *f, uint64_t off, uint64_t len)
 	struct span s;
 	int rc;
 
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	rc = page_span(f, off, len, &s);
 	if (rc == 0 && s.len && !populate(f, &s, &rc)) {
 		struct touch_req t = { s.addr, s.len, mmapio_page_size() };
 
-		rc = mmapio_guarded_call(touch_pages, &t);
+		rc = mmapio__guarded_call(touch_pages, &t);
 	}
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
@@ -182,7 +184,7 @@ int mmapio_lock(struct mmapio_file *f, uint64_t off, uint64_t len)
 	struct span s;
 	int rc;
 
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	rc = page_span(f, off, len, &s);
 	if (rc == 0 && s.len) {
 		if (mlock(s.addr, s.len) < 0)
@@ -190,7 +192,7 @@ int mmapio_lock(struct mmapio_file *f, uint64_t off, uint64_t len)
 		else
 			atomic_fetch_add(&f->locked_bytes, s.len);
 	}
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
@@ -200,7 +202,7 @@ int mmapio_unlock(struct mmapio_file *f, uint64_t off, uint64_t len)
 	uint64_t cur, next;
 	int rc;
 
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	rc = page_span(f, off, len, &s);
 	if (rc == 0 && s.len) {
 		if (munlock(s.addr, s.len) < 0) {
@@ -213,11 +215,11 @@ int mmapio_unlock(struct mmapio_file *f, uint64_t off, uint64_t len)
 							       &cur, next));
 		}
 	}
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
-int mmapio_smaps_huge(FILE *fp, uintptr_t lo, uintptr_t hi)
+int mmapio__smaps_huge(FILE *fp, uintptr_t lo, uintptr_t hi)
 {
 	char line[512];
 	uintptr_t start, end;
@@ -249,17 +251,17 @@ int mmapio_hugepage_backed(const struct mmapio_file *f)
 	FILE *fp;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&mf->map_lock);
+	mmapio__rdlock(&mf->map_lock);
 	if (mf->base && mf->mapped) {
 		fp = fopen("/proc/self/smaps", "re");
 		if (!fp) {
 			rc = -errno;
 		} else {
-			rc = mmapio_smaps_huge(fp, (uintptr_t)mf->base,
+			rc = mmapio__smaps_huge(fp, (uintptr_t)mf->base,
 					       (uintptr_t)mf->base + mf->mapped);
 			fclose(fp);
 		}
 	}
-	pthread_rwlock_unlock(&mf->map_lock);
+	mmapio__rwunlock(&mf->map_lock);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * file.c — opening, mapping, reference counting and closing of
- * struct mmapio_file (DESIGN §3.1), and the O(1) accessors.
+ * struct mmapio_file (docs/libmmapio.md), and the O(1) accessors.
  *
  * Design
  *   - Every constructor ends in map_fd(), which checks that the fd is a
@@ -24,7 +24,7 @@
  *     attached as for any file. An empty file has no pages to map, so it
  *     is probed with a one-page mapping (legal past EOF, never touched):
  *     the kernel's answer then comes at open, not at the first growth.
- *   - File pages are mapped through mmapio_sys.mmap (fault injection).
+ *   - File pages are mapped through mmapio__sys.mmap (fault injection).
  *
  * Invariants: base/mapped/len describe one mapping of [0, len) of the file,
  * never past EOF as far as this object changed it; an unmapped object has
@@ -73,7 +73,8 @@ static int validate_options(const struct mmapio_options *o)
 	    o->mode != MMAPIO_COW)
 		return -EINVAL;
 	if (o->how != MMAPIO_OPEN_EXISTING && o->how != MMAPIO_CREATE &&
-	    o->how != MMAPIO_OPEN_OR_CREATE)
+	    o->how != MMAPIO_OPEN_OR_CREATE &&
+	    o->how != MMAPIO_CREATE_OR_TRUNCATE)
 		return -EINVAL;
 	/* Creating sets the size, which needs a writable descriptor. */
 	if (o->how != MMAPIO_OPEN_EXISTING && o->mode != MMAPIO_RW)
@@ -86,7 +87,6 @@ static int validate_options(const struct mmapio_options *o)
 static struct mmapio_file *file_alloc(const char *path)
 {
 	struct mmapio_file *f = calloc(1, sizeof(*f));
-	pthread_rwlockattr_t attr;
 
 	if (!f)
 		return NULL;
@@ -97,14 +97,10 @@ static struct mmapio_file *file_alloc(const char *path)
 			return NULL;
 		}
 	}
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr,
-		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&f->map_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	mmapio__rwlock_init(&f->map_lock);
 	atomic_init(&f->pins, 0);
 	atomic_init(&f->pin_waiters, 0);
-	pthread_mutex_init(&f->pin_lock, NULL);
+	mmapio__mutex_init(&f->pin_lock);
 	pthread_cond_init(&f->pin_cv, NULL);
 	atomic_init(&f->refs, 1);
 	f->fd = -1;
@@ -113,8 +109,8 @@ static struct mmapio_file *file_alloc(const char *path)
 
 static void file_free(struct mmapio_file *f)
 {
-	pthread_rwlock_destroy(&f->map_lock);
-	pthread_mutex_destroy(&f->pin_lock);
+	mmapio__rwlock_destroy(&f->map_lock);
+	mmapio__mutex_destroy(&f->pin_lock);
 	pthread_cond_destroy(&f->pin_cv);
 	free(f->path);
 	free(f);
@@ -135,7 +131,7 @@ static void unmap_all(struct mmapio_file *f)
  * anywhere when base is NULL). */
 static int map_file_pages(struct mmapio_file *f, size_t want)
 {
-	void *p = mmapio_sys.mmap(f->base, want, f->prot,
+	void *p = mmapio__sys.mmap(f->base, want, f->prot,
 				  f->map_flags | (f->base ? MAP_FIXED : 0),
 				  f->fd, 0);
 
@@ -154,7 +150,7 @@ static int map_file_pages(struct mmapio_file *f, size_t want)
 static int probe_mappable(struct mmapio_file *f)
 {
 	size_t ps = mmapio_page_size();
-	void *p = mmapio_sys.mmap(NULL, ps, f->prot,
+	void *p = mmapio__sys.mmap(NULL, ps, f->prot,
 				  f->map_flags & ~MAP_POPULATE, f->fd, 0);
 
 	if (p == MAP_FAILED)
@@ -169,8 +165,8 @@ static int probe_mappable(struct mmapio_file *f)
 static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 		       bool fallback)
 {
-	size_t want = mmapio_page_up(len);
-	size_t resv = reserve > want ? mmapio_page_up(reserve) : 0;
+	size_t want = mmapio__page_up(len);
+	size_t resv = reserve > want ? mmapio__page_up(reserve) : 0;
 	void *p;
 	int rc;
 
@@ -186,8 +182,14 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 	if (rc < 0) {
 		unmap_all(f);
 		/* A private mapping would keep writes from the file: pwrite
-		 * cannot stand in for it. */
+		 * cannot stand in for it. Nor can pread/pwrite on a caller's
+		 * O_DIRECT fd (unaligned buffers are EINVAL) or pwrite on an
+		 * O_APPEND one (the kernel ignores the offset): -ENODEV, as
+		 * without the fallback (mmapio.h, mmapio_from_fd). */
 		if (rc != -ENODEV || !fallback || f->mode == MMAPIO_COW)
+			return rc;
+		if ((f->fd_status & O_DIRECT) ||
+		    ((f->fd_status & O_APPEND) && f->writable))
 			return rc;
 		f->unmapped = true;
 	}
@@ -202,7 +204,7 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 	struct stat st;
 	int rc;
 
-	mmapio_sigbus_install();
+	mmapio__sigbus_install();
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
@@ -224,10 +226,14 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 		return rc;
 	/* MAP_POPULATE is an open-time hint only. */
 	f->map_flags &= ~MAP_POPULATE;
-	if (atomic_load(&f->preallocate))
-		mmapio_reset_alloc_locked(f);
+	if (atomic_load(&f->preallocate)) {
+		/* Nobody else sees f yet; the lock keeps the rule simple. */
+		mmapio__wrlock(&f->map_lock);
+		mmapio__reset_alloc_locked(f);
+		mmapio__rwunlock(&f->map_lock);
+	}
 
-	rc = mmapio_state_attach(f, &o->policy);
+	rc = mmapio__state_attach(f, &o->policy);
 	if (rc < 0) {
 		unmap_all(f);
 		return rc;
@@ -250,12 +256,12 @@ static int size_new_file(int fd, uint64_t size, bool preallocate)
 	if (preallocate) {
 		/* Mode 0 only ever grows the file: a concurrent writer that
 		 * made it larger meanwhile keeps its bytes. */
-		if (mmapio_sys.fallocate(fd, 0, 0, (off_t)size) == 0)
+		if (mmapio__sys.fallocate(fd, 0, 0, (off_t)size) == 0)
 			return 1;
 		if (errno != EOPNOTSUPP)
 			return -errno;
 	}
-	if (mmapio_sys.ftruncate(fd, (off_t)size) < 0)
+	if (mmapio__sys.ftruncate(fd, (off_t)size) < 0)
 		return -errno;
 	return 0;
 }
@@ -312,6 +318,11 @@ static int open_path(const char *path, const struct mmapio_options *o,
 				return fd;
 		}
 		return -ENOENT;
+	case MMAPIO_CREATE_OR_TRUNCATE:
+		/* Whether this call made the file cannot be told: a failure
+		 * later leaves it (empty) in place. */
+		fd = open(path, flags | O_CREAT | O_TRUNC, o->create_mode);
+		return fd < 0 ? -errno : fd;
 	}
 	return -EINVAL;
 }
@@ -414,6 +425,29 @@ int mmapio_open_or_create(const char *path, uint64_t default_size,
 	return mmapio_open(path, &o, out);
 }
 
+int mmapio_create(const char *path, uint64_t size, struct mmapio_file **out)
+{
+	struct mmapio_options o;
+
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE_OR_TRUNCATE;
+	o.size = size;
+	return mmapio_open(path, &o, out);
+}
+
+int mmapio_load(const char *path, enum mmapio_mode mode,
+		struct mmapio_file **out)
+{
+	struct mmapio_options o;
+
+	mmapio_options_init(&o);
+	o.mode = mode;
+	/* COW loads writable, as mmap-io's load_mmap does. */
+	o.cow_writable = mode == MMAPIO_COW;
+	return mmapio_open(path, &o, out);
+}
+
 int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 			const char *path, struct mmapio_file **out)
 {
@@ -446,6 +480,7 @@ int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 	f->writable = opts.mode == MMAPIO_RW ||
 		      (opts.mode == MMAPIO_COW && opts.cow_writable);
 	f->fd = fd;
+	f->fd_status = fl & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC);
 	rc = map_fd(f, &opts);
 	if (rc < 0) {
 		file_free(f);
@@ -474,7 +509,7 @@ int mmapio_anon(uint64_t size, struct mmapio_file **out)
 		return -EINVAL;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	mmapio_sigbus_install();
+	mmapio__sigbus_install();
 	f = file_alloc(NULL);
 	if (!f)
 		return -ENOMEM;
@@ -485,7 +520,7 @@ int mmapio_anon(uint64_t size, struct mmapio_file **out)
 	f->map_flags = MAP_SHARED | MAP_ANONYMOUS;
 	atomic_init(&f->preallocate, false);
 	if (size) {
-		void *p = mmap(NULL, mmapio_page_up(size), f->prot,
+		void *p = mmap(NULL, mmapio__page_up(size), f->prot,
 			       f->map_flags, -1, 0);
 
 		if (p == MAP_FAILED) {
@@ -494,10 +529,10 @@ int mmapio_anon(uint64_t size, struct mmapio_file **out)
 			return rc;
 		}
 		f->base = p;
-		f->mapped = mmapio_page_up(size);
+		f->mapped = mmapio__page_up(size);
 	}
 	atomic_init(&f->len, size);
-	rc = mmapio_state_attach(f, NULL);
+	rc = mmapio__state_attach(f, NULL);
 	if (rc < 0) {
 		unmap_all(f);
 		file_free(f);
@@ -521,7 +556,7 @@ static int release_last(struct mmapio_file *f)
 
 	/* Views hold references: none can be pinned once the last is gone. */
 	assert(atomic_load(&f->pins) == 0);
-	rc = mmapio_state_detach(f);
+	rc = mmapio__state_detach(f);
 
 	unmap_all(f);
 	return rc;
@@ -588,6 +623,11 @@ int mmapio_fd(const struct mmapio_file *f)
 bool mmapio_is_mapped(const struct mmapio_file *f)
 {
 	return !f->unmapped;
+}
+
+bool mmapio_is_private(const struct mmapio_file *f)
+{
+	return f->anon || f->mode == MMAPIO_COW;
 }
 
 uint64_t mmapio_locked_bytes(const struct mmapio_file *f)

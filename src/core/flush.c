@@ -1,6 +1,6 @@
 /*
- * flush.c — accounting writes and making them durable (DESIGN §3.4): the
- * policy decision after each write, full and ranged flushes, the sticky
+ * flush.c — accounting writes and making them durable (docs/durability.md):
+ * the policy decision after each write, full and ranged flushes, the sticky
  * error, mmapio_flush/_range, schedule_flush, set_policy and external
  * writes.
  *
@@ -57,9 +57,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sys/mman.h>
 
 enum flush_action { ACT_NONE, ACT_RANGE, ACT_FULL };
+
+void mmapio__state_publish_pending(struct mmapio_fstate *s)
+{
+	MMAPIO__ASSERT_HELD(&s->lock);
+	atomic_store_explicit(&s->st_pending_bytes,
+			      s->accum.dirty_pages << s->accum.page_shift,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->st_pending_writes, s->pending_writes_n,
+			      memory_order_relaxed);
+}
 
 static int64_t ms_to_ns(uint64_t ms)
 {
@@ -68,7 +79,7 @@ static int64_t ms_to_ns(uint64_t ms)
 
 static int sync_whole(struct mmapio_file *f)
 {
-	return mmapio_sys.fdatasync(f->fd) ? -errno : 0;
+	return mmapio__sys.fdatasync(f->fd) ? -errno : 0;
 }
 
 /* msync(MS_SYNC) of the pages holding [off, off + len), clamped to the
@@ -78,25 +89,26 @@ static int sync_range(struct mmapio_file *f, uint64_t off, uint64_t len)
 	uint64_t ps = mmapio_page_size(), start, end, flen;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&f->map_lock);
+	mmapio__rdlock(&f->map_lock);
 	flen = atomic_load(&f->len);
 	end = off + len < flen ? off + len : flen;
 	start = off & ~(ps - 1);
 	if (f->base && start < end &&
-	    mmapio_sys.msync(f->base + start, (size_t)(end - start), MS_SYNC))
+	    mmapio__sys.msync(f->base + start, (size_t)(end - start), MS_SYNC))
 		rc = -errno;
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
 /* Disarms the deadline once nothing is pending. s->lock held. */
 static void state_went_clean(struct mmapio_fstate *s)
 {
+	MMAPIO__ASSERT_HELD(&s->lock);
 	s->pending_writes_n = 0;
 	s->external_pending = false;
 	s->first_dirty_ns = 0;
 	if (s->timer_armed) {
-		mmapio_flusher_disarm(s);
+		mmapio__flusher_disarm(&s->timer);
 		s->timer_armed = false;
 	}
 }
@@ -107,7 +119,7 @@ static int record_sync(struct mmapio_fstate *s, int rc, int64_t t0, int64_t t1)
 {
 	int ret;
 
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->lock);
 	if (rc) {
 		atomic_store_explicit(&s->st_flush_errors,
 				      s->st_flush_errors + 1, memory_order_relaxed);
@@ -123,25 +135,26 @@ static int record_sync(struct mmapio_fstate *s, int rc, int64_t t0, int64_t t1)
 				      (uint64_t)(t1 - t0), memory_order_relaxed);
 	}
 	ret = s->sticky;
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 	return ret;
 }
 
-int flush_full_locked(struct mmapio_file *f, struct mmapio_fstate *s)
+int mmapio__flush_full_locked(struct mmapio_file *f, struct mmapio_fstate *s)
 {
 	int64_t t0;
 	int rc;
 
-	pthread_mutex_lock(&s->lock);
-	accum_clear_all(&s->accum);
+	MMAPIO__ASSERT_HELD(&s->flush_lock);
+	mmapio__mutex_lock(&s->lock);
+	mmapio__accum_clear_all(&s->accum);
 	state_went_clean(s);
 	s->flush_gen++;
-	state_publish_pending(s);
-	pthread_mutex_unlock(&s->lock);
+	mmapio__state_publish_pending(s);
+	mmapio__mutex_unlock(&s->lock);
 
-	t0 = mmapio_sys.now_ns();
+	t0 = mmapio__sys.now_ns();
 	rc = sync_whole(f);
-	return record_sync(s, rc, t0, mmapio_sys.now_ns());
+	return record_sync(s, rc, t0, mmapio__sys.now_ns());
 }
 
 /* Makes the pages of [off, off + len) durable and debits exactly them;
@@ -152,19 +165,20 @@ static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 	int64_t t0;
 	int rc;
 
-	pthread_mutex_lock(&s->lock);
-	accum_clear_range(&s->accum, off, len);
+	MMAPIO__ASSERT_HELD(&s->flush_lock);
+	mmapio__mutex_lock(&s->lock);
+	mmapio__accum_clear_range(&s->accum, off, len);
 	external = external || s->external_pending || f->unmapped;
 	if (!s->accum.dirty_pages)
 		state_went_clean(s);
-	state_publish_pending(s);
-	pthread_mutex_unlock(&s->lock);
+	mmapio__state_publish_pending(s);
+	mmapio__mutex_unlock(&s->lock);
 
-	t0 = mmapio_sys.now_ns();
+	t0 = mmapio__sys.now_ns();
 	rc = external ? 0 : sync_range(f, off, len);
 	if (!rc && external)
 		rc = sync_whole(f);
-	return record_sync(s, rc, t0, mmapio_sys.now_ns());
+	return record_sync(s, rc, t0, mmapio__sys.now_ns());
 }
 
 /* Which flush the policy wants now; arms the ms deadline when the file
@@ -174,6 +188,7 @@ static enum flush_action policy_decide(struct mmapio_fstate *s)
 	const struct mmapio_policy *p = &s->policy;
 	uint64_t pending_bytes = s->accum.dirty_pages << s->accum.page_shift;
 
+	MMAPIO__ASSERT_HELD(&s->lock);
 	if (!s->accum.dirty_pages && !s->pending_writes_n)
 		return ACT_NONE;
 	switch (p->kind) {
@@ -191,9 +206,9 @@ static enum flush_action policy_decide(struct mmapio_fstate *s)
 	if (p->ms && !s->timer_armed) {
 		int64_t deadline = s->first_dirty_ns + ms_to_ns(p->ms);
 
-		if (deadline <= mmapio_sys.now_ns())
+		if (deadline <= mmapio__sys.now_ns())
 			return ACT_FULL;
-		if (mmapio_flusher_arm(s, deadline))
+		if (mmapio__flusher_arm(&s->timer, deadline))
 			return ACT_FULL;   /* no flusher thread: keep the bound */
 		s->timer_armed = true;
 	}
@@ -208,20 +223,20 @@ static int flush_run(struct mmapio_file *f, struct mmapio_fstate *s,
 {
 	int rc;
 
-	pthread_mutex_lock(&s->flush_lock);
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->flush_lock);
+	mmapio__mutex_lock(&s->lock);
 	if (s->flush_gen != gen) {
 		/* A full flush snapshotted after our request: covered. */
 		rc = s->sticky;
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 	} else {
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 		if (act == ACT_RANGE)
 			rc = flush_range_locked(f, s, off, len, external);
 		else
-			rc = flush_full_locked(f, s);
+			rc = mmapio__flush_full_locked(f, s);
 	}
-	pthread_mutex_unlock(&s->flush_lock);
+	mmapio__mutex_unlock(&s->flush_lock);
 	return rc;
 }
 
@@ -238,7 +253,7 @@ static uint64_t range_pages(const struct mmapio_fstate *s, uint64_t off,
 	return ((off + len - 1) >> sh) - (off >> sh) + 1;
 }
 
-int flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
+int mmapio__flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
 		  bool external)
 {
 	struct mmapio_fstate *s = f->state;
@@ -246,19 +261,19 @@ int flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
 	uint64_t gen, flen;
 	int64_t added = 0;
 
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->lock);
 	atomic_store_explicit(&s->st_bytes_written, s->st_bytes_written + len,
 			      memory_order_relaxed);
 	atomic_store_explicit(&s->st_writes, s->st_writes + 1,
 			      memory_order_relaxed);
 	if (s->private_state) {
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 		return 0;
 	}
 	if (!s->accum.dirty_pages && !s->pending_writes_n)
-		s->first_dirty_ns = mmapio_sys.now_ns();
+		s->first_dirty_ns = mmapio__sys.now_ns();
 	flen = atomic_load_explicit(&f->len, memory_order_relaxed);
-	added = accum_mark(&s->accum, off, len, flen > off + len ? flen : off + len);
+	added = mmapio__accum_mark(&s->accum, off, len, flen > off + len ? flen : off + len);
 	s->pending_writes_n++;
 	s->external_pending |= external;
 
@@ -274,8 +289,8 @@ int flush_account(struct mmapio_file *f, uint64_t off, uint64_t len,
 		act = policy_decide(s);
 	}
 	gen = s->flush_gen;
-	state_publish_pending(s);
-	pthread_mutex_unlock(&s->lock);
+	mmapio__state_publish_pending(s);
+	mmapio__mutex_unlock(&s->lock);
 
 	if (act == ACT_NONE)
 		return 0;
@@ -297,10 +312,10 @@ int mmapio_flush(struct mmapio_file *f)
 	int rc;
 
 	if (s->private_state)
-		return MMAPIO_FLUSH_NOT_SHARED;
-	pthread_mutex_lock(&s->flush_lock);
-	rc = flush_full_locked(f, s);
-	pthread_mutex_unlock(&s->flush_lock);
+		return 0;   /* nothing of it reaches a file: nothing to make durable */
+	mmapio__mutex_lock(&s->flush_lock);
+	rc = mmapio__flush_full_locked(f, s);
+	mmapio__mutex_unlock(&s->flush_lock);
 	return rc;
 }
 
@@ -312,16 +327,16 @@ int mmapio_flush_range(struct mmapio_file *f, uint64_t off, uint64_t len)
 	if (check_range(f, off, len))
 		return -ERANGE;
 	if (s->private_state)
-		return MMAPIO_FLUSH_NOT_SHARED;
+		return 0;
 	if (len == 0) {
-		pthread_mutex_lock(&s->lock);
+		mmapio__mutex_lock(&s->lock);
 		rc = s->sticky;
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 		return rc;
 	}
-	pthread_mutex_lock(&s->flush_lock);
+	mmapio__mutex_lock(&s->flush_lock);
 	rc = flush_range_locked(f, s, off, len, false);
-	pthread_mutex_unlock(&s->flush_lock);
+	mmapio__mutex_unlock(&s->flush_lock);
 	return rc;
 }
 
@@ -330,10 +345,10 @@ int mmapio_schedule_flush(struct mmapio_file *f, uint64_t off, uint64_t len)
 	if (check_range(f, off, len))
 		return -ERANGE;
 	if (f->state->private_state)
-		return MMAPIO_FLUSH_NOT_SHARED;
+		return 0;
 	if (len == 0)   /* sync_file_range reads 0 as "to the end of file" */
 		return 0;
-	if (mmapio_sys.sync_file_range(f->fd, (off64_t)off, (off64_t)len,
+	if (mmapio__sys.sync_file_range(f->fd, (off64_t)off, (off64_t)len,
 				       SYNC_FILE_RANGE_WRITE))
 		return -errno;
 	return 0;
@@ -347,18 +362,18 @@ int mmapio_set_policy(struct mmapio_file *f, const struct mmapio_policy *p)
 
 	if (mmapio_policy_validate(p))
 		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->lock);
 	s->policy = *p;
 	if (!s->private_state) {
 		/* Re-arm from scratch: T may have changed, or ms gone. */
 		if (s->timer_armed) {
-			mmapio_flusher_disarm(s);
+			mmapio__flusher_disarm(&s->timer);
 			s->timer_armed = false;
 		}
 		act = policy_decide(s);
 	}
 	gen = s->flush_gen;
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 	if (act == ACT_NONE)
 		return 0;
 	return flush_run(f, s, ACT_FULL, gen, 0, 0, false);
@@ -369,35 +384,37 @@ int mmapio_account_external_write(struct mmapio_file *f, uint64_t off,
 {
 	if (off + len < off)
 		return -ERANGE;
-	return flush_account(f, off, len, true);
+	return mmapio__flush_account(f, off, len, true);
 }
 
-void flush_deadline_fired(struct mmapio_fstate *s, int64_t now_ns)
+void mmapio__flush_deadline_fired(struct mmapio_timer *t, int64_t now_ns)
 {
+	struct mmapio_fstate *s = (struct mmapio_fstate *)
+		((char *)t - offsetof(struct mmapio_fstate, timer));
 	const struct mmapio_policy *p = &s->policy;
 	struct mmapio_file *f = NULL;
 
-	pthread_mutex_lock(&s->flush_lock);
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->flush_lock);
+	mmapio__mutex_lock(&s->lock);
 	if (p->kind != MMAPIO_POLICY_THRESHOLD || !p->ms ||
 	    (!s->accum.dirty_pages && !s->pending_writes_n)) {
 		/* Flushed, or the policy changed, since it was armed. */
-		mmapio_flusher_disarm(s);
+		mmapio__flusher_disarm(&s->timer);
 		s->timer_armed = false;
 	} else if (s->first_dirty_ns + ms_to_ns(p->ms) > now_ns) {
 		/* Not due (the file was flushed and dirtied again, or T
 		 * changed): wait again. A failed arm leaves it to the next
 		 * write, which then flushes. */
-		if (mmapio_flusher_arm(s, s->first_dirty_ns + ms_to_ns(p->ms)))
+		if (mmapio__flusher_arm(&s->timer, s->first_dirty_ns + ms_to_ns(p->ms)))
 			s->timer_armed = false;
 	} else if (s->nfiles) {
 		f = s->files[0];
 	} else {
-		mmapio_flusher_disarm(s);
+		mmapio__flusher_disarm(&s->timer);
 		s->timer_armed = false;
 	}
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 	if (f)
-		(void)flush_full_locked(f, s);   /* outcome kept in stats/sticky */
-	pthread_mutex_unlock(&s->flush_lock);
+		(void)mmapio__flush_full_locked(f, s);   /* outcome kept in stats/sticky */
+	mmapio__mutex_unlock(&s->flush_lock);
 }

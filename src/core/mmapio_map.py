@@ -4,7 +4,7 @@
 Design: the public header is the one list of the library's API, so the
 exported symbols are derived from it at build time: every function
 declared there (a name mmapio_* followed by "(" outside comments) is
-global in version MMAPIO_0, everything else (the private functions that
+global in version MMAPIO_1, everything else (the private functions that
 the unit tests reach through the static library) is local. A function
 added to the header is exported without touching this file.
 
@@ -30,7 +30,7 @@ def main():
         sys.exit(f"{header}: no mmapio_* function declarations found")
     with open(output, "w", encoding="utf-8") as f:
         f.write("/* Generated from mmapio.h by mmapio_map.py. */\n")
-        f.write("MMAPIO_0 {\nglobal:\n")
+        f.write("MMAPIO_1 {\nglobal:\n")
         for name in names:
             f.write(f"\t{name};\n")
         f.write("local:\n\t*;\n};\n")

@@ -1,6 +1,6 @@
 /*
  * policy.c — flush policies: parse, validate, compare and print the
- * canonical text (DESIGN §3.4).
+ * canonical text (docs/durability.md).
  *
  * Grammar (blanks = spaces and tabs):
  *   policy  := blanks ( "never" | "always" | item { "," item } ) blanks

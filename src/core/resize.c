@@ -1,6 +1,6 @@
 /*
  * resize.c — changing the length of a file and its mapping, and the
- * allocation rule (DESIGN §3.3).
+ * allocation rule (docs/libmmapio.md).
  *
  * Design
  *   - Grow: extend the file first (fallocate mode 0 of the new range when
@@ -13,9 +13,14 @@
  *     covers bytes past EOF that this object removed.
  *   - Views pin the mapping without holding map_lock. A remap that would
  *     move or cut the mapping while pinned returns -EBUSY; the caller drops
- *     map_lock, waits for the pins to drain (mmapio_wait_unpinned) and
- *     starts over. A view holder can therefore still call mmapio_read
- *     while a resize waits for it.
+ *     map_lock, waits for the pins to drain (mmapio__wait_unpinned, pin.c)
+ *     and starts over. A view holder can therefore still call mmapio_read
+ *     while a resize waits for it. When the pins include the calling
+ *     thread's own (it holds a view, or runs inside a chunk walk), the wait
+ *     could never end: the remap fails with -EDEADLK instead, and a growth
+ *     that extended the file first takes the extension back.
+ *   - Length changes of a mapping whose length is fixed (RO, COW,
+ *     anonymous) are -ENOTSUP, the one error for that cause.
  *   - Allocation rule: before bytes are stored into a range that may hold
  *     a hole, that range (page-aligned outward, capped at EOF) is allocated
  *     with fallocate(2) mode 0, so a full disk is -ENOSPC and not a SIGBUS.
@@ -39,8 +44,8 @@
  * alloc_upto <= len.
  *
  * Locking: everything here runs with map_lock held for writing, except
- * mmapio_prepare_write (read side suffices: it only reads base/len and
- * moves alloc_upto up by CAS) and mmapio_wait_unpinned (no lock).
+ * mmapio__prepare_write (read side suffices: it only reads base/len and
+ * moves alloc_upto up by CAS) and mmapio__wait_unpinned (no lock).
  */
 #include "internal.h"
 #include "sys.h"
@@ -57,17 +62,8 @@
 /* Extents asked for per FIEMAP call. */
 #define FIEMAP_BATCH 32
 
-void mmapio_wait_unpinned(struct mmapio_file *f)
-{
-	pthread_mutex_lock(&f->pin_lock);
-	atomic_fetch_add(&f->pin_waiters, 1);
-	while (atomic_load(&f->pins))
-		pthread_cond_wait(&f->pin_cv, &f->pin_lock);
-	atomic_fetch_sub(&f->pin_waiters, 1);
-	pthread_mutex_unlock(&f->pin_lock);
-}
-
-/* With map_lock held for writing: no new pin can appear meanwhile. */
+/* With map_lock held for writing: no new pin can appear meanwhile.
+ * Waiting for the pins is pin.c's (mmapio__wait_unpinned). */
 static bool is_pinned(struct mmapio_file *f)
 {
 	return atomic_load(&f->pins) != 0;
@@ -84,14 +80,15 @@ static void hint_hugepages(struct mmapio_file *f)
  * long). */
 static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 {
-	size_t want = mmapio_page_up(new_len);
+	size_t want = mmapio__page_up(new_len);
 	size_t have = f->mapped;
 	void *p;
 
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (want == have || f->unmapped)
 		goto done;
 	if (f->reserved && want <= f->reserved) {
-		p = mmapio_sys.mmap(f->base + have, want - have, f->prot,
+		p = mmapio__sys.mmap(f->base + have, want - have, f->prot,
 				    f->map_flags | MAP_FIXED, f->fd,
 				    (off_t)have);
 		if (p == MAP_FAILED)
@@ -106,13 +103,13 @@ static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 				f->base = NULL;
 		}
 		if (!f->base) {
-			p = mmapio_sys.mmap(NULL, want, f->prot, f->map_flags,
+			p = mmapio__sys.mmap(NULL, want, f->prot, f->map_flags,
 					    f->fd, 0);
 		} else {
 			p = mremap(f->base, have, want, 0);
 			if (p == MAP_FAILED) {
 				if (is_pinned(f))
-					return -EBUSY;
+					return mmapio__pinned_error(f);
 				p = mremap(f->base, have, want, MREMAP_MAYMOVE);
 			}
 		}
@@ -130,12 +127,13 @@ done:
 /* Shrinks the mapping to new_len (< len). */
 static int remap_shrink(struct mmapio_file *f, uint64_t new_len)
 {
-	size_t want = mmapio_page_up(new_len);
+	size_t want = mmapio__page_up(new_len);
 	size_t have = f->mapped;
 	void *p;
 
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (is_pinned(f))
-		return -EBUSY;
+		return mmapio__pinned_error(f);
 	if (want != have && !f->unmapped) {
 		if (f->reserved) {
 			p = mmap(f->base + want, have - want, PROT_NONE,
@@ -157,7 +155,7 @@ static int remap_shrink(struct mmapio_file *f, uint64_t new_len)
 			atomic_store(&f->locked_bytes, want);
 	}
 	atomic_store_explicit(&f->len, new_len, memory_order_release);
-	mmapio_state_truncated(f, new_len);
+	mmapio__state_truncated(f, new_len);
 	if (atomic_load(&f->alloc_upto) > new_len)
 		atomic_store(&f->alloc_upto, new_len);
 	return 0;
@@ -185,7 +183,7 @@ static int extend_file(struct mmapio_file *f, uint64_t new_len,
 
 	if (atomic_load(&f->preallocate) && alloc_from < new_len) {
 		/* Mode 0 sets the size to start + len when that is larger. */
-		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
+		if (mmapio__sys.fallocate(f->fd, 0, (off_t)start,
 					 (off_t)(new_len - start)) == 0) {
 			if (start <= old &&
 			    atomic_load(&f->alloc_upto) >= old)
@@ -201,25 +199,28 @@ static int extend_file(struct mmapio_file *f, uint64_t new_len,
 		return -errno;
 	if ((uint64_t)st.st_size >= new_len)
 		return 0;
-	if (mmapio_sys.ftruncate(f->fd, (off_t)new_len) < 0)
+	if (mmapio__sys.ftruncate(f->fd, (off_t)new_len) < 0)
 		return -errno;
 	return 1;
 }
 
-int mmapio_grow_locked(struct mmapio_file *f, uint64_t new_len,
+int mmapio__grow_locked(struct mmapio_file *f, uint64_t new_len,
 		       uint64_t alloc_from)
 {
 	uint64_t old = atomic_load_explicit(&f->len, memory_order_relaxed);
-	int rc;
+	int extended, rc;
 
-	int extended = extend_file(f, new_len, alloc_from);
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
+	extended = extend_file(f, new_len, alloc_from);
 
 	if (extended < 0)
 		return extended;
 	rc = remap_grow(f, new_len);
-	/* Undo only our own extension (-EBUSY retries with it in place). */
+	/* Undo only our own extension (-EBUSY retries with it in place;
+	 * -EDEADLK does not retry: the file keeps the length its mapping
+	 * shows). */
 	if (rc < 0 && rc != -EBUSY && extended)
-		mmapio_sys.ftruncate(f->fd, (off_t)old);
+		mmapio__sys.ftruncate(f->fd, (off_t)old);
 	return rc;
 }
 
@@ -275,7 +276,7 @@ static int64_t first_hole(struct mmapio_file *f, uint64_t from, uint64_t len)
 	return hole < 0 ? -errno : hole;
 }
 
-/* The slow path of mmapio_prepare_write: does a hole intersect
+/* The slow path of mmapio__prepare_write: does a hole intersect
  * [off, end)? If so allocate the range. Then move alloc_upto forward over
  * what is now known allocated (and, when [off, end) was allocated already,
  * over whatever is allocated from alloc_upto on). */
@@ -307,7 +308,7 @@ allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
 		covered = (end + page - 1) & ~(page - 1);
 		if (covered > len)
 			covered = len;
-		if (mmapio_sys.fallocate(f->fd, 0, (off_t)start,
+		if (mmapio__sys.fallocate(f->fd, 0, (off_t)start,
 					 (off_t)(covered - start)) < 0) {
 			if (errno != EOPNOTSUPP)
 				return -errno;
@@ -324,21 +325,23 @@ allocate_holes(struct mmapio_file *f, uint64_t off, uint64_t end)
 	return 0;
 }
 
-int mmapio_prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n)
+int mmapio__prepare_write(struct mmapio_file *f, uint64_t off, uint64_t n)
 {
 	uint64_t end = off + n;
 
+	MMAPIO__ASSERT_LOCKED(&f->map_lock);
 	if (!n || !atomic_load_explicit(&f->preallocate, memory_order_relaxed) ||
 	    end <= atomic_load_explicit(&f->alloc_upto, memory_order_relaxed))
 		return 0;
 	return allocate_holes(f, off, end);
 }
 
-void mmapio_reset_alloc_locked(struct mmapio_file *f)
+void mmapio__reset_alloc_locked(struct mmapio_file *f)
 {
 	uint64_t len = atomic_load_explicit(&f->len, memory_order_relaxed);
 	int64_t hole = 0;
 
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (atomic_load(&f->preallocate) && len) {
 		hole = first_hole(f, 0, len);
 		if (hole < 0)
@@ -355,6 +358,7 @@ static void extend_alloc_locked(struct mmapio_file *f, uint64_t old,
 {
 	int64_t hole;
 
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (!atomic_load(&f->preallocate))
 		return;
 	hole = first_hole(f, old, len);
@@ -369,21 +373,21 @@ static int set_length(struct mmapio_file *f, uint64_t size, bool sparse)
 	uint64_t old;
 	int rc;
 
-	if (f->anon || f->mode == MMAPIO_COW)
-		return -EINVAL;
-	if (f->mode == MMAPIO_RO)
-		return -EBADF;
+	/* One error for "this mapping's length cannot change", whatever the
+	 * reason (mmapio.h). */
+	if (f->anon || f->mode != MMAPIO_RW)
+		return -ENOTSUP;
 	if (size > INT64_MAX)
 		return -EFBIG;
 	for (;;) {
-		pthread_rwlock_wrlock(&f->map_lock);
+		mmapio__wrlock(&f->map_lock);
 		old = atomic_load_explicit(&f->len, memory_order_relaxed);
 		if (size > old) {
-			rc = mmapio_grow_locked(f, size, sparse ? size : old);
+			rc = mmapio__grow_locked(f, size, sparse ? size : old);
 		} else if (size < old) {
 			rc = remap_shrink(f, size);
 			if (rc == 0 &&
-			    mmapio_sys.ftruncate(f->fd, (off_t)size) < 0) {
+			    mmapio__sys.ftruncate(f->fd, (off_t)size) < 0) {
 				rc = -errno;
 				/* The file kept its length: map all of it
 				 * again (nothing is pinned). If even that
@@ -393,10 +397,12 @@ static int set_length(struct mmapio_file *f, uint64_t size, bool sparse)
 		} else {
 			rc = 0;
 		}
-		pthread_rwlock_unlock(&f->map_lock);
+		mmapio__rwunlock(&f->map_lock);
 		if (rc != -EBUSY)
 			return rc;
-		mmapio_wait_unpinned(f);
+		rc = mmapio__wait_unpinned(f);
+		if (rc < 0)
+			return rc;
 	}
 }
 
@@ -419,11 +425,11 @@ int64_t mmapio_refresh(struct mmapio_file *f)
 	if (f->anon)
 		return -EINVAL;
 	for (;;) {
-		pthread_rwlock_wrlock(&f->map_lock);
+		mmapio__wrlock(&f->map_lock);
 		old = atomic_load_explicit(&f->len, memory_order_relaxed);
 		if (fstat(f->fd, &st) < 0) {
 			rc = -errno;
-			pthread_rwlock_unlock(&f->map_lock);
+			mmapio__rwunlock(&f->map_lock);
 			return rc;
 		}
 		size = (uint64_t)st.st_size;
@@ -440,10 +446,12 @@ int64_t mmapio_refresh(struct mmapio_file *f)
 			 * the time is not scanned from 0 at every append. */
 			extend_alloc_locked(f, old, size);
 		else if (rc == 0)
-			mmapio_reset_alloc_locked(f);
-		pthread_rwlock_unlock(&f->map_lock);
+			mmapio__reset_alloc_locked(f);
+		mmapio__rwunlock(&f->map_lock);
 		if (rc == -EBUSY) {
-			mmapio_wait_unpinned(f);
+			rc = mmapio__wait_unpinned(f);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		return rc < 0 ? rc : (int64_t)size;

@@ -93,16 +93,16 @@ static void install(void)
 	sigaction(SIGBUS, &sa, &previous_action);
 }
 
-void mmapio_sigbus_install(void)
+void mmapio__sigbus_install(void)
 {
 	pthread_once(&install_once, install);
 }
 
-void mmapio_sigbus_rearm(void)
+void mmapio__sigbus_rearm(void)
 {
 	struct sigaction cur;
 
-	mmapio_sigbus_install();
+	mmapio__sigbus_install();
 	if (sigaction(SIGBUS, NULL, &cur) == 0 &&
 	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == sigbus_handler)
 		return;
@@ -114,12 +114,12 @@ void mmapio_sigbus_rearm(void)
  * run, restore. The signal fences keep the compiler from moving the copy
  * outside the armed window (the handler runs on this thread).
  */
-int mmapio_guarded_copy(void *dst, const void *src, size_t n)
+int mmapio__guarded_copy(void *dst, const void *src, size_t n)
 {
 	sigjmp_buf env;
 	sigjmp_buf *outer = guard_env;
 
-	mmapio_sigbus_install();
+	mmapio__sigbus_install();
 	if (sigsetjmp(env, 0)) {
 		guard_env = outer;
 		return -EIO;
@@ -132,13 +132,13 @@ int mmapio_guarded_copy(void *dst, const void *src, size_t n)
 	return 0;
 }
 
-int mmapio_guarded_call(int (*fn)(void *arg), void *arg)
+int mmapio__guarded_call(int (*fn)(void *arg), void *arg)
 {
 	sigjmp_buf env;
 	sigjmp_buf *outer = guard_env;
 	int rc;
 
-	mmapio_sigbus_install();
+	mmapio__sigbus_install();
 	if (sigsetjmp(env, 0)) {
 		guard_env = outer;
 		return -EIO;

@@ -1,6 +1,6 @@
 /*
  * state.c — per-file durability state and its process-wide registry
- * (DESIGN §3.4): attach/detach/truncate hooks, accessors and statistics.
+ * (docs/durability.md): attach/detach/truncate hooks, accessors and statistics.
  *
  * Design: every mapping of a backing file shares one struct mmapio_fstate,
  * found by (st_dev, st_ino) in a chained hash table. The state holds the
@@ -8,9 +8,9 @@
  * deadline and the sticky error, so they belong to the FILE and survive
  * close, reopen, unmap and eviction of any one mapping. COW and anonymous
  * mappings get a private state outside the registry (their writes never
- * reach a file: nothing is pending, flushes return MMAPIO_FLUSH_NOT_SHARED).
+ * reach a file: nothing is pending, flushes return 0 and sync nothing).
  *
- * Close rule (mmapio_state_detach): under any policy but never, the detach
+ * Close rule (mmapio__state_detach): under any policy but never, the detach
  * of the file's last mapping flushes what is pending before it returns, so
  * the policy's bound holds after close (while other mappings stay attached
  * the policy keeps applying through them); under never nothing is synced
@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 static struct {
-	pthread_mutex_t lock;
+	struct mmapio__mutex lock;
 	struct mmapio_fstate **buckets;
 	size_t nbuckets;
 	size_t count;                    /* states in the table */
@@ -51,32 +51,9 @@ static struct {
 	size_t ndetached;
 	size_t detached_cap;
 } reg = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = MMAPIO__MUTEX_INITIALIZER,
 	.detached_cap = MMAPIO_DETACHED_CAP,
 };
-
-size_t mmapio_page_size(void)
-{
-	static _Atomic size_t cached;
-	size_t ps = atomic_load_explicit(&cached, memory_order_relaxed);
-
-	if (!ps) {
-		long v = sysconf(_SC_PAGESIZE);
-
-		ps = v > 0 ? (size_t)v : 4096;
-		atomic_store_explicit(&cached, ps, memory_order_relaxed);
-	}
-	return ps;
-}
-
-void state_publish_pending(struct mmapio_fstate *s)
-{
-	atomic_store_explicit(&s->st_pending_bytes,
-			      s->accum.dirty_pages << s->accum.page_shift,
-			      memory_order_relaxed);
-	atomic_store_explicit(&s->st_pending_writes, s->pending_writes_n,
-			      memory_order_relaxed);
-}
 
 static struct mmapio_fstate *state_new(void)
 {
@@ -84,20 +61,21 @@ static struct mmapio_fstate *state_new(void)
 
 	if (!s)
 		return NULL;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->flush_lock, NULL);
-	accum_init(&s->accum, mmapio_page_size());
+	mmapio__mutex_init(&s->lock);
+	mmapio__mutex_init(&s->flush_lock);
+	mmapio__accum_init(&s->accum, mmapio_page_size());
 	s->policy.kind = MMAPIO_POLICY_NEVER;
-	s->timer.index = TIMER_IDLE;
+	/* The flusher fires this callback; it knows nothing of states. */
+	mmapio__timer_init(&s->timer, mmapio__flush_deadline_fired);
 	return s;
 }
 
 static void state_free(struct mmapio_fstate *s)
 {
 	free(s->detached_path);
-	accum_destroy(&s->accum);
-	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->flush_lock);
+	mmapio__accum_destroy(&s->accum);
+	mmapio__mutex_destroy(&s->lock);
+	mmapio__mutex_destroy(&s->flush_lock);
 	free(s->files);
 	free(s);
 }
@@ -116,6 +94,8 @@ static struct mmapio_fstate *reg_find(dev_t dev, ino_t ino)
 {
 	struct mmapio_fstate *s;
 
+	MMAPIO__ASSERT_HELD(&reg.lock);
+
 	if (!reg.nbuckets)
 		return NULL;
 	for (s = reg.buckets[reg_hash(dev, ino, reg.nbuckets)]; s; s = s->hash_next)
@@ -130,6 +110,8 @@ static void reg_grow(void)
 {
 	size_t n = reg.nbuckets ? 2 * reg.nbuckets : 64;
 	struct mmapio_fstate **b;
+
+	MMAPIO__ASSERT_HELD(&reg.lock);
 
 	if (reg.count < reg.nbuckets)
 		return;
@@ -156,6 +138,8 @@ static int reg_insert(struct mmapio_fstate *s)
 {
 	size_t h;
 
+	MMAPIO__ASSERT_HELD(&reg.lock);
+
 	reg_grow();
 	if (!reg.nbuckets)
 		return -ENOMEM;
@@ -170,6 +154,8 @@ static void reg_unhash(struct mmapio_fstate *s)
 {
 	struct mmapio_fstate **pp = &reg.buckets[reg_hash(s->dev, s->ino, reg.nbuckets)];
 
+	MMAPIO__ASSERT_HELD(&reg.lock);
+
 	while (*pp != s)
 		pp = &(*pp)->hash_next;
 	*pp = s->hash_next;
@@ -178,6 +164,7 @@ static void reg_unhash(struct mmapio_fstate *s)
 
 static void lru_remove(struct mmapio_fstate *s)
 {
+	MMAPIO__ASSERT_HELD(&reg.lock);
 	if (s->lru_prev)
 		s->lru_prev->lru_next = s->lru_next;
 	else
@@ -193,6 +180,7 @@ static void lru_remove(struct mmapio_fstate *s)
 
 static void lru_append(struct mmapio_fstate *s)
 {
+	MMAPIO__ASSERT_HELD(&reg.lock);
 	s->lru_prev = reg.lru_new;
 	s->lru_next = NULL;
 	if (reg.lru_new)
@@ -207,48 +195,50 @@ static void lru_append(struct mmapio_fstate *s)
 /* Removes a detached state from the registry and frees it. */
 static void reg_drop(struct mmapio_fstate *s)
 {
+	MMAPIO__ASSERT_HELD(&reg.lock);
 	if (s->on_lru)
 		lru_remove(s);
 	reg_unhash(s);
-	mmapio_flusher_forget(s);
+	mmapio__flusher_forget(&s->timer);
 	state_free(s);
 }
 
 static void reg_enforce_cap(void)
 {
+	MMAPIO__ASSERT_HELD(&reg.lock);
 	while (reg.ndetached > reg.detached_cap)
 		reg_drop(reg.lru_old);
 }
 
-size_t mmapio_registry_states(void)
+size_t mmapio__registry_states(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	n = reg.count;
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	return n;
 }
 
-size_t mmapio_registry_detached(void)
+size_t mmapio__registry_detached(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	n = reg.ndetached;
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	return n;
 }
 
-size_t mmapio_registry_set_detached_cap(size_t cap)
+size_t mmapio__registry_set_detached_cap(size_t cap)
 {
 	size_t old;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	old = reg.detached_cap;
 	reg.detached_cap = cap;
 	reg_enforce_cap();
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	return old;
 }
 
@@ -262,13 +252,15 @@ static void state_adopt_policy(struct mmapio_fstate *s,
 {
 	bool dirty = s->accum.dirty_pages || s->pending_writes_n;
 
+	MMAPIO__ASSERT_HELD(&s->lock);
+
 	s->policy = *p;
 	if (p->kind == MMAPIO_POLICY_THRESHOLD && p->ms && dirty) {
-		if (mmapio_flusher_arm(s, s->first_dirty_ns +
+		if (mmapio__flusher_arm(&s->timer, s->first_dirty_ns +
 					  (int64_t)p->ms * 1000000) == 0)
 			s->timer_armed = true;
 	} else if (s->timer_armed) {
-		mmapio_flusher_disarm(s);
+		mmapio__flusher_disarm(&s->timer);
 		s->timer_armed = false;
 	}
 }
@@ -277,6 +269,7 @@ static void state_adopt_policy(struct mmapio_fstate *s,
 
 static int files_add(struct mmapio_fstate *s, struct mmapio_file *f)
 {
+	MMAPIO__ASSERT_HELD(&s->lock);
 	if (s->nfiles == s->files_cap) {
 		unsigned cap = s->files_cap ? 2 * s->files_cap : 4;
 		struct mmapio_file **v = realloc(s->files, cap * sizeof(*v));
@@ -292,6 +285,7 @@ static int files_add(struct mmapio_fstate *s, struct mmapio_file *f)
 
 static void files_remove(struct mmapio_fstate *s, struct mmapio_file *f)
 {
+	MMAPIO__ASSERT_HELD(&s->lock);
 	for (unsigned i = 0; i < s->nfiles; i++) {
 		if (s->files[i] == f) {
 			s->files[i] = s->files[--s->nfiles];
@@ -300,7 +294,7 @@ static void files_remove(struct mmapio_fstate *s, struct mmapio_file *f)
 	}
 }
 
-int mmapio_state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
+int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 {
 	static const struct mmapio_policy never = { .kind = MMAPIO_POLICY_NEVER };
 	struct mmapio_fstate *s;
@@ -323,32 +317,32 @@ int mmapio_state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 	if (fstat(f->fd, &st))
 		return -errno;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	s = reg_find(st.st_dev, st.st_ino);
 	if (!s) {
 		s = state_new();
 		if (!s) {
-			pthread_mutex_unlock(&reg.lock);
+			mmapio__mutex_unlock(&reg.lock);
 			return -ENOMEM;
 		}
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 		if (reg_insert(s)) {
-			pthread_mutex_unlock(&reg.lock);
+			mmapio__mutex_unlock(&reg.lock);
 			state_free(s);
 			return -ENOMEM;
 		}
 		fresh = true;
 	}
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->lock);
 	rc = files_add(s, f);
 	if (!rc && (p || fresh))
 		state_adopt_policy(s, p ? p : &never);
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 	if (rc) {
 		if (fresh)
 			reg_drop(s);
-		pthread_mutex_unlock(&reg.lock);
+		mmapio__mutex_unlock(&reg.lock);
 		return rc;
 	}
 	if (s->on_lru)
@@ -356,12 +350,12 @@ int mmapio_state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 	free(s->detached_path);
 	s->detached_path = NULL;
 	s->attached++;
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	f->state = s;
 	return 0;
 }
 
-int mmapio_state_detach(struct mmapio_file *f)
+int mmapio__state_detach(struct mmapio_file *f)
 {
 	struct mmapio_fstate *s = f->state;
 	bool flush, keep;
@@ -370,7 +364,7 @@ int mmapio_state_detach(struct mmapio_file *f)
 	if (!s)
 		return 0;
 	if (s->private_state) {
-		mmapio_flusher_forget(s);
+		mmapio__flusher_forget(&s->timer);
 		state_free(s);
 		f->state = NULL;
 		return 0;
@@ -378,26 +372,26 @@ int mmapio_state_detach(struct mmapio_file *f)
 
 	/* Detaches serialise on flush_lock, so exactly one of them sees
 	 * itself as the file's last mapping (nfiles == 1). */
-	pthread_mutex_lock(&s->flush_lock);
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->flush_lock);
+	mmapio__mutex_lock(&s->lock);
 	flush = s->nfiles == 1 && s->policy.kind != MMAPIO_POLICY_NEVER &&
 		(s->accum.dirty_pages || s->pending_writes_n);
 	rc = s->sticky;
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 	if (flush)
-		rc = flush_full_locked(f, s);
-	pthread_mutex_lock(&s->lock);
+		rc = mmapio__flush_full_locked(f, s);
+	mmapio__mutex_lock(&s->lock);
 	files_remove(s, f);
-	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_unlock(&s->flush_lock);
+	mmapio__mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->flush_lock);
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	if (--s->attached == 0) {
-		pthread_mutex_lock(&s->lock);
+		mmapio__mutex_lock(&s->lock);
 		s->sticky = 0;
 		atomic_store_explicit(&s->st_sticky, 0, memory_order_relaxed);
 		keep = s->accum.dirty_pages || s->pending_writes_n;
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 		if (keep) {
 			/* Remembered for mmapio_for_each_detached(); a
 			 * failed copy only loses the name in listings. */
@@ -409,34 +403,36 @@ int mmapio_state_detach(struct mmapio_file *f)
 			reg_drop(s);
 		}
 	}
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	f->state = NULL;
 	return rc;
 }
 
-int mmapio_state_account(struct mmapio_file *f, uint64_t off, uint64_t len)
+int mmapio__state_account(struct mmapio_file *f, uint64_t off, uint64_t len)
 {
 	/* Without a mapping, the bytes went around it (pwrite). */
-	return flush_account(f, off, len, f->unmapped);
+	return mmapio__flush_account(f, off, len, f->unmapped);
 }
 
-void mmapio_state_truncated(struct mmapio_file *f, uint64_t new_len)
+void mmapio__state_truncated(struct mmapio_file *f, uint64_t new_len)
 {
 	struct mmapio_fstate *s = f->state;
 
-	pthread_mutex_lock(&s->lock);
+	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
+
+	mmapio__mutex_lock(&s->lock);
 	/* Only pages cut off by a shrink are forgotten; when none is left
 	 * the write calls that dirtied them are moot too. */
-	if (accum_truncate(&s->accum, new_len) && !s->accum.dirty_pages) {
+	if (mmapio__accum_truncate(&s->accum, new_len) && !s->accum.dirty_pages) {
 		s->pending_writes_n = 0;
 		s->external_pending = false;
 		if (s->timer_armed) {
-			mmapio_flusher_disarm(s);
+			mmapio__flusher_disarm(&s->timer);
 			s->timer_armed = false;
 		}
 	}
-	state_publish_pending(s);
-	pthread_mutex_unlock(&s->lock);
+	mmapio__state_publish_pending(s);
+	mmapio__mutex_unlock(&s->lock);
 }
 
 /* --- accessors ------------------------------------------------------ */
@@ -445,9 +441,9 @@ void mmapio_flush_policy(const struct mmapio_file *f, struct mmapio_policy *out)
 {
 	struct mmapio_fstate *s = f->state;
 
-	pthread_mutex_lock(&s->lock);
+	mmapio__mutex_lock(&s->lock);
 	*out = s->policy;
-	pthread_mutex_unlock(&s->lock);
+	mmapio__mutex_unlock(&s->lock);
 }
 
 uint64_t mmapio_pending_bytes(const struct mmapio_file *f)
@@ -487,11 +483,11 @@ int mmapio_stats_by_id(dev_t dev, ino_t ino, struct mmapio_stats *out)
 {
 	struct mmapio_fstate *s;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	s = reg_find(dev, ino);
 	if (s)
 		state_read_stats(s, out);
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	return s ? 0 : -ENOENT;
 }
 
@@ -500,18 +496,18 @@ int mmapio_for_each_detached(mmapio_detached_fn fn, void *ctx)
 	struct mmapio_file_info info;
 	int rc = 0;
 
-	pthread_mutex_lock(&reg.lock);
+	mmapio__mutex_lock(&reg.lock);
 	for (struct mmapio_fstate *s = reg.lru_old; s && !rc; s = s->lru_next) {
 		info.dev = s->dev;
 		info.ino = s->ino;
 		info.path = s->detached_path;
 		info.rw = s->detached_rw;
-		pthread_mutex_lock(&s->lock);
+		mmapio__mutex_lock(&s->lock);
 		info.policy = s->policy;
-		pthread_mutex_unlock(&s->lock);
+		mmapio__mutex_unlock(&s->lock);
 		state_read_stats(s, &info.stats);
 		rc = fn(&info, ctx);
 	}
-	pthread_mutex_unlock(&reg.lock);
+	mmapio__mutex_unlock(&reg.lock);
 	return rc;
 }

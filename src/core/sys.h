@@ -2,12 +2,12 @@
  * sys.h — the syscall and clock table of libmmapio (private).
  *
  * Every durability-relevant syscall of the core, and the mmap of a file's
- * pages, goes through mmapio_sys so unit tests can inject faults (a failing
+ * pages, goes through mmapio__sys so unit tests can inject faults (a failing
  * msync/fdatasync, ENOSPC from fallocate, ENODEV from mmap as on a file
  * system without shared mappings, pages that are not in the page cache)
  * and a deterministic clock. Production
  * code never changes it. Tests change fields before use and call
- * mmapio_sys_reset() after; the table is not synchronised, so change it
+ * mmapio__sys_reset() after; the table is not synchronised, so change it
  * only while no other thread uses the library.
  */
 #ifndef MMAPIO_SYS_H
@@ -35,12 +35,12 @@ struct mmapio_sys_ops {
 	int64_t (*now_ns)(void);
 };
 
-extern struct mmapio_sys_ops mmapio_sys;
+extern struct mmapio_sys_ops mmapio__sys;
 
 /* Restores the real syscalls and clock. */
-void mmapio_sys_reset(void);
+void mmapio__sys_reset(void);
 
 /* The real monotonic clock (what now_ns points to by default). */
-int64_t mmapio_monotonic_ns(void);
+int64_t mmapio__monotonic_ns(void);
 
 #endif /* MMAPIO_SYS_H */

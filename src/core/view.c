@@ -1,6 +1,6 @@
 /*
- * view.c — zero-copy access (DESIGN §3.2): pinned views, raw pointers with
- * declared writes, chunk iteration (callback and cursor) and segments.
+ * view.c — zero-copy access (docs/libmmapio.md): pinned views, raw pointers
+ * with declared writes, chunk iteration (callback and cursor) and segments.
  *
  * Design
  *   - A view is created under map_lock (read side): bounds are checked and
@@ -24,6 +24,15 @@
  *     followed and a shrink is -ERANGE.
  *   - Segments keep (off, len) and a reference; every use re-validates
  *     against the file's current length through mmapio_read/mmapio_write.
+ *     Releasing one clears it first, so a second release does nothing.
+ *   - An atomic view is a view of one naturally aligned 4- or 8-byte
+ *     integer (the mapping's base is page-aligned, so the address is
+ *     aligned too): a pointer the caller may use as an _Atomic object for
+ *     as long as it holds the view, since the pin keeps any remap that
+ *     would move or cut the mapping waiting. Mutable when the file is
+ *     writable, accounted as one write of its bytes at release.
+ *   - Pins are recorded per thread (pin.c): a view holder whose own
+ *     resize or growth would have to wait for its view gets -EDEADLK.
  *   - A file without a mapping (f->unmapped) has no bytes to point at:
  *     views, walks, cursors, segments and declared raw writes are -ENODEV,
  *     the raw pointers NULL (its base is NULL).
@@ -36,58 +45,43 @@
 #include <errno.h>
 #include <string.h>
 
-/* map_lock (read) held: see the Pins note in internal.h. */
-static void pin(struct mmapio_file *f)
-{
-	atomic_fetch_add(&f->pins, 1);
-}
-
-static void unpin(struct mmapio_file *f)
-{
-	if (atomic_fetch_sub(&f->pins, 1) != 1 ||
-	    atomic_load(&f->pin_waiters) == 0)
-		return;
-	/* The lock orders this wake-up after the waiter's check. */
-	pthread_mutex_lock(&f->pin_lock);
-	pthread_cond_broadcast(&f->pin_cv);
-	pthread_mutex_unlock(&f->pin_lock);
-}
-
 /* Checks the range and pins under the read lock; returns the address of
  * off (NULL for an empty range of an unmapped file) through *data. A range
  * that will be written first gets the allocation rule (-ENOSPC here rather
  * than a SIGBUS in the caller's stores). */
 static int pin_range(struct mmapio_file *f, uint64_t off, uint64_t len,
-		     bool for_write, uint8_t **data)
+		     bool for_write, uint8_t **data, struct mmapio__pin **rec)
 {
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&f->map_lock);
-	if (!mmapio_range_ok(off, len, atomic_load_explicit(&f->len,
+	mmapio__rdlock(&f->map_lock);
+	if (!mmapio__range_ok(off, len, atomic_load_explicit(&f->len,
 							    memory_order_relaxed)))
 		rc = -ERANGE;
 	else if (for_write)
-		rc = mmapio_prepare_write(f, off, len);
+		rc = mmapio__prepare_write(f, off, len);
 	if (rc == 0) {
-		pin(f);
+		*rec = mmapio__pin(f);
 		*data = f->base ? f->base + off : NULL;
 	}
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	return rc;
 }
 
 static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 		     bool writable, struct mmapio_view *v)
 {
+	struct mmapio__pin *rec;
 	uint8_t *data;
 	int rc;
 
 	if (f->unmapped)
 		return -ENODEV;
-	rc = pin_range(f, off, len, writable, &data);
+	rc = pin_range(f, off, len, writable, &data, &rec);
 	if (rc < 0)
 		return rc;
 	v->file = mmapio_ref(f);
+	v->priv = rec;
 	v->data = data;
 	v->off = off;
 	v->len = len;
@@ -112,6 +106,7 @@ int mmapio_view_mut(struct mmapio_file *f, uint64_t off, size_t len,
 int mmapio_view_release(struct mmapio_view *v)
 {
 	struct mmapio_file *f = v->file;
+	struct mmapio__pin *rec = v->priv;
 	uint64_t off = v->off;
 	size_t len = v->len;
 	bool writable = v->writable;
@@ -120,9 +115,9 @@ int mmapio_view_release(struct mmapio_view *v)
 	if (!f)
 		return 0;
 	memset(v, 0, sizeof(*v));
-	unpin(f);
+	mmapio__unpin(f, rec);
 	if (writable && len)
-		rc = mmapio_state_account(f, off, len);
+		rc = mmapio__state_account(f, off, len);
 	/* The view's own reference; the last one closes f here. */
 	crc = mmapio_close(f);
 	return rc < 0 ? rc : crc;
@@ -144,11 +139,11 @@ int mmapio_declare_written(struct mmapio_file *f, uint64_t off, size_t len)
 		return -ENODEV;
 	if (!f->writable)
 		return -EBADF;
-	if (!mmapio_range_ok(off, len, mmapio_len(f)))
+	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	if (!len)
 		return 0;
-	return mmapio_state_account(f, off, len);
+	return mmapio__state_account(f, off, len);
 }
 
 /* One walk, read-only or mutable; runs under the guard. */
@@ -184,21 +179,22 @@ static int walk_chunks(void *arg)
 
 static int walk(struct mmapio_file *f, struct walk *w)
 {
+	struct mmapio__pin *rec;
 	int rc, arc;
 
 	if (f->unmapped)
 		return -ENODEV;
 	if (!w->chunk)
 		w->chunk = mmapio_page_size();
-	rc = pin_range(f, w->off, w->len, w->cb_mut != NULL, &w->base);
+	rc = pin_range(f, w->off, w->len, w->cb_mut != NULL, &w->base, &rec);
 	if (rc < 0)
 		return rc;
 	w->seen = 0;
 	if (w->len)
-		rc = mmapio_guarded_call(walk_chunks, w);
-	unpin(f);
+		rc = mmapio__guarded_call(walk_chunks, w);
+	mmapio__unpin(f, rec);
 	if (w->cb_mut && w->seen) {
-		arc = mmapio_state_account(f, w->off, w->seen);
+		arc = mmapio__state_account(f, w->off, w->seen);
 		if (rc == 0)
 			rc = arc;
 	}
@@ -235,7 +231,7 @@ int mmapio_cursor_init(struct mmapio_cursor *c, struct mmapio_file *f,
 {
 	if (f->unmapped)
 		return -ENODEV;
-	if (!mmapio_range_ok(off, len, mmapio_len(f)))
+	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	c->file = f;
 	c->next = off;
@@ -254,13 +250,13 @@ int mmapio_cursor_next(struct mmapio_cursor *c, const void **data, size_t *len)
 	if (!left)
 		return 0;
 	n = left < c->chunk ? (size_t)left : c->chunk;
-	pthread_rwlock_rdlock(&f->map_lock);
-	if (!mmapio_range_ok(c->next, n, atomic_load_explicit(&f->len,
+	mmapio__rdlock(&f->map_lock);
+	if (!mmapio__range_ok(c->next, n, atomic_load_explicit(&f->len,
 							      memory_order_relaxed)))
 		rc = -ERANGE;
 	else
 		*data = f->base + c->next;
-	pthread_rwlock_unlock(&f->map_lock);
+	mmapio__rwunlock(&f->map_lock);
 	if (rc < 0)
 		return rc;
 	*len = n;
@@ -273,7 +269,7 @@ int mmapio_segment(struct mmapio_file *f, uint64_t off, uint64_t len,
 {
 	if (f->unmapped)
 		return -ENODEV;
-	if (!mmapio_range_ok(off, len, mmapio_len(f)))
+	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
 	out->file = mmapio_ref(f);
 	out->off = off;
@@ -284,7 +280,7 @@ int mmapio_segment(struct mmapio_file *f, uint64_t off, uint64_t len,
 int mmapio_segment_read(const struct mmapio_segment *s, uint64_t off,
 			void *buf, size_t len)
 {
-	if (!mmapio_range_ok(off, len, s->len))
+	if (!mmapio__range_ok(off, len, s->len))
 		return -ERANGE;
 	return mmapio_read(s->file, s->off + off, buf, len);
 }
@@ -292,15 +288,41 @@ int mmapio_segment_read(const struct mmapio_segment *s, uint64_t off,
 int mmapio_segment_write(const struct mmapio_segment *s, uint64_t off,
 			 const void *data, size_t len)
 {
-	if (!mmapio_range_ok(off, len, s->len))
+	if (!mmapio__range_ok(off, len, s->len))
 		return -ERANGE;
 	return mmapio_write(s->file, s->off + off, data, len);
 }
 
-void mmapio_segment_release(struct mmapio_segment *s)
+int mmapio_segment_release(struct mmapio_segment *s)
 {
-	if (!s->file)
-		return;
-	mmapio_close(s->file);
+	struct mmapio_file *f = s->file;
+
+	if (!f)
+		return 0;
+	/* Cleared first, as a view is: a second release does nothing. */
 	memset(s, 0, sizeof(*s));
+	return mmapio_close(f);
+}
+
+/* A view of one naturally aligned integer of `width` bytes at off. */
+static int atomic_view(struct mmapio_file *f, uint64_t off, size_t width,
+		       struct mmapio_view *v)
+{
+	if (f->unmapped)
+		return -ENODEV;
+	if (off % width)
+		return -EINVAL;
+	return make_view(f, off, width, f->writable, v);
+}
+
+int mmapio_atomic_view_u32(struct mmapio_file *f, uint64_t off,
+			   struct mmapio_view *v)
+{
+	return atomic_view(f, off, 4, v);
+}
+
+int mmapio_atomic_view_u64(struct mmapio_file *f, uint64_t off,
+			   struct mmapio_view *v)
+{
+	return atomic_view(f, off, 8, v);
 }

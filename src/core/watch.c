@@ -1,6 +1,6 @@
 /*
- * watch.c — watching a mapped file for changes made outside (DESIGN §3.3),
- * one inotify instance per watch.
+ * watch.c — watching a mapped file for changes made outside
+ * (docs/libmmapio.md), one inotify instance per watch.
  *
  * Design
  *   - The watch is put on the file's own inode through /proc/self/fd/N

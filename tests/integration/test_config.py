@@ -240,6 +240,36 @@ EXPECTED_POLICY = {
 }
 
 
+def test_policy_follows_renames_of_directories(mount_factory):
+    """Paths come from the names the kernel sent: a file renamed into a
+    matching directory, and a file whose directory is renamed into a
+    matching place (the kernel sends no new LOOKUP for it), get the
+    matching policy at their next open."""
+    m = mount_factory(config="[global]\nflush = never\n\n"
+                      "[match logs/*.log]\nflush = always\n\n"
+                      "[match deep/logs/*.log]\nflush = writes=3\n")
+    fs.mkdir(m.mnt / "x")
+    util.write_file(m.mnt / "x" / "a.log", b"a")
+    util.write_file(m.mnt / "b.log", b"b")
+    assert _xattr(m, "x/a.log", "user.mmapfs.policy") == "never"
+    fs.rename(m.mnt / "x", m.mnt / "logs")
+    assert _xattr(m, "logs/a.log", "user.mmapfs.policy") == "always"
+    fs.rename(m.mnt / "b.log", m.mnt / "logs" / "b.log")
+    assert _xattr(m, "logs/b.log", "user.mmapfs.policy") == "always"
+    fs.mkdir(m.mnt / "deep")
+    fs.rename(m.mnt / "logs", m.mnt / "deep" / "logs")
+    for name in ("a.log", "b.log"):
+        assert _xattr(m, f"deep/logs/{name}",
+                      "user.mmapfs.policy") == "writes=3"
+    fd = fs.open(m.mnt / "deep" / "logs" / "a.log", os.O_RDWR)
+    try:
+        util.pwrite_all(fd, b"x", 0)
+        row = stats_files(m).get("deep/logs/a.log")
+        assert row is not None and row["policy"] == "writes=3", row
+    finally:
+        fs.close(fd)
+
+
 def test_policy_selection(mount_factory):
     m = mount_factory(config=SELECT)
     fds = {rel: open_rw(m, rel) for rel in EXPECTED_POLICY}
@@ -379,6 +409,27 @@ def test_reload_cannot_change_writeback_cache(mount_factory):
     text = wait_config(m, "cannot change on reload")
     assert "writeback_cache = false" in text
     assert m.running()
+
+
+def test_policy_override_refused_under_writeback_cache(mount_factory):
+    """On a mount with the kernel's writeback cache, write(2) returns
+    before the daemon sees the data: a .ctl/policy override other than
+    never would promise what cannot hold, so it is refused (EINVAL)."""
+    m = mount_factory(config="[global]\nflush = never\n"
+                      "writeback_cache = true\n")
+    util.write_file(m.mnt / "f", b"data")
+    for policy in ("always", "bytes=4KiB"):
+        util.expect_errno(errno.EINVAL, _ctl_policy, m.mnt, f"f {policy}\n")
+    assert _ctl_policy(m.mnt, "f never\n") > 0
+    assert _xattr(m, "f", "user.mmapfs.policy") == "never"
+
+
+def _ctl_policy(mnt, text):
+    fd = os.open(mnt / ".ctl" / "policy", os.O_WRONLY)
+    try:
+        return os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def test_reload_renames_control_and_stats_dirs(mount_factory):

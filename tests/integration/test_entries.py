@@ -89,6 +89,41 @@ def test_lchown_symlink(mount):
     assert fs.stat(mount.mnt / "target").st_uid == 0
 
 
+def _deep_tree_ops(mnt, levels, width):
+    """In a child: walks down `levels` new directories of `width`-byte
+    names below mnt (by chdir, so every path given is short), then
+    creates, writes, chmods, truncates, reads and unlinks a file there."""
+    os.chdir(mnt)
+    for i in range(levels):
+        name = f"{i:03d}" + "d" * (width - 3)
+        os.mkdir(name)
+        os.chdir(name)
+    fd = os.open("f", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, b"deep")
+    finally:
+        os.close(fd)
+    os.chmod("f", 0o600)
+    os.truncate("f", 2)
+    with open("f", "rb") as f:
+        data = f.read()
+    os.unlink("f")
+    return data, len(os.getcwd()) - len(str(mnt))
+
+
+def test_path_longer_than_path_max_with_the_backing_prefix(mount):
+    """Paths come from the names the kernel sent, not from /proc: a file
+    whose path below the mount is under PATH_MAX, but over it once the
+    backing directory's path is prepended, is created, written, chmod'ed,
+    truncated and unlinked as on a local disk (readlink of
+    /proc/self/fd/N gave ENAMETOOLONG before)."""
+    levels, width = 16, 254          # 16 * 255 bytes: 4,080
+    data, below = util.in_child(_deep_tree_ops, mount.mnt, levels, width,
+                                timeout=60)
+    assert data == b"de"
+    assert below < 4096 < below + len(str(mount.backing)) + 1
+
+
 def test_truncate_path_and_fd(mount):
     data = util.pattern(3 * util.PAGE + 17)
     util.write_file(mount.mnt / "f", data)

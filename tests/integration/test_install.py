@@ -77,10 +77,10 @@ def test_layout(installed):
     i = installed
     for exe in ("mmapfs", "mmapfsctl"):
         assert os.access(i.bindir / exe, os.X_OK), exe
-    real = i.libdir / "libmmapio.so.0.1.0"
+    real = i.libdir / "libmmapio.so.1.0.0"
     assert real.is_file() and not real.is_symlink()
-    assert os.readlink(i.libdir / "libmmapio.so.0") == "libmmapio.so.0.1.0"
-    assert os.readlink(i.libdir / "libmmapio.so") == "libmmapio.so.0"
+    assert os.readlink(i.libdir / "libmmapio.so.1") == "libmmapio.so.1.0.0"
+    assert os.readlink(i.libdir / "libmmapio.so") == "libmmapio.so.1"
     assert (i.includedir / "mmapio.h").is_file()
     assert (i.libdir / "pkgconfig" / "mmapio.pc").is_file()
     assert (i.datadir / "doc" / "mmapfs" / "examples" / "mmapfs.ini") \
@@ -91,9 +91,9 @@ def test_layout(installed):
 
 def test_soname(installed):
     out = util.run(["readelf", "-d", str(installed.libdir /
-                                          "libmmapio.so.0.1.0")],
+                                          "libmmapio.so.1.0.0")],
                    check=True).stdout
-    assert "Library soname: [libmmapio.so.0]" in out, out
+    assert "Library soname: [libmmapio.so.1]" in out, out
 
 
 def defined_dynamic_symbols(lib):
@@ -106,14 +106,14 @@ def defined_dynamic_symbols(lib):
 
 def test_exports_only_public_api(installed):
     header = (installed.includedir / "mmapio.h").read_text()
-    exported = defined_dynamic_symbols(installed.libdir / "libmmapio.so.0")
-    exported.discard("MMAPIO_0")
+    exported = defined_dynamic_symbols(installed.libdir / "libmmapio.so.1")
+    exported.discard("MMAPIO_1")
     declared = set(re.findall(r"\b(mmapio_\w+)\s*\(", header))
     assert exported, "nothing exported"
     assert exported <= declared, sorted(exported - declared)
     # Every function of the header is there, and the private ones are not.
     assert declared - exported <= set(), sorted(declared - exported)
-    for private in ("mmapio_flusher_arm", "accum_mark", "mmapio_sys"):
+    for private in ("mmapio__flusher_arm", "mmapio__accum_mark", "mmapio__sys"):
         assert private not in exported
 
 
@@ -170,7 +170,7 @@ def test_c_program_against_installed_library(installed, tmp_path):
     ldd = util.run(["ldd", str(exe)],
                    env=dict(os.environ,
                             LD_LIBRARY_PATH=str(installed.libdir))).stdout
-    assert str(installed.libdir / "libmmapio.so.0") in ldd, ldd
+    assert str(installed.libdir / "libmmapio.so.1") in ldd, ldd
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)

@@ -283,6 +283,45 @@ class SyscallTrace:
 
 
 
+class SyscallCount(SyscallTrace):
+    """strace -c of every thread of a running process while a `with` block
+    runs; afterwards .counts maps each system call to how many times the
+    process made it, and .total is their sum."""
+
+    def __init__(self, pid, out):
+        super().__init__(pid, [], out)
+        self.counts = {}
+        self.total = 0
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["strace", "-f", "-qq", "-c", "-p", str(self.pid),
+             "-o", str(self.out)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(self._attached, timeout=10, what="strace attached")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        try:
+            lines = open(self.out).read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            fields = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if (len(fields) >= 5 and fields[0][0].isdigit() and
+                    fields[-1] != "total"):
+                self.counts[fields[-1]] = int(fields[3])
+        self.total = sum(self.counts.values())
+        return False
+
+
 def run(argv, timeout=None, check=False, **kwargs):
     """Runs a command with captured text output and a deadline, like
     subprocess.run, but never waits without bound: a child stuck in the

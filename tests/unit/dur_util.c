@@ -66,7 +66,7 @@ int dur_group_setup(void **state)
 int dur_group_teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -84,19 +84,19 @@ static void dur_counters_reset(void)
 int dur_setup(void **state)
 {
 	(void)state;
-	mmapio_flusher_set_manual(true);
+	mmapio__flusher_set_manual(true);
 	dur_counters_reset();
-	mmapio_sys.msync = count_msync;
-	mmapio_sys.fdatasync = count_fdatasync;
-	mmapio_sys.sync_file_range = count_sync_file_range;
-	mmapio_sys.now_ns = fake_now;
+	mmapio__sys.msync = count_msync;
+	mmapio__sys.fdatasync = count_fdatasync;
+	mmapio__sys.sync_file_range = count_sync_file_range;
+	mmapio__sys.now_ns = fake_now;
 	return 0;
 }
 
 void dur_use_real_clock(void)
 {
-	mmapio_sys.now_ns = mmapio_monotonic_ns;
-	mmapio_flusher_set_manual(false);
+	mmapio__sys.now_ns = mmapio__monotonic_ns;
+	mmapio__flusher_set_manual(false);
 }
 
 int dur_teardown(void **state)
@@ -105,19 +105,17 @@ int dur_teardown(void **state)
 
 	(void)state;
 	mmapio_shutdown();
-	mmapio_flusher_set_manual(false);
-	mmapio_sys_reset();
-	cap = mmapio_registry_set_detached_cap(0);
-	mmapio_registry_set_detached_cap(cap);
-	return mmapio_registry_states() == 0 ? 0 : -1;
+	mmapio__flusher_set_manual(false);
+	mmapio__sys_reset();
+	cap = mmapio__registry_set_detached_cap(0);
+	mmapio__registry_set_detached_cap(cap);
+	return mmapio__registry_states() == 0 ? 0 : -1;
 }
 
 const char *dur_path(const char *name)
 {
-	static _Thread_local char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir_root(), name);
-	return p;
+	/* tmpdir_path's per-thread ring: two results may be used at once. */
+	return tmpdir_path(name);
 }
 
 static struct mmapio_file *open_with(const char *name, const char *policy,

@@ -43,7 +43,8 @@ int dur_teardown(void **state);
  * flusher thread run (real-time tests). */
 void dur_use_real_clock(void);
 
-/* dir/name (a per-thread buffer, valid until the thread's next call). */
+/* dir/name: tmpdir_path(name) (a buffer of the calling thread's own, valid
+ * for TMPDIR_PATH_SLOTS further calls in that thread). */
 const char *dur_path(const char *name);
 
 /* Creates dir/name (removing an old one) with size bytes and opens it RW

@@ -1,7 +1,7 @@
 /*
  * test_access.c — unit tests of src/core/access.c and the allocation rule:
  * mmapio_read / mmapio_write / mmapio_write_grow bounds (overflow near
- * UINT64_MAX), modes, growth, ENOSPC injection through mmapio_sys,
+ * UINT64_MAX), modes, growth, ENOSPC injection through mmapio__sys,
  * sparse files staying sparse, the no-syscall fast path, concurrent
  * growers, and the write-without-read path (whole pages that are not in
  * the page cache go through pwrite; residency and pwrite injected).
@@ -36,7 +36,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -73,8 +73,8 @@ static void count_syscalls(int fail_errno)
 	fallocate_calls = 0;
 	ftruncate_calls = 0;
 	fallocate_errno = fail_errno;
-	mmapio_sys.fallocate = counting_fallocate;
-	mmapio_sys.ftruncate = counting_ftruncate;
+	mmapio__sys.fallocate = counting_fallocate;
+	mmapio__sys.ftruncate = counting_ftruncate;
 }
 
 static void test_roundtrip(void **state)
@@ -204,7 +204,7 @@ static void test_grow_enospc(void **state)
 	assert_int_equal(stat_of(tmpdir_path("n")).st_size, 10);
 	assert_int_equal(mmapio_resize(f, 4096), -ENOSPC);
 	assert_int_equal(mmapio_len(f), 10);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_write_grow(f, 8, "abcd", 4), 0);
 	assert_int_equal(mmapio_read(f, 8, buf, 4), 0);
 	assert_memory_equal(buf, "abcd", 4);
@@ -395,8 +395,8 @@ static void inject_residency(unsigned char resident, int fail_errno)
 	residency = resident;
 	pwrite_calls = 0;
 	pwrite_errno = fail_errno;
-	mmapio_sys.mincore = fake_mincore;
-	mmapio_sys.pwrite = counting_pwrite;
+	mmapio__sys.mincore = fake_mincore;
+	mmapio__sys.pwrite = counting_pwrite;
 }
 
 /* Opens tmpdir/name (4 pages) with mode and the bytes=1GiB policy, so the
@@ -408,7 +408,7 @@ static struct mmapio_file *open_counted(const char *name, enum mmapio_mode mode)
 
 	/* Earlier tests' files left counts keyed by inode numbers that this
 	 * test's files may reuse: drop them. */
-	mmapio_registry_set_detached_cap(mmapio_registry_set_detached_cap(0));
+	mmapio__registry_set_detached_cap(mmapio__registry_set_detached_cap(0));
 	mmapio_options_init(&o);
 	o.mode = mode;
 	o.how = MMAPIO_OPEN_OR_CREATE;
@@ -492,9 +492,177 @@ static void test_failed_pwrite_is_reported_and_not_counted(void **state)
 	assert_int_equal(pwrite_calls, 2);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	assert_int_equal(mmapio_pending_writes(f), 0);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_close(f), 0);
 	free(data);
+}
+
+/* --- descriptors given to mmapio_from_fd (issue 19) --------------------- */
+
+/* Creates tmpdir/name with `pages` pages of 'o' and opens it with flags.
+ * Returns the fd, or -errno of open(2). */
+static int make_fd(const char *name, size_t pages, int flags)
+{
+	size_t ps = mmapio_page_size();
+	char *buf = malloc(pages * ps);
+	int fd;
+
+	/* Counts kept for an earlier test's file whose inode number this one
+	 * may reuse: drop them. */
+	mmapio__registry_set_detached_cap(mmapio__registry_set_detached_cap(0));
+	memset(buf, 'o', pages * ps);
+	fd = open(tmpdir_path(name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, pages * ps, 0), (ssize_t)(pages * ps));
+	close(fd);
+	free(buf);
+	fd = open(tmpdir_path(name), flags);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The whole-page write into a cold page of 32 KiB, as the black-box test
+ * did: page 4 gets the new bytes, nothing else changes. */
+static void write_cold_page_4(struct mmapio_file *f, const char *name,
+			      const char *data)
+{
+	size_t ps = mmapio_page_size();
+	char *back = malloc(ps);
+	struct stat st;
+	int fd;
+
+	inject_residency(0, 0);   /* every page cold: the shortcut's case */
+	assert_int_equal(mmapio_write(f, 4 * ps, data, ps), 0);
+	assert_int_equal(pwrite_calls, 0);   /* stored through the mapping */
+	assert_int_equal(mmapio_len(f), 8 * ps);
+	st = stat_of(tmpdir_path(name));
+	assert_int_equal(st.st_size, 8 * ps);
+	fd = open(tmpdir_path(name), O_RDONLY);
+	assert_int_equal(pread(fd, back, ps, (off_t)(4 * ps)), (ssize_t)ps);
+	assert_memory_equal(back, data, ps);
+	assert_int_equal(pread(fd, back, ps, (off_t)(5 * ps)), (ssize_t)ps);
+	assert_int_equal(back[0], 'o');
+	close(fd);
+	mmapio__sys_reset();
+	free(back);
+}
+
+static void test_append_fd_writes_at_the_offset(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = malloc(ps);
+	struct mmapio_file *f;
+	int fd;
+
+	(void)state;
+	memset(data, 'A', ps);
+	fd = make_fd("app", 8, O_RDWR | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, tmpdir_path("app"), &f), 0);
+	write_cold_page_4(f, "app", data);
+	/* write_grow too: the growth is fallocate, the bytes a store. */
+	inject_residency(0, 0);
+	assert_int_equal(mmapio_write_grow(f, 9 * ps, data, ps), 0);
+	assert_int_equal(pwrite_calls, 0);
+	assert_int_equal(mmapio_len(f), 10 * ps);
+	assert_int_equal(stat_of(tmpdir_path("app")).st_size, 10 * ps);
+	mmapio__sys_reset();
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
+static void test_direct_fd_takes_unaligned_buffers(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *raw = malloc(ps + 1), *data = raw + 1;   /* unaligned */
+	struct mmapio_file *f;
+	int fd;
+
+	(void)state;
+	memset(data, 'D', ps);
+	fd = make_fd("dir", 8, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd == -EINVAL) {
+		free(raw);
+		skip();   /* the file system has no O_DIRECT */
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, NULL, &f), 0);
+	write_cold_page_4(f, "dir", data);
+	assert_int_equal(mmapio_close(f), 0);
+	free(raw);
+}
+
+static void test_sync_fd_stores_and_policy_decides(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = malloc(ps);
+	struct mmapio_file *f;
+	int fd;
+
+	(void)state;
+	memset(data, 'S', ps);
+	fd = make_fd("sync", 8, O_RDWR | O_DSYNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(mmapio_from_fd(fd, MMAPIO_RW, NULL, &f), 0);
+	write_cold_page_4(f, "sync", data);
+	/* Not synchronous by itself: the policy (never) keeps it pending. */
+	assert_int_equal(mmapio_pending_bytes(f), ps);
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
+static void *refuse_mmap(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t off)
+{
+	(void)addr, (void)len, (void)prot, (void)flags, (void)fd, (void)off;
+	errno = ENODEV;
+	return MAP_FAILED;
+}
+
+/* Without a mapping only pread/pwrite are left: a descriptor on which
+ * they cannot address any byte is refused, as without the fallback. */
+static void test_unmapped_fallback_refuses_append_and_direct(void **state)
+{
+	struct mmapio_options o;
+	struct mmapio_file *f;
+	char buf[4];
+	int fd;
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.unmapped_fallback = true;
+	mmapio__sys.mmap = refuse_mmap;
+
+	o.mode = MMAPIO_RW;
+	fd = make_fd("ua", 2, O_RDWR | O_APPEND | O_CLOEXEC);
+	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), -ENODEV);
+	/* The caller keeps its fd, with its flags. */
+	assert_true(fcntl(fd, F_GETFL) & O_APPEND);
+	close(fd);
+
+	/* Read-only, O_APPEND changes nothing: accepted. */
+	o.mode = MMAPIO_RO;
+	fd = make_fd("ua", 2, O_RDONLY | O_APPEND | O_CLOEXEC);
+	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), 0);
+	assert_false(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "oooo", 4);
+	assert_int_equal(mmapio_close(f), 0);
+
+	fd = make_fd("ud", 2, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd >= 0) {
+		assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), -ENODEV);
+		close(fd);
+	}
+	/* A plain descriptor still falls back. */
+	o.mode = MMAPIO_RW;
+	fd = make_fd("up", 2, O_RDWR | O_CLOEXEC);
+	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), 0);
+	assert_false(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_write(f, 1, "xy", 2), 0);
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "oxyo", 4);
+	assert_int_equal(mmapio_close(f), 0);
+	mmapio__sys_reset();
 }
 
 int main(void)
@@ -513,6 +681,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_whole_cold_pages_are_written_without_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resident_pages_are_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_pwrite_is_reported_and_not_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_fd_writes_at_the_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_fd_takes_unaligned_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_fd_stores_and_policy_decides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmapped_fallback_refuses_append_and_direct, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

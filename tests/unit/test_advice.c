@@ -32,7 +32,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -102,7 +102,7 @@ static void test_touch(void **state)
 	assert_int_equal(mmapio_touch(f, 0, 16 * page + 1), -ERANGE);
 	assert_int_equal(mmapio_touch(f, UINT64_MAX, 2), -ERANGE);
 	/* Pages past an outside truncate cannot be faulted in: -EIO. */
-	mmapio_sigbus_rearm();
+	mmapio__sigbus_rearm();
 	fd = open(tmpdir_path("t"), O_RDWR);
 	assert_int_equal(ftruncate(fd, page), 0);
 	close(fd);
@@ -244,7 +244,7 @@ static void test_smaps_parser(void **state)
 		FILE *fp = fmemopen((void *)text, sizeof(text) - 1, "r");
 
 		assert_non_null(fp);
-		assert_int_equal(mmapio_smaps_huge(fp, cases[i].lo, cases[i].hi),
+		assert_int_equal(mmapio__smaps_huge(fp, cases[i].lo, cases[i].hi),
 				 cases[i].want);
 		fclose(fp);
 	}

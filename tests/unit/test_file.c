@@ -33,7 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -175,9 +175,9 @@ static void test_create_enospc_removes_file(void **state)
 	struct mmapio_file *f;
 
 	(void)state;
-	mmapio_sys.fallocate = enospc_fallocate;
+	mmapio__sys.fallocate = enospc_fallocate;
 	assert_int_equal(mmapio_create_rw(tmpdir_path("full"), 4096, &f), -ENOSPC);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(access(tmpdir_path("full"), F_OK), -1);
 }
 
@@ -211,6 +211,7 @@ static void test_open_or_create(void **state)
 
 struct race {
 	pthread_barrier_t *bar;
+	const char *path;   /* copied before the threads start */
 	int rc;
 };
 
@@ -220,7 +221,7 @@ static void *race_open(void *arg)
 	struct mmapio_file *f;
 
 	pthread_barrier_wait(r->bar);
-	r->rc = mmapio_open_or_create(tmpdir_path("race"), 4096, &f);
+	r->rc = mmapio_open_or_create(r->path, 4096, &f);
 	if (r->rc == 0) {
 		r->rc = mmapio_atomic_fetch_add_u64(f, 0, 1, NULL);
 		mmapio_close(f);
@@ -235,13 +236,16 @@ static void test_open_or_create_race(void **state)
 	pthread_t t[N];
 	struct race r[N];
 	struct mmapio_file *f;
+	char path[PATH_MAX + 64];
 	uint64_t v;
 	int i;
 
 	(void)state;
+	snprintf(path, sizeof(path), "%s", tmpdir_path("race"));
 	pthread_barrier_init(&bar, NULL, N);
 	for (i = 0; i < N; i++) {
 		r[i].bar = &bar;
+		r[i].path = path;
 		pthread_create(&t[i], NULL, race_open, &r[i]);
 	}
 	for (i = 0; i < N; i++) {
@@ -268,7 +272,7 @@ static void test_cow(void **state)
 	assert_int_equal(mmapio_open_cow(tmpdir_path("cow"), false, &f), 0);
 	assert_int_equal(mmapio_mode(f), MMAPIO_COW);
 	assert_int_equal(mmapio_write(f, 0, "J", 1), -EBADF);
-	assert_int_equal(mmapio_resize(f, 10), -EINVAL);
+	assert_int_equal(mmapio_resize(f, 10), -ENOTSUP);
 	assert_int_equal(mmapio_close(f), 0);
 
 	assert_int_equal(mmapio_open_cow(tmpdir_path("cow"), true, &f), 0);
@@ -280,8 +284,8 @@ static void test_cow(void **state)
 	assert_int_equal(pread(fd, buf, 5, 0), 5);
 	close(fd);
 	assert_memory_equal(buf, "hello", 5);
-	assert_int_equal(mmapio_write_grow(f, 4, "xy", 2), -ERANGE);
-	assert_int_equal(mmapio_resize(f, 100), -EINVAL);
+	assert_int_equal(mmapio_write_grow(f, 4, "xy", 2), -ENOTSUP);
+	assert_int_equal(mmapio_resize(f, 100), -ENOTSUP);
 	mmapio_close(f);
 	fd = open(tmpdir_path("cow"), O_RDONLY);
 	assert_int_equal(pread(fd, buf, 5, 0), 5);
@@ -376,9 +380,9 @@ static void test_anon(void **state)
 	assert_int_equal(mmapio_write(f, 9996, "abcd", 4), 0);
 	assert_int_equal(mmapio_read(f, 9996, buf, 4), 0);
 	assert_memory_equal(buf, "abcd", 4);
-	assert_int_equal(mmapio_resize(f, 20000), -EINVAL);
+	assert_int_equal(mmapio_resize(f, 20000), -ENOTSUP);
 	assert_int_equal(mmapio_refresh(f), -EINVAL);
-	assert_int_equal(mmapio_write_grow(f, 9999, "ab", 2), -ERANGE);
+	assert_int_equal(mmapio_write_grow(f, 9999, "ab", 2), -ENOTSUP);
 	assert_int_equal(mmapio_unmap(f, &fd), -EINVAL);
 	assert_int_equal(mmapio_close(f), 0);
 	assert_int_equal(mmapio_anon(0, &e), 0);
@@ -440,20 +444,20 @@ static void test_close_returns_flush_error(void **state)
 	o.policy.bytes = 1ull << 30;
 	assert_int_equal(mmapio_open(tmpdir_path("cl"), &o, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "pending", 7), 0);
-	mmapio_sys.msync = eio_msync;
-	mmapio_sys.fdatasync = eio_sync;
-	mmapio_sys.fsync = eio_sync;
+	mmapio__sys.msync = eio_msync;
+	mmapio__sys.fdatasync = eio_sync;
+	mmapio__sys.fsync = eio_sync;
 	assert_int_equal(mmapio_close(f), -EIO);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 
 	o.how = MMAPIO_OPEN_EXISTING;
 	assert_int_equal(mmapio_open(tmpdir_path("cl"), &o, &f), 0);
 	assert_int_equal(mmapio_write(f, 0, "again", 5), 0);
-	mmapio_sys.msync = eio_msync;
-	mmapio_sys.fdatasync = eio_sync;
-	mmapio_sys.fsync = eio_sync;
+	mmapio__sys.msync = eio_msync;
+	mmapio__sys.fdatasync = eio_sync;
+	mmapio__sys.fsync = eio_sync;
 	assert_int_equal(mmapio_unmap(f, &fd), -EIO);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_true(fd >= 0);
 	assert_int_equal(close(fd), 0);
 }
@@ -499,6 +503,131 @@ static void test_create_mode_and_version(void **state)
 	assert_true(strlen(mmapio_version()) > 0);
 }
 
+/* --- page sizes and the manager conveniences (issue 19) ------------------ */
+
+static void test_page_sizes(void **state)
+{
+	size_t ps = mmapio_page_size(), hps = mmapio_huge_page_size();
+
+	(void)state;
+	assert_int_equal(ps, (size_t)sysconf(_SC_PAGESIZE));
+	assert_int_equal(ps & (ps - 1), 0);
+	/* 0 (none known), else a power of two above the page size. */
+	if (hps) {
+		assert_true(hps > ps);
+		assert_int_equal(hps & (hps - 1), 0);
+	}
+	assert_int_equal(mmapio_huge_page_size(), hps);   /* read once */
+}
+
+static void test_create_truncates_and_load_maps(void **state)
+{
+	struct mmapio_file *f;
+	char buf[8];
+
+	(void)state;
+	write_file(tmpdir_path("ct"), "old contents", 12);
+	assert_int_equal(mmapio_create(tmpdir_path("ct"), 100, &f), 0);
+	assert_int_equal(mmapio_mode(f), MMAPIO_RW);
+	assert_int_equal(mmapio_len(f), 100);
+	assert_int_equal(mmapio_read(f, 0, buf, 3), 0);
+	assert_memory_equal(buf, "\0\0\0", 3);           /* cut to 0 first */
+	assert_int_equal(mmapio_write(f, 0, "new", 3), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(size_of(tmpdir_path("ct")), 100);
+	/* A new path is created. */
+	assert_int_equal(mmapio_create(tmpdir_path("ct2"), 10, &f), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(size_of(tmpdir_path("ct2")), 10);
+
+	assert_int_equal(mmapio_load(tmpdir_path("ct"), MMAPIO_RO, &f), 0);
+	assert_int_equal(mmapio_len(f), 100);
+	assert_int_equal(mmapio_write(f, 0, "x", 1), -EBADF);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(mmapio_load(tmpdir_path("ct"), MMAPIO_COW, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "COW", 3), 0);   /* private */
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(mmapio_load(tmpdir_path("ct"), MMAPIO_RW, &f), 0);
+	assert_int_equal(mmapio_read(f, 0, buf, 3), 0);
+	assert_memory_equal(buf, "new", 3);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(mmapio_load(tmpdir_path("none"), MMAPIO_RO, &f), -ENOENT);
+}
+
+static void test_copy(void **state)
+{
+	struct mmapio_file *f, *c, *a;
+	char buf[16];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("src"), 3 << 20, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "head", 4), 0);
+	assert_int_equal(mmapio_write(f, (3 << 20) - 4, "tail", 4), 0);
+	write_file(tmpdir_path("dst"), "something longer than nothing", 29);
+	assert_int_equal(mmapio_copy(f, tmpdir_path("dst")), 0);
+	assert_int_equal(size_of(tmpdir_path("dst")), 3 << 20);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("dst"), &c), 0);
+	assert_int_equal(mmapio_read(c, 0, buf, 4), 0);
+	assert_memory_equal(buf, "head", 4);
+	assert_int_equal(mmapio_read(c, (3 << 20) - 4, buf, 4), 0);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(mmapio_close(c), 0);
+	/* Onto itself: refused, and nothing was cut. */
+	assert_int_equal(mmapio_copy(f, tmpdir_path("src")), -EINVAL);
+	assert_int_equal(size_of(tmpdir_path("src")), 3 << 20);
+	assert_int_equal(mmapio_close(f), 0);
+
+	/* What a COW mapping shows, its private bytes included. */
+	assert_int_equal(mmapio_open_cow(tmpdir_path("src"), true, &c), 0);
+	assert_int_equal(mmapio_write(c, 0, "priv", 4), 0);
+	assert_int_equal(mmapio_copy(c, tmpdir_path("cowcopy")), 0);
+	assert_int_equal(mmapio_close(c), 0);
+	assert_int_equal(mmapio_open_ro(tmpdir_path("cowcopy"), &c), 0);
+	assert_int_equal(mmapio_read(c, 0, buf, 4), 0);
+	assert_memory_equal(buf, "priv", 4);
+	assert_int_equal(mmapio_close(c), 0);
+
+	/* Anonymous memory, and an empty copy. */
+	assert_int_equal(mmapio_anon(10, &a), 0);
+	assert_int_equal(mmapio_write(a, 0, "anonymous!", 10), 0);
+	assert_int_equal(mmapio_copy(a, tmpdir_path("anoncopy")), 0);
+	assert_int_equal(size_of(tmpdir_path("anoncopy")), 10);
+	assert_int_equal(mmapio_close(a), 0);
+	assert_int_equal(mmapio_anon(0, &a), 0);
+	assert_int_equal(mmapio_copy(a, tmpdir_path("empty")), 0);
+	assert_int_equal(size_of(tmpdir_path("empty")), 0);
+	assert_int_equal(mmapio_copy(a, tmpdir_path("nodir/x")), -ENOENT);
+	assert_int_equal(mmapio_copy(a, NULL), -EINVAL);
+	assert_int_equal(mmapio_close(a), 0);
+}
+
+static void test_delete(void **state)
+{
+	struct mmapio_file *f, *g, *a;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("del"), 64, &f), 0);
+	assert_int_equal(mmapio_write(f, 0, "live", 4), 0);
+	g = mmapio_ref(f);
+	assert_int_equal(mmapio_delete(f), 0);           /* f's reference gone */
+	assert_int_equal(access(tmpdir_path("del"), F_OK), -1);
+	/* Other references keep the (unlinked) mapping. */
+	assert_int_equal(mmapio_read(g, 0, buf, 4), 0);
+	assert_memory_equal(buf, "live", 4);
+	/* Gone from the path: the path names nothing. */
+	assert_int_equal(mmapio_delete(g), -ENOENT);
+	/* The path now names another file: left alone. */
+	write_file(tmpdir_path("del"), "other", 5);
+	assert_int_equal(mmapio_delete(g), -ESTALE);
+	assert_int_equal(size_of(tmpdir_path("del")), 5);
+	assert_int_equal(mmapio_close(g), 0);
+	assert_int_equal(mmapio_anon(8, &a), 0);
+	assert_int_equal(mmapio_delete(a), -EINVAL);
+	assert_int_equal(mmapio_close(a), 0);
+	assert_int_equal(mmapio_delete(NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +647,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_returns_flush_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_mode_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_truncates_and_load_maps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
  * test_flusher.c — unit tests of src/core/flusher.c: the timer heap as a
  * pure data structure (against a model), the ms policy with an injected
- * clock and mmapio_flusher_run_due() (no sleeps), set_policy moving and
+ * clock and mmapio__flusher_run_due() (no sleeps), set_policy moving and
  * dropping deadlines, shutdown/restart, one real-time test of the
  * background thread, and writer threads on several files racing the
  * flusher and closes (run under ASan/UBSan; TSan build optional).
@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +60,18 @@ static void test_heap_against_model(void **state)
 		case 1:
 			if (x->index == TIMER_IDLE) {
 				x->deadline_ns = (int64_t)((seed >> 40) % 1000);
-				assert_int_equal(timer_heap_push(&h, x), 0);
+				assert_int_equal(mmapio__timer_heap_push(&h, x), 0);
 			} else {
-				timer_heap_update(&h, x, (int64_t)((seed >> 40) % 1000));
+				mmapio__timer_heap_update(&h, x, (int64_t)((seed >> 40) % 1000));
 			}
 			break;
 		case 2:
-			timer_heap_remove(&h, x);
+			mmapio__timer_heap_remove(&h, x);
 			assert_int_equal(x->index, TIMER_IDLE);
 			break;
 		default: {
 			/* pop: the top is the minimum of the armed timers */
-			struct mmapio_timer *top = timer_heap_top(&h);
+			struct mmapio_timer *top = mmapio__timer_heap_top(&h);
 			int64_t min = INT64_MAX;
 
 			for (int k = 0; k < N; k++)
@@ -81,7 +82,7 @@ static void test_heap_against_model(void **state)
 				break;
 			}
 			assert_int_equal(top->deadline_ns, min);
-			timer_heap_remove(&h, top);
+			mmapio__timer_heap_remove(&h, top);
 			break;
 		}
 		}
@@ -89,7 +90,7 @@ static void test_heap_against_model(void **state)
 			check_heap(&h);
 	}
 	check_heap(&h);
-	timer_heap_free(&h);
+	mmapio__timer_heap_free(&h);
 	free(t);
 }
 
@@ -101,20 +102,20 @@ static void test_ms_fires_at_deadline(void **state)
 	int64_t t0 = atomic_load(&dur.now);
 
 	(void)state;
-	assert_int_equal(mmapio_flusher_armed(), 0);    /* clean: nothing armed */
+	assert_int_equal(mmapio__flusher_armed(), 0);    /* clean: nothing armed */
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
-	assert_false(mmapio_flusher_running());         /* manual mode */
+	assert_int_equal(mmapio__flusher_armed(), 1);
+	assert_false(mmapio__flusher_running());         /* manual mode */
 	/* later writes do not move the deadline (it is the first's + T) */
 	atomic_store(&dur.now, t0 + 60 * MS);
 	assert_int_equal(dur_write(f, PS, PS, 'a'), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 100 * MS - 1), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 100 * MS - 1), 0);
 	assert_int_equal(dur_syncs(), 0);
 	atomic_store(&dur.sync_cost, 7 * MS);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 100 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 100 * MS), 1);
 	assert_int_equal(atomic_load(&dur.fdatasync), 1);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
-	assert_int_equal(mmapio_flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
 	{
 		struct mmapio_stats st;
 
@@ -125,8 +126,8 @@ static void test_ms_fires_at_deadline(void **state)
 	/* the next first write arms a new deadline from its own time */
 	atomic_store(&dur.now, t0 + 500 * MS);
 	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 599 * MS), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 600 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 599 * MS), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 600 * MS), 1);
 	assert_int_equal(atomic_load(&dur.fdatasync), 2);
 	assert_int_equal(mmapio_close(f), 0);
 }
@@ -138,11 +139,11 @@ static void test_ms_with_bytes_first_reached(void **state)
 
 	(void)state;
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	assert_int_equal(dur_write(f, PS, PS, 'a'), 0);    /* bytes reached */
 	assert_int_equal(dur_syncs(), 1);
-	assert_int_equal(mmapio_flusher_armed(), 0);       /* flush disarmed */
-	assert_int_equal(mmapio_flusher_run_due(t0 + 2000 * MS), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);       /* flush disarmed */
+	assert_int_equal(mmapio__flusher_run_due(t0 + 2000 * MS), 0);
 	assert_int_equal(dur_syncs(), 1);
 	assert_int_equal(mmapio_close(f), 0);
 }
@@ -155,14 +156,14 @@ static void test_explicit_flush_disarms(void **state)
 	(void)state;
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
 	assert_int_equal(mmapio_flush(f), 0);
-	assert_int_equal(mmapio_flusher_armed(), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 1000 * MS), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 1000 * MS), 0);
 	assert_int_equal(dur_syncs(), 1);
 	/* a ranged flush that leaves pages pending keeps the deadline */
 	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
 	assert_int_equal(mmapio_flush_range(f, 0, PS), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 1000 * MS), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 1000 * MS), 1);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	assert_int_equal(mmapio_close(f), 0);
 }
@@ -179,12 +180,12 @@ static void test_set_policy_and_deadlines(void **state)
 	atomic_store(&dur.now, t0 + 200 * MS);
 	assert_int_equal(mmapio_policy_parse("ms=1000", &p, NULL, 0), 0);
 	assert_int_equal(mmapio_set_policy(f, &p), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	/* lowered to ms=500: moved to t0+500ms */
 	assert_int_equal(mmapio_policy_parse("ms=500", &p, NULL, 0), 0);
 	assert_int_equal(mmapio_set_policy(f, &p), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 499 * MS), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 500 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 499 * MS), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 500 * MS), 1);
 	assert_int_equal(dur_syncs(), 1);
 	/* lowered below the age of the pending data: flushes now */
 	atomic_store(&dur.now, t0 + 2000 * MS);
@@ -193,14 +194,14 @@ static void test_set_policy_and_deadlines(void **state)
 	assert_int_equal(mmapio_policy_parse("ms=200", &p, NULL, 0), 0);
 	assert_int_equal(mmapio_set_policy(f, &p), 0);
 	assert_int_equal(dur_syncs(), 2);
-	assert_int_equal(mmapio_flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
 	/* to never: disarmed, nothing fires */
 	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	assert_int_equal(mmapio_policy_parse("never", &p, NULL, 0), 0);
 	assert_int_equal(mmapio_set_policy(f, &p), 0);
-	assert_int_equal(mmapio_flusher_armed(), 0);
-	assert_int_equal(mmapio_flusher_run_due(INT64_MAX / 2), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_run_due(INT64_MAX / 2), 0);
 	assert_int_equal(dur_syncs(), 2);
 	assert_int_equal(mmapio_flush(f), 0);
 	assert_int_equal(mmapio_close(f), 0);
@@ -219,7 +220,7 @@ static void test_deadline_belongs_to_file(void **state)
 	assert_int_equal(dur_write(a, 0, PS, 'a'), 0);
 	assert_int_equal(mmapio_close(a), 0);        /* not the last mapping */
 	assert_int_equal(dur_syncs(), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 100 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 100 * MS), 1);
 	assert_int_equal(dur_syncs(), 1);
 	assert_int_equal(mmapio_pending_bytes(b), 0);
 	assert_int_equal(mmapio_set_policy(b, &(struct mmapio_policy){
@@ -229,9 +230,9 @@ static void test_deadline_belongs_to_file(void **state)
 	assert_int_equal(mmapio_close(b), 0);        /* never: kept, no sync */
 	assert_int_equal(dur_syncs(), 1);
 	a = dur_open("msf", "ms=100");
-	assert_int_equal(mmapio_flusher_armed(), 1);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 1099 * MS), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 1100 * MS), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 1099 * MS), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 1100 * MS), 1);
 	assert_int_equal(dur_syncs(), 2);
 	assert_int_equal(mmapio_close(a), 0);
 }
@@ -242,14 +243,14 @@ static void test_shutdown_flushes_armed_and_restarts(void **state)
 
 	(void)state;
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	mmapio_shutdown();
 	assert_int_equal(dur_syncs(), 1);
-	assert_int_equal(mmapio_flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	/* still usable */
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	mmapio_shutdown();
 	assert_int_equal(dur_syncs(), 2);
 	assert_int_equal(mmapio_close(f), 0);
@@ -259,7 +260,7 @@ static void test_shutdown_flushes_armed_and_restarts(void **state)
 
 static int64_t real_ms(void)
 {
-	return mmapio_monotonic_ns() / MS;
+	return mmapio__monotonic_ns() / MS;
 }
 
 static void sleep_ms(long ms)
@@ -277,12 +278,12 @@ static void test_real_thread_fires(void **state)
 	(void)state;
 	dur_use_real_clock();
 	mmapio_shutdown();
-	assert_false(mmapio_flusher_running());
+	assert_false(mmapio__flusher_running());
 	f = dur_create("real", 16 * PS, "ms=50");
-	assert_false(mmapio_flusher_running());          /* lazy: no arm yet */
+	assert_false(mmapio__flusher_running());          /* lazy: no arm yet */
 	start = real_ms();
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_true(mmapio_flusher_running());
+	assert_true(mmapio__flusher_running());
 	while (mmapio_pending_bytes(f) && real_ms() - start < 5000)
 		sleep_ms(1);
 	elapsed = real_ms() - start;
@@ -293,10 +294,10 @@ static void test_real_thread_fires(void **state)
 	assert_int_equal(atomic_load(&dur.fdatasync), 1);
 	/* shutdown joins the thread; the next arm restarts it */
 	mmapio_shutdown();
-	assert_false(mmapio_flusher_running());
+	assert_false(mmapio__flusher_running());
 	start = real_ms();
 	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
-	assert_true(mmapio_flusher_running());
+	assert_true(mmapio__flusher_running());
 	while (mmapio_pending_bytes(f) && real_ms() - start < 5000)
 		sleep_ms(1);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
@@ -322,7 +323,7 @@ static void test_fork_child_starts_its_own_thread(void **state)
 	dur_use_real_clock();
 	f = dur_create("forkp", 4 * PS, "ms=5");
 	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
-	assert_true(mmapio_flusher_running());
+	assert_true(mmapio__flusher_running());
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -336,8 +337,8 @@ static void test_fork_child_starts_its_own_thread(void **state)
 		o.size = 4 * PS;
 		o.policy = (struct mmapio_policy){ .kind = MMAPIO_POLICY_THRESHOLD,
 						   .ms = 5 };
-		if (mmapio_flusher_running() || mmapio_open(dur_path("forkc"), &o, &g) ||
-		    mmapio_write(g, 0, "x", 1) || !mmapio_flusher_running())
+		if (mmapio__flusher_running() || mmapio_open(dur_path("forkc"), &o, &g) ||
+		    mmapio_write(g, 0, "x", 1) || !mmapio__flusher_running())
 			_exit(2);
 		while (mmapio_pending_bytes(g) && real_ms() - start < 5000)
 			sleep_ms(1);
@@ -407,9 +408,179 @@ static void test_writers_against_flusher(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(c[i].rc, 0);
 	}
-	assert_int_equal(mmapio_flusher_armed(), 0);
-	assert_int_equal(mmapio_registry_states(), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
+	assert_int_equal(mmapio__registry_states(), 0);
 	assert_true(dur_syncs() > 0);
+}
+
+/* --- asynchronous flushes (issue 19) ------------------------------------ */
+
+struct done_seen {
+	atomic_int calls;
+	int rc;
+	int syncs_at_call;          /* fdatasync calls when done ran */
+	pthread_t thread;
+	uint64_t pending_at_call;
+	struct mmapio_file *f;
+};
+
+static void on_done(struct mmapio_file *f, int rc, void *ctx)
+{
+	struct done_seen *d = ctx;
+
+	d->rc = rc;
+	d->syncs_at_call = atomic_load(&dur.fdatasync);
+	d->thread = pthread_self();
+	d->pending_at_call = mmapio_pending_bytes(f);
+	d->f = f;
+	atomic_fetch_add(&d->calls, 1);
+}
+
+/* Manual mode: the job runs in run_due, durable when it reports 0. */
+static void test_flush_async_runs_as_a_job(void **state)
+{
+	struct mmapio_file *f = dur_create("async", 8 * PS, "never");
+	struct done_seen d = { 0 };
+
+	(void)state;
+	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
+	assert_int_equal(mmapio_flush_async(f, on_done, &d), 0);
+	assert_int_equal(mmapio__flusher_queued(), 1);
+	assert_int_equal(atomic_load(&d.calls), 0);       /* not yet */
+	/* The caller may drop its reference: the request holds one. */
+	assert_int_equal(mmapio_close(f), 0);
+	mmapio__flusher_run_due(atomic_load(&dur.now));
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, 0);
+	assert_int_equal(d.syncs_at_call, 1);             /* synced before */
+	assert_int_equal(d.pending_at_call, 0);
+	assert_int_equal(mmapio__flusher_queued(), 0);
+	assert_int_equal(mmapio_flush_async(NULL, on_done, &d), -EINVAL);
+}
+
+/* A failed sync reaches the callback as the sticky error. */
+static void test_flush_async_reports_errors(void **state)
+{
+	struct mmapio_file *f = dur_create("asyncerr", 8 * PS, "never");
+	struct done_seen d = { 0 };
+
+	(void)state;
+	assert_int_equal(mmapio_flush_async(f, NULL, &d), -EINVAL);
+	assert_int_equal(dur_write(f, 0, PS, 'a'), 0);
+	atomic_store(&dur.fail_fdatasync, EIO);
+	assert_int_equal(mmapio_flush_async(f, on_done, &d), 0);
+	mmapio__flusher_run_due(atomic_load(&dur.now));
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, -EIO);
+	atomic_store(&dur.fail_fdatasync, 0);
+	assert_int_equal(mmapio_close(f), -EIO);
+}
+
+/* The real thread: the callback runs there, in order, and a shutdown
+ * runs what is queued before it returns. COW flushes report 0. */
+static void test_flush_async_on_the_flusher_thread(void **state)
+{
+	enum { N = 16 };
+	struct mmapio_file *f, *c;
+	struct done_seen d[N], dc = { 0 };
+
+	(void)state;
+	dur_use_real_clock();
+	f = dur_create("asyncthr", 8 * PS, "never");
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(dur_write(f, (uint64_t)(i % 8) * PS, 10, 'b'), 0);
+		assert_int_equal(mmapio_flush_async(f, on_done, &d[i]), 0);
+	}
+	assert_int_equal(mmapio_open_cow(dur_path("asyncthr"), true, &c), 0);
+	assert_int_equal(mmapio_flush_async(c, on_done, &dc), 0);
+	assert_int_equal(mmapio_close(c), 0);
+	mmapio_shutdown();     /* runs the queued ones first */
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(atomic_load(&d[i].calls), 1);
+		assert_int_equal(d[i].rc, 0);
+		assert_false(pthread_equal(d[i].thread, pthread_self()));
+		if (i)   /* in order */
+			assert_true(d[i].syncs_at_call > d[i - 1].syncs_at_call);
+	}
+	assert_int_equal(atomic_load(&dc.calls), 1);
+	assert_int_equal(dc.rc, 0);
+	assert_int_equal(mmapio__flusher_queued(), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* A close from inside the callback (the request's file) is fine, and so
+ * is a shutdown asked there (it cannot join its own thread: a no-op). */
+static void close_in_done(struct mmapio_file *f, int rc, void *ctx)
+{
+	struct done_seen *d = ctx;
+
+	(void)f;
+	d->rc = rc;
+	mmapio_shutdown();
+	d->rc = d->rc ? d->rc : mmapio_close(d->f);
+	atomic_fetch_add(&d->calls, 1);
+}
+
+static void test_flush_async_callback_may_close(void **state)
+{
+	struct mmapio_file *f;
+	struct done_seen d = { 0 };
+
+	(void)state;
+	dur_use_real_clock();
+	f = dur_create("asyncclose", 8 * PS, "always");
+	d.f = f;
+	assert_int_equal(mmapio_flush_async(f, close_in_done, &d), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&d.calls); i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&d.calls), 1);
+	assert_int_equal(d.rc, 0);
+	mmapio_shutdown();
+}
+
+/* --- lock ownership checks (lock.h) -------------------------------------- */
+
+static struct mmapio__mutex test_mutex = MMAPIO__MUTEX_INITIALIZER;
+
+static void *held_elsewhere(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)mmapio__mutex_held(&test_mutex);
+}
+
+static void test_lock_ownership(void **state)
+{
+	struct mmapio__rwlock rw;
+	pthread_t t;
+	void *res;
+
+	(void)state;
+#ifdef NDEBUG
+	skip();
+#endif
+	assert_false(mmapio__mutex_held(&test_mutex));
+	mmapio__mutex_lock(&test_mutex);
+	assert_true(mmapio__mutex_held(&test_mutex));
+	assert_int_equal(pthread_create(&t, NULL, held_elsewhere, NULL), 0);
+	pthread_join(t, &res);
+	assert_int_equal((intptr_t)res, 0);     /* held, but not by that one */
+	mmapio__mutex_unlock(&test_mutex);
+	assert_false(mmapio__mutex_held(&test_mutex));
+
+	mmapio__rwlock_init(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__rdlock(&rw);
+	assert_true(mmapio__locked(&rw));
+	assert_false(mmapio__wrlocked(&rw));
+	mmapio__rwunlock(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__wrlock(&rw);
+	assert_true(mmapio__wrlocked(&rw));
+	assert_true(mmapio__locked(&rw));
+	mmapio__rwunlock(&rw);
+	assert_false(mmapio__locked(&rw));
+	mmapio__rwlock_destroy(&rw);
 }
 
 int main(void)
@@ -426,6 +597,11 @@ int main(void)
 		T(test_real_thread_fires),
 		T(test_fork_child_starts_its_own_thread),
 		T(test_writers_against_flusher),
+		T(test_flush_async_runs_as_a_job),
+		T(test_flush_async_reports_errors),
+		T(test_flush_async_on_the_flusher_thread),
+		T(test_flush_async_callback_may_close),
+		cmocka_unit_test(test_lock_ownership),
 #undef T
 	};
 

@@ -5,7 +5,7 @@
  * reach the previous handler (or kill, as without the library).
  *
  * cmocka swaps the SIGBUS handler around every test and fixture, so each
- * test body re-arms the library's handler first (mmapio_sigbus_rearm). The chaining tests
+ * test body re-arms the library's handler first (mmapio__sigbus_rearm). The chaining tests
  * run in forked children, which are always reaped.
  */
 #include <stdarg.h>
@@ -40,7 +40,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -60,7 +60,7 @@ static struct mmapio_file *truncated_file(void)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 0), 0);
 	close(fd);
-	mmapio_sigbus_rearm();
+	mmapio__sigbus_rearm();
 	return f;
 }
 
@@ -69,9 +69,9 @@ static void test_guarded_copy_plain(void **state)
 	char a[16] = "guarded", b[16];
 
 	(void)state;
-	assert_int_equal(mmapio_guarded_copy(b, a, sizeof(a)), 0);
+	assert_int_equal(mmapio__guarded_copy(b, a, sizeof(a)), 0);
 	assert_string_equal(b, "guarded");
-	assert_int_equal(mmapio_guarded_copy(b, a, 0), 0);
+	assert_int_equal(mmapio__guarded_copy(b, a, 0), 0);
 }
 
 static int count_chunk(const void *data, size_t len, uint64_t off, void *ctx)
@@ -135,7 +135,7 @@ static void test_truncated_cow_and_ro(void **state)
 	int fd;
 
 	(void)state;
-	mmapio_sigbus_rearm();
+	mmapio__sigbus_rearm();
 	fd = open(tmpdir_path("r"), O_RDWR | O_CREAT, 0644);
 	assert_int_equal(ftruncate(fd, 2 * page), 0);
 	assert_int_equal(mmapio_open_ro(tmpdir_path("r"), &ro), 0);
@@ -172,7 +172,7 @@ static void test_nested_scopes(void **state)
 
 	(void)state;
 	/* The inner fault ends the inner scope only. */
-	assert_int_equal(mmapio_guarded_call(nested_body, &n), 7);
+	assert_int_equal(mmapio__guarded_call(nested_body, &n), 7);
 	assert_int_equal(n.inner, -EIO);
 	/* And the outer scope is gone afterwards: a new one still works. */
 	assert_int_equal(mmapio_read(n.f, 0, buf, sizeof(buf)), -EIO);
@@ -252,7 +252,7 @@ static void test_chains_to_previous_handler(void **state)
 		sa.sa_flags = SA_SIGINFO;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGBUS, &sa, NULL);
-		mmapio_sigbus_rearm();
+		mmapio__sigbus_rearm();
 		raise(SIGBUS);
 		_exit(chained_sig == SIGBUS ? 42 : 1);
 	}
@@ -278,7 +278,7 @@ static void test_unguarded_fault_kills(void **state)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGBUS, &sa, NULL);
-		mmapio_sigbus_rearm();
+		mmapio__sigbus_rearm();
 		fd = open(tmpdir_path("k"), O_RDWR | O_CREAT, 0644);
 		if (fd < 0 || ftruncate(fd, (off_t)page) < 0)
 			_exit(2);

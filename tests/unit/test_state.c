@@ -32,7 +32,7 @@ static void test_shared_between_mappings(void **state)
 
 	(void)state;
 	assert_ptr_equal(a->state, b->state);
-	assert_int_equal(mmapio_registry_states(), 1);
+	assert_int_equal(mmapio__registry_states(), 1);
 	assert_int_equal(dur_write(a, 0, PS, 'a'), 0);
 	assert_int_equal(dur_write(b, PS, PS, 'b'), 0);
 	assert_int_equal(mmapio_pending_bytes(a), 2 * PS);
@@ -42,7 +42,7 @@ static void test_shared_between_mappings(void **state)
 	assert_int_equal(mmapio_close(a), 0);
 	assert_int_equal(mmapio_close(b), 0);
 	/* nothing pending: the state is gone */
-	assert_int_equal(mmapio_registry_states(), 0);
+	assert_int_equal(mmapio__registry_states(), 0);
 }
 
 static void test_never_counts_survive_close(void **state)
@@ -54,9 +54,9 @@ static void test_never_counts_survive_close(void **state)
 	assert_int_equal(dur_write(f, 8 * PS, 1, 'a'), 0);
 	assert_int_equal(mmapio_close(f), 0);
 	assert_int_equal(dur_syncs(), 0);               /* never: no sync */
-	assert_int_equal(mmapio_registry_detached(), 1);
+	assert_int_equal(mmapio__registry_detached(), 1);
 	f = dur_open("keep", "never");
-	assert_int_equal(mmapio_registry_detached(), 0);
+	assert_int_equal(mmapio__registry_detached(), 0);
 	assert_int_equal(mmapio_pending_bytes(f), 4 * PS);
 	assert_int_equal(mmapio_pending_writes(f), 2);
 	/* unmap keeps them too */
@@ -72,7 +72,7 @@ static void test_never_counts_survive_close(void **state)
 	}
 	assert_int_equal(mmapio_flush(f), 0);
 	assert_int_equal(mmapio_close(f), 0);
-	assert_int_equal(mmapio_registry_states(), 0);
+	assert_int_equal(mmapio__registry_states(), 0);
 }
 
 static void test_reopen_with_threshold_applies_to_old_counts(void **state)
@@ -104,8 +104,8 @@ static void test_close_rule_flushes_under_thresholds(void **state)
 		before = dur_syncs();
 		assert_int_equal(mmapio_close(f), 0);
 		assert_int_equal(dur_syncs(), before + 1);
-		assert_int_equal(mmapio_registry_states(), 0);
-		assert_int_equal(mmapio_flusher_armed(), 0);
+		assert_int_equal(mmapio__registry_states(), 0);
+		assert_int_equal(mmapio__flusher_armed(), 0);
 	}
 }
 
@@ -151,7 +151,7 @@ static void test_sticky_until_every_handle_released(void **state)
 
 static void test_detached_cap_drops_oldest(void **state)
 {
-	size_t old = mmapio_registry_set_detached_cap(2);
+	size_t old = mmapio__registry_set_detached_cap(2);
 	const char *names[] = { "cap0", "cap1", "cap2" };
 	struct mmapio_file *f;
 
@@ -161,8 +161,8 @@ static void test_detached_cap_drops_oldest(void **state)
 		assert_int_equal(dur_write(f, 0, (i + 1) * PS, 'a'), 0);
 		assert_int_equal(mmapio_close(f), 0);
 	}
-	assert_int_equal(mmapio_registry_detached(), 2);
-	assert_int_equal(mmapio_registry_states(), 2);
+	assert_int_equal(mmapio__registry_detached(), 2);
+	assert_int_equal(mmapio__registry_states(), 2);
 	f = dur_open("cap0", "never");           /* the oldest was dropped */
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	assert_int_equal(mmapio_close(f), 0);
@@ -170,9 +170,9 @@ static void test_detached_cap_drops_oldest(void **state)
 	assert_int_equal(mmapio_pending_bytes(f), 3 * PS);
 	assert_int_equal(mmapio_flush(f), 0);
 	assert_int_equal(mmapio_close(f), 0);
-	mmapio_registry_set_detached_cap(old);
+	mmapio__registry_set_detached_cap(old);
 	/* cap1 is still kept; the teardown's cap 0 drops it */
-	assert_int_equal(mmapio_registry_detached(), 1);
+	assert_int_equal(mmapio__registry_detached(), 1);
 }
 
 static void test_many_files_registry(void **state)
@@ -187,7 +187,7 @@ static void test_many_files_registry(void **state)
 		f[i] = dur_create(name, PS, "never");
 		assert_int_equal(dur_write(f[i], 0, 1, 'a'), 0);
 	}
-	assert_int_equal(mmapio_registry_states(), N);
+	assert_int_equal(mmapio__registry_states(), N);
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "many%u", i);
 		assert_int_equal(mmapio_pending_bytes(f[i]), PS);
@@ -195,7 +195,7 @@ static void test_many_files_registry(void **state)
 		assert_int_equal(mmapio_close(f[i]), 0);
 		unlink(dur_path(name));
 	}
-	assert_int_equal(mmapio_registry_states(), 0);
+	assert_int_equal(mmapio__registry_states(), 0);
 }
 
 static void test_truncate_forgets_pages(void **state)
@@ -265,7 +265,7 @@ static void test_concurrent_writers_one_file(void **state)
 	assert_int_equal(st.flush_errors, 0);
 	assert_int_equal(mmapio_close(a), 0);
 	assert_int_equal(mmapio_close(b), 0);
-	assert_int_equal(mmapio_registry_states(), 0);
+	assert_int_equal(mmapio__registry_states(), 0);
 }
 
 struct detached_seen {
@@ -285,6 +285,9 @@ static int collect_detached(const struct mmapio_file_info *info, void *ctx)
 	if (info->dev == seen->dev && info->ino == seen->ino) {
 		seen->found = true;
 		seen->info = *info;
+		/* info->path lives only during the callback: keep a copy,
+		 * never the pointer. */
+		seen->info.path = NULL;
 		snprintf(seen->path, sizeof(seen->path), "%s",
 			 info->path ? info->path : "");
 	}

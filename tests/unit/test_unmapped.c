@@ -1,7 +1,7 @@
 /*
  * test_unmapped.c — unit tests of files opened without a mapping
  * (options.unmapped_fallback): the kernel's refusal is injected through
- * mmapio_sys.mmap (ENODEV for every shared mapping of a file, as a FUSE
+ * mmapio__sys.mmap (ENODEV for every shared mapping of a file, as a FUSE
  * file system serving direct_io files answers), then reads, writes and
  * growth through pread/pwrite, every flush policy (bytes, writes, ms,
  * always, never) flushing at the same moment as for a mapped file, the
@@ -49,7 +49,7 @@ static int setup(void **state)
 	int rc = dur_setup(state);
 
 	atomic_store(&refused_mmaps, 0);
-	mmapio_sys.mmap = refuse_shared;
+	mmapio__sys.mmap = refuse_shared;
 	return rc;
 }
 
@@ -296,22 +296,22 @@ static void test_ms_policy(void **state)
 
 	(void)state;
 	assert_int_equal(dur_write(f, 0, 10, 'a'), 0);
-	assert_int_equal(mmapio_flusher_armed(), 1);
+	assert_int_equal(mmapio__flusher_armed(), 1);
 	atomic_store(&dur.now, t0 + 50 * MS);
 	assert_int_equal(dur_write(f, PS, 10, 'a'), 0);
 	/* the deadline runs from the first pending write */
-	assert_int_equal(mmapio_flusher_run_due(t0 + 100 * MS - 1), 0);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 100 * MS - 1), 0);
 	assert_int_equal(dur_syncs(), 0);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 100 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 100 * MS), 1);
 	assert_int_equal(atomic_load(&dur.fdatasync), 1);
 	assert_int_equal(mmapio_pending_bytes(f), 0);
 	assert_int_equal(mmapio_pending_writes(f), 0);
-	assert_int_equal(mmapio_flusher_armed(), 0);
+	assert_int_equal(mmapio__flusher_armed(), 0);
 	/* the next write arms a deadline of its own */
 	atomic_store(&dur.now, t0 + 200 * MS);
 	assert_int_equal(dur_write(f, 0, 1, 'a'), 0);
 	atomic_store(&dur.now, t0 + 400 * MS);
-	assert_int_equal(mmapio_flusher_run_due(t0 + 400 * MS), 1);
+	assert_int_equal(mmapio__flusher_run_due(t0 + 400 * MS), 1);
 	assert_int_equal(atomic_load(&dur.fdatasync), 2);
 	assert_int_equal(mmapio_close(f), 0);
 }

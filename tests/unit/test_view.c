@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	return tmpdir_remove();
 }
 
@@ -157,7 +160,7 @@ static void test_mutable_access_allocates(void **state)
 	assert_int_equal(ftruncate(fd, 16 * page), 0);
 	close(fd);
 	assert_int_equal(mmapio_open_rw(tmpdir_path("sparse"), &f), 0);
-	mmapio_sys.fallocate = enospc_fallocate;
+	mmapio__sys.fallocate = enospc_fallocate;
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), -ENOSPC);
 	assert_int_equal(mmapio_for_each_chunk_mut(f, 8 * page, page, 0,
 						   fill_chunk, NULL), -ENOSPC);
@@ -165,7 +168,7 @@ static void test_mutable_access_allocates(void **state)
 	/* Read-only access needs no allocation. */
 	assert_int_equal(mmapio_view(f, 4 * page, page, &v), 0);
 	assert_int_equal(mmapio_view_release(&v), 0);
-	mmapio_sys_reset();
+	mmapio__sys_reset();
 	assert_int_equal(mmapio_view_mut(f, 4 * page, page, &v), 0);
 	memset(v.data, 'v', page);
 	assert_int_equal(mmapio_view_release(&v), 0);
@@ -366,6 +369,179 @@ static void test_segments(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* --- a thread's own pins: -EDEADLK, not a hang (issue 19) ---------------- */
+
+static uint64_t size_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* Occupies the address space right after f's mapping, so that growth
+ * cannot extend it in place and must move it (the usual case without a
+ * reserve, made certain). Returns the blocker (munmap it after). */
+static void *block_after(struct mmapio_file *f)
+{
+	size_t ps = mmapio_page_size();
+	uint8_t *end = (uint8_t *)mmapio_ptr(f) + mmapio__page_up(mmapio_len(f));
+	void *p = mmap(end, 16 * ps, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	/* EEXIST: something is there already, which blocks as well. */
+	assert_true(p == end || (p == MAP_FAILED && errno == EEXIST));
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void test_view_holder_growth_is_edeadlk(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *page = malloc(ps), back[4];
+	struct mmapio_view v;
+	struct mmapio_file *f;
+	void *blocker;
+
+	(void)state;
+	memset(page, 'g', ps);
+	assert_int_equal(mmapio_create_rw(tmpdir_path("dl"), 2 * ps, &f), 0);
+	blocker = block_after(f);
+	assert_int_equal(mmapio_view(f, 0, 4, &v), 0);
+	/* Writing is allowed to a view holder; a growth that must move the
+	 * mapping would wait for this very view: told, not hung. */
+	assert_int_equal(mmapio_write(f, ps, page, ps), 0);
+	assert_int_equal(mmapio_write_grow(f, 2 * ps, page, ps), -EDEADLK);
+	assert_int_equal(mmapio_len(f), 2 * ps);
+	assert_int_equal(size_of(tmpdir_path("dl")), 2 * ps);   /* taken back */
+	assert_int_equal(mmapio_resize(f, 64 * ps), -EDEADLK);
+	assert_int_equal(mmapio_resize(f, ps), -EDEADLK);        /* shrink */
+	assert_int_equal(mmapio_truncate(f, 0), -EDEADLK);
+	assert_int_equal(size_of(tmpdir_path("dl")), 2 * ps);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	/* Released: the same calls go through. */
+	assert_int_equal(mmapio_write_grow(f, 2 * ps, page, ps), 0);
+	assert_int_equal(mmapio_len(f), 3 * ps);
+	assert_int_equal(mmapio_read(f, 2 * ps, back, 4), 0);
+	assert_memory_equal(back, "gggg", 4);
+	if (blocker)
+		munmap(blocker, 16 * ps);
+	assert_int_equal(mmapio_close(f), 0);
+	free(page);
+}
+
+struct grow_in_walk {
+	struct mmapio_file *f;
+	int rc;
+};
+
+static int grow_from_callback(const void *data, size_t len, uint64_t off,
+			      void *ctx)
+{
+	struct grow_in_walk *g = ctx;
+	size_t ps = mmapio_page_size();
+
+	(void)data, (void)len, (void)off;
+	g->rc = mmapio_write_grow(g->f, 64 * ps, "x", 1);
+	return 0;
+}
+
+static void test_chunk_walk_growth_is_edeadlk(void **state)
+{
+	size_t ps = mmapio_page_size();
+	struct grow_in_walk g;
+	void *blocker;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("dw"), ps, &g.f), 0);
+	blocker = block_after(g.f);
+	g.rc = 1;
+	assert_int_equal(mmapio_for_each_chunk(g.f, 0, ps, 0, grow_from_callback,
+					       &g), 0);
+	assert_int_equal(g.rc, -EDEADLK);
+	assert_int_equal(mmapio_len(g.f), ps);
+	if (blocker)
+		munmap(blocker, 16 * ps);
+	assert_int_equal(mmapio_close(g.f), 0);
+}
+
+struct releaser {
+	struct mmapio_view *v;
+	int rc;
+};
+
+static void *release_view(void *arg)
+{
+	struct releaser *r = arg;
+
+	r->rc = mmapio_view_release(r->v);
+	return NULL;
+}
+
+/* A view released by another thread leaves no pin behind in the thread
+ * that took it; another thread's view is waited for, not -EDEADLK. */
+static void test_view_released_by_another_thread(void **state)
+{
+	size_t ps = mmapio_page_size();
+	struct mmapio_view v;
+	struct releaser r = { &v, -1 };
+	struct mmapio_file *f;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("rt"), 4 * ps, &f), 0);
+	assert_int_equal(mmapio_view(f, 0, ps, &v), 0);
+	assert_true(mmapio__pinned_by_self(f));
+	assert_int_equal(pthread_create(&t, NULL, release_view, &r), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_false(mmapio__pinned_by_self(f));
+	assert_int_equal(mmapio_resize(f, ps), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
+/* More files pinned at once than one pin table holds: every pin counted,
+ * every one found. */
+static void test_many_pins_in_one_thread(void **state)
+{
+	enum { N = 40 };
+	struct mmapio_file *f[N];
+	struct mmapio_view v[N];
+	char name[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		assert_int_equal(mmapio_create_rw(tmpdir_path(name), 64, &f[i]), 0);
+		assert_int_equal(mmapio_view(f[i], 0, 8, &v[i]), 0);
+	}
+	for (i = 0; i < N; i++)
+		assert_true(mmapio__pinned_by_self(f[i]));
+	for (i = 0; i < N; i++) {
+		assert_int_equal(mmapio_view_release(&v[i]), 0);
+		assert_false(mmapio__pinned_by_self(f[i]));
+		assert_int_equal(mmapio_close(f[i]), 0);
+	}
+}
+
+/* Segments release like views: cleared first, a second release is a
+ * no-op, and the last close's result comes back. */
+static void test_segment_release_is_idempotent(void **state)
+{
+	struct mmapio_segment s, zero = { 0 };
+	struct mmapio_file *f;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("sr"), 64, &f), 0);
+	assert_int_equal(mmapio_segment(f, 8, 8, &s), 0);
+	assert_int_equal(mmapio_close(f), 0);     /* the segment's ref remains */
+	assert_int_equal(mmapio_segment_write(&s, 0, "seg", 3), 0);
+	assert_int_equal(mmapio_segment_release(&s), 0);   /* the last close */
+	assert_null(s.file);
+	assert_int_equal(mmapio_segment_release(&s), 0);
+	assert_int_equal(mmapio_segment_release(&zero), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +553,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_holder_growth_is_edeadlk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_walk_growth_is_edeadlk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_released_by_another_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_pins_in_one_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_release_is_idempotent, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

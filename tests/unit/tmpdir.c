@@ -38,10 +38,17 @@ const char *tmpdir_root(void)
 	return dir;
 }
 
+/* A per-thread ring of TMPDIR_PATH_SLOTS buffers: threads never share one
+ * (a shared static buffer let 8 racing threads read each other's
+ * half-written paths: test_open_or_create_race, issue 15), and one
+ * expression may hold several results (rename(tmpdir_path("a"),
+ * tmpdir_path("b"))). */
 const char *tmpdir_path(const char *name)
 {
-	static char p[PATH_MAX + 64];
+	static _Thread_local char ring[TMPDIR_PATH_SLOTS][PATH_MAX + 64];
+	static _Thread_local unsigned next;
+	char *p = ring[next++ % TMPDIR_PATH_SLOTS];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(p, sizeof(ring[0]), "%s/%s", dir, name);
 	return p;
 }

@@ -599,7 +599,6 @@ int main(int argc, char **argv)
 	preload_unwinder();
 	umask(0);
 	mmapfs_creds_init();
-	mmapfs_file_init();
 	/* The model's upward calls, wired here so that each module calls
 	 * only the modules below it: the inode table's teardown and the fd
 	 * cache's stand-in descriptor belong to the mappings. */

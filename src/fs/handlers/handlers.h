@@ -89,9 +89,6 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			       fuse_ino_t ino_out, off_t off_out,
 			       struct fuse_file_info *fi_out, size_t len,
 			       int flags);
-/* Reads the page size; call once at start. */
-void mmapfs_file_init(void);
-
 /* ops_xattr.c */
 void mmapfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags);

@@ -454,11 +454,12 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (newdir != dir)
 		mmapfs_own_change_end(newdir, newdfd);
 	mmapfs_own_change_end(dir, dfd);
-	if (res == 0 && newdir != dir) {
-		/* Files that changed parent take a handle there. */
-		mmapfs_inode_moved(newdfd, newname);
+	if (res == 0) {
+		/* The moved objects' paths (and, for files that changed
+		 * parent, their handles) follow. */
+		mmapfs_inode_moved(newdir, newdfd, newname, newdir != dir);
 		if (flags & RENAME_EXCHANGE)
-			mmapfs_inode_moved(dfd, name);
+			mmapfs_inode_moved(dir, dfd, name, newdir != dir);
 	}
 	mmapfs_inode_fd_put(newdir);
 	mmapfs_inode_fd_put(dir);

@@ -69,13 +69,6 @@
 #include "model/truncate.h"
 #include "virtual/virtual.h"
 
-static size_t page_size = 4096;
-
-void mmapfs_file_init(void)
-{
-	page_size = (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static struct mmapfs_handle *handle_of(struct fuse_file_info *fi)
 {
 	return (struct mmapfs_handle *)(uintptr_t)fi->fh;
@@ -133,10 +126,11 @@ static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
 	return h;
 }
 
-/* Registers h (fd already open) as an open of in and applies O_TRUNC.
- * On failure h is freed. Returns 0 or -errno. */
+/* Registers h (fd already open) as an open of in and applies O_TRUNC
+ * (nothing to truncate in a file this create just made: created). On
+ * failure h is freed. Returns 0 or -errno. */
 static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
-		       struct fuse_file_info *fi)
+		       struct fuse_file_info *fi, bool created)
 {
 	bool changed;
 	int res;
@@ -146,7 +140,8 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		mmapfs_handle_free(h);
 		return res;
 	}
-	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    !created) {
 		res = mmapfs_file_truncate(in, h->fd, 0);
 		if (res == 0 && mmapfs_inode_policy_always(in) && fsync(h->fd) < 0)
 			res = -errno;
@@ -189,7 +184,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	res = open_handle(in, h, fi);
+	res = open_handle(in, h, fi, false);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -274,7 +269,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	in = mmapfs_inode_get(e->ino);
-	res = open_handle(in, h, fi);
+	res = open_handle(in, h, fi, created);
 	if (res == 0) {
 		res = mmapfs_sync_metadata(dir, name, h->fd);
 		if (res < 0)
@@ -358,7 +353,8 @@ static void read_fallback(fuse_req_t req, int fd, size_t size, off_t off)
 
 static int populate(const struct mmapio_view *v)
 {
-	uintptr_t start = (uintptr_t)v->data & ~(uintptr_t)(page_size - 1);
+	uintptr_t start = (uintptr_t)v->data &
+			  ~(uintptr_t)(mmapio_page_size() - 1);
 
 	/* The mapping is MADV_RANDOM (mapping.c): a fault reads only its
 	 * own page, never megabytes around it. The range asked for is read
@@ -545,8 +541,6 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_flush(mf);
-		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: cannot happen */
-			res = 0;
 	}
 	if (res == 0)	/* a flush that failed when mf was evicted */
 		res = mmapfs_mapping_sticky_error(in);

@@ -17,22 +17,19 @@
  * descriptors and directory streams. Only descriptors of inodes with a
  * handle count; they can be closed again.
  *
- * Paths: the daemon reads an object's current path back from its
- * descriptor (mmapfs_relpath_of_fd: the per-path settings). A directory
- * opened by handle is always connected to the tree (the kernel reconnects
- * it), but a plain handle of a file whose dentry left the dcache opens a
- * disconnected dentry, whose path reads back as "/". So files get a
+ * Handles of files: a directory opened by handle is always connected to
+ * the tree (the kernel reconnects it), but a plain handle of a file whose
+ * dentry left the dcache opens a disconnected dentry. So files get a
  * *connectable* handle (AT_HANDLE_CONNECTABLE, Linux 6.13: it also names
  * the parent directory), taken by name beneath the parent at lookup and
  * checked against the descriptor's (dev, ino); opened by handle, the
  * kernel reconnects the file through that parent. When the file has
  * moved to another directory since (and its dentry left the dcache) that
  * fails with ESTALE: get then opens it without the parent (the handle's
- * connectable flag cleared), which may give a disconnected descriptor;
- * mmapfs_relpath_of_fd reports -ESTALE for it (documented in
- * docs/reliability.md). A rename through the mount takes a new handle
- * under the new parent (mmapfs_fdcache_rehandle), so only moves from
- * outside the mount meet this.
+ * connectable flag cleared). A rename through the mount takes a new
+ * handle under the new parent (mmapfs_fdcache_rehandle). Paths do not
+ * depend on any of this: they come from the names the kernel sent
+ * (inode.c, "names").
  *
  * Modes (chosen once at start, logged at info level): handles need a
  * backing file system that exports them and CAP_DAC_READ_SEARCH for

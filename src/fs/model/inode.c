@@ -93,6 +93,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->tab.nlookup = 1;
 	in->tab.hash_next = NULL;
 	in->tab.unhashed = false;
+	in->tab.path = NULL;
 	mmapfs_lock_init(&in->map.lock);
 	in->map.open_count = 0;
 	in->map.inflight = 0;
@@ -156,6 +157,7 @@ static void inode_free(struct mmapfs_inode *in)
 {
 	if (teardown_hook)
 		teardown_hook(in);
+	free(in->tab.path);
 	mmapfs_lock_destroy(&in->map.lock);
 	mmapfs_fdcache_drop(in);
 	if (in != &mmapfs_d.root)
@@ -419,6 +421,7 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 		return res;
 	if (!in)
 		return -EIO;	/* not reached: res 0 always comes with in */
+	mmapfs_inode_named(in, parent, name);
 	mmapfs_inode_nocap_check(in, &e->attr);
 	e->ino = mmapfs_inode_nodeid(in);
 	e->attr_timeout = mmapfs_attr_timeout();
@@ -467,99 +470,163 @@ void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)
 	inode_free(in);
 }
 
-void mmapfs_inode_moved(int dirfd, const char *name)
+/* ---- names -------------------------------------------------------------
+ *
+ * Each inode keeps its path relative to the backing root as the daemon
+ * learnt it from the names the kernel sent: a LOOKUP (also the one after a
+ * CREATE, MKNOD, MKDIR, SYMLINK or LINK, and of readdirplus) names the
+ * child of a named parent; a RENAME renames, and a directory's rename
+ * rewrites the paths beneath it; a .ctl command names what it resolved
+ * from the root. Nothing is read back from /proc, so a path longer than
+ * PATH_MAX once the backing directory's own path is prepended works as it
+ * does natively. A hard-linked file has the last name it was reached by;
+ * an unlinked one keeps its last name. names_lock guards tab.path of every
+ * inode (taken before a shard lock, never inside one).
+ */
+
+static pthread_rwlock_t names_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* "parent_path/name" (or name under the root), malloc'd; NULL when the
+ * parent's path is unknown or memory is short. names_lock held. */
+static char *join_locked(const struct mmapfs_inode *parent, const char *name)
+{
+	char *path;
+
+	if (parent == &mmapfs_d.root)
+		return strdup(name);
+	if (!parent->tab.path)
+		return NULL;
+	if (asprintf(&path, "%s/%s", parent->tab.path, name) < 0)
+		return NULL;
+	return path;
+}
+
+int mmapfs_inode_path(struct mmapfs_inode *in, char **out)
+{
+	if (in == &mmapfs_d.root) {
+		*out = strdup("");
+		return *out ? 0 : -ENOMEM;
+	}
+	pthread_rwlock_rdlock(&names_lock);
+	*out = in->tab.path ? strdup(in->tab.path) : NULL;
+	pthread_rwlock_unlock(&names_lock);
+	if (*out)
+		return 0;
+	return in->tab.path ? -ENOMEM : -ENOENT;
+}
+
+int mmapfs_inode_entry_path(struct mmapfs_inode *parent, const char *name,
+			    char **out)
+{
+	pthread_rwlock_rdlock(&names_lock);
+	*out = join_locked(parent, name);
+	pthread_rwlock_unlock(&names_lock);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Whether in's path is already "parent_path/name". names_lock held. */
+static bool named_so_locked(const struct mmapfs_inode *in,
+			    const struct mmapfs_inode *parent, const char *name)
+{
+	size_t plen;
+
+	if (!in->tab.path)
+		return false;
+	if (parent == &mmapfs_d.root)
+		return strcmp(in->tab.path, name) == 0;
+	if (!parent->tab.path)
+		return false;
+	plen = strlen(parent->tab.path);
+	return strncmp(in->tab.path, parent->tab.path, plen) == 0 &&
+	       in->tab.path[plen] == '/' &&
+	       strcmp(in->tab.path + plen + 1, name) == 0;
+}
+
+void mmapfs_inode_named(struct mmapfs_inode *in, struct mmapfs_inode *parent,
+			const char *name)
+{
+	char *path;
+
+	if (in == &mmapfs_d.root || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return;
+	pthread_rwlock_rdlock(&names_lock);
+	if (named_so_locked(in, parent, name)) {
+		pthread_rwlock_unlock(&names_lock);
+		return;
+	}
+	pthread_rwlock_unlock(&names_lock);
+	pthread_rwlock_wrlock(&names_lock);
+	path = join_locked(parent, name);
+	if (path) {
+		free(in->tab.path);
+		in->tab.path = path;
+	}
+	pthread_rwlock_unlock(&names_lock);
+}
+
+void mmapfs_inode_named_once(struct mmapfs_inode *in, const char *relpath)
+{
+	pthread_rwlock_wrlock(&names_lock);
+	if (!in->tab.path && in != &mmapfs_d.root)
+		in->tab.path = strdup(relpath);
+	pthread_rwlock_unlock(&names_lock);
+}
+
+/* After a directory's path changed from old to its current one: every
+ * inode whose path starts with "old/" gets the new prefix. names_lock held
+ * for writing. */
+static void rename_beneath_locked(const char *old, const char *new)
+{
+	size_t olen = strlen(old);
+
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].lock);
+		for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
+			for (struct mmapfs_inode *in = shards[i].buckets[b]; in;
+			     in = in->tab.hash_next) {
+				char *path;
+
+				if (!in->tab.path ||
+				    strncmp(in->tab.path, old, olen) != 0 ||
+				    in->tab.path[olen] != '/')
+					continue;
+				if (asprintf(&path, "%s%s", new,
+					     in->tab.path + olen) < 0)
+					continue;	/* keeps the old name */
+				free(in->tab.path);
+				in->tab.path = path;
+			}
+		}
+		pthread_mutex_unlock(&shards[i].lock);
+	}
+}
+
+void mmapfs_inode_moved(struct mmapfs_inode *newdir, int newdfd,
+			const char *newname, bool new_parent)
 {
 	struct mmapfs_inode *in;
 	struct stat st;
+	char *old, *path;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    S_ISDIR(st.st_mode))
+	if (fstatat(newdfd, newname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	in = table_find_ref(&st);
 	if (!in)
 		return;
-	mmapfs_fdcache_rehandle(in, dirfd, name);
+	pthread_rwlock_wrlock(&names_lock);
+	path = join_locked(newdir, newname);
+	if (path) {
+		old = in->tab.path;
+		in->tab.path = path;
+		if (old && S_ISDIR(st.st_mode))
+			rename_beneath_locked(old, path);
+		free(old);
+	}
+	pthread_rwlock_unlock(&names_lock);
+	if (new_parent && !S_ISDIR(st.st_mode))
+		mmapfs_fdcache_rehandle(in, newdfd, newname);
 	mmapfs_inode_forget(in, 1);
-}
-
-static int readlink_fd(int fd, char *buf, size_t len)
-{
-	char proc[64];
-	ssize_t n;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n >= len - 1)
-		return -ENAMETOOLONG;
-	buf[n] = '\0';
-	return (int)n;
-}
-
-static bool is_backing_root(int fd)
-{
-	struct stat st;
-
-	return fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
-	       st.st_dev == mmapfs_d.root.dev && st.st_ino == mmapfs_d.root.ino;
-}
-
-int mmapfs_relpath_of_fd(int fd, char **out)
-{
-	static const char deleted[] = " (deleted)";
-	char root[PATH_MAX], path[PATH_MAX];
-	int rlen, plen;
-	const char *rel;
-
-	rlen = readlink_fd(mmapfs_d.root.fds.fd, root, sizeof(root));
-	if (rlen < 0)
-		return rlen;
-	plen = readlink_fd(fd, path, sizeof(path));
-	if (plen < 0)
-		return plen;
-	if ((size_t)plen > sizeof(deleted) - 1 &&
-	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
-		path[plen - (sizeof(deleted) - 1)] = '\0';
-	if (strcmp(path, "/") == 0 && !is_backing_root(fd))
-		/* A file opened by handle, not connected to the tree
-		 * (fdcache.c): its path is unknown. */
-		return -ESTALE;
-	if (strcmp(root, "/") == 0)
-		rel = path + 1;
-	else if (strncmp(path, root, (size_t)rlen) == 0 &&
-		 (path[rlen] == '/' || path[rlen] == '\0'))
-		rel = path[rlen] ? path + rlen + 1 : path + rlen;
-	else
-		/* Not beneath the root any more (moved away): match on its
-		 * last component only. */
-		rel = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	*out = strdup(rel);
-	return *out ? 0 : -ENOMEM;
-}
-
-int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
-			    const char *name, char **out)
-{
-	char *dir, *path;
-	int res, dfd;
-
-	dfd = mmapfs_inode_fd_get(parent);
-	if (dfd < 0)
-		return dfd;
-	res = mmapfs_relpath_of_fd(dfd, &dir);
-	mmapfs_inode_fd_put(parent);
-	if (res < 0)
-		return res;
-	if (dir[0] == '\0')
-		res = asprintf(&path, "%s", name);
-	else
-		res = asprintf(&path, "%s/%s", dir, name);
-	free(dir);
-	if (res < 0)
-		return -ENOMEM;
-	*out = path;
-	return 0;
 }
 
 void mmapfs_reply_entry_or_err(fuse_req_t req, int res,

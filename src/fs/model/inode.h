@@ -85,6 +85,10 @@ struct mmapfs_inode_entry {
 	uint64_t nlookup;
 	struct mmapfs_inode *hash_next;
 	bool unhashed;           /* its object is gone: out of the table */
+	/* The path relative to the backing root, from the names the kernel
+	 * sent (inode.c, "names"); NULL: none known. Guarded by inode.c's
+	 * names_lock. */
+	char *path;
 	/* The backing object's ctime (ns, never 0) when security.capability
 	 * was last found absent; 0: unknown. The kernel asks for that
 	 * attribute before every write (file_remove_privs); ops_xattr.c
@@ -244,18 +248,27 @@ void mmapfs_inode_nocap_check(struct mmapfs_inode *in, const struct stat *st);
 int64_t mmapfs_ctime_ns(const struct stat *st);
 /* "/proc/self/fd/N" of fd (an inode's pinned descriptor). */
 void mmapfs_fd_procpath(int fd, char *buf, size_t len);
-/* The current path of fd relative to the backing root (malloc'd, "" for
- * the root itself), read back from /proc/self/fd. Returns 0 or -errno
- * (-ESTALE: a file opened by handle that is not connected to the tree,
- * fdcache.c). */
-int mmapfs_relpath_of_fd(int fd, char **out);
-/* After a rename to name beneath dirfd: the moved file's inode, if the
- * table has it, takes its file handle there (fdcache.c). */
-void mmapfs_inode_moved(int dirfd, const char *name);
-/* Relative path of the entry name in directory parent (malloc'd). */
-int mmapfs_relpath_of_entry(struct mmapfs_inode *parent,
-			    const char *name, char **out);
-
+/* The path of in relative to the backing root ("" for the root), from the
+ * names the kernel sent (malloc'd). Returns 0, -ENOENT (no name known:
+ * an object the daemon only knows by descriptor) or -ENOMEM. */
+int mmapfs_inode_path(struct mmapfs_inode *in, char **out);
+/* The path of the entry name in directory parent (malloc'd). Returns 0 or
+ * -ENOMEM (also when parent's path is unknown). */
+int mmapfs_inode_entry_path(struct mmapfs_inode *parent, const char *name,
+			    char **out);
+/* in was reached as name in parent (a lookup): its path becomes
+ * parent's/name ("." and ".." change nothing). */
+void mmapfs_inode_named(struct mmapfs_inode *in, struct mmapfs_inode *parent,
+			const char *name);
+/* in was resolved as relpath from the root (a .ctl command): its path,
+ * unless it already has one from the kernel's names. */
+void mmapfs_inode_named_once(struct mmapfs_inode *in, const char *relpath);
+/* After a rename to newname in newdir (newdfd: its pinned descriptor): the
+ * moved object's inode, if the table has it, takes its new path (a
+ * directory's also rewrites the paths beneath it) and, a file that
+ * changed parent (new_parent), its file handle there (fdcache.c). */
+void mmapfs_inode_moved(struct mmapfs_inode *newdir, int newdfd,
+			const char *newname, bool new_parent);
 
 /* Replies an entry of a lookup-like request (res 0), or the error res;
  * drops the lookup reference the kernel did not take when the reply

@@ -8,9 +8,10 @@
  *     inode's O_PATH descriptor may be closed by the fd cache like any
  *     other; when it no longer opens by handle (an unlinked open file),
  *     mmapfs_mapping_dup_fd() stands in for it (fdcache.c).
- *   - The first open of an inode reads back its current path (relative to
- *     the backing root) from its descriptor, looks its settings up in the
- *     running config, and maps the file with the daemon's own credentials:
+ *   - The first open of an inode takes its current path (relative to
+ *     the backing root, from the names the kernel sent: inode.c), looks
+ *     its settings up in the running config, and maps the file with the
+ *     daemon's own credentials:
  *     read-write when the daemon may, else read-only (a read-only backing
  *     file system, or a file the daemon's user may only read). Later opens
  *     share the mapping; the last release closes it, which applies the
@@ -81,6 +82,7 @@
 #include "logic/log.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
+#include "model/mount.h"
 #include "model/outside.h"
 #include "model/running_config.h"
 
@@ -273,13 +275,11 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	int fd, res;
 
 	assert(mmapfs_lock_held(&in->map.lock));
-	res = mmapfs_relpath_of_fd(pfd, &in->map.relpath);
-	if (res == -ESTALE) {
-		/* Opened by handle after it moved to another directory
-		 * from outside the mount and left the dcache (fdcache.c):
-		 * no path to match. */
-		mmapfs_warn("a file of unknown path (opened by handle after "
-			    "a move): default settings");
+	res = mmapfs_inode_path(in, &in->map.relpath);
+	if (res == -ENOENT) {
+		/* Known only by descriptor (no name the kernel sent): no
+		 * path to match. */
+		mmapfs_warn("a file of unknown path: default settings");
 		in->map.relpath = strdup("");
 		res = in->map.relpath ? 0 : -ENOMEM;
 	}
@@ -696,7 +696,7 @@ int mmapfs_settings_effective(struct mmapfs_inode *in,
 	struct mmapfs_config *cfg;
 	bool known = false, overridden;
 	char *rel;
-	int fd, res;
+	int res;
 
 	mmapfs_lock(&in->map.lock);
 	if (in->map.open_count > 0 && in->map.relpath) {
@@ -706,10 +706,7 @@ int mmapfs_settings_effective(struct mmapfs_inode *in,
 	mmapfs_unlock(&in->map.lock);
 	if (known)
 		return 0;
-	fd = mmapfs_inode_fd_get(in);
-	res = fd < 0 ? fd : mmapfs_relpath_of_fd(fd, &rel);
-	if (fd >= 0)
-		mmapfs_inode_fd_put(in);
+	res = mmapfs_inode_path(in, &rel);
 	if (res < 0)
 		return res;
 	cfg = mmapfs_config_current();
@@ -754,6 +751,14 @@ int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 	struct mmapio_policy now;
 	int res = 0;
 
+	if (p && p->kind != MMAPIO_POLICY_NEVER && mmapfs_d.writeback_cache) {
+		/* The kernel acknowledges writes before the daemon sees
+		 * them: no policy but never can hold on this mount. */
+		mmapfs_err(".ctl/policy: only 'never' on a mount with the "
+			   "writeback cache (writeback_cache = true): remount "
+			   "without it for another policy");
+		return -EINVAL;
+	}
 	mmapfs_lock(&policy_lock);
 	mmapfs_lock(&in->map.lock);
 	in->map.policy_override = p != NULL;

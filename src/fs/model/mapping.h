@@ -48,7 +48,8 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
 /* Sets the .ctl/policy override of in (p), or drops it (NULL: back to the
  * config's). An open file takes it at once (a stricter policy may flush
  * now). The override lasts until dropped or until the kernel forgets the
- * inode; a reload keeps it. Returns 0 or the flush's -errno. */
+ * inode; a reload keeps it. Returns 0, -EINVAL (a policy other than never
+ * on a mount with the writeback cache) or the flush's -errno. */
 int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 				       const struct mmapio_policy *p);
 /* The library's counters of in (its mapping's, else those the library

@@ -39,7 +39,7 @@ int mmapfs_sync_metadata(struct mmapfs_inode *parent, const char *name,
 		mmapfs_config_unref(cfg);
 		return 0;
 	}
-	res = mmapfs_relpath_of_entry(parent, name, &rel);
+	res = mmapfs_inode_entry_path(parent, name, &rel);
 	if (res < 0) {
 		mmapfs_config_unref(cfg);
 		return res;

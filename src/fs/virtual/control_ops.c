@@ -177,6 +177,7 @@ static int ops_resolve(void *ctx, const char *relpath,
 	res = mmapfs_inode_from_fd(mmapfs_d.root.fds.fd, relpath, fd, &st, &in);
 	if (res < 0)
 		return res;
+	mmapfs_inode_named_once(in, relpath);
 	if (!S_ISREG(st.st_mode)) {
 		mmapfs_inode_forget(in, 1);
 		return S_ISLNK(st.st_mode) ? -EPERM : -EINVAL;
@@ -312,7 +313,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 /* Bytes of the whole pages covering [off, off + len) (len > 0). */
 static uint64_t page_span(uint64_t off, uint64_t len)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = mmapio_page_size();
 	uint64_t first = off / page, last = (off + len - 1) / page;
 
 	return (last - first + 1) * page;
@@ -428,8 +429,6 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	mf = mmapfs_mapping_get(in);
 	if (mf) {
 		res = mmapio_flush(mf);
-		if (res > 0)	/* MMAPIO_FLUSH_NOT_SHARED: not for files */
-			res = 0;
 	} else {
 		fd = open_data_fd(in);
 		res = fd;
@@ -655,9 +654,9 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	memset(&row, 0, sizeof(row));
 	row.last_flush_age_ms = -1;
 	/* The current name: the one at first open may be stale. */
-	fd = mmapfs_inode_fd_get(in);
-	if (fd < 0 || mmapfs_relpath_of_fd(fd, &path) < 0)
+	if (mmapfs_inode_path(in, &path) < 0)
 		path = NULL;
+	fd = mmapfs_inode_fd_get(in);
 	/* The size of an unmapped file, asked before in->lock is taken
 	 * (the fd cache may take it, for an unlinked open file). */
 	if (fd < 0 || fstatat(fd, "", &sb, AT_EMPTY_PATH) < 0)
