@@ -149,6 +149,18 @@ def test_auto_falls_back_with_a_reason(mount_factory):
     assert "enable_uring" in lines[0], lines
 
 
+@needs_ring
+def test_auto_unmount_keeps_auto_on_dev(mount_factory):
+    """auto with -o auto_unmount: /dev/fuse, with the reason logged (see
+    test_faults.test_auto_unmount_after_kill); io_uring asked for
+    explicitly is still granted."""
+    m = mount_factory(opts=["transport=auto", "auto_unmount"])
+    assert in_use(m) == "dev"
+    assert "transport: /dev/fuse, because -o auto_unmount" in m.log_text()
+    m2 = mount_factory(opts=["transport=io_uring", "auto_unmount"])
+    assert in_use(m2) == "io_uring"
+
+
 def test_bad_transport_refused(daemon, tmp_path):
     backing, mnt = tmp_path / "b", tmp_path / "m"
     backing.mkdir()

@@ -427,7 +427,8 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	int res, status = 0;
 
 	if (mmapfs_uring_choose(transport, cl->single_thread ? 1 :
-				RING_THREADS_PER_QUEUE, why, sizeof(why)) < 0) {
+				RING_THREADS_PER_QUEUE, cl->auto_unmount, why,
+				sizeof(why)) < 0) {
 		fprintf(stderr, "mmapfs: transport = io_uring: %s; nothing "
 			"mounted\n", why);
 		return EXIT_MOUNT;

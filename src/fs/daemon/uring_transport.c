@@ -183,7 +183,8 @@ static int kernel_side(char *why, size_t len)
 }
 
 int mmapfs_uring_choose(enum mmapfs_transport wanted,
-			unsigned threads_per_queue, char *why, size_t len)
+			unsigned threads_per_queue, bool auto_unmount,
+			char *why, size_t len)
 {
 	char reason[256];
 	int res;
@@ -203,6 +204,16 @@ int mmapfs_uring_choose(enum mmapfs_transport wanted,
 		/* Logged at INIT, once the log has its final destination
 		 * (syslog when daemonized). */
 		snprintf(ur.fallback, sizeof(ur.fallback), "%s", reason);
+		return 0;
+	}
+	if (auto_unmount && !ur.required) {
+		/* After a SIGKILL the kernel tears the rings down after the
+		 * daemon is gone; until then requests fail with ECONNABORTED,
+		 * and fusermount3 3.14 unmounts only when its probe of the
+		 * mount fails with ENOTCONN, so it would leave the mount. */
+		snprintf(ur.fallback, sizeof(ur.fallback), "-o auto_unmount "
+			 "(fusermount3 may not unmount a killed daemon's ring "
+			 "connection; -o transport=io_uring to use it anyway)");
 		return 0;
 	}
 	ur.wanted = MMAPFS_TRANSPORT_IO_URING;

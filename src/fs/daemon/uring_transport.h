@@ -28,13 +28,15 @@
 struct fuse_session;
 
 /* Decides, before mounting, what to ask the kernel for. wanted is the
- * configured transport; threads_per_queue the ring threads of each queue.
- * auto: the ring when the kernel side is on, else /dev/fuse with one log
- * line saying why (written at INIT, after daemonizing). io_uring: refuses
- * without the kernel side. Returns 0,
- * or -EOPNOTSUPP with the reason in why (io_uring only). */
+ * configured transport; threads_per_queue the ring threads of each queue;
+ * auto_unmount: -o auto_unmount was given. auto: the ring when the kernel
+ * side is on and auto_unmount is not asked for, else /dev/fuse with one
+ * log line saying why (written at INIT, after daemonizing). io_uring:
+ * refuses without the kernel side. Returns 0, or -EOPNOTSUPP with the
+ * reason in why (io_uring only). */
 int mmapfs_uring_choose(enum mmapfs_transport wanted,
-			unsigned threads_per_queue, char *why, size_t len);
+			unsigned threads_per_queue, bool auto_unmount,
+			char *why, size_t len);
 
 /* At INIT: offered says whether the kernel offered FUSE_OVER_IO_URING.
  * True when the INIT reply must take it. When the ring was required and

@@ -102,6 +102,8 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 		c->allow_other = true;
 	else if (strcmp(opt, "default_permissions") == 0)
 		c->default_permissions = true;
+	else if (strcmp(opt, "auto_unmount") == 0)
+		c->auto_unmount = true;
 	else if (strncmp(opt, "fsname=", 7) == 0)
 		c->has_fsname = true;
 	else if (strncmp(opt, "subtype=", 8) == 0)

@@ -21,6 +21,7 @@ struct mmapfs_cmdline {
 	bool version;               /* -V, --version */
 	bool allow_other;           /* -o allow_other */
 	bool default_permissions;   /* asked, or implied by allow_other */
+	bool auto_unmount;          /* -o auto_unmount (also passed on) */
 	bool has_fsname;            /* -o fsname= given */
 	bool has_subtype;           /* -o subtype= given */
 	char *config;               /* -o config=FILE (malloc'd) or NULL */
