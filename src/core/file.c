@@ -17,13 +17,16 @@
  *     file is mapped over its start with MAP_FIXED, so growth inside the
  *     reserve never moves the mapping.
  *   - A mapping the kernel refuses (ENODEV: a file system without shared
- *     mmap, such as a FUSE file system serving direct_io files) is -ENODEV,
- *     unless options.unmapped_fallback: then the object is made without a
+ *     mmap, such as a FUSE file system serving direct_io files; ENOMEM:
+ *     the address space is full) is that error, unless
+ *     options.unmapped_fallback: then the object is made without a
  *     mapping (f->unmapped; base stays NULL, any reserve is given back) and
  *     access.c copies with pread/pwrite, while the durability state is
  *     attached as for any file. An empty file has no pages to map, so it
  *     is probed with a one-page mapping (legal past EOF, never touched):
  *     the kernel's answer then comes at open, not at the first growth.
+ *     options.no_mapping makes the object without a mapping from the
+ *     start (a caller that keeps its address space bounded).
  *   - File pages are mapped through mmapio__sys.mmap (fault injection).
  *
  * Invariants: base/mapped/len describe one mapping of [0, len) of the file,
@@ -161,15 +164,26 @@ static int probe_mappable(struct mmapio_file *f)
 
 /* Maps [0, len) of f (fields mode/fd/prot/map_flags set), inside a fresh
  * reserve of `reserve` bytes when that is larger. With fallback, a file
- * the kernel will not map (ENODEV) is left unmapped instead. */
+ * the kernel will not map (ENODEV, or ENOMEM: no address space for it) is
+ * left unmapped instead; with none, it is not mapped at all. */
 static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
-		       bool fallback)
+		       bool fallback, bool none)
 {
 	size_t want = mmapio__page_up(len);
 	size_t resv = reserve > want ? mmapio__page_up(reserve) : 0;
 	void *p;
 	int rc;
 
+	if (none) {
+		/* pread/pwrite serve it: not on an O_DIRECT descriptor, nor
+		 * pwrite on an O_APPEND one (see below). */
+		if ((f->fd_status & O_DIRECT) ||
+		    ((f->fd_status & O_APPEND) && f->writable))
+			return -EINVAL;
+		f->unmapped = true;
+		atomic_store(&f->len, len);
+		return 0;
+	}
 	if (resv) {
 		p = mmap(NULL, resv, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -184,9 +198,10 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 		/* A private mapping would keep writes from the file: pwrite
 		 * cannot stand in for it. Nor can pread/pwrite on a caller's
 		 * O_DIRECT fd (unaligned buffers are EINVAL) or pwrite on an
-		 * O_APPEND one (the kernel ignores the offset): -ENODEV, as
+		 * O_APPEND one (the kernel ignores the offset): the error, as
 		 * without the fallback (mmapio.h, mmapio_from_fd). */
-		if (rc != -ENODEV || !fallback || f->mode == MMAPIO_COW)
+		if ((rc != -ENODEV && rc != -ENOMEM) || !fallback ||
+		    f->mode == MMAPIO_COW)
 			return rc;
 		if ((f->fd_status & O_DIRECT) ||
 		    ((f->fd_status & O_APPEND) && f->writable))
@@ -220,8 +235,10 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 	atomic_init(&f->fiemap_ok, true);
 	atomic_init(&f->alloc_upto, 0);
 
+	if (o->no_mapping && f->mode == MMAPIO_COW)
+		return -EINVAL;
 	rc = map_initial(f, (uint64_t)st.st_size, o->reserve,
-			 o->unmapped_fallback);
+			 o->unmapped_fallback, o->no_mapping);
 	if (rc < 0)
 		return rc;
 	/* MAP_POPULATE is an open-time hint only. */

@@ -49,6 +49,11 @@
  *   accounted (flush_gen moved) does not sync again: its bytes were
  *   covered; it returns the sticky error (0 if none).
  *
+ * Observer: every recorded sync is reported to the process-wide flush
+ * observer (mmapio_set_flush_observer) after fstate.lock is dropped, with
+ * the bytes the flush debited, so a caller can keep totals that outlive
+ * the file's state.
+ *
  * Locking: see state.h. Order flush_lock -> map_lock (read) -> fstate.lock
  * -> flusher.lock.
  */
@@ -61,6 +66,13 @@
 #include <sys/mman.h>
 
 enum flush_action { ACT_NONE, ACT_RANGE, ACT_FULL };
+
+static _Atomic(mmapio_flush_observer_fn) flush_observer;
+
+void mmapio_set_flush_observer(mmapio_flush_observer_fn fn)
+{
+	atomic_store(&flush_observer, fn);
+}
 
 void mmapio__state_publish_pending(struct mmapio_fstate *s)
 {
@@ -113,10 +125,13 @@ static void state_went_clean(struct mmapio_fstate *s)
 	}
 }
 
-/* Records a sync's outcome; returns what the flush reports: the sticky
- * error if the file has one (this or an earlier failure), else 0. */
-static int record_sync(struct mmapio_fstate *s, int rc, int64_t t0, int64_t t1)
+/* Records a sync's outcome (bytes: what it debited) and reports it to the
+ * observer; returns what the flush reports: the sticky error if the file
+ * has one (this or an earlier failure), else 0. */
+static int record_sync(struct mmapio_fstate *s, int rc, uint64_t bytes,
+		       int64_t t0, int64_t t1)
 {
+	mmapio_flush_observer_fn observe = atomic_load(&flush_observer);
 	int ret;
 
 	mmapio__mutex_lock(&s->lock);
@@ -136,16 +151,26 @@ static int record_sync(struct mmapio_fstate *s, int rc, int64_t t0, int64_t t1)
 	}
 	ret = s->sticky;
 	mmapio__mutex_unlock(&s->lock);
+	if (observe) {
+		struct mmapio_flush_event ev = {
+			.error = rc, .bytes = bytes,
+			.duration_ns = t1 > t0 ? (uint64_t)(t1 - t0) : 0,
+		};
+
+		observe(&ev);
+	}
 	return ret;
 }
 
 int mmapio__flush_full_locked(struct mmapio_file *f, struct mmapio_fstate *s)
 {
+	uint64_t bytes;
 	int64_t t0;
 	int rc;
 
 	MMAPIO__ASSERT_HELD(&s->flush_lock);
 	mmapio__mutex_lock(&s->lock);
+	bytes = s->accum.dirty_pages << s->accum.page_shift;
 	mmapio__accum_clear_all(&s->accum);
 	state_went_clean(s);
 	s->flush_gen++;
@@ -154,7 +179,7 @@ int mmapio__flush_full_locked(struct mmapio_file *f, struct mmapio_fstate *s)
 
 	t0 = mmapio__sys.now_ns();
 	rc = sync_whole(f);
-	return record_sync(s, rc, t0, mmapio__sys.now_ns());
+	return record_sync(s, rc, bytes, t0, mmapio__sys.now_ns());
 }
 
 /* Makes the pages of [off, off + len) durable and debits exactly them;
@@ -162,12 +187,15 @@ int mmapio__flush_full_locked(struct mmapio_file *f, struct mmapio_fstate *s)
 static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 			      uint64_t off, uint64_t len, bool external)
 {
+	uint64_t dirty;
 	int64_t t0;
 	int rc;
 
 	MMAPIO__ASSERT_HELD(&s->flush_lock);
 	mmapio__mutex_lock(&s->lock);
+	dirty = s->accum.dirty_pages;
 	mmapio__accum_clear_range(&s->accum, off, len);
+	dirty = (dirty - s->accum.dirty_pages) << s->accum.page_shift;
 	external = external || s->external_pending || f->unmapped;
 	if (!s->accum.dirty_pages)
 		state_went_clean(s);
@@ -178,7 +206,7 @@ static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 	rc = external ? 0 : sync_range(f, off, len);
 	if (!rc && external)
 		rc = sync_whole(f);
-	return record_sync(s, rc, t0, mmapio__sys.now_ns());
+	return record_sync(s, rc, dirty, t0, mmapio__sys.now_ns());
 }
 
 /* Which flush the policy wants now; arms the ms deadline when the file

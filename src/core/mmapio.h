@@ -177,10 +177,16 @@ struct mmapio_options {
 	bool unmapped_fallback;       /* default false. When the kernel refuses
 				       * to map the file (ENODEV: a file system
 				       * without shared mmap, e.g. a FUSE file
-				       * system serving direct_io files), open
-				       * the file anyway without a mapping: see
-				       * "Files without a mapping" below. RO
-				       * and RW only; COW stays -ENODEV. */
+				       * system serving direct_io files; or
+				       * ENOMEM: no address space left for it),
+				       * open the file anyway without a
+				       * mapping: see "Files without a mapping"
+				       * below. RO and RW only; COW stays
+				       * -ENODEV / -ENOMEM. */
+	bool no_mapping;              /* default false. Open without a mapping
+				       * whatever the kernel would say (a caller
+				       * that bounds its address space); RO and
+				       * RW only (COW: -EINVAL). */
 };
 
 /* Sets *o to the defaults above. Thread-safe (touches only *o). */
@@ -197,8 +203,8 @@ void mmapio_options_init(struct mmapio_options *o);
  * when sizing a new file. A file this call created exclusively is removed
  * again on failure.
  *
- * Files without a mapping (o->unmapped_fallback, and the kernel said
- * ENODEV): mmapio_is_mapped() is false. The object keeps the fd and the
+ * Files without a mapping (o->no_mapping; or o->unmapped_fallback, and the
+ * kernel said ENODEV or ENOMEM): mmapio_is_mapped() is false. The object keeps the fd and the
  * length (from fstat) and the same durability state as any file: pending
  * counts, ms deadlines through the flusher, the sticky error, the close
  * rule. Then
@@ -758,6 +764,22 @@ MMAPIO_WUR int mmapio_set_policy(struct mmapio_file *f,
  * overflows); or the policy flush's error. */
 MMAPIO_WUR int mmapio_account_external_write(struct mmapio_file *f,
 					     uint64_t off, uint64_t len);
+
+/* One completed sync of a file (any flush: policy, deadline, close rule,
+ * explicit, asynchronous), as reported to the flush observer. */
+struct mmapio_flush_event {
+	int error;                  /* 0, or the sync's -errno */
+	uint64_t bytes;             /* pending bytes the flush debited */
+	uint64_t duration_ns;       /* time spent in the sync call */
+};
+typedef void (*mmapio_flush_observer_fn)(const struct mmapio_flush_event *ev);
+/* Installs fn (NULL: none) to be called after every sync of every file,
+ * on the thread that flushed (a writer, the flusher, a closer), with no
+ * library lock held. fn must be quick, thread-safe and must not call
+ * libmmapio. Process-wide; set it before files are opened. A process
+ * keeps monotonic totals (flushes, errors, bytes, durations) this way
+ * that outlive every file, which per-file statistics cannot. */
+void mmapio_set_flush_observer(mmapio_flush_observer_fn fn);
 
 /* Shuts the flusher service down: runs the queued asynchronous flushes
  * (their callbacks on the flusher thread), joins the thread, then flushes

@@ -13,6 +13,11 @@
  * `files` and `metrics.prom` every interval and computes write and flush
  * rates from the differences of the per-file counters
  * (mmapfs_file_bytes_written_total, flushes) between two snapshots.
+ * Everything read from the mount (file names above all: any user who may
+ * create files chooses them) is printed through mmapfs_text_escape, so no
+ * control byte reaches the terminal raw (text_fit.h): top, the files
+ * table (field by field, its tabs and newlines kept), stats and the
+ * messages.
  *
  * Invariants: `top` restores the terminal (termios, cursor, main screen)
  * on every exit path once it has changed it: q, Ctrl-C, SIGTERM, SIGHUP
@@ -41,6 +46,8 @@
 #include "logic/ctl_parse.h"
 #include "mmapfs_config.h"
 #include "logic/stats_format.h"
+#include "logic/stats_json.h"
+#include "logic/text_fit.h"
 
 #define PROG "mmapfsctl"
 
@@ -51,16 +58,62 @@ struct mount_ctx {
 	char stats_dir[NAME_MAX + 1];
 };
 
+static int print_escaped(FILE *out, const char *s, size_t n);
+
+/* Messages may name paths from the mount: escaped like everything else. */
 __attribute__((format(printf, 1, 2)))
 static void die_msg(const char *fmt, ...)
 {
+	char msg[2 * PATH_MAX];
 	va_list ap;
+	int n;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	fputs(PROG ": ", stderr);
+	(void)print_escaped(stderr, msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	fputc('\n', stderr);
+}
+
+/* Prints the n bytes of s (no NUL among them) to out with every control
+ * byte escaped (text_fit.h). Returns 0 or -ENOMEM. */
+static int print_escaped(FILE *out, const char *s, size_t n)
+{
+	/* The worst case: every byte as \xHH (4), a C1 pair as 8. */
+	char *in = strndup(s, n), *buf = malloc(4 * n + 1);
+
+	if (!in || !buf) {
+		free(in);
+		free(buf);
+		return -ENOMEM;
+	}
+	mmapfs_text_escape(in, buf, 4 * n + 1);
+	fputs(buf, out);
+	free(in);
+	free(buf);
+	return 0;
+}
+
+/* Prints a TSV text (.stats/files) with every field escaped: its tabs
+ * and newlines are the table's, names carry theirs as \t and \n
+ * already. Returns 0 or -ENOMEM. */
+static int print_tsv_escaped(FILE *out, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\t\n");
+		int ret = print_escaped(out, text, n);
+
+		if (ret < 0)
+			return ret;
+		text += n;
+		if (*text)
+			fputc(*text++, out);
+	}
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -68,8 +121,8 @@ static void usage(FILE *out)
 	fputs("usage: " PROG " [--ctl-dir NAME] [--stats-dir NAME] COMMAND ARGS...\n"
 	      "\n"
 	      "Commands (FILE: a file on an mmapfs mount; MNT: any path on one):\n"
-	      "  stats MNT                       totals: pending bytes and writes, flushes, errors\n"
-	      "  files MNT                       per-file table (TSV, .stats/files)\n"
+	      "  stats MNT [--json]              totals: pending bytes and writes, flushes, errors\n"
+	      "  files MNT [--json]              per-file table (TSV, .stats/files; --json: an array)\n"
 	      "  prefetch FILE [OFF [LEN]]       start read-ahead of a range (default: whole file)\n"
 	      "  advise FILE ADVICE [OFF [LEN]]  madvise: normal random sequential willneed dontneed\n"
 	      "  flush FILE|MNT                  make a file (or, given the mount, every file) durable\n"
@@ -79,7 +132,10 @@ static void usage(FILE *out)
 	      "  policy FILE POLICY|default      override the flush policy (never, always,\n"
 	      "                                  bytes=SIZE,writes=N,ms=N) or return to the config\n"
 	      "  reload MNT                      reload the config file\n"
-	      "  top MNT [-d SECONDS] [-n FRAMES]  live view of the busiest files (q quits)\n"
+	      "  top MNT [-b] [-d SECONDS] [-n FRAMES]\n"
+	      "                                  live view of the busiest files (q quits); -b: batch\n"
+	      "                                  mode, plain text frame after frame (also when stdout\n"
+	      "                                  is not a terminal), -n: stop after FRAMES frames\n"
 	      "\n"
 	      "Options:\n"
 	      "  --ctl-dir NAME     name of the control directory (config control_dir; default .ctl)\n"
@@ -87,7 +143,9 @@ static void usage(FILE *out)
 	      "  -h, --help         this text\n"
 	      "  -V, --version      the version\n"
 	      "\n"
-	      "OFF and LEN are decimal bytes; LEN omitted means to the end of the file.\n",
+	      "OFF and LEN are bytes, with an optional binary unit (4K, 1M, 2GiB: K, KiB,\n"
+	      "M, MiB, G, GiB); LEN omitted means to the end of the file. Commands are\n"
+	      "checked here with the daemon's own parser first, so a mistake is named.\n",
 	      out);
 }
 
@@ -330,8 +388,8 @@ static const char *explain(int err, const char *verb)
 		return strcmp(verb, "reload") == 0 ?
 			"the config file was rejected (see the daemon log or "
 			"the stats config file)" :
-			"invalid command, argument or range (the daemon log "
-			"says which)";
+			"rejected by the daemon (the file changed since it was "
+			"checked here? the daemon log says why)";
 	case ENOENT:
 		return "no such file below the mount";
 	case EPERM:
@@ -350,9 +408,58 @@ static const char *explain(int err, const char *verb)
 	}
 }
 
-/* Writes "ESCAPED-REL ARGS...\n" to <root>/<ctl_dir>/<verb>. */
+/* Checks the command text with the daemon's own parser (ctl_parse.c) and,
+ * for a range, against the size of the file (local: its path here), so a
+ * mistake is reported with the daemon's exact reason before anything is
+ * sent. Returns 0 or 2 (the exit status of a usage error). */
+static int check_locally(const char *verb, const struct mmapfs_buf *cmd,
+			 const char *local)
+{
+	char err[MMAPFS_CTL_ERR_MAX] = "";
+	struct mmapfs_ctl_cmd *parsed;
+	enum mmapfs_ctl_verb v;
+	uint64_t off, len;
+	struct stat st;
+	int ret = 0;
+
+	if (mmapfs_ctl_verb_from_name(verb, &v) < 0)
+		return 0;
+	parsed = malloc(sizeof(*parsed));
+	if (!parsed)
+		return 0;   /* the daemon checks it all the same */
+	if (mmapfs_ctl_parse(v, cmd->data, cmd->len, parsed, err,
+			     sizeof(err)) < 0)
+		ret = 2;
+	else if ((parsed->flags & (MMAPFS_CTL_HAS_OFF | MMAPFS_CTL_HAS_LEN)) &&
+		 local && stat(local, &st) == 0 && S_ISREG(st.st_mode) &&
+		 mmapfs_ctl_resolve_range(parsed, (uint64_t)st.st_size, &off,
+					  &len, err, sizeof(err)) < 0)
+		ret = 2;
+	if (ret)
+		die_msg("%s: %s", verb, err);
+	free(parsed);
+	return ret;
+}
+
+/* After the daemon answered EINVAL to reload: its reason, from the
+ * comments `config` ends with after a rejected reload. */
+static void print_reload_error(const struct mount_ctx *m)
+{
+	char *text, *p;
+
+	if (read_stats(m, "config", &text) < 0)
+		return;
+	p = strstr(text, "; The last reload was rejected");
+	if (p)
+		fputs(p, stderr);
+	free(text);
+}
+
+/* Writes "ESCAPED-REL ARGS...\n" to <root>/<ctl_dir>/<verb>; local: the
+ * file's path as given (for the local range check), or NULL. */
 static int send_command(const struct mount_ctx *m, const char *verb,
-			const char *rel, const char *const *args, int nargs)
+			const char *rel, const char *const *args, int nargs,
+			const char *local)
 {
 	struct mmapfs_buf cmd = MMAPFS_BUF_INIT;
 	char path[PATH_MAX], esc[2 * PATH_MAX + 2];
@@ -389,6 +496,11 @@ static int send_command(const struct mount_ctx *m, const char *verb,
 		mmapfs_buf_free(&cmd);
 		return 1;
 	}
+	ret = check_locally(verb, &cmd, local);
+	if (ret) {
+		mmapfs_buf_free(&cmd);
+		return ret;
+	}
 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -406,6 +518,8 @@ static int send_command(const struct mount_ctx *m, const char *verb,
 			die_msg("%s %s: %s", verb, rel, explain(ret, verb));
 		else
 			die_msg("%s: %s", verb, explain(ret, verb));
+		if (ret == EINVAL && strcmp(verb, "reload") == 0)
+			print_reload_error(m);
 		ret = 1;
 	} else if ((size_t)w != cmd.len) {
 		die_msg("%s: short write (%zd of %zu bytes)", verb, w, cmd.len);
@@ -434,7 +548,7 @@ static int cmd_file(struct mount_ctx *m, const char *verb, int argc,
 		return 2;
 	}
 	return send_command(m, verb, rel, (const char *const *)(argv + 1),
-			    argc - 1);
+			    argc - 1, argv[0]);
 }
 
 static int cmd_flush(struct mount_ctx *m, int argc, char **argv)
@@ -450,8 +564,8 @@ static int cmd_flush(struct mount_ctx *m, int argc, char **argv)
 	if (find_mount(argv[0], m, relbuf, sizeof(relbuf), &rel) < 0)
 		return 1;
 	if (rel[0] == '\0')
-		return send_command(m, "flush", NULL, all, 1);
-	return send_command(m, "flush", rel, NULL, 0);
+		return send_command(m, "flush", NULL, all, 1, NULL);
+	return send_command(m, "flush", rel, NULL, 0, NULL);
 }
 
 static int cmd_reload(struct mount_ctx *m, int argc, char **argv)
@@ -465,10 +579,50 @@ static int cmd_reload(struct mount_ctx *m, int argc, char **argv)
 	}
 	if (find_mount(argv[0], m, relbuf, sizeof(relbuf), &rel) < 0)
 		return 1;
-	return send_command(m, "reload", NULL, NULL, 0);
+	return send_command(m, "reload", NULL, NULL, 0, NULL);
 }
 
 /* --- stats, files ------------------------------------------------------- */
+
+/* files --json: the rows of `files` as a JSON array. */
+static int print_files_json(char *text)
+{
+	struct mmapfs_buf out = MMAPFS_BUF_INIT;
+	struct mmapfs_stats_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	char *line, *next;
+	int ret = 0;
+
+	line = strchr(text, '\n');   /* past the header */
+	for (line = line ? line + 1 : text + strlen(text); *line && ret == 0;
+	     line = next) {
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct mmapfs_stats_row *p = reallocarray(rows, ncap,
+								  sizeof(*p));
+
+			if (!p) {
+				ret = -ENOMEM;
+				break;
+			}
+			rows = p;
+			cap = ncap;
+		}
+		/* Paths point into text, unescaped in place. */
+		if (mmapfs_stats_parse_files_row(line, &rows[n]) == 0)
+			n++;
+	}
+	if (ret == 0)
+		ret = mmapfs_stats_json_files(rows, n, &out);
+	if (ret == 0)
+		fputs(out.data, stdout);
+	mmapfs_buf_free(&out);
+	free(rows);
+	return ret;
+}
 
 static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 {
@@ -476,16 +630,31 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 		"version", "pending_bytes", "pending_writes", "flushes",
 		"flush_errors",
 	};
+	struct mmapfs_json_total totals[5];
+	char *values[5] = { NULL };
+	const char *what = files ? "files" : "stats", *mnt = NULL;
+	struct mmapfs_buf out = MMAPFS_BUF_INIT;
 	char relbuf[PATH_MAX];
 	const char *rel;
+	bool json = false;
 	char *text;
-	int ret;
+	int ret = 0;
 
-	if (argc != 1) {
-		die_msg("%s: give MNT", files ? "files" : "stats");
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (!mnt) {
+			mnt = argv[i];
+		} else {
+			die_msg("%s: unexpected argument '%s'", what, argv[i]);
+			return 2;
+		}
+	}
+	if (!mnt) {
+		die_msg("%s: give MNT", what);
 		return 2;
 	}
-	if (find_mount(argv[0], m, relbuf, sizeof(relbuf), &rel) < 0)
+	if (find_mount(mnt, m, relbuf, sizeof(relbuf), &rel) < 0)
 		return 1;
 	if (files) {
 		ret = read_stats(m, "files", &text);
@@ -494,23 +663,49 @@ static int cmd_stats(struct mount_ctx *m, int argc, char **argv, bool files)
 				strerror(-ret));
 			return 1;
 		}
-		fputs(text, stdout);
+		if (json)
+			ret = print_files_json(text);
+		else
+			ret = print_tsv_escaped(stdout, text);
 		free(text);
-		return 0;
+		if (ret < 0)
+			die_msg("files: %s", strerror(-ret));
+		return ret < 0 ? 1 : 0;
 	}
-	printf("mount           %s\n", m->root);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		ret = read_stats(m, names[i], &text);
+	for (size_t i = 0; i < 5; i++) {
+		ret = read_stats(m, names[i], &values[i]);
 		if (ret < 0) {
 			die_msg("%s/%s/%s: %s", m->root, m->stats_dir, names[i],
 				strerror(-ret));
-			return 1;
+			ret = 1;
+			goto out;
 		}
-		text[strcspn(text, "\n")] = '\0';
-		printf("%-15s %s\n", names[i], text);
-		free(text);
+		values[i][strcspn(values[i], "\n")] = '\0';
+		totals[i] = (struct mmapfs_json_total){ names[i], values[i] };
 	}
-	return 0;
+	if (json) {
+		ret = mmapfs_stats_json_totals(m->root, totals, 5, &out);
+		if (ret == 0)
+			fputs(out.data, stdout);
+		else
+			die_msg("stats: %s", strerror(-ret));
+		ret = ret < 0 ? 1 : 0;
+		goto out;
+	}
+	fputs("mount           ", stdout);
+	ret = print_escaped(stdout, m->root, strlen(m->root));
+	fputc('\n', stdout);
+	for (size_t i = 0; i < 5 && ret == 0; i++) {
+		printf("%-15s ", names[i]);
+		ret = print_escaped(stdout, values[i], strlen(values[i]));
+		fputc('\n', stdout);
+	}
+	ret = ret < 0 ? 1 : 0;
+out:
+	mmapfs_buf_free(&out);
+	for (size_t i = 0; i < 5; i++)
+		free(values[i]);
+	return ret;
 }
 
 /* --- top ---------------------------------------------------------------- */
@@ -739,34 +934,93 @@ static void fmt_age(int64_t ms, char *buf, size_t len)
 			 ms / 60000 % 60);
 }
 
-static void term_size(unsigned *rows, unsigned *cols)
+/* How top prints: on a terminal (full screen, redrawn in place) or in
+ * batch mode (-b, or stdout not a terminal: plain lines, frame after
+ * frame, no escape sequences). */
+struct top_view {
+	bool batch;
+	double interval;
+};
+
+/* Rows and columns to fill: the terminal's; in batch mode COLUMNS when
+ * set, else wide enough for any line (nothing is cut), and no row limit. */
+static void term_size(const struct top_view *tv, unsigned *rows,
+		      unsigned *cols)
 {
 	struct winsize ws;
+	const char *env = getenv("COLUMNS");
 
 	*rows = 24;
 	*cols = 80;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+	if (!tv->batch && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_row && ws.ws_col) {
 		*rows = ws.ws_row;
 		*cols = ws.ws_col;
+		return;
+	}
+	if (tv->batch) {
+		*rows = UINT_MAX;
+		*cols = env && atoi(env) > 0 ? (unsigned)atoi(env) : 4096;
 	}
 }
 
+/* Daemon-wide totals for the header (they outlive closed files). */
+static void read_total(const struct mount_ctx *m, const char *name,
+		       uint64_t *out)
+{
+	char *text;
+
+	if (read_stats(m, name, &text) == 0) {
+		*out = strtoull(text, NULL, 10);
+		free(text);
+	}
+}
+
+/* Prints one line cut to cols characters (marking the cut with …) and
+ * empties it. Returns 0 or -ENOMEM. */
+static int put_line(const struct top_view *tv, struct mmapfs_buf *line,
+		    unsigned cols)
+{
+	size_t room = 4 * (size_t)cols + 4;
+	char *fitted = malloc(room);
+
+	if (!fitted)
+		return -ENOMEM;
+	mmapfs_text_fit(line->data ? line->data : "", cols, false, fitted,
+			room);
+	fputs(fitted, stdout);
+	fputs(tv->batch ? "\n" : "\r\n", stdout);
+	free(fitted);
+	line->len = 0;
+	if (line->data)
+		line->data[0] = '\0';
+	return 0;
+}
+
+/* The columns before POLICY: "%9s %10s %8s %9s  ". */
+#define TOP_FIXED_COLS 41
+
 static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
-		      double interval)
+		      const struct top_view *tv)
 {
 	const struct top_entry **v = NULL;
 	struct mmapfs_stats_totals t;
 	unsigned rows, cols, shown;
-	char pend[48], wr[48], tot[48];
+	size_t pol_w = 6, path_w, avail;
+	struct mmapfs_buf line = MMAPFS_BUF_INIT;
+	char root[4 * PATH_MAX], tot[48];
+	int ret = 0;
 
-	term_size(&rows, &cols);
+	term_size(tv, &rows, &cols);
 	memset(&t, 0, sizeof(t));
 	for (size_t i = 0; i < f->n; i++) {
 		t.pending_bytes += f->e[i].row.pending_bytes;
-		t.flushes += f->e[i].row.flushes;
-		t.flush_errors += f->e[i].row.flush_errors;
 		t.mapped_files += f->e[i].row.mapped;
+		if (strlen(f->e[i].policy) > pol_w)
+			pol_w = strlen(f->e[i].policy);
 	}
+	read_total(m, "flushes", &t.flushes);
+	read_total(m, "flush_errors", &t.flush_errors);
 	if (f->n) {
 		v = calloc(f->n, sizeof(*v));
 		if (!v)
@@ -775,20 +1029,44 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 			v[i] = &f->e[i];
 		qsort(v, f->n, sizeof(*v), entry_cmp_busy);
 	}
+	/* POLICY gets its longest value when it fits in half of what is
+	 * left after the numbers; PATH the rest. */
+	avail = cols > TOP_FIXED_COLS + 1 ? cols - TOP_FIXED_COLS - 1 : 0;
+	if (pol_w > avail / 2)
+		pol_w = avail / 2 > 6 ? avail / 2 : 6;
+	path_w = avail > pol_w ? avail - pol_w : 4;
+
 	fmt_bytes((double)t.pending_bytes, tot, sizeof(tot));
-	printf("\x1b[H\x1b[2J");
-	printf("mmapfs top  %.*s  every %.1fs  (q quits)\r\n", (int)cols / 2,
-	       m->root, interval);
-	printf("%zu files, %" PRIu64 " mapped, pending %s, %" PRIu64
-	       " flushes, %" PRIu64 " flush errors\r\n\r\n", f->n,
-	       t.mapped_files, tot, t.flushes, t.flush_errors);
-	printf("%9s %10s %8s %9s  %-18s %s\r\n", "PENDING", "WRITE/s",
-	       "FLUSH/s", "LASTFLUSH", "POLICY", "PATH");
+	if (!tv->batch)
+		fputs("\x1b[H\x1b[2J", stdout);
+	mmapfs_text_escape(m->root, root, sizeof(root));
+	ret = mmapfs_buf_printf(&line, "mmapfs top  %s  every %.1fs%s", root,
+				tv->interval, tv->batch ? "" : "  (q quits)");
+	if (ret == 0)
+		ret = put_line(tv, &line, cols);
+	if (ret == 0)
+		ret = mmapfs_buf_printf(&line, "%zu files, %" PRIu64 " mapped, "
+					"pending %s, %" PRIu64 " flushes, %"
+					PRIu64 " flush errors", f->n,
+					t.mapped_files, tot, t.flushes,
+					t.flush_errors);
+	if (ret == 0)
+		ret = put_line(tv, &line, cols);
+	if (ret == 0)
+		ret = put_line(tv, &line, cols);
+	if (ret == 0)
+		ret = mmapfs_buf_printf(&line, "%9s %10s %8s %9s  %-*s %s",
+					"PENDING", "WRITE/s", "FLUSH/s",
+					"LASTFLUSH", (int)pol_w, "POLICY",
+					"PATH");
+	if (ret == 0)
+		ret = put_line(tv, &line, cols);
 	shown = rows > 5 ? rows - 5 : 1;
-	for (size_t i = 0; i < f->n && i < shown; i++) {
+	for (size_t i = 0; i < f->n && i < shown && ret == 0; i++) {
 		const struct top_entry *e = v[i];
-		char age[48], fr[48], shown_path[PATH_MAX];
-		int width = (int)cols - 60;
+		char pend[48], wr[48], fr[48], age[48], pol[64], pol_fit[64];
+		char esc[4 * PATH_MAX], ctl_esc[2 * PATH_MAX + 2];
+		char path_fit[4 * PATH_MAX];
 
 		fmt_bytes((double)e->row.pending_bytes, pend, sizeof(pend));
 		if (e->write_rate < 0)
@@ -800,13 +1078,27 @@ static int frame_draw(const struct mount_ctx *m, const struct top_frame *f,
 		else
 			snprintf(fr, sizeof(fr), "%.1f", e->flush_rate);
 		fmt_age(e->row.last_flush_age_ms, age, sizeof(age));
-		mmapfs_ctl_escape_path(e->path, shown_path, sizeof(shown_path));
-		printf("%9s %10s %8s %9s  %-18.18s %.*s\r\n", pend, wr, fr, age,
-		       e->policy, width > 8 ? width : 8, shown_path);
+		mmapfs_text_escape(e->policy, pol, sizeof(pol));
+		mmapfs_text_fit(pol, pol_w, false, pol_fit, sizeof(pol_fit));
+		/* Tabs, newlines and spaces as in commands (\t, \n, \ ),
+		 * other control bytes as \xHH: a name cannot drive the
+		 * terminal. */
+		mmapfs_ctl_escape_path(e->path, ctl_esc, sizeof(ctl_esc));
+		mmapfs_text_escape(ctl_esc, esc, sizeof(esc));
+		mmapfs_text_fit(esc, path_w, true, path_fit, sizeof(path_fit));
+		ret = mmapfs_buf_printf(&line, "%9s %10s %8s %9s  %s%*s %s",
+					pend, wr, fr, age, pol_fit,
+					(int)(pol_w - mmapfs_text_width(pol_fit)),
+					"", path_fit);
+		if (ret == 0)
+			ret = put_line(tv, &line, cols);
 	}
+	if (tv->batch)
+		fputs("\n", stdout);
 	fflush(stdout);
+	mmapfs_buf_free(&line);
 	free(v);
-	return 0;
+	return ret;
 }
 
 /* Waits up to seconds for a key; returns true when asked to quit. */
@@ -840,18 +1132,21 @@ static int cmd_top(struct mount_ctx *m, int argc, char **argv)
 	struct top_frame prev = { NULL, 0, 0 }, cur = { NULL, 0, 0 };
 	char relbuf[PATH_MAX], *end;
 	const char *rel, *mnt = NULL;
-	double interval = 1.0;
+	struct top_view tv = { !isatty(STDOUT_FILENO), 1.0 };
 	long frames = 0, drawn = 0;
 	struct sigaction sa;
 	int ret = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-n") == 0) &&
+		if (strcmp(argv[i], "-b") == 0) {
+			tv.batch = true;
+		} else if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-n") == 0) &&
 		    i + 1 < argc) {
 			errno = 0;
 			if (argv[i][1] == 'd') {
-				interval = strtod(argv[i + 1], &end);
-				if (*end || errno || !(interval >= 0.1 && interval <= 3600)) {
+				tv.interval = strtod(argv[i + 1], &end);
+				if (*end || errno || !(tv.interval >= 0.1 &&
+						       tv.interval <= 3600)) {
 					die_msg("top: -d takes seconds from 0.1 to 3600");
 					return 2;
 				}
@@ -882,7 +1177,8 @@ static int cmd_top(struct mount_ctx *m, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	term_setup();
+	if (!tv.batch)
+		term_setup();
 
 	while (!top_stop) {
 		ret = frame_read(m, &cur);
@@ -894,7 +1190,7 @@ static int cmd_top(struct mount_ctx *m, int argc, char **argv)
 		}
 		if (prev.t > 0)
 			frame_rates(&cur, &prev);
-		ret = frame_draw(m, &cur, interval);
+		ret = frame_draw(m, &cur, &tv);
 		if (ret < 0) {
 			term_restore();
 			die_msg("top: %s", strerror(-ret));
@@ -906,7 +1202,7 @@ static int cmd_top(struct mount_ctx *m, int argc, char **argv)
 		cur = (struct top_frame){ NULL, 0, 0 };
 		if (frames && ++drawn >= frames)
 			break;
-		if (top_wait(interval))
+		if (top_wait(tv.interval))
 			break;
 	}
 	frame_free(&prev);

@@ -267,9 +267,10 @@ def test_metrics_prom(cmount_factory):
             assert line.startswith("# HELP mmapfs_") or \
                 line.startswith("# TYPE mmapfs_") or \
                 line.startswith("mmapfs_"), line
-        # One file only, the busiest (most pending bytes), label escaped.
-        assert 'mmapfs_file_pending_bytes{path="big\\"quoted"} ' \
-            f'{3 * PAGE}' in prom
+        # One file only, the busiest (most pending bytes), label escaped,
+        # after the mount label every sample has.
+        assert f'mmapfs_file_pending_bytes{{mount="{m.mnt}",' \
+            f'path="big\\"quoted"}} {3 * PAGE}' in prom
         assert 'path="small"' not in prom
         assert "mmapfs_bytes_written_total " in prom
     finally:
@@ -506,10 +507,11 @@ def test_mmapfsctl_commands(cmount):
             r = mmapfsctl(*args)
             assert r.returncode == 0, (args, r.stderr)
         assert xattr(name, "user.mmapfs.policy") == b"never"
+        # Checked before sending, with the daemon's parser: the reason.
         r = mmapfsctl("prefetch", name, 5 * PAGE)
-        assert r.returncode == 1 and "invalid" in r.stderr
+        assert r.returncode == 2 and "past the end of the file" in r.stderr
         r = mmapfsctl("advise", name, "often")
-        assert r.returncode == 1
+        assert r.returncode == 2 and "unknown ADVICE 'often'" in r.stderr
         r = mmapfsctl("prefetch", mnt / "nonexistent")
         assert r.returncode == 1 and "No such file" in r.stderr
         r = mmapfsctl("prefetch", mnt)

@@ -133,10 +133,11 @@ def test_shell_redirection(mount):
 def test_lock_keeps_the_file_open_within_the_cap(mount_factory):
     m = mount_factory(config=f"[global]\nmax_locked_bytes = {3 * PAGE}\n")
     util.write_file(str(m.mnt / "f"), util.pattern(4 * PAGE))
-    # Closed with writes pending it has a row; flushed and closed, none.
+    # Closed, it keeps its row (recently closed files); flushed, the row
+    # shows nothing pending.
     assert rows(m.mnt)["f"]["mapped"] == "no"
     assert ctl(m.mnt, "flush", "f\n") is None
-    assert "f" not in rows(m.mnt)
+    assert rows(m.mnt)["f"]["pending_bytes"] == "0"
     assert ctl(m.mnt, "lock", f"f 0 {PAGE + 1}\n") is None     # 2 pages
     assert rows(m.mnt)["f"]["mapped"] == "yes"
     assert xattr(m.mnt / "f", "user.mmapfs.mapped") == "yes"
@@ -146,7 +147,7 @@ def test_lock_keeps_the_file_open_within_the_cap(mount_factory):
     assert ctl(m.mnt, "unlock", f"f 0 {2 * PAGE}\n") is None
     assert "f" in rows(m.mnt)
     assert ctl(m.mnt, "unlock", f"f {2 * PAGE} 1\n") is None
-    assert "f" not in rows(m.mnt)
+    assert rows(m.mnt)["f"]["mapped"] == "no"      # closed again
     assert ctl(m.mnt, "evict", "f\n") is None
     assert ctl(m.mnt, "unlock", "f\n") is None      # nothing locked: no-op
     assert util.read_file(str(m.mnt / "f")) == util.pattern(4 * PAGE)
@@ -192,8 +193,8 @@ def test_policy_override_lives_with_the_inode(mount_factory):
 
 def test_stats_rows_follow_open_files_and_kept_counters(mount):
     """docs/control.md: one row per file with an open mapping or non-zero
-    counters. Counters belong to the file (section 3.4): under never they
-    outlive close and eviction, and show with mapped = no."""
+    counters. Counters belong to the file: they outlive close (the table of
+    recently closed files) and eviction, and show with mapped = no."""
     mnt = mount.mnt
     util.write_file(str(mnt / "closed"), b"c" * 10)
     fd = fs.open(mnt / "old", os.O_RDWR | os.O_CREAT, 0o644)
@@ -220,9 +221,15 @@ def test_stats_rows_follow_open_files_and_kept_counters(mount):
         assert rows(mnt)["new"]["mapped"] == "yes"
     finally:
         fs.close(fd)
-    # A flush empties the counters of the closed file: its row goes.
+    # Closed, "new" keeps its row under its current name.
+    r = rows(mnt)
+    assert "old" not in r and r["new"]["mapped"] == "no"
+    # A flush empties the pending counts of the closed file; its row stays
+    # (the table of recently closed files) with the flush counted.
     assert ctl(mnt, "flush", "closed\n") is None
-    assert "closed" not in rows(mnt)
+    r = rows(mnt)["closed"]
+    assert (r["pending_bytes"], r["pending_writes"]) == ("0", "0")
+    assert int(r["flushes"]) >= 1
 
 
 def test_flush_all_covers_closed_files(mount):
@@ -230,13 +237,14 @@ def test_flush_all_covers_closed_files(mount):
     mnt = mount.mnt
     for name in ("a", "b"):
         util.write_file(str(mnt / name), b"x" * 10)
-    def both_listed():      # plain I/O: wait_until runs it under call()
-        with open(mnt / ".stats" / "files", "rb") as f:
-            listed = {line.split(b"\t")[0] for line in f.read().split(b"\n")[1:]}
-        return {b"a", b"b"} <= listed
-    util.wait_until(both_listed, what="rows of the closed files")
+    def both_released():    # plain I/O: wait_until runs it under call()
+        return not any(util.daemon_holds_open(mount, n) for n in "ab")
+    util.wait_until(both_released, what="the releases of the closed files")
     assert ctl(mnt, "flush", "*\n") is None
-    assert rows(mnt) == {}
+    # Rows of recently closed files stay, with nothing pending.
+    assert set(rows(mnt)) == {"a", "b"}
+    for r in rows(mnt).values():
+        assert (r["mapped"], r["pending_bytes"]) == ("no", "0")
     assert util.read_file(str(mnt / ".stats" / "pending_bytes")) == b"0\n"
 
 

@@ -470,6 +470,29 @@ def join_all(threads, timeout=None):
             raise t.error
 
 
+O_PATH = 0o10000000
+
+
+def daemon_holds_open(m, name):
+    """True while the daemon of mount m holds a descriptor of the backing
+    file name other than the inode's O_PATH one: its mapping's (also while
+    evicted), or an open's own. False once its last release has finished.
+    Plain I/O on /proc: usable in wait_until predicates."""
+    target = str(m.backing / name)
+    proc = f"/proc/{m.proc.pid}"
+    for fd in os.listdir(f"{proc}/fd"):
+        try:
+            link = os.readlink(f"{proc}/fd/{fd}")
+            with open(f"{proc}/fdinfo/{fd}") as f:
+                flags = next(int(line.split()[1], 8) for line in f
+                             if line.startswith("flags:"))
+        except (OSError, StopIteration):
+            continue
+        if link.removesuffix(" (deleted)") == target and not flags & O_PATH:
+            return True
+    return False
+
+
 def wait_until(predicate, timeout=5.0, interval=0.05, what="condition"):
     """Polls predicate() (run through call()) until it is true."""
     deadline = time.monotonic() + timeout

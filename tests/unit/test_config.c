@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -587,6 +588,32 @@ static void test_load_errors(void **state)
 
 	assert_int_equal(mmapfs_config_load(dir, &c, &errors), -EISDIR);
 	free(errors);
+
+	/* A FIFO is refused without blocking (nobody writes to it). */
+	format_checked(path, sizeof(path), "%s/fifo.ini", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(mmapfs_config_load(path, &c, &errors), -EINVAL);
+	assert_null(c);
+	format_checked(expected, sizeof(expected),
+		 "%s: cannot read: not a regular file (a FIFO); refused\n",
+		 path);
+	assert_string_equal(errors, expected);
+	free(errors);
+	unlink(path);
+
+	/* An empty file is refused: no config at all gives the defaults. */
+	format_checked(path, sizeof(path), "%s/empty.ini", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mmapfs_config_load(path, &c, &errors), -EINVAL);
+	assert_null(c);
+	format_checked(expected, sizeof(expected),
+		 "%s: empty file (0 bytes): refused; to run with the built-in "
+		 "defaults, mount without -o config\n", path);
+	assert_string_equal(errors, expected);
+	free(errors);
+	unlink(path);
 
 	format_checked(path, sizeof(path), "%s/bad.ini", dir);
 	f = fopen(path, "w");

@@ -22,6 +22,8 @@
 #include <cmocka.h>
 
 #include "logic/control.h"
+#include "logic/counters.h"
+#include "logic/req_stats.h"
 #include "mmapfs_config.h"
 
 #define OWNER 1000
@@ -227,7 +229,7 @@ static const struct mmapfs_control_ops fake_ops = {
 	.log = fake_log,
 };
 
-static const struct mmapfs_control ctl = { &fake_ops, NULL, OWNER };
+static const struct mmapfs_control ctl = { &fake_ops, NULL, OWNER, NULL };
 
 static int reset(void **state)
 {
@@ -407,12 +409,26 @@ static char *stats(const char *name, int *ret)
 	return b.data;
 }
 
+/* The daemon-wide flush counters, as libmmapio's observer would set
+ * them: 5 flushes, 1 failure (they need not match the rows' sums: files
+ * closed since counted too). */
+static void observe_flushes(void)
+{
+	struct mmapio_flush_event ok = { 0, 4096, 1000 }, bad = { -EIO, 0, 10 };
+
+	mmapfs_counters_reset();
+	for (int i = 0; i < 5; i++)
+		mmapfs_counters_flush_observed(&ok);
+	mmapfs_counters_flush_observed(&bad);
+}
+
 static void test_stats_files(void **state)
 {
 	char *text;
 	int ret;
 
 	(void)state;
+	observe_flushes();
 	text = stats("pending_bytes", &ret);
 	assert_int_equal(ret, 0);
 	assert_string_equal(text, "8192\n");
@@ -423,6 +439,12 @@ static void test_stats_files(void **state)
 	text = stats("flushes", &ret);
 	assert_string_equal(text, "5\n");
 	free(text);
+	/* A total of events is the daemon's, not the sum of the rows. */
+	mmapfs_counters_flush_observed(&(struct mmapio_flush_event){ 0, 0, 0 });
+	text = stats("flushes", &ret);
+	assert_string_equal(text, "6\n");
+	free(text);
+	observe_flushes();
 	text = stats("flush_errors", &ret);
 	assert_string_equal(text, "1\n");
 	free(text);
@@ -440,6 +462,12 @@ static void test_stats_files(void **state)
 	text = stats("metrics.prom", &ret);
 	assert_int_equal(ret, 0);
 	assert_non_null(strstr(text, "mmapfs_files 2\n"));
+	assert_non_null(strstr(text, "mmapfs_flushes_total 5\n"));
+	assert_non_null(strstr(text, "mmapfs_bytes_flushed_total 20480\n"));
+	assert_non_null(strstr(text,
+		"mmapfs_flush_errors_by_errno_total{errno=\"EIO\"} 1\n"));
+	assert_non_null(strstr(text,
+		"mmapfs_flush_duration_seconds_bucket{le=\"0.00001\"} 6\n"));
 	assert_non_null(strstr(text,
 		"mmapfs_file_bytes_written_total{path=\"logs/app.log\"} 9000\n"
 		"mmapfs_file_bytes_written_total{path=\"db/x.sqlite\"} 0\n"));

@@ -219,7 +219,19 @@ static void test_numbers(void **state)
 	expect_fail(MMAPFS_CTL_PREFETCH, "f -1", -EINVAL);
 	expect_fail(MMAPFS_CTL_PREFETCH, "f 0x10", -EINVAL);
 	expect_fail(MMAPFS_CTL_PREFETCH, "f 1e3", -EINVAL);
-	expect_fail(MMAPFS_CTL_PREFETCH, "f 1K", -EINVAL);
+	/* Sizes take the config's binary units. */
+	assert_int_equal(parse_str(MMAPFS_CTL_PREFETCH, "f 1K 1M"), 0);
+	assert_int_equal(cmd.off, 1024);
+	assert_int_equal(cmd.len, 1048576);
+	assert_int_equal(parse_str(MMAPFS_CTL_LOCK, "f 4KiB 2GiB"), 0);
+	assert_int_equal(cmd.off, 4096);
+	assert_true(cmd.len == UINT64_C(2) << 30);
+	expect_fail(MMAPFS_CTL_PREFETCH, "f 1k", -EINVAL);
+	assert_non_null(strstr(err, "unknown unit"));
+	expect_fail(MMAPFS_CTL_PREFETCH, "f 1KB", -EINVAL);
+	expect_fail(MMAPFS_CTL_PREFETCH, "f K", -EINVAL);
+	expect_fail(MMAPFS_CTL_PREFETCH, "f 17179869184G", -EINVAL);
+	assert_non_null(strstr(err, "too large"));
 	expect_fail(MMAPFS_CTL_PREFETCH, "f 1\\ ", -EINVAL);
 	expect_fail(MMAPFS_CTL_PREFETCH, "f \xef\xbc\x91", -EINVAL); /* fullwidth 1 */
 	assert_non_null(strstr(err, "OFFSET"));

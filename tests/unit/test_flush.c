@@ -393,6 +393,54 @@ static void test_cow_and_anon_not_shared(void **state)
 	assert_int_equal(dur_syncs(), 0);
 }
 
+/* The flush observer sees every sync with what it debited, failures
+ * included, and the close rule's flush after the file is gone. */
+static struct {
+	unsigned calls, errors;
+	uint64_t bytes;
+} observed;
+
+static void observe_flush(const struct mmapio_flush_event *ev)
+{
+	observed.calls++;
+	observed.bytes += ev->bytes;
+	if (ev->error)
+		observed.errors++;
+}
+
+static void test_flush_observer(void **state)
+{
+	struct mmapio_file *f = dur_create("observed", 16 * PS, "bytes=8KiB");
+
+	(void)state;
+	memset(&observed, 0, sizeof(observed));
+	mmapio_set_flush_observer(observe_flush);
+	/* a policy flush: two dirty pages */
+	assert_int_equal(dur_write(f, 0, 2 * PS, 'a'), 0);
+	assert_int_equal(observed.calls, 1);
+	assert_int_equal(observed.bytes, 2 * PS);
+	/* a ranged flush debits only its pages */
+	assert_int_equal(dur_write(f, 4 * PS, 1, 'b'), 0);
+	assert_int_equal(mmapio_flush_range(f, 0, PS), 0);
+	assert_int_equal(observed.calls, 2);
+	assert_int_equal(observed.bytes, 2 * PS);
+	/* a failed sync is reported with its error */
+	atomic_store(&dur.fail_fdatasync, EIO);
+	assert_int_equal(mmapio_flush(f), -EIO);
+	atomic_store(&dur.fail_fdatasync, 0);
+	assert_int_equal(observed.calls, 3);
+	assert_int_equal(observed.errors, 1);
+	assert_int_equal(observed.bytes, 3 * PS);
+	assert_int_equal(mmapio_close(f), -EIO);
+	/* the close rule's flush is reported too */
+	f = dur_open("observed", "bytes=8KiB");
+	assert_int_equal(dur_write(f, 0, 1, 'c'), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	assert_int_equal(observed.calls, 4);
+	assert_int_equal(observed.bytes, 4 * PS);
+	mmapio_set_flush_observer(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +462,7 @@ int main(void)
 		T(test_external_write),
 		T(test_stats),
 		T(test_cow_and_anon_not_shared),
+		T(test_flush_observer),
 #undef T
 	};
 

@@ -173,6 +173,10 @@ static void test_errors(void **state)
 	expect_fail(PARSE("/b", "/m", "-o"), "-o needs");
 	expect_fail(PARSE("--check-config"), "--check-config needs");
 	expect_fail(PARSE("/b", "/m", "-o", "log_level="), "log_level=");
+	expect_fail(PARSE("/b", "/m", "-o", "metrics_listen="),
+		    "metrics_listen=");
+	expect_fail(PARSE("/b", "/m", "-o", "metrics_listen=host:80"),
+		    "metrics_listen: bad address");
 }
 
 int main(void)

@@ -179,22 +179,25 @@ static void test_files_bad_policy(void **state)
 	"# HELP mmapfs_mapped_files Files with an open mapping.\n" \
 	"# TYPE mmapfs_mapped_files gauge\n" \
 	"mmapfs_mapped_files 2\n" \
+	"# HELP mmapfs_mapped_bytes Sizes of the files with an open mapping, in bytes.\n" \
+	"# TYPE mmapfs_mapped_bytes gauge\n" \
+	"mmapfs_mapped_bytes 12288\n" \
 	"# HELP mmapfs_pending_bytes Bytes written and not yet durable, over all files.\n" \
 	"# TYPE mmapfs_pending_bytes gauge\n" \
 	"mmapfs_pending_bytes 4096\n" \
 	"# HELP mmapfs_pending_writes Write calls since the last durable flush, over all files.\n" \
 	"# TYPE mmapfs_pending_writes gauge\n" \
 	"mmapfs_pending_writes 3\n" \
-	"# HELP mmapfs_flushes_total Successful durable flushes, over all files.\n" \
+	"# HELP mmapfs_flushes_total Successful durable flushes since the daemon started.\n" \
 	"# TYPE mmapfs_flushes_total counter\n" \
 	"mmapfs_flushes_total 17\n" \
-	"# HELP mmapfs_flush_errors_total Failed flushes, over all files.\n" \
+	"# HELP mmapfs_flush_errors_total Failed flushes since the daemon started.\n" \
 	"# TYPE mmapfs_flush_errors_total counter\n" \
 	"mmapfs_flush_errors_total 2\n" \
-	"# HELP mmapfs_bytes_written_total Bytes written, over all files.\n" \
+	"# HELP mmapfs_bytes_written_total Bytes written since the daemon started.\n" \
 	"# TYPE mmapfs_bytes_written_total counter\n" \
 	"mmapfs_bytes_written_total 140960\n" \
-	"# HELP mmapfs_writes_total Write calls, over all files.\n" \
+	"# HELP mmapfs_writes_total Write requests since the daemon started.\n" \
 	"# TYPE mmapfs_writes_total counter\n" \
 	"mmapfs_writes_total 60\n"
 
@@ -205,8 +208,8 @@ static void test_metrics_totals_only(void **state)
 
 	(void)state;
 	mmapfs_stats_sum(rows, 3, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 0, "io_uring",
-						     &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 0, NULL,
+						     "io_uring", &b), 0);
 	assert_string_equal(b.data, TOTALS_TEXT);
 	mmapfs_buf_free(&b);
 }
@@ -220,8 +223,8 @@ static void test_metrics_exact(void **state)
 	mmapfs_stats_sum(rows, 3, &t);
 	/* Two of three: logs/app.log (most pending bytes), then
 	 * db/main.sqlite (more bytes written than the third). */
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 2, "io_uring",
-						     &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 2, NULL,
+						     "io_uring", &b), 0);
 	assert_string_equal(b.data, TOTALS_TEXT
 		"# HELP mmapfs_file_size_bytes Size of the file in bytes.\n"
 		"# TYPE mmapfs_file_size_bytes gauge\n"
@@ -262,6 +265,33 @@ static void test_metrics_exact(void **state)
 	mmapfs_buf_free(&b);
 }
 
+static void test_metrics_mount_label(void **state)
+{
+	struct mmapfs_stats_totals t;
+	struct mmapfs_buf b = MMAPFS_BUF_INIT;
+
+	(void)state;
+	mmapfs_stats_sum(rows, 3, &t);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 1,
+						     "/mnt/a \"b\"", "dev", &b),
+			 0);
+	assert_non_null(strstr(b.data,
+		"mmapfs_info{mount=\"/mnt/a \\\"b\\\"\",version=\""));
+	assert_non_null(strstr(b.data,
+		"mmapfs_files{mount=\"/mnt/a \\\"b\\\"\"} 3\n"));
+	assert_non_null(strstr(b.data,
+		"mmapfs_file_size_bytes{mount=\"/mnt/a \\\"b\\\"\","
+		"path=\"logs/app.log\"} 8192\n"));
+	/* Every sample line carries the label. */
+	for (char *line = b.data, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if (line[0] != '#')
+			assert_non_null(strstr(line, "{mount=\"/mnt/a "));
+	}
+	mmapfs_buf_free(&b);
+}
+
 static void test_metrics_label_escaping(void **state)
 {
 	struct mmapfs_stats_row r[2];
@@ -274,8 +304,8 @@ static void test_metrics_label_escaping(void **state)
 	r[1].relpath = "bad\xff\xc3utf8\xe2\x82\xac";
 	r[1].pending_bytes = 1;
 	mmapfs_stats_sum(r, 2, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(r, 2, &t, 100, "io_uring",
-						     &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(r, 2, &t, 100, NULL,
+						     "io_uring", &b), 0);
 	assert_non_null(strstr(b.data,
 		"mmapfs_file_size_bytes{path=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8\xe2\x82\xac\"} 0\n"
 		"mmapfs_file_size_bytes{path=\"we\tird\\nname\\\\x \\\"q\\\"\"} 0\n"));
@@ -357,8 +387,8 @@ static void test_parse_prom(void **state)
 
 	(void)state;
 	mmapfs_stats_sum(rows, 3, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 3, "io_uring",
-						     &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 3, NULL,
+						     "io_uring", &b), 0);
 	for (line = b.data; *line; line = next) {
 		int ret;
 
@@ -415,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup(test_metrics_totals_only, setup_rows),
 		cmocka_unit_test_setup(test_metrics_exact, setup_rows),
 		cmocka_unit_test_setup(test_metrics_label_escaping, setup_rows),
+		cmocka_unit_test_setup(test_metrics_mount_label, setup_rows),
 		cmocka_unit_test_setup(test_parse_files_round_trip, setup_rows),
 		cmocka_unit_test(test_parse_files_bad),
 		cmocka_unit_test_setup(test_parse_prom, setup_rows),

@@ -6,7 +6,8 @@
  * growth through pread/pwrite, every flush policy (bytes, writes, ms,
  * always, never) flushing at the same moment as for a mapped file, the
  * counters, the sticky error, the close rule, resize/truncate/refresh, and
- * -ENODEV from everything that needs the mapping.
+ * -ENODEV from everything that needs the mapping; ENOMEM (no address
+ * space) handled like ENODEV, and options.no_mapping.
  *
  * The clock is injected and the flusher is in manual mode (dur_util.c);
  * fdatasync/msync are counted (and really run unless a fault is injected).
@@ -521,6 +522,58 @@ static void test_mapping_calls_enodev(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* No address space for a shared mapping: MAP_SHARED of a file is
+ * ENOMEM. */
+static void *no_address_space(void *addr, size_t len, int prot, int flags,
+			      int fd, off_t off)
+{
+	if ((flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS)) {
+		atomic_fetch_add(&refused_mmaps, 1);
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+static void test_enomem_and_no_mapping(void **state)
+{
+	struct mmapio_file *f = NULL;
+	struct mmapio_options o;
+	char buf[8];
+
+	(void)state;
+	mmapio__sys.mmap = no_address_space;
+	/* without the fallback the open fails as the mapping did */
+	assert_int_equal(open_unmapped("nomem", true, 4 * PS, "never", false,
+				       &f), -ENOMEM);
+	assert_null(f);
+	/* with it: served by pread/pwrite */
+	assert_int_equal(open_unmapped("nomem", true, 4 * PS, "never", true,
+				       &f), 0);
+	assert_false(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_write_grow(f, 8 * PS, "DATA", 4), 0);
+	assert_int_equal(mmapio_read(f, 8 * PS, buf, 4), 0);
+	assert_memory_equal(buf, "DATA", 4);
+	assert_int_equal(mmapio_close(f), 0);
+
+	/* no_mapping: never mapped, whatever the kernel would say */
+	mmapio__sys.mmap = mmap;
+	atomic_store(&refused_mmaps, 0);
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.no_mapping = true;
+	assert_int_equal(mmapio_open(dur_path("nomem"), &o, &f), 0);
+	assert_false(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_len(f), 8 * PS + 4);
+	assert_int_equal(mmapio_read(f, 8 * PS, buf, 4), 0);
+	assert_memory_equal(buf, "DATA", 4);
+	assert_int_equal(atomic_load(&refused_mmaps), 0);
+	assert_int_equal(mmapio_close(f), 0);
+	/* COW cannot do without its private mapping */
+	o.mode = MMAPIO_COW;
+	assert_int_equal(mmapio_open(dur_path("nomem"), &o, &f), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +590,7 @@ int main(void)
 		T(test_sticky_error),
 		T(test_resize_truncate_refresh),
 		T(test_mapping_calls_enodev),
+		T(test_enomem_and_no_mapping),
 #undef T
 	};
 

@@ -25,7 +25,11 @@
  *     FUSE_HANDLE_KILLPRIV_V2 and FUSE_OVER_IO_URING when the kernel
  *     offered them and the daemon wants them (a copy of the reply is
  *     sent; libfuse's own buffer is not touched). After that reply the
- *     rings are started, with note_request() for the requests they fetch.
+ *     rings are started, with request_arrived() for the requests they
+ *     fetch.
+ *   - Both hooks, and the rings' requests, also feed logic/req_stats.c
+ *     (requests by operation: count, errors, latency, bytes), which parses
+ *     the same messages.
  *   - What the daemon then owes the kernel is model/killpriv.c's: this
  *     file tells it that killpriv_v2 is on and what each request asked.
  *   - The first request after INIT calls the root's first_request hook
@@ -47,6 +51,7 @@
 #include "daemon/uring_transport.h"
 #include "logic/fuse_uring_uapi.h"
 #include "logic/log.h"
+#include "logic/req_stats.h"
 #include "model/killpriv.h"
 
 /* The kernel's FUSE_DEFAULT_MAX_PAGES_PER_REQ, when INIT sets none. */
@@ -128,13 +133,21 @@ static void note_request(const char *buf, size_t len)
 	mmapfs_killpriv_set_request(kill);
 }
 
+/* Every request, read from /dev/fuse or fetched from a ring, before its
+ * dispatch. */
+static void request_arrived(const char *buf, size_t len)
+{
+	note_request(buf, len);
+	mmapfs_req_received(buf, len);
+}
+
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
 
 	(void)userdata;
 	if (n > 0)
-		note_request(buf, (size_t)n);
+		request_arrived(buf, (size_t)n);
 	return n;
 }
 
@@ -200,7 +213,7 @@ static ssize_t write_init_reply(int fd, struct iovec *iov, int count)
 	if (ring)
 		(void)mmapfs_uring_start(session, fuse_session_fd(session),
 					 ring_payload_size(&out),
-					 note_request);
+					 request_arrived);
 	return n;
 }
 
@@ -213,6 +226,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count,
 	ssize_t res;
 
 	(void)userdata;
+	mmapfs_req_replied(iov, count);
 	if (mmapfs_uring_take_reply(iov, count, &res))
 		return res;
 	if (unique && count > 0 && iov[0].iov_len >= sizeof(out)) {

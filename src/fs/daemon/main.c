@@ -37,12 +37,17 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/metrics_http.h"
 #include "daemon/uring_transport.h"
 #include "handlers/handlers.h"
+#include "logic/closed_files.h"
 #include "logic/cmdline.h"
+#include "logic/counters.h"
+#include "logic/listen_addr.h"
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/creds.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -85,6 +90,9 @@ static void print_help(const char *prog)
 "                      values documented in conf/mmapfs.ini)\n"
 "  -o log_level=LEVEL  error, warning, notice, info or debug (overrides the\n"
 "                      config's log_level; default notice)\n"
+"  -o metrics_listen=ADDR:PORT  serve .stats/metrics.prom over HTTP at\n"
+"                      http://ADDR:PORT/metrics for Prometheus (a bare PORT:\n"
+"                      127.0.0.1; default off; overrides the config)\n"
 "  -o allow_other      let other users use the mount (turns on\n"
 "                      default_permissions); as root, new files belong to\n"
 "                      the requesting user\n"
@@ -107,7 +115,8 @@ static void print_help(const char *prog)
 "\n"
 "Exit status:\n"
 "  0  clean unmount, SIGTERM or SIGINT; --help, --version; a good config\n"
-"  1  bad command line or unknown option; bad config (nothing mounted)\n"
+"  1  bad command line or unknown option; bad config (nothing mounted);\n"
+"     RLIMIT_NOFILE below 128 that cannot be raised\n"
 "  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
 "     MOUNTPOINT busy (already a FUSE mount)\n"
 "  3  the mount or the FUSE session failed; transport=io_uring without\n"
@@ -329,6 +338,33 @@ static void raise_nofile_limit(void)
 	}
 }
 
+/* The inode table's teardown hook: what the modules above the table keep
+ * in an inode, .ctl/lock's first (its open is one of the mapping's
+ * handles). */
+static void inode_gone(struct mmapfs_inode *in)
+{
+	mmapfs_ctl_inode_gone(in);
+	mmapfs_mapping_inode_gone(in);
+}
+
+/* After raise_nofile_limit: true when the soft limit leaves the daemon
+ * room to work (its own descriptors, the fd cache's budget, one per open
+ * file); else says so on stderr. */
+static bool nofile_limit_workable(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MMAPFS_MIN_NOFILE)
+		return true;
+	fprintf(stderr, "mmapfs: RLIMIT_NOFILE is %llu and cannot be raised; "
+		"mmapfs needs at least %d open files (raise the hard limit: "
+		"ulimit -Hn, prlimit --nofile, LimitNOFILE=); nothing "
+		"mounted\n", (unsigned long long)rl.rlim_cur,
+		MMAPFS_MIN_NOFILE);
+	return false;
+}
+
 /* glibc loads libgcc_s the first time a thread is cancelled (libfuse
  * cancels its workers at exit); with every descriptor in use that load
  * fails and glibc aborts the daemon at unmount. Load it up front. */
@@ -420,7 +456,8 @@ static int run_loop(struct fuse_session *se, bool single_thread)
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
-		 const char *backing, enum mmapfs_transport transport)
+		 const char *backing, const struct mmapfs_listen *metrics,
+		 enum mmapfs_transport transport)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char why[320];
@@ -451,6 +488,13 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		status = EXIT_MOUNT;
 		goto out_destroy;
 	}
+	res = mmapfs_metrics_http_bind(metrics);
+	if (res < 0) {
+		fprintf(stderr, "mmapfs: metrics_listen %s: %s; nothing "
+			"mounted\n", metrics->text, strerror(-res));
+		status = EXIT_MOUNT;
+		goto out_signals;
+	}
 	if (fuse_session_mount(mmapfs_d.se, mountpoint) < 0) {
 		fprintf(stderr, "mmapfs: cannot mount on %s\n", mountpoint);
 		status = EXIT_MOUNT;
@@ -475,6 +519,8 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		res = mmapfs_invalidate_start();
 	if (res == 0)
 		res = mmapfs_outside_start();
+	if (res == 0)
+		res = mmapfs_metrics_http_start();
 	if (res < 0) {
 		mmapfs_err("cannot start threads: %s", strerror(-res));
 		status = EXIT_MOUNT;
@@ -498,6 +544,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 out_threads:
 	/* No request may run while files are closed below. */
 	mmapfs_uring_stop();
+	mmapfs_metrics_http_stop();
 	mmapfs_signals_stop();
 	mmapfs_outside_stop();
 	mmapfs_mapping_close_all();
@@ -506,6 +553,7 @@ out_threads:
 out_unmount:
 	fuse_session_unmount(mmapfs_d.se);
 out_signals:
+	mmapfs_metrics_http_stop();
 	fuse_remove_signal_handlers(mmapfs_d.se);
 out_destroy:
 	fuse_session_destroy(mmapfs_d.se);
@@ -520,6 +568,7 @@ int main(int argc, char **argv)
 	struct mmapfs_cmdline cl;
 	struct mmapfs_config *cfg;
 	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
+	struct mmapfs_listen metrics;
 	enum mmapfs_transport transport;
 	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
 	int root_fd, status;
@@ -588,23 +637,42 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Checked by the parsers already (cmdline.c, config_parse.c). */
+	(void)mmapfs_listen_parse(cl.metrics_listen ? cl.metrics_listen :
+				  mmapfs_config_global(cfg)->metrics_listen,
+				  &metrics, NULL, 0);
+	mmapfs_d.metrics_listen_forced = cl.metrics_listen != NULL;
+	snprintf(mmapfs_d.metrics_listen, sizeof(mmapfs_d.metrics_listen),
+		 "%s", metrics.text);
 	mmapfs_d.is_root = geteuid() == 0;
 	mmapfs_d.default_permissions = cl.default_permissions;
 	mmapfs_d.foreground = cl.foreground;
 	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
 	mmapfs_d.config_path = config;
+	mmapfs_d.mountpoint = mountpoint;
 	mmapfs_d.log_level_forced = cl.log_level != NULL;
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);
 	raise_nofile_limit();
+	if (!nofile_limit_workable()) {
+		mmapfs_config_unref(cfg);
+		close(root_fd);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	preload_unwinder();
 	umask(0);
 	mmapfs_creds_init();
 	/* The model's upward calls, wired here so that each module calls
-	 * only the modules below it: the inode table's teardown and the fd
-	 * cache's stand-in descriptor belong to the mappings. */
-	mmapfs_inode_set_teardown(mmapfs_mapping_inode_gone);
+	 * only the modules below it: the inode table's teardown belongs to
+	 * the .ctl/lock state and the mappings, the fd cache's stand-in
+	 * descriptor to the mappings. */
+	mmapfs_inode_set_teardown(inode_gone);
 	mmapfs_fdcache_set_stand_in(mmapfs_mapping_dup_fd);
+	/* Daemon-wide totals outlive every file (logic/counters.c). */
+	mmapfs_counters_mark_start();
+	mmapfs_counters_mark_reload_ok();
+	mmapio_set_flush_observer(mmapfs_counters_flush_observed);
 	if (mmapfs_inode_table_init(root_fd) < 0) {
 		fprintf(stderr, "mmapfs: cannot set up the inode table\n");
 		mmapfs_config_unref(cfg);
@@ -616,9 +684,10 @@ int main(int argc, char **argv)
 
 	if (!cl.transport)
 		transport = mmapfs_config_global(cfg)->transport;
-	status = serve(&cl, mountpoint, backing, transport);
+	status = serve(&cl, mountpoint, backing, &metrics, transport);
 
 	mmapfs_virtual_cleanup();
+	mmapfs_closed_clear();
 	mmapfs_inode_table_destroy();
 	mmapfs_config_uninstall();
 	mmapfs_log_close();

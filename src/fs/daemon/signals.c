@@ -8,6 +8,10 @@
  * thread reads it from a signalfd and calls mmapfs_reload(). The thread
  * also polls an eventfd that mmapfs_signals_stop() writes to end it.
  * SIGINT and SIGTERM stay with libfuse: they end the session loop.
+ * Stopping waits for the thread at most STOP_WAIT_MS: a reload that hangs
+ * reading the config (reload.c) must not hang the exit; the thread is
+ * then left to end with the process (its descriptors stay open for it),
+ * and mmapfs_reload_shutdown() has made sure its reload applies nothing.
  *
  * Threads: the reader thread; start and stop from the main thread.
  */
@@ -20,11 +24,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "logic/log.h"
 #include "model/reload.h"
+
+#define STOP_WAIT_MS 2000
 
 static int sig_fd = -1, stop_fd = -1;
 static pthread_t thread;
@@ -92,12 +99,27 @@ int mmapfs_signals_start(void)
 void mmapfs_signals_stop(void)
 {
 	uint64_t one = 1;
+	struct timespec deadline;
 
 	if (!started)
 		return;
+	mmapfs_reload_shutdown();
 	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
 		mmapfs_err("cannot stop the signal thread: %s", strerror(errno));
-	pthread_join(thread, NULL);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += STOP_WAIT_MS / 1000;
+	deadline.tv_nsec += (STOP_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(thread, NULL, &deadline) != 0) {
+		mmapfs_warn("a reload is still reading the config: exiting "
+			    "without waiting for it");
+		pthread_detach(thread);
+		started = false;
+		return;
+	}
 	close(sig_fd);
 	close(stop_fd);
 	sig_fd = stop_fd = -1;

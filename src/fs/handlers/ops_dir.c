@@ -58,6 +58,9 @@ void mmapfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (fd >= 0) {
 		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+		if (dfd < 0 && mmapfs_fdcache_relieve(errno))
+			dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY |
+				     O_CLOEXEC);
 		fd = dfd < 0 ? -errno : dfd;
 		mmapfs_inode_fd_put(in);
 	}

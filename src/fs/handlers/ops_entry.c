@@ -8,7 +8,8 @@
  * one *at() call relative to them (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, or
  * the /proc/self/fd/N path of the descriptor where the syscall has no *at
  * form), unpins, and replies; -errno turns into a FUSE error at the reply. Objects
- * are created with the requester's credentials (creds.c). Under the
+ * are created, and renamed, with the requester's credentials (creds.c).
+ * Under the
  * `always` policy the metadata change is made durable before the reply
  * (mmapfs_sync_metadata).
  *
@@ -26,6 +27,7 @@
 #include "handlers/handlers.h"
 #include "logic/log.h"
 #include "model/creds.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -61,7 +63,7 @@ void mmapfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 void mmapfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	if (!mmapfs_ino_is_virtual(ino))
-		mmapfs_inode_forget(mmapfs_inode_get(ino), nlookup);
+		mmapfs_ctl_forget(mmapfs_inode_get(ino), nlookup);
 	fuse_reply_none(req);
 }
 
@@ -70,8 +72,8 @@ void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
 {
 	for (size_t i = 0; i < count; i++) {
 		if (!mmapfs_ino_is_virtual(forgets[i].ino))
-			mmapfs_inode_forget(mmapfs_inode_get(forgets[i].ino),
-					    forgets[i].nlookup);
+			mmapfs_ctl_forget(mmapfs_inode_get(forgets[i].ino),
+					  forgets[i].nlookup);
 	}
 	fuse_reply_none(req);
 }
@@ -429,6 +431,7 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      unsigned int flags)
 {
 	struct mmapfs_inode *dir, *newdir;
+	struct mmapfs_creds_saved saved;
 	int res, dfd, newdfd;
 
 	if (mmapfs_virtual_entry_refused(req, parent, name) ||
@@ -447,13 +450,21 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -newdfd);
 		return;
 	}
-	mmapfs_own_change_begin(dir, dfd);
-	if (newdir != dir)
-		mmapfs_own_change_begin(newdir, newdfd);
-	res = renameat2(dfd, name, newdfd, newname, flags) < 0 ? -errno : 0;
-	if (newdir != dir)
-		mmapfs_own_change_end(newdir, newdfd);
-	mmapfs_own_change_end(dir, dfd);
+	/* With the requester's credentials, as create: the backing file
+	 * system checks as the caller, and the whiteout RENAME_WHITEOUT
+	 * leaves behind belongs to the caller (not to the daemon). */
+	res = mmapfs_creds_enter(req, &saved);
+	if (res == 0) {
+		mmapfs_own_change_begin(dir, dfd);
+		if (newdir != dir)
+			mmapfs_own_change_begin(newdir, newdfd);
+		res = renameat2(dfd, name, newdfd, newname, flags) < 0 ?
+		      -errno : 0;
+		if (newdir != dir)
+			mmapfs_own_change_end(newdir, newdfd);
+		mmapfs_own_change_end(dir, dfd);
+		mmapfs_creds_leave(&saved);
+	}
 	if (res == 0) {
 		/* The moved objects' paths (and, for files that changed
 		 * parent, their handles) follow. */

@@ -61,6 +61,7 @@
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
+#include "model/killpriv.h"
 #include "model/lookup.h"
 #include "model/mapping.h"
 #include "model/metadata_sync.h"
@@ -176,6 +177,8 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (res >= 0) {
 		mmapfs_fd_procpath(res, proc, sizeof(proc));
 		h->fd = open(proc, backing_open_flags(fi->flags));
+		if (h->fd < 0 && mmapfs_fdcache_relieve(errno))
+			h->fd = open(proc, backing_open_flags(fi->flags));
 		res = h->fd < 0 ? -errno : 0;
 		mmapfs_inode_fd_put(in);
 	}
@@ -205,6 +208,8 @@ static int create_at(int dirfd, const char *name, int flags, mode_t mode,
 
 	for (;;) {
 		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, mode);
+		if (fd < 0 && mmapfs_fdcache_relieve(errno))
+			continue;
 		if (fd >= 0) {
 			*created = true;
 			return fd;
@@ -390,6 +395,12 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	len = mmapio_len(mf);
+	if (mmapfs_mapping_stale(in)) {
+		/* The file grew past what its mapping could follow
+		 * (mapping.c): the descriptor serves all of it. */
+		res = -ERANGE;
+		goto fallback;
+	}
 	if ((uint64_t)off >= len || size == 0) {
 		mmapfs_mapping_put(in, mf);
 		fuse_reply_buf(req, NULL, 0);
@@ -402,6 +413,7 @@ void mmapfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		(void)mmapio_view_release(&v);
 		res = -ERANGE;
 	}
+fallback:
 	/* The fallback gets a descriptor of its own: the mapping's may be
 	 * closed once the pin is dropped. */
 	if (res == -ERANGE || res == -ENODEV) {
@@ -456,12 +468,18 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 		if (append)
 			off = lseek(fd, 0, SEEK_CUR) - n;
 		/* The mapping follows the size first, so the range is in it
-		 * (-ERANGE: the file shrank meanwhile, nothing to count). */
-		if (mmapio_refresh(mf) >= 0) {
+		 * (-ERANGE: the file shrank meanwhile, nothing to count). A
+		 * mapping that cannot grow (no address space) must not hide
+		 * what was written: reads go around it from now on. */
+		int64_t len = mmapio_refresh(mf);
+
+		if (len >= 0) {
 			res = mmapio_account_external_write(mf, (uint64_t)off,
 							    (uint64_t)n);
 			if (res < 0 && res != -ERANGE)
 				return res;
+		} else {
+			mmapfs_mapping_cannot_follow(in, (int)len);
 		}
 	} else if (mmapfs_inode_policy_always(in) && fdatasync(fd) < 0) {
 		return -errno;
@@ -488,7 +506,16 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (h->flags & O_APPEND) {
 			/* The file may have grown from outside. */
 			int64_t cur = mmapio_refresh(mf);
-			uint64_t end = cur >= 0 ? (uint64_t)cur : mmapio_len(mf);
+			struct stat st;
+			uint64_t end;
+
+			if (cur < 0) {
+				/* The mapping lags behind: the file's end. */
+				mmapfs_mapping_cannot_follow(in, (int)cur);
+				cur = fstat(mmapio_fd(mf), &st) == 0 ?
+				      st.st_size : (int64_t)mmapio_len(mf);
+			}
+			end = (uint64_t)cur;
 
 			if (end != (uint64_t)off) {
 				/* The kernel's idea of the end was stale. */
@@ -496,7 +523,11 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				off = (off_t)end;
 			}
 		}
-		if ((uint64_t)off >= mmapio_len(mf) && mmapio_is_mapped(mf))
+		/* Growth goes through the descriptor (the mapping follows),
+		 * and so does every write once the mapping could not. */
+		if (mmapio_is_mapped(mf) &&
+		    ((uint64_t)off + size > mmapio_len(mf) ||
+		     mmapfs_mapping_stale(in)))
 			res = write_fallback(in, mf, h, buf, size, off);
 		else
 			res = mmapio_write_grow(mf, (uint64_t)off, buf, size);
@@ -578,6 +609,8 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	if (res == 0 && mf) {
 		int64_t len = mmapio_refresh(mf);
 
+		if (len < 0)
+			mmapfs_mapping_cannot_follow(in, (int)len);
 		if (len >= 0 && (mode & (FALLOC_FL_PUNCH_HOLE |
 					 FALLOC_FL_ZERO_RANGE)) &&
 		    offset < len) {
@@ -591,7 +624,10 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (res == 0 && mmapfs_inode_policy_always(in) && fsync(fd) < 0)
 		res = -errno;
-	mmapfs_own_change_end(in, fd);
+	/* Every mode changes data (or may): set-ID bits and capabilities go
+	 * as on a local file system. */
+	mmapfs_killpriv_ask_caller(req);
+	mmapfs_own_change_end_data(in, fd);
 	mmapfs_mapping_put(in, mf);
 	fuse_reply_err(req, -res);
 }
@@ -649,10 +685,18 @@ void mmapfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 		if (n < 0)
 			res = -errno;
 	}
-	if (n > 0 && mf && mmapio_refresh(mf) >= 0)
-		res = mmapio_account_external_write(mf, (uint64_t)start,
-						    (uint64_t)n);
-	mmapfs_own_change_end(out, fd_out);
+	if (n > 0 && mf) {
+		int64_t grown = mmapio_refresh(mf);
+
+		if (grown >= 0)
+			res = mmapio_account_external_write(mf,
+							    (uint64_t)start,
+							    (uint64_t)n);
+		else
+			mmapfs_mapping_cannot_follow(out, (int)grown);
+	}
+	mmapfs_killpriv_ask_caller(req);
+	mmapfs_own_change_end_data(out, fd_out);
 	mmapfs_mapping_put(out, mf);
 	mmapfs_mapping_put(in, mf_in);
 	if (res < 0)

@@ -5,7 +5,7 @@
  * --check-config) and -o lists are recognised anywhere, positional
  * arguments fill BACKING_DIR then MOUNTPOINT ("--" ends the flags).
  * Each -o list is split on unescaped commas and every option is sorted
- * into: mmapfs's own (config=, log_level=,
+ * into: mmapfs's own (config=, log_level=, metrics_listen=,
  * transport=), mount(8)'s generic options
  * that mean nothing to a FUSE daemon (dropped), and options for libfuse
  * (re-joined, escaped, into fuse_opts). Pure logic: no I/O, no globals.
@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "listen_addr.h"
 
 /* mount(8) options with no meaning for mmapfs: accepted and dropped. */
 static const char *const dropped_options[] = {
@@ -90,6 +92,16 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 		return 0;
 	if (strncmp(opt, "config=", 7) == 0)
 		return set_value(&c->config, opt + 7, "config=", err, errlen);
+	if (strncmp(opt, "metrics_listen=", 15) == 0) {
+		struct mmapfs_listen l;
+		char why[128];
+
+		if (opt[15] && mmapfs_listen_parse(opt + 15, &l, why,
+						   sizeof(why)) < 0)
+			return fail(err, errlen, "metrics_listen: %s", why);
+		return set_value(&c->metrics_listen, opt + 15,
+				 "metrics_listen=", err, errlen);
+	}
 	if (strncmp(opt, "log_level=", 10) == 0)
 		return set_value(&c->log_level, opt + 10, "log_level=", err,
 				 errlen);
@@ -222,6 +234,8 @@ void mmapfs_cmdline_free(struct mmapfs_cmdline *c)
 	free(c->config);
 	free(c->log_level);
 	free(c->transport);
+	free(c->metrics_listen);
 	free(c->fuse_opts);
-	c->config = c->log_level = c->transport = c->fuse_opts = NULL;
+	c->config = c->log_level = c->metrics_listen = c->transport = NULL;
+	c->fuse_opts = NULL;
 }

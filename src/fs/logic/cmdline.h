@@ -26,6 +26,8 @@ struct mmapfs_cmdline {
 	bool has_subtype;           /* -o subtype= given */
 	char *config;               /* -o config=FILE (malloc'd) or NULL */
 	char *log_level;            /* -o log_level=LEVEL (malloc'd) or NULL */
+	char *metrics_listen;       /* -o metrics_listen=ADDR:PORT (malloc'd)
+				     * or NULL; checked by listen_addr.h */
 	char *transport;            /* -o transport=KIND (malloc'd) or NULL */
 	char *fuse_opts;            /* options for libfuse, comma-separated,
 				     * commas inside values escaped (malloc'd;
@@ -35,7 +37,8 @@ struct mmapfs_cmdline {
 /* Parses argv. Options may come before or after the paths. -o takes a
  * comma-separated list ("\," is a literal comma) and may repeat; mount(8)'s
  * generic options are dropped (rw, ro and the kernel flags libfuse
- * understands are passed on), config=, log_level= and transport= are
+ * understands are passed on), config=, log_level=, metrics_listen= and
+ * transport= are
  * mmapfs's own,
  * and everything else goes to libfuse, which rejects what it does not
  * know. allow_other adds default_permissions. Returns 0, or -EINVAL with

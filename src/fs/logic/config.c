@@ -43,6 +43,8 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 	PATH_KEY(CONFIG_KEY_HUGEPAGES, "hugepages", CONFIG_BOOL, hugepages),
 	GLOBAL_KEY(CONFIG_KEY_MAX_MAPPED_FILES, "max_mapped_files",
 		   CONFIG_COUNT, max_mapped_files, 1, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_MAX_MAPPED_BYTES, "max_mapped_bytes",
+		   CONFIG_SIZE, max_mapped_bytes, 0, UINT64_MAX),
 	GLOBAL_KEY(CONFIG_KEY_MAX_LOCKED_BYTES, "max_locked_bytes",
 		   CONFIG_SIZE, max_locked_bytes, 0, UINT64_MAX),
 	GLOBAL_KEY(CONFIG_KEY_WRITEBACK_CACHE, "writeback_cache",
@@ -63,6 +65,14 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 		   CONFIG_DIRNAME, stats_dir, 0, 0),
 	GLOBAL_KEY(CONFIG_KEY_METRICS_MAX_FILES, "metrics_max_files",
 		   CONFIG_COUNT, metrics_max_files, 0, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_METRICS_LISTEN, "metrics_listen",
+		   CONFIG_LISTEN, metrics_listen, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_CLOSED_FILES_MAX, "closed_files_max",
+		   CONFIG_COUNT, closed_files_max, 0, 1000000),
+	GLOBAL_KEY(CONFIG_KEY_STATS_GROUP, "stats_group",
+		   CONFIG_GROUP, stats_group, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_STATS_MODE, "stats_mode",
+		   CONFIG_MODE, stats_mode, 0, 0),
 	GLOBAL_KEY(CONFIG_KEY_LOG_LEVEL, "log_level",
 		   CONFIG_LOG_LEVEL, log_level, 0, 0),
 	GLOBAL_KEY(CONFIG_KEY_TRANSPORT, "transport",
@@ -135,6 +145,7 @@ struct mmapfs_config *config_new_defaults(void)
 	};
 	c->global = (struct mmapfs_global_settings){
 		.max_mapped_files = 4096,
+		.max_mapped_bytes = 0,
 		.max_locked_bytes = 64ull << 20,
 		.writeback_cache = false,
 		.keep_cache = true,
@@ -145,6 +156,10 @@ struct mmapfs_config *config_new_defaults(void)
 		.control_dir = ".ctl",
 		.stats_dir = ".stats",
 		.metrics_max_files = 100,
+		.metrics_listen = "off",
+		.closed_files_max = 256,
+		.stats_group = "-",
+		.stats_mode = 0500,
 		.log_level = MMAPFS_LOG_NOTICE,
 		.transport = MMAPFS_TRANSPORT_AUTO,
 	};
@@ -214,6 +229,12 @@ size_t config_value_size(const struct config_key *k)
 		return NAME_MAX + 1;
 	case CONFIG_LOG_LEVEL:
 		return sizeof(enum mmapfs_log_level);
+	case CONFIG_LISTEN:
+		return MMAPFS_LISTEN_TEXT_MAX;
+	case CONFIG_GROUP:
+		return NAME_MAX + 1;
+	case CONFIG_MODE:
+		return sizeof(unsigned);
 	case CONFIG_TRANSPORT:
 		return sizeof(enum mmapfs_transport);
 	}
@@ -313,6 +334,11 @@ int config_format_value(const struct config_key *k, const void *field,
 
 		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
 	}
+	case CONFIG_LISTEN:
+	case CONFIG_GROUP:
+		return snprintf(buf, len, "%s", (const char *)field);
+	case CONFIG_MODE:
+		return snprintf(buf, len, "%04o", *(const unsigned *)field);
 	case CONFIG_TRANSPORT: {
 		const char *name = mmapfs_transport_name(
 			*(const enum mmapfs_transport *)field);
@@ -382,6 +408,11 @@ static bool values_equal(const struct config_key *k, const void *a,
 	case CONFIG_LOG_LEVEL:
 		return *(const enum mmapfs_log_level *)a ==
 		       *(const enum mmapfs_log_level *)b;
+	case CONFIG_LISTEN:
+	case CONFIG_GROUP:
+		return strcmp(a, b) == 0;
+	case CONFIG_MODE:
+		return *(const unsigned *)a == *(const unsigned *)b;
 	case CONFIG_TRANSPORT:
 		return *(const enum mmapfs_transport *)a ==
 		       *(const enum mmapfs_transport *)b;

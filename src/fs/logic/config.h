@@ -44,6 +44,8 @@ struct mmapfs_file_settings {
 /* Settings only [global] may set. */
 struct mmapfs_global_settings {
 	uint64_t max_mapped_files;     /* LRU cap on idle mappings */
+	uint64_t max_mapped_bytes;     /* cap on mapped address space; 0:
+					* half of what the daemon has */
 	uint64_t max_locked_bytes;     /* cap on .ctl/lock and lock = true */
 	bool writeback_cache;          /* only with every policy = never */
 	bool keep_cache;               /* FOPEN_KEEP_CACHE on open */
@@ -54,6 +56,13 @@ struct mmapfs_global_settings {
 	char control_dir[NAME_MAX + 1];
 	char stats_dir[NAME_MAX + 1];
 	uint64_t metrics_max_files;
+	char metrics_listen[64];       /* "off" or ADDR:PORT (listen_addr.h) */
+	uint64_t closed_files_max;     /* recently closed files kept */
+	char stats_group[NAME_MAX + 1];/* "-" (the mounting user's) or a group
+					* name or number: may read the stats
+					* directory as its mode says */
+	unsigned stats_mode;           /* mode of the stats directory: 0500
+					* plus group/other r-x bits */
 	enum mmapfs_log_level log_level;
 	enum mmapfs_transport transport; /* fixed when the connection starts */
 };

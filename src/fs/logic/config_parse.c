@@ -23,6 +23,13 @@
  * Every problem is reported (not only the first) as "FILE:LINE: message"
  * naming the section and key; any problem fails the whole parse.
  *
+ * mmapfs_config_load() reads only a regular file of at most
+ * CONFIG_FILE_MAX bytes (opened O_NONBLOCK, checked with fstat: a FIFO in
+ * the config's place must not block a reload) and refuses an empty one,
+ * at mount as on reload: a zero-byte file is most likely one caught
+ * halfway through a rewrite, and no config at all is how the built-in
+ * defaults are asked for.
+ *
  * Invariants: a config returned has passed every check below; a failed
  * parse returns nothing and leaks nothing.
  *
@@ -31,14 +38,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_private.h"
+#include "size_parse.h"
 
 /* Largest config file mmapfs_config_load() reads. */
 #define CONFIG_FILE_MAX (1u << 20)
@@ -439,10 +449,6 @@ static int check_range(const struct config_key *k, const char *v, uint64_t n,
 static int parse_number(const struct config_key *k, const char *v,
 			uint64_t *out, char *msg, size_t len)
 {
-	static const struct { const char *name; unsigned shift; } units[] = {
-		{ "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
-		{ "G", 30 }, { "GiB", 30 },
-	};
 	const char *s = v;
 	uint64_t n;
 	unsigned shift = 0;
@@ -457,20 +463,17 @@ static int parse_number(const struct config_key *k, const char *v,
 	if (rc == -EOVERFLOW)
 		return bad_value(msg, len, "value '%s' overflows", v);
 	if (*s) {
-		unsigned i;
+		int unit = mmapfs_size_unit_shift(s, strlen(s));
 
 		if (k->type != CONFIG_SIZE)
 			return bad_value(msg, len,
 					 "bad number '%s' (expected decimal digits)",
 					 v);
-		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (strcmp(s, units[i].name) == 0)
-				break;
-		if (i == sizeof(units) / sizeof(*units))
+		if (unit < 0)
 			return bad_value(msg, len,
 					 "unknown unit '%s' in '%s' (units: K, "
 					 "KiB, M, MiB, G, GiB)", s, v);
-		shift = units[i].shift;
+		shift = (unsigned)unit;
 	}
 	if (n > UINT64_MAX >> shift)
 		return bad_value(msg, len, "value '%s' overflows", v);
@@ -546,6 +549,55 @@ static int parse_dirname(const char *v, char *out, char *msg, size_t len)
 	return 0;
 }
 
+static int parse_listen(const char *v, char *out, char *msg, size_t len)
+{
+	struct mmapfs_listen l;
+	char why[128];
+
+	if (mmapfs_listen_parse(v, &l, why, sizeof(why)) < 0)
+		return bad_value(msg, len, "%s", why);
+	strcpy(out, l.text);
+	return 0;
+}
+
+/* "-", a decimal gid, or the name of a group that exists now. */
+static int parse_group(const char *v, char *out, char *msg, size_t len)
+{
+	char buf[4096];
+	struct group gr, *found = NULL;
+	size_t digits = strspn(v, "0123456789");
+
+	if (strlen(v) > NAME_MAX)
+		return bad_value(msg, len, "name longer than %d bytes",
+				 NAME_MAX);
+	if (strcmp(v, "-") != 0 && !(digits == strlen(v) && digits <= 9) &&
+	    (getgrnam_r(v, &gr, buf, sizeof(buf), &found) != 0 || !found))
+		return bad_value(msg, len, "no group '%s' (expected -, a "
+				 "group name or a number)", v);
+	strcpy(out, v);
+	return 0;
+}
+
+/* Octal permission bits of the stats directory: 0500 (the owner's) plus
+ * any of the group's and others' read and search bits. */
+static int parse_mode(const char *v, unsigned *out, char *msg, size_t len)
+{
+	unsigned m = 0;
+
+	if (strspn(v, "01234567") != strlen(v) || strlen(v) > 4)
+		return bad_value(msg, len, "bad mode '%s' (expected octal, "
+				 "e.g. 0550)", v);
+	for (const char *p = v; *p; p++)
+		m = m * 8 + (unsigned)(*p - '0');
+	if ((m & 0700) != 0500 || (m & ~0555u))
+		return bad_value(msg, len, "mode '%s' must be 0500 plus read "
+				 "and search bits for group or others (0550, "
+				 "0555, ...): the stats files are read-only",
+				 v);
+	*out = m;
+	return 0;
+}
+
 /* Parses v as k's type into field (at least config_value_size(k) bytes). */
 static int parse_value(const struct config_key *k, const char *v, void *field,
 		       char *msg, size_t len)
@@ -570,6 +622,12 @@ static int parse_value(const struct config_key *k, const char *v, void *field,
 		return bad_value(msg, len,
 				 "bad log level '%s' (expected error, warning, "
 				 "notice, info or debug)", v);
+	case CONFIG_LISTEN:
+		return parse_listen(v, field, msg, len);
+	case CONFIG_GROUP:
+		return parse_group(v, field, msg, len);
+	case CONFIG_MODE:
+		return parse_mode(v, field, msg, len);
 	case CONFIG_TRANSPORT:
 		if (mmapfs_transport_parse(v, field) == 0)
 			return 0;
@@ -750,17 +808,48 @@ int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
 	return 0;
 }
 
-/* Reads the whole file at path into a malloc'd buffer. Returns 0 or
- * -errno; -EFBIG beyond CONFIG_FILE_MAX. */
-static int read_file(const char *path, char **text, size_t *len)
+/* Why read_file() cannot be refused: the text for "FILE: cannot read: ". */
+static const char *unreadable_reason(int rc, const struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rc != -EINVAL)
+		return strerror(-rc);
+	if (S_ISFIFO(st->st_mode))
+		return "not a regular file (a FIFO); refused";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return "not a regular file (a device); refused";
+	if (S_ISSOCK(st->st_mode))
+		return "not a regular file (a socket); refused";
+	return "not a regular file; refused";
+}
+
+/* Reads the whole file at path into a malloc'd buffer. Only a regular
+ * file is read: it is opened with O_NONBLOCK, so a FIFO (or a device)
+ * put in the config's place cannot block the open, and fstat refuses it
+ * before any read. Returns 0 or -errno: -EISDIR, -EINVAL another file
+ * that is not regular (*st says what it is), -EFBIG beyond CONFIG_FILE_MAX (by fstat, then by what
+ * was read: the file may grow meanwhile). */
+static int read_file(const char *path, char **text, size_t *len,
+		     struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	size_t n = 0;
 	char *buf;
 	int rc = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st->st_mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(st->st_mode))
+		rc = -EINVAL;
+	else if (st->st_size > (off_t)CONFIG_FILE_MAX)
+		rc = -EFBIG;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);
@@ -795,17 +884,31 @@ int mmapfs_config_load(const char *path, struct mmapfs_config **out,
 		       char **errors)
 {
 	char *text = NULL;
+	struct stat st;
 	size_t len = 0;
 	int rc;
 
 	if (errors)
 		*errors = NULL;
-	rc = read_file(path, &text, &len);
+	memset(&st, 0, sizeof(st));
+	rc = read_file(path, &text, &len, &st);
 	if (rc) {
 		if (errors && asprintf(errors, "%s: cannot read: %s\n", path,
-				       strerror(-rc)) < 0)
+				       unreadable_reason(rc, &st)) < 0)
 			*errors = NULL;
 		return rc;
+	}
+	if (len == 0) {
+		/* Most likely caught halfway through a rewrite (an editor
+		 * that truncates before it writes): applying it would drop
+		 * every setting to its default. */
+		free(text);
+		if (errors && asprintf(errors, "%s: empty file (0 bytes): "
+				       "refused; to run with the built-in "
+				       "defaults, mount without -o config\n",
+				       path) < 0)
+			*errors = NULL;
+		return -EINVAL;
 	}
 	rc = mmapfs_config_parse_text(text, len, path, out, errors);
 	free(text);

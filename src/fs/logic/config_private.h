@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "listen_addr.h"
 
 /* What a key's value is. */
 enum config_type {
@@ -20,6 +21,9 @@ enum config_type {
 	CONFIG_SECONDS,     /* double, decimal seconds, at most 3 decimals */
 	CONFIG_DIRNAME,     /* char[NAME_MAX + 1], one path component */
 	CONFIG_LOG_LEVEL,   /* enum mmapfs_log_level */
+	CONFIG_LISTEN,      /* char[MMAPFS_LISTEN_TEXT_MAX], listen_addr.h */
+	CONFIG_GROUP,       /* char[NAME_MAX + 1]: "-", a group name or gid */
+	CONFIG_MODE,        /* unsigned, octal permission bits */
 	CONFIG_TRANSPORT,   /* enum mmapfs_transport */
 };
 
@@ -43,6 +47,7 @@ enum config_key_index {
 	CONFIG_KEY_HUGEPAGES,
 	CONFIG_NPATH_KEYS,
 	CONFIG_KEY_MAX_MAPPED_FILES = CONFIG_NPATH_KEYS,
+	CONFIG_KEY_MAX_MAPPED_BYTES,
 	CONFIG_KEY_MAX_LOCKED_BYTES,
 	CONFIG_KEY_WRITEBACK_CACHE,
 	CONFIG_KEY_KEEP_CACHE,
@@ -53,6 +58,10 @@ enum config_key_index {
 	CONFIG_KEY_CONTROL_DIR,
 	CONFIG_KEY_STATS_DIR,
 	CONFIG_KEY_METRICS_MAX_FILES,
+	CONFIG_KEY_METRICS_LISTEN,
+	CONFIG_KEY_CLOSED_FILES_MAX,
+	CONFIG_KEY_STATS_GROUP,
+	CONFIG_KEY_STATS_MODE,
 	CONFIG_KEY_LOG_LEVEL,
 	CONFIG_KEY_TRANSPORT,
 	CONFIG_NKEYS

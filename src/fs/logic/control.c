@@ -20,6 +20,10 @@
  */
 #include "control.h"
 
+#include "counters.h"
+#include "metrics_format.h"
+#include "req_stats.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +85,14 @@ static int control_range_op(const struct mmapfs_control *c,
 	return ret;
 }
 
+/* Counts a .ctl/flush command that succeeded (syncs of kind control). */
+static int counted_flush(int ret)
+{
+	if (ret == 0)
+		mmapfs_count(MMAPFS_CNT_CTL_FLUSHES, 1);
+	return ret;
+}
+
 /* Runs a parsed command. err receives the reason of a failure when one is
  * known beyond the errno. */
 static int control_run(const struct mmapfs_control *c,
@@ -94,7 +106,7 @@ static int control_run(const struct mmapfs_control *c,
 	if (cmd->verb == MMAPFS_CTL_RELOAD)
 		return ops->reload(c->ctx);
 	if (cmd->all)
-		return ops->flush_all(c->ctx);
+		return counted_flush(ops->flush_all(c->ctx));
 
 	ret = ops->resolve(c->ctx, cmd->path, &node);
 	if (ret < 0)
@@ -107,7 +119,7 @@ static int control_run(const struct mmapfs_control *c,
 		ret = control_range_op(c, cmd, node, err, errlen);
 		break;
 	case MMAPFS_CTL_FLUSH:
-		ret = ops->flush(c->ctx, node);
+		ret = counted_flush(ops->flush(c->ctx, node));
 		break;
 	case MMAPFS_CTL_EVICT:
 		ret = ops->evict(c->ctx, node);
@@ -269,6 +281,19 @@ static int metrics_max_files(const struct mmapfs_control *c, uint64_t *out)
 	return 0;
 }
 
+/* The event totals of t from the daemon-wide counters: a file's close
+ * must not lower them, as a sum over the rows would. */
+static void daemon_totals(struct mmapfs_stats_totals *t)
+{
+	struct mmapfs_req_totals r;
+
+	mmapfs_req_totals(&r);
+	t->flushes = mmapfs_counter(MMAPFS_CNT_FLUSHES);
+	t->flush_errors = mmapfs_counter(MMAPFS_CNT_FLUSH_ERRORS);
+	t->writes = r.writes;
+	t->bytes_written = r.bytes_written;
+}
+
 int mmapfs_control_stats_open(const struct mmapfs_control *c,
 			      const char *name, struct mmapfs_buf *out)
 {
@@ -290,6 +315,7 @@ int mmapfs_control_stats_open(const struct mmapfs_control *c,
 	if (ret < 0)
 		goto out;
 	mmapfs_stats_sum(set.rows, set.n, &totals);
+	daemon_totals(&totals);
 	switch (f) {
 	case MMAPFS_STATS_FILES:
 		ret = mmapfs_stats_format_files(set.rows, set.n, out);
@@ -298,9 +324,11 @@ int mmapfs_control_stats_open(const struct mmapfs_control *c,
 		ret = metrics_max_files(c, &max_files);
 		if (ret == 0)
 			ret = mmapfs_stats_format_metrics(
-				set.rows, set.n, &totals, max_files,
+				set.rows, set.n, &totals, max_files, c->mount,
 				c->ops->transport ? c->ops->transport(c->ctx) :
 						    NULL, out);
+		if (ret == 0)
+			ret = mmapfs_metrics_format_daemon(c->mount, out);
 		break;
 	default:
 		ret = mmapfs_stats_format_total(f, &totals, out);

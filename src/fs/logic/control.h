@@ -137,6 +137,8 @@ struct mmapfs_control {
 	const struct mmapfs_control_ops *ops;
 	void *ctx;
 	uid_t owner;            /* the mounting user: may write .ctl files */
+	const char *mount;      /* the mount point: the mount label of
+				 * metrics.prom (NULL: no label) */
 };
 
 /* Runs the command written to the control file called verb (its name in
@@ -157,7 +159,10 @@ ssize_t mmapfs_control_execute(const struct mmapfs_control *c,
 			       uid_t uid);
 
 /* Builds the snapshot of the stats file called name into out (appended;
- * out is normally empty). Returns 0; -ENOENT unknown name; -ENOMEM; or
+ * out is normally empty). Gauges (pending bytes, writes, files) are
+ * summed over the rows; event totals (flushes, flush errors, writes,
+ * bytes written) are the daemon-wide counters (counters.h, req_stats.h),
+ * which only grow. Returns 0; -ENOENT unknown name; -ENOMEM; or
  * an op's error. */
 int mmapfs_control_stats_open(const struct mmapfs_control *c,
 			      const char *name, struct mmapfs_buf *out);

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "size_parse.h"
+
 /* The most fields any verb takes: advise PATH ADVICE OFFSET LENGTH. */
 #define CTL_FIELDS_MAX 4
 
@@ -249,30 +251,18 @@ static int ctl_parse_path(const struct ctl_field *f, char *out,
 	return 0;
 }
 
+/* OFFSET or LENGTH: bytes, with an optional binary unit as in the config
+ * (size_parse.h). */
 static int ctl_parse_u64(const struct ctl_field *f, const char *what,
 			 uint64_t *out, char *err, size_t errlen)
 {
-	uint64_t v = 0;
+	const char *why;
 
-	for (size_t i = 0; i < f->len; i++) {
-		unsigned d = (unsigned char)f->s[i] - '0';
-
-		if (d > 9)
-			return ctl_error(-EINVAL, err, errlen,
-					 "%s '%.*s' is not a decimal number of bytes",
-					 what, (int)(f->len < CTL_ERR_FIELD_MAX ?
-						     f->len : CTL_ERR_FIELD_MAX),
-					 f->s);
-		if (v > (UINT64_MAX - d) / 10)
-			return ctl_error(-EINVAL, err, errlen,
-					 "%s '%.*s' is too large", what,
-					 (int)(f->len < CTL_ERR_FIELD_MAX ?
-					       f->len : CTL_ERR_FIELD_MAX),
-					 f->s);
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	if (mmapfs_size_parse(f->s, f->len, out, &why) == 0)
+		return 0;
+	return ctl_error(-EINVAL, err, errlen, "%s '%.*s' %s", what,
+			 (int)(f->len < CTL_ERR_FIELD_MAX ? f->len :
+			       CTL_ERR_FIELD_MAX), f->s, why);
 }
 
 /* OFFSET and LENGTH from fields[first..n). */

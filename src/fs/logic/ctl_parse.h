@@ -77,8 +77,10 @@ int mmapfs_ctl_verb_from_name(const char *name, enum mmapfs_ctl_verb *out);
  *     components are dropped ("./a//b/" is "a/b"); a PATH that is empty
  *     after that is -EINVAL. For flush, the field `*` exactly means every
  *     file (write `./` then `*` for a file named "*").
- *   - OFFSET and LENGTH are decimal digits only (no sign, no hex, no
- *     blanks); a value above UINT64_MAX is -EINVAL. LENGTH 0 is allowed.
+ *   - OFFSET and LENGTH are bytes: decimal digits with an optional
+ *     binary unit as in the config (K or KiB, M or MiB, G or GiB:
+ *     `1M`, `4KiB`; size_parse.h); no sign, no hex, no blanks; a value
+ *     above UINT64_MAX is -EINVAL. LENGTH 0 is allowed.
  *   - reload accepts any text (after the length, UTF-8 and control
  *     character checks) and ignores it.
  *

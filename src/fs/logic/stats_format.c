@@ -141,6 +141,7 @@ void mmapfs_stats_sum(const struct mmapfs_stats_row *rows, size_t n,
 		add_sat(&out->flush_errors, r->flush_errors);
 		add_sat(&out->bytes_written, r->bytes_written);
 		add_sat(&out->writes, r->writes);
+		add_sat(&out->mapped_bytes, r->mapped ? r->size : 0);
 	}
 }
 
@@ -282,7 +283,7 @@ int mmapfs_stats_format_files(const struct mmapfs_stats_row *rows, size_t n,
 
 /* A label value: backslash, double quote and newline escaped; invalid
  * UTF-8 bytes replaced by U+FFFD (the format requires UTF-8). */
-static int append_label_value(struct mmapfs_buf *b, const char *s)
+int mmapfs_prom_label_value(struct mmapfs_buf *b, const char *s)
 {
 	size_t len = strlen(s), i = 0;
 	int ret = 0;
@@ -313,13 +314,35 @@ static int append_family(struct mmapfs_buf *b, const char *name,
 				 name, help, name, type);
 }
 
-static int append_total(struct mmapfs_buf *b, const char *name,
-			const char *type, const char *help, uint64_t v)
+/* A family of one sample; labels: "" or `mount="..."` (no comma). */
+static int append_total(struct mmapfs_buf *b, const char *labels,
+			const char *name, const char *type, const char *help,
+			uint64_t v)
 {
 	int ret = append_family(b, name, type, help);
 
-	if (ret == 0)
+	if (ret == 0 && labels[0])
+		ret = mmapfs_buf_printf(b, "%s{%s} %" PRIu64 "\n", name,
+					labels, v);
+	else if (ret == 0)
 		ret = mmapfs_buf_printf(b, "%s %" PRIu64 "\n", name, v);
+	return ret;
+}
+
+/* `mount="..."` for mount, "" for NULL, with the separator sep after it
+ * (for a label list that goes on). */
+static int mount_label_text(struct mmapfs_buf *b, const char *mount,
+			    const char *sep)
+{
+	int ret;
+
+	if (!mount)
+		return mmapfs_buf_append(b, "", 0);
+	ret = mmapfs_buf_append(b, "mount=\"", 7);
+	if (ret == 0)
+		ret = mmapfs_prom_label_value(b, mount);
+	if (ret == 0)
+		ret = mmapfs_buf_printf(b, "\"%s", sep);
 	return ret;
 }
 
@@ -353,16 +376,18 @@ static const struct {
 };
 
 static int append_file_sample(struct mmapfs_buf *b, enum file_metric m,
-			      const struct mmapfs_stats_row *r)
+			      const struct mmapfs_stats_row *r,
+			      const char *mount_label)
 {
 	uint64_t v;
 	int ret;
 
 	if (m == FM_LAST_FLUSH_AGE && r->last_flush_age_ms < 0)
 		return 0;
-	ret = mmapfs_buf_printf(b, "%s{path=\"", file_metrics[m].name);
+	ret = mmapfs_buf_printf(b, "%s{%spath=\"", file_metrics[m].name,
+				mount_label);
 	if (ret == 0)
-		ret = append_label_value(b, r->relpath);
+		ret = mmapfs_prom_label_value(b, r->relpath);
 	if (ret < 0)
 		return ret;
 	switch (m) {
@@ -385,66 +410,93 @@ static int append_file_sample(struct mmapfs_buf *b, enum file_metric m,
 	return mmapfs_buf_printf(b, "\"} %" PRIu64 "\n", v);
 }
 
+static int append_totals(struct mmapfs_buf *out, const char *labels,
+			 const struct mmapfs_stats_totals *t)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t offset;
+	} totals[] = {
+		{ "mmapfs_files", "gauge",
+		  "Files with an open mapping or non-zero counters.",
+		  offsetof(struct mmapfs_stats_totals, files) },
+		{ "mmapfs_mapped_files", "gauge", "Files with an open mapping.",
+		  offsetof(struct mmapfs_stats_totals, mapped_files) },
+		{ "mmapfs_mapped_bytes", "gauge",
+		  "Sizes of the files with an open mapping, in bytes.",
+		  offsetof(struct mmapfs_stats_totals, mapped_bytes) },
+		{ "mmapfs_pending_bytes", "gauge",
+		  "Bytes written and not yet durable, over all files.",
+		  offsetof(struct mmapfs_stats_totals, pending_bytes) },
+		{ "mmapfs_pending_writes", "gauge",
+		  "Write calls since the last durable flush, over all files.",
+		  offsetof(struct mmapfs_stats_totals, pending_writes) },
+		{ "mmapfs_flushes_total", "counter",
+		  "Successful durable flushes since the daemon started.",
+		  offsetof(struct mmapfs_stats_totals, flushes) },
+		{ "mmapfs_flush_errors_total", "counter",
+		  "Failed flushes since the daemon started.",
+		  offsetof(struct mmapfs_stats_totals, flush_errors) },
+		{ "mmapfs_bytes_written_total", "counter",
+		  "Bytes written since the daemon started.",
+		  offsetof(struct mmapfs_stats_totals, bytes_written) },
+		{ "mmapfs_writes_total", "counter",
+		  "Write requests since the daemon started.",
+		  offsetof(struct mmapfs_stats_totals, writes) },
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]) && ret == 0;
+	     i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)t + totals[i].offset, sizeof(v));
+		ret = append_total(out, labels, totals[i].name, totals[i].type,
+				   totals[i].help, v);
+	}
+	return ret;
+}
+
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
-				uint64_t max_files, const char *transport,
+				uint64_t max_files, const char *mount,
+				const char *transport,
 				struct mmapfs_buf *out)
 {
-	const struct mmapfs_stats_row **v;
+	struct mmapfs_buf labels = MMAPFS_BUF_INIT, prefix = MMAPFS_BUF_INIT;
+	const struct mmapfs_stats_row **v = NULL;
 	size_t shown = n < max_files ? n : (size_t)max_files;
 	int ret;
 
-	ret = append_family(out, "mmapfs_info", "gauge",
-			    "Version of the mmapfs daemon and the transport "
-			    "in use, as labels.");
+	/* The mount label alone, and as the first of a list. */
+	ret = mount_label_text(&labels, mount, "");
 	if (ret == 0)
-		ret = mmapfs_buf_printf(out, "mmapfs_info{version=\"%s\"",
-					MMAPFS_VERSION);
+		ret = mount_label_text(&prefix, mount, ",");
+	if (ret == 0)
+		ret = append_family(out, "mmapfs_info", "gauge",
+				    "Version of the mmapfs daemon and the transport "
+				    "in use, as labels.");
+	if (ret == 0)
+		ret = mmapfs_buf_printf(out, "mmapfs_info{%sversion=\"%s\"",
+					prefix.data, MMAPFS_VERSION);
 	if (ret == 0 && transport)
 		ret = mmapfs_buf_printf(out, ",transport=\"%s\"", transport);
 	if (ret == 0)
 		ret = mmapfs_buf_printf(out, "} 1\n");
 	if (ret == 0)
-		ret = append_total(out, "mmapfs_files", "gauge",
-				   "Files with an open mapping or non-zero counters.",
-				   t->files);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_mapped_files", "gauge",
-				   "Files with an open mapping.", t->mapped_files);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_pending_bytes", "gauge",
-				   "Bytes written and not yet durable, over all files.",
-				   t->pending_bytes);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_pending_writes", "gauge",
-				   "Write calls since the last durable flush, over all files.",
-				   t->pending_writes);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_flushes_total", "counter",
-				   "Successful durable flushes, over all files.",
-				   t->flushes);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_flush_errors_total", "counter",
-				   "Failed flushes, over all files.", t->flush_errors);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_bytes_written_total", "counter",
-				   "Bytes written, over all files.", t->bytes_written);
-	if (ret == 0)
-		ret = append_total(out, "mmapfs_writes_total", "counter",
-				   "Write calls, over all files.", t->writes);
-	if (ret < 0 || shown == 0)
-		return ret;
-
-	v = sorted_rows(rows, n, cmp_busiest, &ret);
-	if (ret < 0)
-		return ret;
-	for (unsigned m = 0; m < FM_COUNT && ret == 0; m++) {
+		ret = append_totals(out, labels.data, t);
+	if (ret == 0 && shown > 0)
+		v = sorted_rows(rows, n, cmp_busiest, &ret);
+	for (unsigned m = 0; m < FM_COUNT && ret == 0 && shown > 0; m++) {
 		ret = append_family(out, file_metrics[m].name,
 				    file_metrics[m].type, file_metrics[m].help);
 		for (size_t i = 0; i < shown && ret == 0; i++)
-			ret = append_file_sample(out, (enum file_metric)m, v[i]);
+			ret = append_file_sample(out, (enum file_metric)m, v[i],
+						 prefix.data);
 	}
 	free(v);
+	mmapfs_buf_free(&labels);
+	mmapfs_buf_free(&prefix);
 	return ret;
 }
 

@@ -62,6 +62,7 @@ struct mmapfs_stats_totals {
 	uint64_t flush_errors;
 	uint64_t bytes_written;
 	uint64_t writes;
+	uint64_t mapped_bytes;      /* sizes of the files with a mapping */
 };
 
 /* The files of `.stats/`. */
@@ -88,7 +89,9 @@ const char *mmapfs_stats_file_name(enum mmapfs_stats_file f);
 /* Finds the stats file called name. Returns 0 or -ENOENT. */
 int mmapfs_stats_file_from_name(const char *name, enum mmapfs_stats_file *out);
 
-/* Sums rows into *out (saturating at UINT64_MAX). */
+/* Sums rows into *out (saturating at UINT64_MAX). The daemon then
+ * replaces the event totals (flushes, flush_errors, bytes_written,
+ * writes) with its daemon-wide counters, which outlive closed files. */
 void mmapfs_stats_sum(const struct mmapfs_stats_row *rows, size_t n,
 		      struct mmapfs_stats_totals *out);
 
@@ -107,19 +110,27 @@ int mmapfs_stats_format_files(const struct mmapfs_stats_row *rows, size_t n,
 			      struct mmapfs_buf *out);
 
 /* `metrics.prom`: Prometheus text exposition format 0.0.4. Totals always
- * (mmapfs_info, mmapfs_files, mmapfs_mapped_files, mmapfs_pending_bytes,
- * mmapfs_pending_writes, mmapfs_flushes_total, mmapfs_flush_errors_total,
- * mmapfs_bytes_written_total, mmapfs_writes_total); per-file families
- * mmapfs_file_* labelled path="..." for at most max_files rows, the
- * busiest first: most pending bytes, then most bytes written, then path.
+ * (mmapfs_info, mmapfs_files, mmapfs_mapped_files, mmapfs_mapped_bytes,
+ * mmapfs_pending_bytes, mmapfs_pending_writes, mmapfs_flushes_total,
+ * mmapfs_flush_errors_total, mmapfs_bytes_written_total,
+ * mmapfs_writes_total); per-file families mmapfs_file_* labelled
+ * path="..." for at most max_files rows, the busiest first: most pending
+ * bytes, then most bytes written, then path. mount (may be NULL: no such
+ * label) is the value of a mount="..." label put first on every sample;
+ * transport (the one in use, "dev" or "io_uring"; NULL: no such label) is
+ * a label of mmapfs_info.
  * Label values escape backslash, double quote and newline; bytes that are
  * not valid UTF-8 become U+FFFD. transport (the one in use, "dev" or
  * "io_uring") is a label of mmapfs_info; NULL leaves it out. Returns 0,
  * -ENOMEM. */
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
-				uint64_t max_files, const char *transport,
-				struct mmapfs_buf *out);
+				uint64_t max_files, const char *mount,
+				const char *transport, struct mmapfs_buf *out);
+
+/* Appends s as a Prometheus label value (without the quotes), escaped as
+ * above. Returns 0 or -ENOMEM. */
+int mmapfs_prom_label_value(struct mmapfs_buf *b, const char *s);
 
 /* `version`: "mmapfs VERSION\n". Returns 0 or -ENOMEM. */
 int mmapfs_stats_format_version(struct mmapfs_buf *out);

@@ -13,9 +13,15 @@
  * are O(1) each (one list unlink or append per inode).
  *
  * Budget: a quarter of RLIMIT_NOFILE's soft limit (read after main.c
- * raised it), at least 256: the rest stays for mappings, open files'
- * descriptors and directory streams. Only descriptors of inodes with a
- * handle count; they can be closed again.
+ * raised it), at least MIN_BUDGET: the rest stays for mappings, open
+ * files' descriptors and directory streams. Only descriptors of inodes
+ * with a handle count; they can be closed again. main.c refuses to start
+ * below MMAPFS_MIN_NOFILE, so the budget is always below the limit. When
+ * the process runs out of descriptors all the same (EMFILE, or ENFILE for
+ * the system), the caller of the failed open asks
+ * mmapfs_fdcache_relieve() to close idle descriptors below the budget
+ * too, and retries once: an open that can be served by closing an idle
+ * one never fails.
  *
  * Handles of files: a directory opened by handle is always connected to
  * the tree (the kernel reconnects it), but a plain handle of a file whose
@@ -78,6 +84,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/inode.h"
@@ -89,7 +96,7 @@
 /* The handle_type flag of a connectable handle (linux/exportfs.h). */
 #define HANDLE_TYPE_CONNECTABLE 0x10000
 
-#define MIN_BUDGET 256
+#define MIN_BUDGET 16
 
 /* Room for any file handle. */
 union handle_buf {
@@ -98,6 +105,8 @@ union handle_buf {
 };
 /* Descriptors closed per pass outside the lock. */
 #define EVICT_BATCH 16
+/* Idle descriptors closed by one mmapfs_fdcache_relieve(). */
+#define RELIEVE_BATCH 64
 
 static struct mmapfs_lock cache_lock = MMAPFS_LOCK_INITIALIZER;
 static struct mmapfs_inode *lru_head, *lru_tail; /* head: least recent */
@@ -158,6 +167,26 @@ static void close_all(const int *fds, int n)
 {
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
+}
+
+bool mmapfs_fdcache_relieve(int err)
+{
+	int fds[RELIEVE_BATCH], n = 0;
+
+	if (err != EMFILE && err != ENFILE)
+		return false;
+	mmapfs_lock(&cache_lock);
+	while (lru_head && n < RELIEVE_BATCH) {
+		struct mmapfs_inode *in = lru_head;
+
+		lru_unlink(in);
+		fds[n++] = in->fds.fd;
+		in->fds.fd = -1;
+		open_fds--;
+	}
+	mmapfs_unlock(&cache_lock);
+	close_all(fds, n);
+	return n > 0;
 }
 
 /* Drops one pin (cache_lock held); collects descriptors to close. */
@@ -249,6 +278,7 @@ int mmapfs_fdcache_init(int root_fd)
 		return 0;
 	}
 	mount_fd = mfd;
+	mmapfs_counters_set_fd_cache(0, budget);
 	fh = handle_at(root_fd, ".", AT_HANDLE_CONNECTABLE, &mfd);
 	connectable = fh != NULL;
 	free(fh);
@@ -288,6 +318,12 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 	}
 }
 
+/* Publishes open_fds and budget for metrics.prom. cache_lock held. */
+static void publish_locked(void)
+{
+	mmapfs_counters_set_fd_cache(open_fds, budget);
+}
+
 void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n;
@@ -296,6 +332,7 @@ void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 	if (in->fds.handle)
 		open_fds++;
 	n = unpin_locked(in, fds);
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	close_all(fds, n);
 }
@@ -311,6 +348,7 @@ void mmapfs_fdcache_drop(struct mmapfs_inode *in)
 		open_fds--;
 	fd = in->fds.fd;
 	in->fds.fd = -1;
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	if (fd >= 0)
 		close(fd);
@@ -394,13 +432,19 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		memcpy(&hb, in->fds.handle,
 		       sizeof(*in->fds.handle) + in->fds.handle->handle_bytes);
 	mmapfs_unlock(&cache_lock);
-	if (fd >= 0)
+	if (fd >= 0) {
+		mmapfs_count(MMAPFS_CNT_FD_HITS, 1);
 		return fd;
+	}
+	mmapfs_count(MMAPFS_CNT_FD_REOPENS, 1);
 
 	/* Closed by the cache (so it has a handle): open it again. Another
 	 * request may do the same meanwhile; the first one in keeps its
 	 * descriptor. */
 	mine = open_by_handle(&hb);
+	if ((mine == -EMFILE || mine == -ENFILE) &&
+	    mmapfs_fdcache_relieve(-mine))
+		mine = open_by_handle(&hb);
 	if (mine == -ESTALE || mine == -ENOENT)
 		/* Gone, or an unlinked open file: its mapping's descriptor
 		 * stands in (-ENOENT when not open). */
@@ -417,6 +461,7 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 		n = unpin_locked(in, fds);
 	else
 		n = evict_locked(fds);
+	publish_locked();
 	mmapfs_unlock(&cache_lock);
 	if (mine >= 0)
 		close(mine);

@@ -38,5 +38,11 @@ void mmapfs_fdcache_set_stand_in(int (*fn)(struct mmapfs_inode *in));
  * failed call holds no pin). Thread-safe. */
 int mmapfs_inode_fd_get(struct mmapfs_inode *in);
 void mmapfs_inode_fd_put(struct mmapfs_inode *in);
+/* After an open failed with err: when err is EMFILE or ENFILE, closes
+ * idle cached descriptors (also below the budget) and returns true when
+ * it closed any (the caller retries its open once); else false. */
+bool mmapfs_fdcache_relieve(int err);
+/* The smallest RLIMIT_NOFILE the daemon starts with (daemon/main.c). */
+#define MMAPFS_MIN_NOFILE 128
 
 #endif /* MMAPFS_MODEL_FDCACHE_H */

@@ -118,9 +118,13 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	atomic_init(&in->out.watch_users, 0);
 	in->map.policy_override = false;
 	in->map.evict_state = MMAPFS_EVICT_NONE;
+	in->map.mapped_len = 0;
+	in->map.map_unmapped = false;
+	in->map.demote = false;
+	atomic_init(&in->map.stale, false);
 	memset(&in->map.override_policy, 0, sizeof(in->map.override_policy));
 	in->ctl.handle = NULL;
-	in->ctl.locked_bytes = 0;
+	in->ctl.locks = (struct mmapfs_lockset)MMAPFS_LOCKSET_INIT;
 }
 
 int mmapfs_inode_table_init(int root_fd)
@@ -413,6 +417,8 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 	}
 	if (res == 0 && !in) {
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && mmapfs_fdcache_relieve(errno))
+			fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		res = fd < 0 ? -errno :
 			mmapfs_inode_from_fd(dfd, name, fd, &e->attr, &in);
 	}

@@ -17,6 +17,9 @@
  * Locks of the model, outermost first (a lock may be taken while holding
  * one above it, never one below it):
  *   reload_lock  (reload.c)      serialises reloads
+ *   ctl_lock     (ctl_lock.c)    serialises .ctl/lock and unlock (and the
+ *                                FORGET of a file with locked pages); held
+ *                                across the release of their open
  *   policy_lock  (mapping.c)     serialises policy changes; held while a
  *                                stricter policy flushes (no request
  *                                takes it)
@@ -47,8 +50,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "logic/closed_files.h"
 #include "logic/config.h"
 #include "logic/lock.h"
+#include "logic/lockset.h"
 #include "mmapio.h"
 
 #define MMAPFS_VIRTUAL_INO_BIT (UINT64_C(1) << 63)
@@ -100,8 +105,10 @@ struct mmapfs_inode_entry {
 /* The shared mapping of an open regular file, its settings and handles.
  * Locking: lock (the inode lock) guards open_count, inflight, mf, map_fd,
  * evict_error, relpath, settings, locked_bytes, handles, policy_override,
- * override_policy and evict_state; open_next, open_prev, listed: the
- * open-list lock (mapping.c); referenced, mtime_tick: atomics. While
+ * override_policy, evict_state, mapped_len, map_unmapped and demote;
+ * open_next, open_prev, listed: the open-list lock (mapping.c);
+ * counts_carry, counts_base: lock; referenced, mtime_tick, stale: atomics
+ * (stale set under lock). While
  * open_count > 0 the kernel holds the inode, so no FORGET can free it. */
 struct mmapfs_inode_mapping {
 	struct mmapfs_lock lock;
@@ -133,6 +140,24 @@ struct mmapfs_inode_mapping {
 	 * keeps). */
 	enum { MMAPFS_EVICT_NONE, MMAPFS_EVICT_FLUSHING,
 	       MMAPFS_EVICT_FLUSHED } evict_state;
+	/* Address space: the bytes of mf's mapping counted against
+	 * max_mapped_bytes; the next mapping is made without one (the file
+	 * outgrew what may be mapped); the mapping is to be replaced by
+	 * pread/pwrite once no request uses it; and, until then, the file
+	 * grew past what the mapping could follow, so reads and writes go
+	 * around it (mmapfs_mapping_stale). */
+	uint64_t mapped_len;
+	bool map_unmapped;
+	bool demote;
+	atomic_bool stale;
+
+	/* The file's event counters: those of its earlier mappings (and,
+	 * taken back at the first open, of the table of recently closed
+	 * files) in counts_carry, and what libmmapio counted when the
+	 * current mapping was made in counts_base; the file's counters are
+	 * counts_carry + (mmapio_stats(mf) - counts_base). */
+	struct mmapfs_file_counts counts_carry;
+	struct mmapio_stats counts_base;
 
 	struct mmapfs_inode *open_next, *open_prev;
 	bool listed;             /* on the open list */
@@ -157,12 +182,12 @@ struct mmapfs_inode_outside {
 	atomic_uint watch_users; /* the watcher thread is checking it */
 };
 
-/* .ctl/lock: the open that keeps the mapping pinned while bytes of it are
- * locked, and how many (whole pages).
- * Locking: the .ctl/lock lock of control_ops.c. */
+/* .ctl/lock: the open that keeps the mapping pinned while pages of it are
+ * locked, and which pages.
+ * Locking: the .ctl/lock lock of ctl_lock.c. */
 struct mmapfs_inode_control {
 	struct mmapfs_handle *handle;
-	uint64_t locked_bytes;
+	struct mmapfs_lockset locks;
 };
 
 struct mmapfs_inode {
@@ -173,7 +198,7 @@ struct mmapfs_inode {
 	struct mmapfs_inode_entry tab;       /* owner: model/inode.c */
 	struct mmapfs_inode_mapping map;     /* owner: model/mapping.c */
 	struct mmapfs_inode_outside out;     /* owner: model/outside.c */
-	struct mmapfs_inode_control ctl;     /* owner: virtual/control_ops.c */
+	struct mmapfs_inode_control ctl;     /* owner: model/ctl_lock.c */
 };
 
 /* An open file or directory (fuse_file_info.fh).

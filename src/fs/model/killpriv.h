@@ -24,5 +24,9 @@ bool mmapfs_killpriv_v2(void);
  * as the current request asks, and drops security.capability. True when
  * it changed something. */
 bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st);
+/* For requests without a kill flag (fallocate, copy_file_range): the
+ * set-ID bits go unless the caller of req has CAP_FSETID, as on a local
+ * file system. Call in the handler before mmapfs_own_change_end_data. */
+void mmapfs_killpriv_ask_caller(fuse_req_t req);
 
 #endif /* MMAPFS_MODEL_KILLPRIV_H */

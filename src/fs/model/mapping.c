@@ -38,7 +38,36 @@
  *     error an eviction's unmap reports (a close-rule flush that failed,
  *     or the sticky error of a file evicted through .ctl/evict) is kept
  *     in the inode (evict_error) and reported like the sticky error.
+ *   - Address space is capped too (max_mapped_bytes; 0: half of what the
+ *     daemon has, from RLIMIT_AS or the size of the user address space):
+ *     mapped_bytes counts the page-rounded lengths of mapped files
+ *     (mapped_len, brought up to date when a request unpins the mapping,
+ *     so growth counts), and the sweep evicts while either cap is
+ *     exceeded. A file longer than the cap is served by pread/pwrite
+ *     (options.no_mapping) once the request that mapped or grew it has
+ *     unpinned it, so no user can make the daemon keep more than the cap
+ *     mapped, and threads, heap and stacks keep room.
+ *   - A mapping that cannot follow the file's growth (mremap fails,
+ *     usually ENOMEM: no address space) must not make acknowledged bytes
+ *     unreadable: the write path reports it (mmapfs_mapping_cannot_follow)
+ *     before it replies; reads and writes then go around the mapping
+ *     (mmapfs_mapping_stale, ops_file.c), and once no request pins it the
+ *     mapping is unmapped (demote: flushed first with no lock held, as an
+ *     eviction) and the file is served by pread/pwrite until its last
+ *     release (map_unmapped). A mapping that cannot be made again after
+ *     an eviction for want of address space is made without one too
+ *     (libmmapio's unmapped_fallback covers ENOMEM).
  *   - Open inodes are linked in one list (for reload, stats and exit).
+ *   - Counters (logic/closed_files.h): libmmapio's counters belong to the
+ *     file's state, which goes when its last mapping goes with nothing
+ *     pending. So whenever a mapping goes (eviction, last release) what
+ *     it counted is added to the inode's counts_carry (the close rule's
+ *     flush is run first, outside the lock, so it is counted too), the
+ *     last release files the result in the table of recently closed
+ *     files, and the next first open of the file takes it back. A release
+ *     and a first open of the same file that overlap (the open maps the
+ *     file before the release's close) may count the events between the
+ *     two in both; the counters only err upwards.
  *
  *   - No lock is held across a flush, a sync or an unmap that may sync:
  *     choose under the lock, do the slow part outside it. The last
@@ -76,9 +105,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "logic/closed_files.h"
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
@@ -94,6 +127,8 @@ static _Atomic uint64_t mapped_count;
 static _Atomic uint64_t max_mapped = 4096;
 static _Atomic uint64_t max_locked;
 static _Atomic uint64_t locked_total;
+static _Atomic uint64_t mapped_bytes;    /* sum of map.mapped_len */
+static _Atomic uint64_t max_bytes = UINT64_MAX;
 
 void mmapfs_handle_free(struct mmapfs_handle *h)
 {
@@ -221,8 +256,46 @@ static void log_mapped(const struct mmapfs_inode *in, bool rw)
 			    policy);
 }
 
+/* max_mapped_bytes = 0: half the address space the daemon may have. */
+static uint64_t auto_max_bytes(void)
+{
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+	uint64_t space = 1;
+	struct rlimit rl;
+
+	/* The stack sits at the top of the user address space: the power
+	 * of two above it is that space's size (128 TiB on x86-64 with 4
+	 * page-table levels). */
+	while (space <= top && space < (UINT64_C(1) << 63))
+		space <<= 1;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (uint64_t)rl.rlim_cur < space)
+		space = (uint64_t)rl.rlim_cur;
+	return space / 2;
+}
+
+/* Brings in's share of mapped_bytes in line with its mapping's length
+ * (0 without a mapping). in->lock held. */
+static void account_len_locked(struct mmapfs_inode *in)
+{
+	uint64_t want = 0;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (in->map.mf && mmapio_is_mapped(in->map.mf)) {
+		uint64_t page = mmapio_page_size();
+
+		want = (mmapio_len(in->map.mf) + page - 1) / page * page;
+	}
+	if (want == in->map.mapped_len)
+		return;
+	atomic_fetch_add(&mapped_bytes, want - in->map.mapped_len);
+	in->map.mapped_len = want;
+}
+
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
- * the kernel allows. in->lock held. Returns 0 or -errno. */
+ * the kernel allows and the file was not demoted (a file longer than
+ * max_mapped_bytes is demoted by its first unpin). in->lock held. Returns
+ * 0 or -errno. */
 static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 {
 	struct mmapio_options o;
@@ -236,15 +309,24 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	o.preallocate = in->map.settings.preallocate;
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
+	o.no_mapping = in->map.map_unmapped;
 	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
 	if (res < 0) {
 		close(fd);
 		return res;
 	}
 	in->map.mf = mf;
+	/* Counts a state libmmapio kept (a file closed with writes pending)
+	 * brings along are not this mapping's. */
+	mmapio_stats(mf, &in->map.counts_base);
 	log_mapped(in, rw);
 	if (!mmapio_is_mapped(mf))
 		return 0;
+	account_len_locked(in);
+	/* Longer than the cap (no stat of its own for it: the first open
+	 * of every file would pay one): the first unpin demotes it. */
+	if (in->map.mapped_len > atomic_load(&max_bytes))
+		in->map.demote = true;
 	/* Page faults in the daemon read just their page: the READ handler
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
@@ -289,9 +371,12 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	mmapfs_config_settings_for(cfg, in->map.relpath, &in->map.settings);
 	mmapfs_config_unref(cfg);
 	override_apply_locked(in);
+	(void)mmapfs_closed_take(in->dev, in->ino, &in->map.counts_carry);
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && mmapfs_fdcache_relieve(errno))
+		fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS ||
 		       errno == ETXTBSY)) {
 		rw = false;
@@ -317,14 +402,73 @@ static int mf_sticky_error(struct mmapio_file *mf)
 	return st.sticky_error;
 }
 
+/* True when unmapping mf now would sync: the close rule flushes what is
+ * pending under any policy but never. */
+static bool unmap_would_sync(struct mmapio_file *mf)
+{
+	struct mmapio_policy p;
+
+	mmapio_flush_policy(mf, &p);
+	return p.kind != MMAPIO_POLICY_NEVER &&
+	       (mmapio_pending_bytes(mf) || mmapio_pending_writes(mf));
+}
+
+/* The mapping whose counters are st went: keeps them in counts_carry.
+ * in->lock held. */
+static void counts_fold_locked(struct mmapfs_inode *in,
+			       const struct mmapio_stats *st)
+{
+	assert(mmapfs_lock_held(&in->map.lock));
+	mmapfs_file_counts_add_delta(&in->map.counts_carry, st,
+				     &in->map.counts_base);
+	memset(&in->map.counts_base, 0, sizeof(in->map.counts_base));
+}
+
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out)
+{
+	struct mmapio_stats st;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	*out = in->map.counts_carry;
+	if (in->map.mf) {
+		mmapio_stats(in->map.mf, &st);
+		mmapfs_file_counts_add_delta(out, &st, &in->map.counts_base);
+	}
+}
+
 /* What the last release took out of an inode, to be closed once its lock
- * is dropped: closing may flush (the close rule of the policy). */
+ * is dropped: closing may flush (the close rule of the policy). The
+ * counters are filed in the table of recently closed files then. */
 struct released {
 	struct mmapio_file *mf;  /* NULL: none */
 	bool was_mapped;
+	uint64_t mapped_len;     /* its share of mapped_bytes */
 	int map_fd;              /* -1: none */
 	char *relpath;
+	struct mmapfs_inode *in; /* alive until the release is answered */
+	struct mmapfs_closed_file closed;   /* relpath set at the filing */
+	struct mmapio_stats base;           /* counts_base of mf */
 };
+
+/* Files the counters of a release as they are now, before the close
+ * rule's flush, so that the file keeps a row in the stats while its
+ * release finishes with no lock held (release_count() then replaces the
+ * entry with the final counters). */
+static void file_provisional(const struct released *r)
+{
+	struct mmapfs_closed_file f = r->closed;
+	struct mmapio_stats st;
+
+	f.relpath = r->relpath;
+	if (r->mf) {
+		mmapio_stats(r->mf, &st);
+		mmapfs_file_counts_add_delta(&f.counts, &st, &r->base);
+		f.size = mmapio_len(r->mf);
+		f.rw = mmapio_mode(r->mf) == MMAPIO_RW;
+	}
+	(void)mmapfs_closed_put(&f);   /* a failure: release_count() retries */
+}
 
 /* Takes the mapping, descriptor and path out of in (its last release, or
  * a failed first open). in->lock held. */
@@ -336,6 +480,8 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	r->was_mapped = r->mf && mmapio_is_mapped(r->mf);
 	if (r->mf)
 		unlock_accounting(in);
+	r->mapped_len = in->map.mapped_len;
+	in->map.mapped_len = 0;
 	in->map.mf = NULL;
 	r->map_fd = in->map.map_fd;
 	in->map.map_fd = -1;
@@ -343,11 +489,75 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	in->map.relpath = NULL;
 	in->map.evict_error = 0;
 	in->map.evict_state = MMAPFS_EVICT_NONE;
+	in->map.map_unmapped = false;
+	in->map.demote = false;
+	atomic_store(&in->map.stale, false);
+	memset(&r->closed, 0, sizeof(r->closed));
+	r->in = in;
+	r->closed.dev = in->dev;
+	r->closed.ino = in->ino;
+	r->closed.policy = in->map.settings.flush;
+	r->closed.counts = in->map.counts_carry;
+	r->base = in->map.counts_base;
+	memset(&in->map.counts_carry, 0, sizeof(in->map.counts_carry));
+	memset(&in->map.counts_base, 0, sizeof(in->map.counts_base));
+	file_provisional(r);
+}
+
+/* Files the counters of a released file in the table of recently closed
+ * files, under its current path (it may have been renamed since its first
+ * open). No lock held. */
+static void file_closed(struct released *r)
+{
+	char *path = NULL;
+
+	r->closed.relpath = r->relpath;
+	if (!mmapfs_file_counts_zero(&r->closed.counts) && r->in &&
+	    mmapfs_inode_path(r->in, &path) == 0)
+		r->closed.relpath = path;
+	if (mmapfs_closed_put(&r->closed) < 0)
+		mmapfs_warn("%s: counters lost at close: out of memory",
+			    r->relpath ? r->relpath : "?");
+	free(path);
+	memset(&r->closed.counts, 0, sizeof(r->closed.counts));
+}
+
+/* The counters of a released mapping: the close rule's flush is run
+ * here, before the close would run it, so that it is counted. No lock
+ * held. */
+static void release_count(struct released *r)
+{
+	struct mmapio_stats st;
+	struct stat sb;
+	int res;
+
+	if (r->mf) {
+		if (unmap_would_sync(r->mf)) {
+			res = mmapio_flush(r->mf);
+			if (res < 0)
+				mmapfs_debug("%s: close-rule flush failed: %s",
+					     r->relpath, strerror(-res));
+		}
+		mmapio_stats(r->mf, &st);
+		mmapfs_file_counts_add_delta(&r->closed.counts, &st, &r->base);
+		r->closed.size = mmapio_len(r->mf);
+		r->closed.rw = mmapio_mode(r->mf) == MMAPIO_RW;
+		file_closed(r);
+		return;
+	}
+	if (r->map_fd >= 0) {
+		if (fstat(r->map_fd, &sb) == 0)
+			r->closed.size = (uint64_t)sb.st_size;
+		r->closed.rw = (fcntl(r->map_fd, F_GETFL) & O_ACCMODE) ==
+			       O_RDWR;
+	}
+	file_closed(r);
 }
 
 /* Closes what release_detach_locked() took, with no lock held. */
 static void release_finish(struct released *r)
 {
+	release_count(r);
 	if (r->mf) {
 		int res = mmapio_close(r->mf);
 
@@ -358,21 +568,11 @@ static void release_finish(struct released *r)
 			mmapfs_debug("%s: unmapped (last close)", r->relpath);
 		if (r->was_mapped)
 			atomic_fetch_sub(&mapped_count, 1);
+		atomic_fetch_sub(&mapped_bytes, r->mapped_len);
 	}
 	if (r->map_fd >= 0)
 		close(r->map_fd);
 	free(r->relpath);
-}
-
-/* True when unmapping mf now would sync: the close rule flushes what is
- * pending under any policy but never. */
-static bool unmap_would_sync(struct mmapio_file *mf)
-{
-	struct mmapio_policy p;
-
-	mmapio_flush_policy(mf, &p);
-	return p.kind != MMAPIO_POLICY_NEVER &&
-	       (mmapio_pending_bytes(mf) || mmapio_pending_writes(mf));
 }
 
 /* Unmaps in's mapping and keeps its descriptor for the next request
@@ -385,9 +585,12 @@ static int unmap_locked(struct mmapfs_inode *in)
 {
 	uint64_t locked = in->map.locked_bytes;
 	bool was_mapped = mmapio_is_mapped(in->map.mf);
+	struct mmapio_stats st;
 	int fd, res;
 
 	assert(mmapfs_lock_held(&in->map.lock));
+	/* Nothing to sync: what the mapping counted is final. */
+	mmapio_stats(in->map.mf, &st);
 	unlock_accounting(in);
 	res = mmapio_unmap(in->map.mf, &fd);
 	if (res == -EBUSY) {
@@ -396,10 +599,14 @@ static int unmap_locked(struct mmapfs_inode *in)
 		return res;
 	}
 	/* Unmapped, also when it reported an error. */
+	counts_fold_locked(in, &st);
+	mmapfs_count(MMAPFS_CNT_EVICTIONS, 1);
 	in->map.evict_state = MMAPFS_EVICT_NONE;
 	in->map.mf = NULL;
 	if (was_mapped)
 		atomic_fetch_sub(&mapped_count, 1);
+	account_len_locked(in);
+	atomic_store(&in->map.stale, false);
 	in->map.map_fd = fd;
 	if (res < 0 && !in->map.evict_error)
 		in->map.evict_error = res;
@@ -465,7 +672,8 @@ static void evict_if_needed(void)
 {
 	unsigned flushes = 0;
 
-	while (atomic_load(&mapped_count) > atomic_load(&max_mapped)) {
+	while (atomic_load(&mapped_count) > atomic_load(&max_mapped) ||
+	       atomic_load(&mapped_bytes) > atomic_load(&max_bytes)) {
 		struct mmapfs_inode *in, *victim = NULL, *flushing = NULL;
 		struct mmapio_file *to_flush = NULL;
 		uint64_t steps = 0, limit;
@@ -518,6 +726,54 @@ static void evict_if_needed(void)
 		if (!victim)
 			return;
 	}
+}
+
+/* A demoted file with no request in flight: unmapped now, mapped again
+ * by the next request without a mapping. Returns a reference to flush
+ * with no lock held (the unmap would sync) before trying again, or NULL.
+ * in->lock held. */
+static struct mmapio_file *demote_locked(struct mmapfs_inode *in)
+{
+	int res;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (!in->map.demote || in->map.inflight > 0 ||
+	    in->map.evict_state == MMAPFS_EVICT_FLUSHING)
+		return NULL;
+	if (!in->map.mf || !mmapio_is_mapped(in->map.mf)) {
+		in->map.demote = false;
+		return NULL;
+	}
+	if (unmap_would_sync(in->map.mf))
+		return mmapio_ref(in->map.mf);
+	res = unmap_locked(in);
+	if (res == -EBUSY)
+		return NULL;	/* a view still replying: a later unpin */
+	in->map.demote = false;
+	in->map.map_unmapped = true;
+	mmapfs_notice("%s: served by pread/pwrite from now on (its mapping "
+		      "could not grow with it, or it outgrew "
+		      "max_mapped_bytes)", in->map.relpath);
+	return NULL;
+}
+
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err)
+{
+	mmapfs_lock(&in->map.lock);
+	if (in->map.mf && mmapio_is_mapped(in->map.mf) &&
+	    !atomic_load(&in->map.stale)) {
+		atomic_store(&in->map.stale, true);
+		in->map.demote = true;
+		mmapfs_info("%s: the mapping cannot grow with the file (%s): "
+			    "reads and writes go around it", in->map.relpath,
+			    strerror(-err));
+	}
+	mmapfs_unlock(&in->map.lock);
+}
+
+bool mmapfs_mapping_stale(struct mmapfs_inode *in)
+{
+	return atomic_load_explicit(&in->map.stale, memory_order_acquire);
 }
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
@@ -624,11 +880,32 @@ void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)
 	 * holds the only reference (mmapio_unmap needs it). */
 	int res = mmapio_close(mf);
 
+	struct mmapio_file *to_flush;
+	bool over;
+
 	if (res < 0)
 		mmapfs_err("flush at close failed: %s", strerror(-res));
 	mmapfs_lock(&in->map.lock);
 	in->map.inflight--;
+	/* The request may have grown the file: its address space counts,
+	 * and a file grown past max_mapped_bytes goes to pread/pwrite. */
+	account_len_locked(in);
+	if (in->map.mapped_len > atomic_load(&max_bytes))
+		in->map.demote = true;
+	to_flush = demote_locked(in);
 	mmapfs_unlock(&in->map.lock);
+	if (to_flush) {
+		/* The request still holds the kernel's inode: in stays. */
+		flush_before_unmap(to_flush, "demotion");
+		mmapfs_lock(&in->map.lock);
+		to_flush = demote_locked(in);
+		mmapfs_unlock(&in->map.lock);
+		if (to_flush)	/* written again meanwhile: a later unpin */
+			(void)mmapio_close(to_flush);
+	}
+	over = atomic_load(&mapped_bytes) > atomic_load(&max_bytes);
+	if (over)
+		evict_if_needed();
 }
 
 bool mmapfs_mapping_has_fd(struct mmapfs_inode *in)
@@ -680,12 +957,20 @@ bool mmapfs_mapping_check_size(struct mmapfs_inode *in, off_t size)
 	    (uint64_t)size != mmapio_len(in->map.mf)) {
 		int64_t res = mmapio_refresh(in->map.mf);
 
-		if (res < 0)
+		if (res < 0 && !atomic_load(&in->map.stale)) {
+			/* Grown from outside past what can be mapped: as for
+			 * the daemon's own growth (which set stale before and
+			 * is not reported again), reads go around the
+			 * mapping and the next unpin replaces it. */
 			mmapfs_warn("%s: cannot follow a size change from "
 				    "outside: %s", in->map.relpath,
 				    strerror((int)-res));
+			atomic_store(&in->map.stale, true);
+			in->map.demote = true;
+		}
 		changed = true;
 	}
+	account_len_locked(in);
 	mmapfs_unlock(&in->map.lock);
 	return changed;
 }
@@ -790,24 +1075,44 @@ int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 	return res;
 }
 
+/* Puts the file's event counters c into st (the library's counters
+ * restart with each mapping; the file's are kept here). */
+static void stats_set_counts(struct mmapio_stats *st,
+			     const struct mmapfs_file_counts *c)
+{
+	st->writes = c->writes;
+	st->bytes_written = c->bytes_written;
+	st->flushes = c->flushes;
+	st->flush_errors = c->flush_errors;
+	st->last_flush_ns = c->last_flush_ns;
+}
+
 int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
 			 bool *mapped)
 {
-	bool counted = false;
+	struct mmapfs_file_counts counts;
+	bool counted = false, open;
 
 	memset(st, 0, sizeof(*st));
 	*mapped = false;
 	mmapfs_lock(&in->map.lock);
+	open = in->map.open_count > 0;
 	if (in->map.mf) {
 		*mapped = mmapio_is_mapped(in->map.mf);
 		mmapio_stats(in->map.mf, st);
 		counted = true;
 	}
+	if (open)
+		mmapfs_mapping_counts_locked(in, &counts);
 	mmapfs_unlock(&in->map.lock);
 	/* No mf: the library may still keep its counters (closed or
 	 * evicted with writes pending under never). */
 	if (!counted)
 		(void)mmapio_stats_by_id(in->dev, in->ino, st);
+	/* The file's own counters: kept across evictions while open, in
+	 * the table of recently closed files after its close. */
+	if (open || mmapfs_closed_find(in->dev, in->ino, &counts))
+		stats_set_counts(st, &counts);
 	return 0;
 }
 
@@ -890,6 +1195,8 @@ void mmapfs_mapping_apply_config(const struct mmapfs_config *c)
 	struct policy_changes pc = { 0 };
 
 	atomic_store(&max_mapped, g->max_mapped_files);
+	atomic_store(&max_bytes, g->max_mapped_bytes ? g->max_mapped_bytes :
+				 auto_max_bytes());
 	atomic_store(&max_locked, g->max_locked_bytes);
 	mmapfs_lock(&policy_lock);
 	mmapfs_lock(&open_lock);

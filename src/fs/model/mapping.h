@@ -52,10 +52,15 @@ bool mmapfs_inode_policy_always(struct mmapfs_inode *in);
  * on a mount with the writeback cache) or the flush's -errno. */
 int mmapfs_mapping_set_policy_override(struct mmapfs_inode *in,
 				       const struct mmapio_policy *p);
-/* The library's counters of in (its mapping's, else those the library
- * keeps for the closed file) and whether it is mapped now. Returns 0. */
+/* The counters of in and whether it is mapped now: pending counts from
+ * the library (its mapping's, else those it keeps for the closed file),
+ * events from the file's own counters (kept across evictions, and in the
+ * table of recently closed files after the last close). Returns 0. */
 int mmapfs_mapping_stats(struct mmapfs_inode *in, struct mmapio_stats *st,
 			 bool *mapped);
+/* The file's event counters now (see counts_carry). in->lock held. */
+void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
+				  struct mmapfs_file_counts *out);
 /* Pins the inode's mapping for one request (remapping an evicted one) and
  * returns it with a reference of the caller's own (so a concurrent last
  * RELEASE cannot free it), or NULL for files served by pread/pwrite. Every
@@ -86,5 +91,13 @@ void mmapfs_mapping_unreserve_lock_budget(uint64_t n);
 /* Sets st_mtime/st_ctime of the file to now after a write, at most once
  * per coarse clock tick. */
 void mmapfs_mapping_touch_mtime(struct mmapfs_inode *in, int fd);
+/* True while the file's mapping lags behind its length (it could not
+ * grow with it): requests use the descriptor, not the mapping. */
+bool mmapfs_mapping_stale(struct mmapfs_inode *in);
+/* After a change through the mount grew the file and the mapping could
+ * not follow (err, from mmapio_refresh): reads and writes of the file go
+ * around the mapping from now on, and the file is served by pread/pwrite
+ * once no request uses the mapping. Never fails. */
+void mmapfs_mapping_cannot_follow(struct mmapfs_inode *in, int err);
 
 #endif /* MMAPFS_MODEL_MAPPING_H */

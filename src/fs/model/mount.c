@@ -9,7 +9,10 @@
  */
 #include "model/mount.h"
 
+#include <string.h>
 
+#include "logic/closed_files.h"
+#include "logic/listen_addr.h"
 #include "logic/log.h"
 
 struct mmapfs_daemon mmapfs_d;
@@ -26,6 +29,20 @@ double mmapfs_entry_timeout(void)
 				    memory_order_relaxed);
 }
 
+/* The metrics endpoint is bound at mount (daemon/metrics_http.c): a
+ * config that names another address says so in the log. */
+static void note_metrics_listen(const char *configured)
+{
+	struct mmapfs_listen l;
+
+	if (mmapfs_d.metrics_listen_forced || !mmapfs_d.metrics_listen[0] ||
+	    mmapfs_listen_parse(configured, &l, NULL, 0) < 0 ||
+	    strcmp(l.text, mmapfs_d.metrics_listen) == 0)
+		return;
+	mmapfs_notice("reload: metrics_listen = %s takes effect at the next "
+		      "mount (serving %s)", l.text, mmapfs_d.metrics_listen);
+}
+
 void mmapfs_mount_apply_globals(const struct mmapfs_config *c)
 {
 	const struct mmapfs_global_settings *g = mmapfs_config_global(c);
@@ -36,4 +53,6 @@ void mmapfs_mount_apply_globals(const struct mmapfs_config *c)
 	atomic_store(&mmapfs_d.cache_readdir, g->cache_readdir);
 	if (!mmapfs_d.log_level_forced)
 		mmapfs_log_set_level(g->log_level);
+	mmapfs_closed_set_capacity((size_t)g->closed_files_max);
+	note_metrics_listen(g->metrics_listen);
 }

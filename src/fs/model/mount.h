@@ -26,6 +26,12 @@ struct mmapfs_daemon {
 	atomic_bool cache_readdir;    /* updated on reload */
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
+	const char *mountpoint;       /* absolute; the mount label of metrics */
+	/* The metrics endpoint's address in force ("off" or canonical,
+	 * logic/listen_addr.h), fixed at mount; forced: by -o metrics_listen,
+	 * the config's key is then ignored. */
+	char metrics_listen[64];
+	bool metrics_listen_forced;
 	bool log_level_forced;        /* -o log_level given: the config's
 				       * log_level is ignored */
 	/* The transport in use, MMAPFS_TRANSPORT_DEV or _IO_URING: written
@@ -40,7 +46,9 @@ extern struct mmapfs_daemon mmapfs_d;
 double mmapfs_attr_timeout(void);
 double mmapfs_entry_timeout(void);
 /* Takes the global settings of a (re)loaded config that are not per file:
- * timeouts, kernel cache choices, log level. */
+ * timeouts, kernel cache choices, log level, the size of the table of
+ * recently closed files; logs that a changed metrics_listen waits for the
+ * next mount. */
 void mmapfs_mount_apply_globals(const struct mmapfs_config *c);
 
 #endif /* MMAPFS_MODEL_MOUNT_H */

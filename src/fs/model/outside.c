@@ -128,10 +128,24 @@ static int stat_fd_or_inode(struct mmapfs_inode *in, int fd, struct stat *st)
 			 mmapfs_inode_stat(in, st);
 }
 
+/* Only regular files are bracketed: nothing reads a directory's (or
+ * another object's) change_seen_ns. A directory's listing is checked by
+ * its ctime at opendir and by the watcher (listing_moved), and the kernel
+ * drops its own cache of a directory the daemon changed for it. Two
+ * fstat fewer for every create, unlink, mkdir, rename and link. */
+static bool bracketed(const struct mmapfs_inode *in)
+{
+	return S_ISREG(in->type);
+}
+
 static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
 {
 	struct stat st;
-	int res = stat_fd_or_inode(in, fd, &st);
+	int res;
+
+	if (!bracketed(in))
+		return;
+	res = stat_fd_or_inode(in, fd, &st);
 
 	if (res == 0 && data && mmapfs_kill_privs(in, fd, &st))
 		res = stat_fd_or_inode(in, fd, &st);
@@ -183,6 +197,8 @@ void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd)
 	unsigned gen0;
 	struct stat st;
 
+	if (!bracketed(in))
+		return;
 	if (atomic_fetch_add(&in->out.own_busy, 1) != 0 || fd < 0)
 		return;	/* another change of ours is in flight: cannot tell */
 	gen0 = atomic_load(&in->out.own_gen);

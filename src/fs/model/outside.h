@@ -10,7 +10,9 @@
 /* Starts/stops the inotify watcher of open files (after daemonizing). */
 int mmapfs_outside_start(void);
 void mmapfs_outside_stop(void);
-/* Bracket every change the daemon makes to a file's data or attributes;
+/* Bracket every change the daemon makes to a file's data or attributes
+ * (a no-op for directories and other non-regular objects, whose changes
+ * from outside are found otherwise);
  * end stats fd (or the inode when fd is -1) to learn the ctime it left.
  * begin, when no other change of the daemon's to the file is in flight,
  * stats fd (a descriptor of in; -1: skip) first: a change from outside
@@ -18,8 +20,9 @@ void mmapfs_outside_stop(void);
  * could take it for its own. */
 void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
-/* The end of a write or truncation: also drops set-ID bits and
- * capabilities as the kernel would have (killpriv_v2, kernel_io.c). */
+/* The end of a change of a file's data (write, truncation, fallocate,
+ * copy_file_range): also drops set-ID bits and capabilities as the
+ * kernel would have (killpriv_v2, killpriv.c). */
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
 /* True when st (attributes just read) shows a change made from outside
  * since the kernel's cache of in was last known good; records it, so

@@ -15,8 +15,18 @@
  * the connection starts, so a config that changes it is
  * refused.
  *
- * Locking: reloads are serialised by reload_lock (taken before
- * running_config.c's lock, never inside it).
+ * The file is read and parsed before any lock is taken (config_parse.c
+ * refuses anything but a non-empty regular file, without blocking on a
+ * FIFO): a read that hangs anyway (a store of the config that stopped
+ * answering) holds nothing that the session or the shutdown needs. Each
+ * reload takes a ticket before it reads; a result is applied only when no
+ * later-read one was applied already, and after mmapfs_reload_shutdown()
+ * none is (the exit does not wait for a reload still reading:
+ * daemon/signals.c stops waiting for it).
+ *
+ * Locking: applying a reload is serialised by reload_lock (taken before
+ * running_config.c's lock, never inside it), which also guards
+ * applied_ticket and shutting_down; next_ticket is atomic.
  */
 #include "model/reload.h"
 
@@ -24,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logic/counters.h"
 #include "logic/log.h"
 #include "model/invalidate.h"
 #include "model/mapping.h"
@@ -31,12 +42,23 @@
 #include "model/running_config.h"
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint_fast64_t next_ticket;
+static uint64_t applied_ticket;
+static bool shutting_down;
 
 void mmapfs_config_install(struct mmapfs_config *c)
 {
 	mmapfs_config_unref(mmapfs_running_config_swap(c));
 	mmapfs_mount_apply_globals(c);
 	mmapfs_mapping_apply_config(c);
+}
+
+/* A rejected reload: counted (metrics.prom), and its text kept for
+ * .stats/config. */
+static void reload_rejected(char *text)
+{
+	mmapfs_count(MMAPFS_CNT_RELOADS_FAILED, 1);
+	mmapfs_running_config_set_error(text);
 }
 
 /* Logs each line of a multi-line error text. */
@@ -55,8 +77,9 @@ static void log_lines(const char *text)
 
 int mmapfs_reload(void)
 {
-	struct mmapfs_config *fresh, *old;
+	struct mmapfs_config *fresh = NULL, *old;
 	char *errors = NULL;
+	uint64_t ticket;
 	int res;
 
 	if (!mmapfs_d.config_path) {
@@ -64,15 +87,25 @@ int mmapfs_reload(void)
 			      "built-in defaults stay");
 		return 0;
 	}
-	pthread_mutex_lock(&reload_lock);
+	ticket = atomic_fetch_add(&next_ticket, 1) + 1;
 	res = mmapfs_config_load(mmapfs_d.config_path, &fresh, &errors);
+	pthread_mutex_lock(&reload_lock);
+	if (shutting_down || ticket < applied_ticket) {
+		/* Exiting, or a reload that read the file later was applied
+		 * already: this older text must not replace it. */
+		pthread_mutex_unlock(&reload_lock);
+		free(errors);
+		if (res == 0)
+			mmapfs_config_unref(fresh);
+		return shutting_down ? -ECANCELED : 0;
+	}
 	if (res < 0) {
 		if (!errors && asprintf(&errors, "%s: %s", mmapfs_d.config_path,
 					strerror(-res)) < 0)
 			errors = NULL;
 		if (errors)
 			log_lines(errors);
-		mmapfs_running_config_set_error(errors);
+		reload_rejected(errors);
 		pthread_mutex_unlock(&reload_lock);
 		return res;
 	}
@@ -84,11 +117,12 @@ int mmapfs_reload(void)
 
 		if (msg)
 			log_lines(msg);
-		mmapfs_running_config_set_error(msg);
+		reload_rejected(msg);
 		mmapfs_config_unref(fresh);
 		pthread_mutex_unlock(&reload_lock);
 		return -EINVAL;
 	}
+	applied_ticket = ticket;
 	old = mmapfs_running_config_swap(fresh);
 	mmapfs_mount_apply_globals(fresh);
 	mmapfs_mapping_apply_config(fresh);
@@ -98,6 +132,15 @@ int mmapfs_reload(void)
 	mmapfs_invalidate_queue(FUSE_ROOT_ID);
 	mmapfs_config_unref(old);
 	pthread_mutex_unlock(&reload_lock);
+	mmapfs_count(MMAPFS_CNT_RELOADS_OK, 1);
+	mmapfs_counters_mark_reload_ok();
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
 	return 0;
+}
+
+void mmapfs_reload_shutdown(void)
+{
+	pthread_mutex_lock(&reload_lock);
+	shutting_down = true;
+	pthread_mutex_unlock(&reload_lock);
 }

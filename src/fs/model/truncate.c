@@ -5,7 +5,8 @@
  * otherwise a descriptor (the open's, the mapping's, or the inode's by
  * path) does it and the mapping follows. The change is the daemon's own
  * (outside.c) and drops set-ID bits as a local file system would
- * (killpriv.c); mtime and ctime are set explicitly.
+ * (killpriv.c); mtime and ctime are set explicitly. Pages locked through
+ * .ctl/lock past the new end leave the lock budget (ctl_lock.c).
  *
  * Threads: any request thread; the mapping is pinned for the call.
  */
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/mapping.h"
@@ -52,7 +54,11 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 		}
 	}
 	mmapfs_own_change_begin(in, fd >= 0 ? fd : mf ? mmapio_fd(mf) : pfd);
-	if (mf && mmapio_mode(mf) == MMAPIO_RW) {
+	/* A mapping that lags behind the file (it could not grow with it,
+	 * mapping.c) does not know the file's length: the descriptor
+	 * truncates, the mapping follows as far as it can. */
+	if (mf && mmapio_mode(mf) == MMAPIO_RW &&
+	    !mmapfs_mapping_stale(in)) {
 		res = mmapio_truncate(mf, (uint64_t)size);
 	} else {
 		if (fd >= 0 || mf) {
@@ -75,6 +81,8 @@ int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 	if (pfd >= 0)
 		mmapfs_inode_fd_put(in);
 	mmapfs_mapping_put(in, mf);
+	if (res == 0)	/* pages past the end are no longer locked */
+		mmapfs_ctl_locks_truncated(in, (uint64_t)size);
 	return res;
 }
 

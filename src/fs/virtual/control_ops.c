@@ -14,28 +14,24 @@
  *     (mmapfs_mapping_open: daemon credentials, settings of its path), and
  *     pins the mapping for the call (mmapfs_mapping_get/put). prefetch,
  *     advise and flush release that handle at once (the last release
- *     applies the policy's close rule as a close would); lock keeps the
- *     handle, the pin (so the max_mapped_files sweep passes the mapping
- *     by) and one lookup reference (so the inode outlives the kernel's
- *     FORGET) until its locked bytes are unlocked again. Locked bytes are
- *     counted in whole pages and share max_locked_bytes with `lock = true`
- *     (mapping.c keeps the total).
+ *     applies the policy's close rule as a close would). The open is
+ *     model/ctl_lock.c's (mmapfs_ctl_open), and so are lock and unlock
+ *     (per-file page sets within max_locked_bytes; a locked file is
+ *     pinned, so evict answers EBUSY).
  *   - policy: the override is the mappings' state
  *     (mmapfs_mapping_set_policy_override): it replaces the config's
  *     policy wherever the settings of the file are filled in (first open,
  *     reload), so it survives reloads, evictions and reopens while the
  *     inode is known; `default` clears it.
  *   - Stats rows: every inode with open files (mapping.c's open list),
- *     with the counters of its mapping; an open file whose mapping is
- *     evicted or that cannot be mapped shows mapped = no and zero
- *     counters (libmmapio keeps its counters, but offers them only through
- *     a mapping). Files with no open handle are not listed.
+ *     with its counters (mapping.c keeps them across evictions and
+ *     reopens); then the recently closed files (closed_files.c) that are
+ *     not open, with the pending counts libmmapio still keeps for them;
+ *     then any other file libmmapio keeps pending counts for. A file is
+ *     listed once: the ids listed so far are kept, sorted, for the later
+ *     walks.
  *
- * Locking: ctl_lock serialises lock/unlock and guards the inodes' ctl
- * group (struct mmapfs_inode_control); it is taken before any lock of the
- * model (mapping.c's functions take those inside) and, like mapping.c's
- * policy_lock, only by control commands, so it may be held across the
- * close rule of a release. flush_all copies references to the mappings
+ * Locking: no lock of its own. flush_all copies references to the mappings
  * under the open-list lock and flushes after dropping it.
  */
 #include "virtual/virtual.h"
@@ -50,6 +46,7 @@
 
 #include "logic/log.h"
 #include "mmapfs_config.h"
+#include "model/ctl_lock.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
@@ -65,7 +62,6 @@
 /* Retries of openat2 when it reports a concurrent rename (EAGAIN). */
 #define OPENAT2_RETRIES 8
 
-static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct mmapfs_inode *inode_of(struct mmapfs_control_node *node)
 {
@@ -215,31 +211,6 @@ static int ops_size(void *ctx, struct mmapfs_control_node *node,
 	return 0;
 }
 
-/* ---- opening a file for a command ---------------------------------------- */
-
-/* Opens in as a FUSE open would, through a handle without a descriptor.
- * Returns 0 with *hp, or -errno. */
-static int ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
-{
-	struct mmapfs_handle *h = calloc(1, sizeof(*h));
-	bool changed;
-	int res;
-
-	if (!h)
-		return -ENOMEM;
-	h->fd = -1;
-	h->flags = O_RDONLY;
-	res = mmapfs_mapping_open(in, h, &changed);
-	if (res < 0) {
-		mmapfs_handle_free(h);
-		return res;
-	}
-	if (changed)
-		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
-	*hp = h;
-	return 0;
-}
-
 /* An fd of in's file for the calls that need no mapping (a file served by
  * pread/pwrite). Returns the fd or -errno. */
 static int open_data_fd(struct mmapfs_inode *in)
@@ -268,7 +239,7 @@ static int ops_prefetch(void *ctx, struct mmapfs_control_node *node,
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -299,7 +270,7 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	int res;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -310,107 +281,18 @@ static int ops_advise(void *ctx, struct mmapfs_control_node *node,
 	return res;
 }
 
-/* Bytes of the whole pages covering [off, off + len) (len > 0). */
-static uint64_t page_span(uint64_t off, uint64_t len)
-{
-	uint64_t page = mmapio_page_size();
-	uint64_t first = off / page, last = (off + len - 1) / page;
-
-	return (last - first + 1) * page;
-}
-
 static int ops_lock(void *ctx, struct mmapfs_control_node *node,
 		    uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapfs_inode *held;
-	struct mmapio_file *mf;
-	struct stat st;
-	int res, fd;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl.handle) {
-		/* The first locked range: keep the inode, the open and the
-		 * pin until the last one is unlocked. */
-		fd = mmapfs_inode_fd_get(in);
-		if (fd >= 0) {
-			int copy = dup(fd);
-
-			fd = copy < 0 ? -errno : copy;
-			mmapfs_inode_fd_put(in);
-		}
-		res = fd < 0 ? fd : mmapfs_inode_from_fd(-1, NULL, fd, &st, &held);
-		if (res < 0)
-			goto out;
-		res = ctl_open(in, &in->ctl.handle);
-		if (res < 0) {
-			mmapfs_inode_forget(held, 1);
-			goto out;
-		}
-		mf = mmapfs_mapping_get(in);
-	} else {
-		mmapfs_lock(&in->map.lock);
-		mf = in->map.mf;
-		mmapfs_unlock(&in->map.lock);
-	}
-	if (!mf) {
-		res = -ENODEV;	/* served by pread/pwrite: nothing to lock */
-	} else {
-		res = mmapfs_mapping_reserve_lock_budget(span);
-		if (res == 0) {
-			res = mmapio_lock(mf, off, len);
-			if (res < 0)
-				mmapfs_mapping_unreserve_lock_budget(span);
-			else
-				in->ctl.locked_bytes += span;
-		}
-	}
-	if (in->ctl.locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl.handle);
-		in->ctl.handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-out:
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_lock(inode_of(node), off, len);
 }
 
 static int ops_unlock(void *ctx, struct mmapfs_control_node *node,
 		      uint64_t off, uint64_t len)
 {
-	struct mmapfs_inode *in = inode_of(node);
-	uint64_t span = page_span(off, len);
-	struct mmapio_file *mf;
-	int res = 0;
-
 	(void)ctx;
-	pthread_mutex_lock(&ctl_lock);
-	if (!in->ctl.handle) {
-		/* Nothing of it was locked through .ctl/lock. */
-		pthread_mutex_unlock(&ctl_lock);
-		return 0;
-	}
-	mmapfs_lock(&in->map.lock);
-	mf = in->map.mf;	/* pinned since the first lock: still mapped */
-	mmapfs_unlock(&in->map.lock);
-	res = mmapio_unlock(mf, off, len);
-	if (res == 0) {
-		if (span > in->ctl.locked_bytes)
-			span = in->ctl.locked_bytes;
-		mmapfs_mapping_unreserve_lock_budget(span);
-		in->ctl.locked_bytes -= span;
-	}
-	if (in->ctl.locked_bytes == 0) {
-		mmapfs_mapping_put(in, mf);
-		mmapfs_mapping_release(in, in->ctl.handle);
-		in->ctl.handle = NULL;
-		mmapfs_inode_forget(in, 1);
-	}
-	pthread_mutex_unlock(&ctl_lock);
-	return res;
+	return mmapfs_ctl_unlock(inode_of(node), off, len);
 }
 
 /* ---- flush, evict, policy, reload ---------------------------------------- */
@@ -423,7 +305,7 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	int res, fd;
 
 	(void)ctx;
-	res = ctl_open(in, &h);
+	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
 	mf = mmapfs_mapping_get(in);
@@ -625,24 +507,37 @@ static int64_t monotonic_ns(void)
 
 /* Copies a file's counters into its stats row; now_ns (CLOCK_MONOTONIC,
  * as last_flush_ns) gives the age of the last flush. */
+static void row_set_counts(struct mmapfs_stats_row *row,
+			   const struct mmapfs_file_counts *c, int64_t now_ns)
+{
+	row->flushes = c->flushes;
+	row->flush_errors = c->flush_errors;
+	row->bytes_written = c->bytes_written;
+	row->writes = c->writes;
+	row->last_flush_age_ms = -1;
+	if (c->last_flush_ns > 0)
+		row->last_flush_age_ms = now_ns > c->last_flush_ns ?
+			(now_ns - c->last_flush_ns) / 1000000 : 0;
+}
+
 static void row_set_counters(struct mmapfs_stats_row *row,
 			     const struct mmapio_stats *st, int64_t now_ns)
 {
+	struct mmapfs_file_counts c = { 0, 0, 0, 0, 0 };
+	struct mmapio_stats zero;
+
+	memset(&zero, 0, sizeof(zero));
+	mmapfs_file_counts_add_delta(&c, st, &zero);
+	row_set_counts(row, &c, now_ns);
 	row->pending_bytes = st->pending_bytes;
 	row->pending_writes = st->pending_writes;
-	row->flushes = st->flushes;
-	row->flush_errors = st->flush_errors;
-	row->bytes_written = st->bytes_written;
-	row->writes = st->writes;
-	if (st->last_flush_ns > 0)
-		row->last_flush_age_ms = now_ns > st->last_flush_ns ?
-			(now_ns - st->last_flush_ns) / 1000000 : 0;
 }
 
 /* One row for an open inode. Called under the open-list lock. */
 static void file_row(struct mmapfs_inode *in, void *cbctx)
 {
 	struct row_walk *w = cbctx;
+	struct mmapfs_file_counts counts;
 	struct mmapfs_stats_row row;
 	struct mmapio_stats st;
 	struct stat sb;
@@ -664,18 +559,25 @@ static void file_row(struct mmapfs_inode *in, void *cbctx)
 	if (fd >= 0)
 		mmapfs_inode_fd_put(in);
 	mmapfs_lock(&in->map.lock);
-	remember_open(w, in->dev, in->ino);
-	if (!in->map.relpath && !path) {
+	if (in->map.open_count == 0 || (!in->map.relpath && !path)) {
+		/* Released (its counters go to the table of recently closed
+		 * files as the release finishes), or never opened as a
+		 * file. */
 		mmapfs_unlock(&in->map.lock);
+		free(path);
 		return;
 	}
+	remember_open(w, in->dev, in->ino);
 	row.relpath = path ? path : in->map.relpath;
 	row.policy = in->map.settings.flush;
+	mmapfs_mapping_counts_locked(in, &counts);
+	row_set_counts(&row, &counts, w->now_ns);
 	if (in->map.mf) {
-		mmapio_stats(in->map.mf, &st);
-		row_set_counters(&row, &st, w->now_ns);
+		row.pending_bytes = mmapio_pending_bytes(in->map.mf);
+		row.pending_writes = mmapio_pending_writes(in->map.mf);
 	} else if (mmapio_stats_by_id(in->dev, in->ino, &st) == 0) {
-		row_set_counters(&row, &st, w->now_ns);
+		row.pending_bytes = st.pending_bytes;
+		row.pending_writes = st.pending_writes;
 	}
 	if (in->map.mf) {
 		row.size = mmapio_len(in->map.mf);
@@ -720,17 +622,68 @@ static int detached_row(const struct mmapio_file_info *info, void *cbctx)
 	return w->cb(w->cbctx, &row);
 }
 
+static bool listed(const struct row_walk *w, dev_t dev, ino_t ino)
+{
+	struct file_id id = { dev, ino };
+
+	return w->nopen &&
+	       bsearch(&id, w->open, w->nopen, sizeof(id), file_id_cmp);
+}
+
+/* One row for a recently closed file that is not open (closed_files.c);
+ * pending counts from libmmapio when it still keeps the file's state.
+ * Called under the table's lock (libmmapio's registry lock is taken
+ * inside it, never the other way round). The ids listed are added after
+ * the walk (w->open must stay sorted during it). */
+static int closed_row(const struct mmapfs_closed_file *f, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+	struct mmapfs_stats_row row;
+	struct mmapio_stats st;
+
+	if (listed(w, f->dev, f->ino))
+		return 0;
+	memset(&row, 0, sizeof(row));
+	row.relpath = f->relpath;
+	row.size = f->size;
+	row.rw = f->rw;
+	row.policy = f->policy;
+	row_set_counts(&row, &f->counts, w->now_ns);
+	if (mmapio_stats_by_id(f->dev, f->ino, &st) == 0) {
+		row.pending_bytes = st.pending_bytes;
+		row.pending_writes = st.pending_writes;
+	}
+	return w->cb(w->cbctx, &row);
+}
+
+static int remember_closed(const struct mmapfs_closed_file *f, void *cbctx)
+{
+	struct row_walk *w = cbctx;
+
+	remember_open(w, f->dev, f->ino);
+	return w->err;
+}
+
+static void sort_listed(struct row_walk *w)
+{
+	if (w->nopen)
+		qsort(w->open, w->nopen, sizeof(*w->open), file_id_cmp);
+}
+
 static int ops_for_each_file(void *ctx, mmapfs_control_row_fn cb, void *cbctx)
 {
 	struct row_walk w = { cb, cbctx, 0, monotonic_ns(), NULL, 0, 0 };
 
 	(void)ctx;
 	mmapfs_mapping_for_each_open(file_row, &w);
-	if (!w.err) {
-		if (w.nopen)
-			qsort(w.open, w.nopen, sizeof(*w.open), file_id_cmp);
+	sort_listed(&w);
+	if (!w.err)
+		w.err = mmapfs_closed_for_each(closed_row, &w);
+	if (!w.err)
+		w.err = mmapfs_closed_for_each(remember_closed, &w);
+	sort_listed(&w);
+	if (!w.err)
 		w.err = mmapio_for_each_detached(detached_row, &w);
-	}
 	free(w.open);
 	return w.err;
 }
@@ -781,4 +734,5 @@ void mmapfs_control_instance(struct mmapfs_control *c)
 	c->ops = &control_ops;
 	c->ctx = NULL;
 	c->owner = geteuid();
+	c->mount = mmapfs_d.mountpoint;
 }

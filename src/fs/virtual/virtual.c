@@ -34,6 +34,12 @@
  *     which a later readdir at them turns back into offset 0 of the
  *     backing stream. Backing filesystems hand out d_off cookies below
  *     them (ext4's largest 64-bit hash cookie is INT64_MAX, its EOF mark).
+ *   - Who may read `<stats_dir>/`: the owner and root, plus the group
+ *     stats_group and others as stats_mode says (0500 by default: nobody
+ *     else), so a monitoring agent of its own user (node_exporter) can
+ *     read metrics.prom on a mount with allow_other. Its files get the
+ *     read bits of that mode. The group name is resolved once per name
+ *     (group_lock), not at every request.
  *   - Everything else on a virtual inode (mknod, mkdir, unlink, rename,
  *     link, symlink, fallocate, ...) is EPERM.
  *
@@ -46,6 +52,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +96,11 @@ static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *open_snaps;
 
 static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The last stats_group resolved, and its gid (group_lock). */
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static char group_name[NAME_MAX + 1];
+static gid_t group_gid;
 static char warned[2][NAME_MAX + 1];     /* guarded by warn_lock */
 
 static fuse_ino_t node_id(unsigned n)
@@ -126,9 +138,53 @@ static void set_born(void)
 	clock_gettime(CLOCK_REALTIME, &born);
 }
 
+/* The gid of stats_group text g: "-" the daemon's own, a number, or a
+ * group name (a name gone since the config was loaded: the daemon's). */
+static gid_t stats_gid(const char *g)
+{
+	char buf[4096];
+	struct group gr, *found = NULL;
+	gid_t gid;
+
+	if (strcmp(g, "-") == 0)
+		return getegid();
+	if (g[0] >= '0' && g[0] <= '9')
+		return (gid_t)strtoul(g, NULL, 10);
+	pthread_mutex_lock(&group_lock);
+	if (strcmp(group_name, g) == 0) {
+		gid = group_gid;
+		pthread_mutex_unlock(&group_lock);
+		return gid;
+	}
+	pthread_mutex_unlock(&group_lock);
+	gid = getgrnam_r(g, &gr, buf, sizeof(buf), &found) == 0 && found ?
+	      found->gr_gid : getegid();
+	pthread_mutex_lock(&group_lock);
+	snprintf(group_name, sizeof(group_name), "%s", g);
+	group_gid = gid;
+	pthread_mutex_unlock(&group_lock);
+	return gid;
+}
+
+/* The group and mode of the stats directory in the running config. */
+static void stats_access(gid_t *gid, unsigned *mode)
+{
+	struct mmapfs_config *cfg = mmapfs_config_current();
+	const struct mmapfs_global_settings *g = mmapfs_config_global(cfg);
+
+	*gid = stats_gid(g->stats_group);
+	*mode = g->stats_mode;
+	mmapfs_config_unref(cfg);
+}
+
 static void vnode_attr(fuse_ino_t ino, const struct vnode *v, struct stat *st)
 {
+	unsigned smode = 0500;
+	gid_t sgid = getegid();
+
 	pthread_once(&born_once, set_born);
+	if (v->kind == V_STATS_DIR || v->kind == V_STATS_FILE)
+		stats_access(&sgid, &smode);
 	memset(st, 0, sizeof(*st));
 	st->st_ino = VIRTUAL_ST_INO(ino & ~MMAPFS_VIRTUAL_INO_BIT);
 	switch (v->kind) {
@@ -137,7 +193,7 @@ static void vnode_attr(fuse_ino_t ino, const struct vnode *v, struct stat *st)
 		st->st_nlink = 2;
 		break;
 	case V_STATS_DIR:
-		st->st_mode = S_IFDIR | 0500;
+		st->st_mode = S_IFDIR | smode;
 		st->st_nlink = 2;
 		break;
 	case V_CTL_FILE:
@@ -145,12 +201,12 @@ static void vnode_attr(fuse_ino_t ino, const struct vnode *v, struct stat *st)
 		st->st_nlink = 1;
 		break;
 	case V_STATS_FILE:
-		st->st_mode = S_IFREG | 0400;
+		st->st_mode = S_IFREG | (smode & 0444);
 		st->st_nlink = 1;
 		break;
 	}
 	st->st_uid = geteuid();
-	st->st_gid = getegid();
+	st->st_gid = sgid;
 	st->st_blksize = 4096;
 	st->st_atim = st->st_mtim = st->st_ctim = born;
 }
@@ -206,6 +262,32 @@ static bool requester_is_owner(fuse_req_t req)
 	uid_t uid = fuse_req_ctx(req)->uid;
 
 	return uid == geteuid() || uid == 0;
+}
+
+/* True when the requester may read the stats directory: the owner and
+ * root, others with the read bit for others, members of stats_group with
+ * the group's. */
+static bool requester_reads_stats(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64], gid;
+	unsigned mode;
+	int n;
+
+	if (requester_is_owner(req))
+		return true;
+	stats_access(&gid, &mode);
+	if (mode & 0004)
+		return true;
+	if (!(mode & 0040))
+		return false;
+	if (ctx->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
 }
 
 static void fill_entry(fuse_ino_t ino, const struct vnode *v,
@@ -392,7 +474,8 @@ void mmapfs_virtual_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if (!requester_is_owner(req) ||
+	if (!(v.kind == V_CTL_FILE ? requester_is_owner(req) :
+				     requester_reads_stats(req)) ||
 	    acc != (v.kind == V_CTL_FILE ? O_WRONLY : O_RDONLY)) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -493,7 +576,8 @@ void mmapfs_virtual_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (!requester_is_owner(req)) {
+	if (!(v.kind == V_CTL_DIR ? requester_is_owner(req) :
+				    requester_reads_stats(req))) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}

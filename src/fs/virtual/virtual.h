@@ -14,10 +14,7 @@
  * two reserved names; the root's readdir adds and hides entries.
  *
  * Locks of this layer, outermost first (each is taken before any lock of
- * the model, model/inode.h):
- *   ctl_lock   (control_ops.c)  serialises .ctl/lock and unlock, guards
- *                               the inodes' ctl group; only control
- *                               commands take it
+ * the model, model/inode.h; .ctl/lock's is the model's, ctl_lock.c):
  *   snap_lock, warn_lock        the open stats snapshots, the shadowed
  *              (virtual.c)      names warned about: leaves
  */
