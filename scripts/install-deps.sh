@@ -1,13 +1,13 @@
 #!/bin/sh
 # install-deps.sh — installs every Debian 12 package mmapfs needs to build,
-# test, benchmark and fuzz. Idempotent: does nothing when all are present.
-# Run as root.
+# test, benchmark, fuzz and package (debhelper, lintian). Idempotent:
+# does nothing when all are present. Run as root.
 set -eu
 
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
 libfuzzer-14-dev libfuse3-dev liburing-dev fuse3 libinih-dev libcmocka-dev libmicrohttpd-dev \
 python3 python3-pytest python3-pytest-timeout python3-pyfuse3 attr acl fio mergerfs bindfs gnuplot-nox util-linux \
-procps psmisc strace prometheus"
+procps psmisc strace prometheus debhelper dpkg-dev lintian bash-completion"
 
 missing=""
 for p in $PACKAGES; do

@@ -59,6 +59,11 @@ class Installed:
         self.includedir = under("includedir")
         self.mandir = under("mandir")
         self.datadir = under("datadir")
+        self.sysconfdir = under("sysconfdir")
+        self.helperdir = under("mount_helper_dir")
+        self.bindir_installed = Path(opts["bindir"]) if \
+            Path(opts["bindir"]).is_absolute() else \
+            self.prefix / opts["bindir"]
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +92,18 @@ def test_layout(installed):
         .read_bytes() == (conftest.REPO / "conf" / "mmapfs.ini").read_bytes()
     for page in MAN_PAGES:
         assert (i.mandir / page).is_file(), page
+    assert (i.sysconfdir / "mmapfs" / "mmapfs.ini").read_bytes() == \
+        (conftest.REPO / "conf" / "mmapfs.ini").read_bytes()
+    helper = i.helperdir / "mount.mmapfs"
+    assert os.access(helper, os.X_OK)
+    assert f"MMAPFS='{i.bindir_installed}/mmapfs'" in helper.read_text()
+    assert os.readlink(i.helperdir / "mount.fuse.mmapfs") == "mount.mmapfs"
+    units = list(i.destdir.rglob("mmapfs@.service"))
+    assert len(units) == 1, units
+    assert f"ExecStart={i.bindir_installed}/mmapfs " in units[0].read_text()
+    for name in ("mmapfs", "mmapfsctl"):
+        assert (i.datadir / "bash-completion" / "completions" / name) \
+            .is_file(), name
 
 
 def test_soname(installed):
@@ -388,14 +405,16 @@ def test_systemd_units_verify(tmp_path):
         pytest.skip("systemd-analyze not installed")
     units = tmp_path / "units"
     units.mkdir()
-    for name in ("mmapfs-data.service", "srv-data.mount"):
-        text = (conftest.REPO / "conf" / "systemd" / name).read_text()
-        text = text.replace("/usr/local/bin/mmapfs", str(conftest.DAEMON))
-        (units / name).write_text(text)
+    bindir = Installed(tmp_path).bindir_installed
+    text = (BUILD_DIR / "conf" / "mmapfs@.service").read_text()
+    assert f"ExecStart={bindir}/mmapfs " in text
+    text = text.replace(f"{bindir}/mmapfs", str(conftest.DAEMON))
+    (units / "mmapfs@srv-data.service").write_text(text)
+    shutil.copy(conftest.REPO / "conf" / "systemd" / "srv-data.mount", units)
     proc = util.run(["systemd-analyze", "verify", "--man=no",
-                     str(units / "mmapfs-data.service"),
+                     str(units / "mmapfs@srv-data.service"),
                      str(units / "srv-data.mount")], timeout=60)
     problems = [line for line in (proc.stdout + proc.stderr).splitlines()
-                if "mmapfs-data.service" in line or "srv-data.mount" in line]
-    assert proc.returncode == 0 or not problems, proc.stdout + proc.stderr
+                if "mmapfs@" in line or "srv-data.mount" in line]
+    assert not problems, proc.stdout + proc.stderr
     assert not problems, problems

@@ -10,7 +10,7 @@
  * The other tests check the built-in defaults against conf/mmapfs.ini, the
  * per-path lookup (first matching section that sets a key wins, fnmatch
  * with FNM_PATHNAME), the line-length limit at its boundary, number edges,
- * loading from a path and reference counting.
+ * loading from a path, -o KEY=VALUE overrides and reference counting.
  *
  * Threads: single-threaded; every test frees what it allocates (ASan).
  */
@@ -682,6 +682,98 @@ static void test_reload_check(void **state)
 	mmapfs_config_unref(running);
 }
 
+/* -o KEY=VALUE overrides: applied over the file's [global] (also when the
+ * file sets the key), [match] still wins for its paths, values checked as
+ * in the file (a policy may join thresholds with ':'), a later override
+ * wins, cross-key checks see the result, messages name "-o KEY". */
+static void test_overrides(void **state)
+{
+	static const struct mmapfs_config_override ov[] = {
+		{ "flush", "bytes=4MiB:ms=500" },
+		{ "max_mapped_files", "7" },
+		{ "max_mapped_files", "9" },
+		{ "show_control", "yes" },
+	};
+	static const struct mmapfs_config_override bad[] = {
+		{ "flush", "sometimes" },
+		{ "max_mapped_files", "0" },
+		{ "nosuchkey", "1" },
+	};
+	static const struct mmapfs_config_override wb[] = {
+		{ "writeback_cache", "true" },
+	};
+	static const struct mmapfs_config_override dirs[] = {
+		{ "stats_dir", ".ctl" },
+	};
+	char dir[] = "/tmp/test_config.XXXXXX", path[PATH_MAX];
+	char expected[PATH_MAX + 256], *errors = NULL;
+	struct mmapfs_file_settings fs;
+	struct mmapfs_config *c = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_true(mmapfs_config_is_key("flush"));
+	assert_true(mmapfs_config_is_key("metrics_max_files"));
+	assert_false(mmapfs_config_is_key("config"));
+	assert_false(mmapfs_config_is_key("allow_other"));
+
+	/* no file: the built-in defaults, no source */
+	assert_int_equal(mmapfs_config_load_with(NULL, ov, 4, &c, &errors), 0);
+	assert_null(errors);
+	assert_null(mmapfs_config_source(c));
+	mmapfs_config_settings_for(c, "a", &fs);
+	assert_policy(&fs.flush, "bytes=4MiB,ms=500");
+	assert_int_equal(mmapfs_config_global(c)->max_mapped_files, 9);
+	assert_true(mmapfs_config_global(c)->show_control);
+	mmapfs_config_unref(c);
+
+	assert_non_null(mkdtemp(dir));
+	format_checked(path, sizeof(path), "%s/o.ini", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[global]\nflush = never\nmax_mapped_files = 3\n"
+	      "[match *.db]\nflush = always\n", f);
+	fclose(f);
+	assert_int_equal(mmapfs_config_load_with(path, ov, 4, &c, &errors), 0);
+	assert_string_equal(mmapfs_config_source(c), path);
+	mmapfs_config_settings_for(c, "x.log", &fs);
+	assert_policy(&fs.flush, "bytes=4MiB,ms=500");
+	mmapfs_config_settings_for(c, "x.db", &fs);
+	assert_policy(&fs.flush, "always");
+	assert_int_equal(mmapfs_config_global(c)->max_mapped_files, 9);
+	mmapfs_config_unref(c);
+
+	c = NULL;
+	assert_int_equal(mmapfs_config_load_with(path, bad, 3, &c, &errors),
+			 -EINVAL);
+	assert_null(c);
+	assert_string_equal(errors,
+		"-o flush: unknown key 'sometimes' (expected bytes, writes or "
+		"ms)\n"
+		"-o max_mapped_files: must not be zero\n"
+		"-o: unknown key 'nosuchkey'\n");
+	free(errors);
+
+	/* the file's [match *.db] flush = always (line 5) refuses it */
+	assert_int_equal(mmapfs_config_load_with(path, wb, 1, &c, &errors),
+			 -EINVAL);
+	format_checked(expected, sizeof(expected),
+		"%s:5: [match *.db] flush: 'always' is not allowed with "
+		"writeback_cache = true (-o): the kernel's writeback cache "
+		"acknowledges writes before mmapfs sees them, so only 'never' "
+		"holds\n", path);
+	assert_string_equal(errors, expected);
+	free(errors);
+
+	assert_int_equal(mmapfs_config_load_with(NULL, dirs, 1, &c, &errors),
+			 -EINVAL);
+	assert_string_equal(errors,
+		"-o: control_dir and stats_dir are both '.ctl'\n");
+	free(errors);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_error_order),
 		cmocka_unit_test(test_reload_check),
+		cmocka_unit_test(test_overrides),
 	};
 
 	set_data_dir();

@@ -164,6 +164,29 @@ static void test_help_version_check(void **state)
 	mmapfs_cmdline_free(&cl);
 }
 
+/* Config keys given as -o KEY=VALUE are kept, in order, for the config
+ * loader; they never reach libfuse. */
+static void test_config_overrides(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("/b", "/m", "-o",
+			       "flush=bytes=4MiB\\,ms=500,ro,lock=true",
+			       "-o", "flush=always"), 0);
+	assert_int_equal(cl.noverrides, 3);
+	assert_string_equal(cl.overrides[0].key, "flush");
+	assert_string_equal(cl.overrides[0].value, "bytes=4MiB,ms=500");
+	assert_string_equal(cl.overrides[1].key, "lock");
+	assert_string_equal(cl.overrides[1].value, "true");
+	assert_string_equal(cl.overrides[2].value, "always");
+	assert_string_equal(cl.fuse_opts, "ro");
+	mmapfs_cmdline_free(&cl);
+	assert_null(cl.overrides);
+
+	expect_fail(PARSE("/b", "/m", "-o", "show_control"),
+		    "show_control needs a value");
+	expect_fail(PARSE("/b", "/m", "-o", "flush="), "flush=VALUE");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -188,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_allow_other_implies_default_permissions),
 		cmocka_unit_test(test_fsname_escaped),
 		cmocka_unit_test(test_help_version_check),
+		cmocka_unit_test(test_config_overrides),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -4,7 +4,8 @@
  *
  * Order of start-up (each step before the one that needs it):
  *   1. parse the command line; --help/--version/--check-config end here;
- *   2. resolve BACKING_DIR, MOUNTPOINT and the config file to absolute
+ *   2. detach a dead mmapfs mount on MOUNTPOINT (dead_mount.c), resolve
+ *      BACKING_DIR, MOUNTPOINT and the config file to absolute
  *      paths (fuse_daemonize changes directory to /), check them, open the
  *      backing directory (before mounting: `mmapfs /data /data` mounts over
  *      it and must still reach what lies beneath), load the config
@@ -17,6 +18,8 @@
  *   5. only now start threads (a thread started before the fork would be
  *      gone in the child): the invalidation thread, the SIGHUP reader; the
  *      library's flusher starts lazily on first use.
+ * Once serving, READY=1 goes to a service manager that asked for it
+ * ($NOTIFY_SOCKET, notify.c), STOPPING=1 when the loop ends.
  * Exit (unmount, SIGTERM, SIGINT): close every mapping (flushing the
  * policies other than never), shut libmmapio's flusher down, unmount, and
  * exit 0.
@@ -37,7 +40,9 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/dead_mount.h"
 #include "daemon/metrics_http.h"
+#include "daemon/notify.h"
 #include "daemon/uring_transport.h"
 #include "handlers/handlers.h"
 #include "logic/closed_files.h"
@@ -93,6 +98,17 @@ static void print_help(const char *prog)
 "  -o metrics_listen=ADDR:PORT  serve .stats/metrics.prom over HTTP at\n"
 "                      http://ADDR:PORT/metrics for Prometheus (a bare PORT:\n"
 "                      127.0.0.1; default off; overrides the config)\n"
+"  -o KEY=VALUE        any key of the config's [global]: flush,\n"
+"                      prefetch_on_open, preallocate, lock, hugepages,\n"
+"                      max_mapped_files, max_mapped_bytes, max_locked_bytes,\n"
+"                      writeback_cache, keep_cache, cache_readdir,\n"
+"                      attr_timeout, entry_timeout,\n"
+"                      show_control, control_dir, stats_dir,\n"
+"                      metrics_max_files, closed_files_max, stats_group,\n"
+"                      stats_mode (see mmapfs.ini(5)); checked as in\n"
+"                      the file, applied over the config file's [global]\n"
+"                      (also on reload); join a policy's thresholds with ':'\n"
+"                      (flush=bytes=4MiB:ms=500)\n"
 "  -o allow_other      let other users use the mount (turns on\n"
 "                      default_permissions); as root, new files belong to\n"
 "                      the requesting user\n"
@@ -274,24 +290,22 @@ static int open_backing(const char *path)
 	return fd;
 }
 
-static int load_config(const char *path, struct mmapfs_config **out)
+/* The config file (or the built-in defaults when path is NULL) with the
+ * command line's -o KEY=VALUE overrides applied. */
+static int load_config(const char *path, const struct mmapfs_cmdline *cl,
+		       struct mmapfs_config **out)
 {
 	char *errors = NULL;
 	int res;
 
-	if (!path) {
-		res = mmapfs_config_defaults(out);
-		if (res < 0)
-			fprintf(stderr, "mmapfs: %s\n", strerror(-res));
-		return res;
-	}
-	res = mmapfs_config_load(path, out, &errors);
+	res = mmapfs_config_load_with(path, cl->overrides, cl->noverrides, out,
+				      &errors);
 	if (res < 0) {
 		if (errors)
 			fputs(errors, stderr);
 		else
-			fprintf(stderr, "mmapfs: config %s: %s\n", path,
-				strerror(-res));
+			fprintf(stderr, "mmapfs: config %s: %s\n",
+				path ? path : "(built-in)", strerror(-res));
 		fprintf(stderr, "mmapfs: bad config, nothing mounted\n");
 	}
 	free(errors);
@@ -453,6 +467,22 @@ static int run_loop(struct fuse_session *se, bool single_thread)
 	return res;
 }
 
+/* Tells a service manager (Type=notify) that the mount is up. */
+static void notify_serving(const char *backing, const char *mountpoint)
+{
+	char *state;
+	int res;
+
+	if (asprintf(&state, "READY=1\nMAINPID=%ld\nSTATUS=serving %s on %s",
+		     (long)getpid(), backing, mountpoint) < 0)
+		return;
+	res = mmapfs_notify(state);
+	if (res < 0)
+		mmapfs_warn("cannot notify the service manager: %s",
+			    strerror(-res));
+	free(state);
+}
+
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
@@ -527,7 +557,9 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		goto out_threads;
 	}
 	mmapfs_notice("serving %s on %s", backing, mountpoint);
+	notify_serving(backing, mountpoint);
 	res = run_loop(mmapfs_d.se, cl->single_thread);
+	(void)mmapfs_notify("STOPPING=1\nSTATUS=flushing and unmounting");
 	if (res == -ECONNABORTED) {
 		/* The kernel ended the connection (an unmount that raced
 		 * requests in flight, umount -f, or an abort through
@@ -606,6 +638,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	status = EXIT_PATHS;
+	/* after a crash: a restart must not meet its predecessor's mount */
+	(void)mmapfs_clear_dead_mount(cl.mountpoint);
 	if (resolve_dir("backing directory", cl.backing, &backing) ||
 	    resolve_dir("mountpoint", cl.mountpoint, &mountpoint))
 		goto out;
@@ -624,7 +658,7 @@ int main(int argc, char **argv)
 	if (root_fd < 0)
 		goto out;
 	status = EXIT_USAGE;
-	if (load_config(config, &cfg) < 0) {
+	if (load_config(config, &cl, &cfg) < 0) {
 		close(root_fd);
 		goto out;
 	}
@@ -650,6 +684,8 @@ int main(int argc, char **argv)
 	mmapfs_d.writeback_cache = mmapfs_config_global(cfg)->writeback_cache;
 	mmapfs_d.config_path = config;
 	mmapfs_d.mountpoint = mountpoint;
+	mmapfs_d.overrides = cl.overrides;
+	mmapfs_d.noverrides = cl.noverrides;
 	mmapfs_d.log_level_forced = cl.log_level != NULL;
 	mmapfs_log_init(false, cl.log_level ? level :
 			mmapfs_config_global(cfg)->log_level);

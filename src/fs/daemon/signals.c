@@ -7,6 +7,8 @@
  * (libfuse's workers, the library's flusher) inherits the block, and one
  * thread reads it from a signalfd and calls mmapfs_reload(). The thread
  * also polls an eventfd that mmapfs_signals_stop() writes to end it.
+ * A service manager hears RELOADING=1 before and READY=1 after each
+ * SIGHUP reload (systemctl reload sends SIGHUP), whatever the outcome.
  * SIGINT and SIGTERM stay with libfuse: they end the session loop.
  * Stopping waits for the thread at most STOP_WAIT_MS: a reload that hangs
  * reading the config (reload.c) must not hang the exit; the thread is
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 #include "logic/log.h"
 #include "model/reload.h"
 
@@ -60,7 +63,9 @@ static void *signals_main(void *arg)
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			mmapfs_notice("SIGHUP: reloading the configuration");
+			(void)mmapfs_notify_reloading();
 			(void)mmapfs_reload();
+			(void)mmapfs_notify("READY=1");
 		}
 	}
 }

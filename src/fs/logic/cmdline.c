@@ -5,10 +5,11 @@
  * --check-config) and -o lists are recognised anywhere, positional
  * arguments fill BACKING_DIR then MOUNTPOINT ("--" ends the flags).
  * Each -o list is split on unescaped commas and every option is sorted
- * into: mmapfs's own (config=, log_level=, metrics_listen=,
- * transport=), mount(8)'s generic options
- * that mean nothing to a FUSE daemon (dropped), and options for libfuse
- * (re-joined, escaped, into fuse_opts). Pure logic: no I/O, no globals.
+ * into: mmapfs's own (config=, log_level=, metrics_listen=, transport=),
+ * config keys given as KEY=VALUE (overrides, kept in order for the config
+ * loader), mount(8)'s generic options that mean nothing to a FUSE daemon
+ * (dropped), and options for libfuse (re-joined, escaped, into fuse_opts).
+ * Pure logic: no I/O, no globals.
  */
 #include "cmdline.h"
 
@@ -85,9 +86,43 @@ static int set_value(char **slot, const char *value, const char *name,
 	return *slot ? 0 : -ENOMEM;
 }
 
+/* Keeps opt ("KEY=VALUE", KEY a config key) as an override. Returns 1
+ * when kept, 0 when opt is not a config key, -errno. */
+static int add_override(struct mmapfs_cmdline *c, const char *opt, char *err,
+			size_t errlen)
+{
+	size_t keylen = strcspn(opt, "=");
+	struct mmapfs_config_override *grown;
+	char name[64], *copy;
+
+	if (keylen >= sizeof(name))
+		return 0;
+	memcpy(name, opt, keylen);
+	name[keylen] = '\0';
+	if (!mmapfs_config_is_key(name))
+		return 0;
+	if (opt[keylen] != '=' || opt[keylen + 1] == '\0')
+		return fail(err, errlen, "option %s needs a value (%s=VALUE)",
+			    name, name);
+	grown = realloc(c->overrides, (c->noverrides + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	c->overrides = grown;
+	copy = strdup(opt);
+	if (!copy)
+		return -ENOMEM;
+	copy[keylen] = '\0';
+	grown[c->noverrides++] = (struct mmapfs_config_override){
+		.key = copy, .value = copy + keylen + 1,
+	};
+	return 1;
+}
+
 static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 		      size_t errlen)
 {
+	int res;
+
 	if (*opt == '\0')
 		return 0;
 	if (strncmp(opt, "config=", 7) == 0)
@@ -110,6 +145,9 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 				 errlen);
 	if (is_dropped(opt))
 		return 0;
+	res = add_override(c, opt, err, errlen);
+	if (res != 0)
+		return res < 0 ? res : 0;
 	if (strcmp(opt, "allow_other") == 0)
 		c->allow_other = true;
 	else if (strcmp(opt, "default_permissions") == 0)
@@ -238,4 +276,9 @@ void mmapfs_cmdline_free(struct mmapfs_cmdline *c)
 	free(c->fuse_opts);
 	c->config = c->log_level = c->metrics_listen = c->transport = NULL;
 	c->fuse_opts = NULL;
+	for (size_t i = 0; i < c->noverrides; i++)
+		free((char *)c->overrides[i].key);   /* holds the value too */
+	free(c->overrides);
+	c->overrides = NULL;
+	c->noverrides = 0;
 }

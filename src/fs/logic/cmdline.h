@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
+
 struct mmapfs_cmdline {
 	const char *backing;        /* first positional argument (argv) */
 	const char *mountpoint;     /* second positional argument (argv) */
@@ -32,14 +34,20 @@ struct mmapfs_cmdline {
 	char *fuse_opts;            /* options for libfuse, comma-separated,
 				     * commas inside values escaped (malloc'd;
 				     * "" when none) */
+	struct mmapfs_config_override *overrides;  /* -o KEY=VALUE for config
+						    * keys, in order (each
+						    * key and value one
+						    * malloc'd text) */
+	size_t noverrides;
 };
 
 /* Parses argv. Options may come before or after the paths. -o takes a
  * comma-separated list ("\," is a literal comma) and may repeat; mount(8)'s
  * generic options are dropped (rw, ro and the kernel flags libfuse
- * understands are passed on), config=, log_level=, metrics_listen= and
- * transport= are
- * mmapfs's own,
+ * understands are passed on), config=, log_level=, metrics_listen= and transport= are
+ * mmapfs's own, KEY=VALUE for any other config key is an override of the
+ * config's [global] (checked when the config is loaded,
+ * mmapfs_config_load_with()),
  * and everything else goes to libfuse, which rejects what it does not
  * know. allow_other adds default_permissions. Returns 0, or -EINVAL with
  * a one-line message in err, or -ENOMEM. On failure out holds nothing to

@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -84,6 +85,28 @@ int mmapfs_config_load(const char *path, struct mmapfs_config **out,
  * messages. */
 int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
 			     struct mmapfs_config **out, char **errors);
+
+/* A [global] key given on the command line: -o KEY=VALUE. */
+struct mmapfs_config_override {
+	const char *key;
+	const char *value;
+};
+
+/* True when name is a config key: [global] accepts every key. */
+bool mmapfs_config_is_key(const char *name);
+
+/* Loads the INI file at path as mmapfs_config_load() does (path NULL: the
+ * built-in defaults), then sets each of the nov overrides in [global], in
+ * order, as if [global] said "KEY = VALUE" in place of the file's value
+ * (a later override of the same key wins); [match] sections still win for
+ * the paths they match. Values are checked exactly as in the file, except
+ * that a policy's thresholds may also be separated by ':' (a ',' would end
+ * the mount option). The checks across keys run on the result. Errors in
+ * an override read "-o: KEY: message". Returns as mmapfs_config_load(). */
+int mmapfs_config_load_with(const char *path,
+			    const struct mmapfs_config_override *ov,
+			    size_t nov, struct mmapfs_config **out,
+			    char **errors);
 
 struct mmapfs_config *mmapfs_config_ref(struct mmapfs_config *c);
 void mmapfs_config_unref(struct mmapfs_config *c);

@@ -30,6 +30,11 @@
  * halfway through a rewrite, and no config at all is how the built-in
  * defaults are asked for.
  *
+ * Command-line overrides (-o KEY=VALUE, mmapfs_config_load_with()) go
+ * through the same handler after the file, as keys of [global] that may
+ * replace the file's value; they have no line (0), and their messages
+ * read "-o KEY: message".
+ *
  * Invariants: a config returned has passed every check below; a failed
  * parse returns nothing and leaks nothing.
  *
@@ -80,6 +85,8 @@ struct parser {
 	enum section_kind kind;
 	unsigned global_header;     /* line of the [global] header; 0: none yet */
 	unsigned (*match_key_line)[CONFIG_NPATH_KEYS];  /* per [match] */
+	bool overriding;            /* handing on_key() the -o overrides */
+	unsigned overridden;        /* bit i: config_keys[i] set by -o */
 };
 
 static void report(struct parser *p, unsigned line, const char *fmt, ...)
@@ -134,7 +141,9 @@ static char *join_errors(struct parser *p)
 
 	qsort(p->errs, p->nerrors, sizeof(*p->errs), error_order);
 	for (size_t i = 0; i < p->nerrors; i++) {
-		if (f)
+		if (f && p->errs[i].line == 0)   /* an -o override */
+			fprintf(f, "%s\n", p->errs[i].text);
+		else if (f)
 			fprintf(f, "%s:%u: %s\n", p->name, p->errs[i].line,
 				p->errs[i].text);
 		free(p->errs[i].text);
@@ -152,10 +161,13 @@ static struct config_match *current_match(struct parser *p)
 	return &p->c->match[p->c->nmatch - 1];
 }
 
-/* "[global]" or "[match GLOB]" for the current section, into buf. */
+/* "[global]" or "[match GLOB]" for the current section ("-o" for an
+ * override), into buf. */
 static const char *section_label(struct parser *p, char *buf, size_t len)
 {
-	if (p->kind == SECTION_MATCH)
+	if (p->overriding)
+		snprintf(buf, len, "-o");
+	else if (p->kind == SECTION_MATCH)
 		snprintf(buf, len, "[match %s]", current_match(p)->glob);
 	else
 		snprintf(buf, len, "[global]");
@@ -698,13 +710,15 @@ static int on_key(void *user, const char *section, const char *name,
 	first_line = p->kind == SECTION_MATCH
 		? &p->match_key_line[p->c->nmatch - 1][idx]
 		: &p->c->global_key_line[idx];
-	if (*first_line) {
+	if (*first_line && !p->overriding) {
 		report(p, p->lineno,
 		       "%s: duplicate key '%s' (first at line %u)", label, name,
 		       *first_line);
 		return 1;
 	}
 	*first_line = p->lineno;
+	if (p->overriding)
+		p->overridden |= 1u << idx;
 	if (parse_value(k, value, &parsed, msg, sizeof(msg)) != 0) {
 		report(p, p->lineno, "%s %s: %s", label, name, msg);
 		return 1;
@@ -726,16 +740,18 @@ static int on_key(void *user, const char *section, const char *name,
 static void check_writeback(struct parser *p, const struct mmapio_policy *flush,
 			    const char *label, unsigned line, unsigned wb_line)
 {
-	char text[MMAPIO_POLICY_TEXT_MAX];
+	char text[MMAPIO_POLICY_TEXT_MAX], wb_where[32] = "-o";
 
 	if (flush->kind == MMAPIO_POLICY_NEVER)
 		return;
 	mmapio_policy_format(flush, text, sizeof(text));
+	if (wb_line)
+		snprintf(wb_where, sizeof(wb_where), "line %u", wb_line);
 	report(p, line,
 	       "%s flush: '%s' is not allowed with writeback_cache = true "
-	       "(line %u): the kernel's writeback cache acknowledges writes "
+	       "(%s): the kernel's writeback cache acknowledges writes "
 	       "before mmapfs sees them, so only 'never' holds", label, text,
-	       wb_line);
+	       wb_where);
 }
 
 static void check_across_keys(struct parser *p)
@@ -747,13 +763,15 @@ static void check_across_keys(struct parser *p)
 			? c->global_key_line[CONFIG_KEY_STATS_DIR]
 			: c->global_key_line[CONFIG_KEY_CONTROL_DIR];
 
-		report(p, line, "[global]: control_dir and stats_dir are both "
-		       "'%s'", c->global.control_dir);
+		report(p, line, "%s: control_dir and stats_dir are both '%s'",
+		       line ? "[global]" : "-o", c->global.control_dir);
 	}
 	if (c->global.writeback_cache) {
 		unsigned wb = c->global_key_line[CONFIG_KEY_WRITEBACK_CACHE];
 
-		check_writeback(p, &c->file.flush, "[global]",
+		check_writeback(p, &c->file.flush,
+				p->overridden & (1u << CONFIG_KEY_FLUSH) ?
+				"-o" : "[global]",
 				c->global_key_line[CONFIG_KEY_FLUSH], wb);
 		for (size_t i = 0; i < c->nmatch; i++) {
 			char label[PATH_MAX];
@@ -770,8 +788,36 @@ static void check_across_keys(struct parser *p)
 
 /* ---- entry points ---------------------------------------------------- */
 
-int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
-			     struct mmapfs_config **out, char **errors)
+/* Hands the -o overrides to on_key() as keys of [global] without a line. */
+static void apply_overrides(struct parser *p,
+			    const struct mmapfs_config_override *ov, size_t nov)
+{
+	p->kind = SECTION_GLOBAL;
+	p->overriding = true;
+	p->lineno = 0;
+	for (size_t i = 0; i < nov; i++) {
+		char policy[CONFIG_VALUE_TEXT_MAX + 64];
+		const char *value = ov[i].value;
+		unsigned idx;
+		const struct config_key *k = find_key(ov[i].key, &idx);
+
+		/* "bytes=1M:ms=5"; a longer text fails as a policy anyway */
+		if (k && k->type == CONFIG_POLICY &&
+		    strlen(value) < sizeof(policy)) {
+			strcpy(policy, value);
+			for (char *s = policy; *s; s++)
+				if (*s == ':')
+					*s = ',';
+			value = policy;
+		}
+		on_key(p, "", ov[i].key, value);
+	}
+}
+
+/* Parses text, then the overrides; name is FILE in messages. */
+static int parse_with(const char *text, size_t len, const char *name,
+		      const struct mmapfs_config_override *ov, size_t nov,
+		      struct mmapfs_config **out, char **errors)
 {
 	struct parser p = { .name = name, .text = text, .len = len };
 	int rc = 0, ini_rc;
@@ -784,6 +830,7 @@ int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
 	ini_rc = ini_parse_stream(read_line, &p, on_key, &p);
 	if (ini_rc > 0)   /* a line our reader passed but inih refused */
 		report(&p, (unsigned)ini_rc, "syntax error");
+	apply_overrides(&p, ov, nov);
 	check_across_keys(&p);
 	if (ini_rc == -2 || p.oom)
 		rc = -ENOMEM;
@@ -806,6 +853,12 @@ int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
 	}
 	*out = p.c;
 	return 0;
+}
+
+int mmapfs_config_parse_text(const char *text, size_t len, const char *name,
+			     struct mmapfs_config **out, char **errors)
+{
+	return parse_with(text, len, name, NULL, 0, out, errors);
 }
 
 /* Why read_file() cannot be refused: the text for "FILE: cannot read: ". */
@@ -883,6 +936,21 @@ static int read_file(const char *path, char **text, size_t *len,
 int mmapfs_config_load(const char *path, struct mmapfs_config **out,
 		       char **errors)
 {
+	return mmapfs_config_load_with(path, NULL, 0, out, errors);
+}
+
+bool mmapfs_config_is_key(const char *name)
+{
+	unsigned idx;
+
+	return find_key(name, &idx) != NULL;
+}
+
+int mmapfs_config_load_with(const char *path,
+			    const struct mmapfs_config_override *ov,
+			    size_t nov, struct mmapfs_config **out,
+			    char **errors)
+{
 	char *text = NULL;
 	struct stat st;
 	size_t len = 0;
@@ -890,6 +958,14 @@ int mmapfs_config_load(const char *path, struct mmapfs_config **out,
 
 	if (errors)
 		*errors = NULL;
+	if (!path) {   /* the built-in defaults: no source */
+		rc = parse_with("", 0, "-o", ov, nov, out, errors);
+		if (rc == 0) {
+			free((*out)->source);
+			(*out)->source = NULL;
+		}
+		return rc;
+	}
 	memset(&st, 0, sizeof(st));
 	rc = read_file(path, &text, &len, &st);
 	if (rc) {
@@ -910,7 +986,7 @@ int mmapfs_config_load(const char *path, struct mmapfs_config **out,
 			*errors = NULL;
 		return -EINVAL;
 	}
-	rc = mmapfs_config_parse_text(text, len, path, out, errors);
+	rc = parse_with(text, len, path, ov, nov, out, errors);
 	free(text);
 	return rc;
 }

@@ -26,6 +26,10 @@ struct mmapfs_daemon {
 	atomic_bool cache_readdir;    /* updated on reload */
 	bool writeback_cache;         /* fixed at mount */
 	const char *config_path;      /* -o config=FILE, or NULL */
+	const struct mmapfs_config_override *overrides;  /* -o KEY=VALUE,
+							  * reapplied on
+							  * reload */
+	size_t noverrides;
 	const char *mountpoint;       /* absolute; the mount label of metrics */
 	/* The metrics endpoint's address in force ("off" or canonical,
 	 * logic/listen_addr.h), fixed at mount; forced: by -o metrics_listen,

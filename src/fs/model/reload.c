@@ -8,7 +8,8 @@
  * Design: a loaded config is immutable. The daemon holds one reference in
  * `running`; readers take their own reference under config_lock and use
  * it unlocked, so a reload that swaps the pointer never frees a config in
- * use. A reload parses the file again; a good config replaces the running
+ * use. A reload parses the file again (and the -o KEY=VALUE overrides
+ * over it, so the command line keeps winning); a good config replaces the running
  * one and is applied at once to every open file (its policy for its path),
  * and to the timeouts, cache and log settings; a bad one is logged, kept
  * as the last error, and changes nothing. writeback_cache is fixed when
@@ -88,7 +89,8 @@ int mmapfs_reload(void)
 		return 0;
 	}
 	ticket = atomic_fetch_add(&next_ticket, 1) + 1;
-	res = mmapfs_config_load(mmapfs_d.config_path, &fresh, &errors);
+	res = mmapfs_config_load_with(mmapfs_d.config_path, mmapfs_d.overrides,
+				      mmapfs_d.noverrides, &fresh, &errors);
 	pthread_mutex_lock(&reload_lock);
 	if (shutting_down || ticket < applied_ticket) {
 		/* Exiting, or a reload that read the file later was applied
