@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
-libfuzzer-14-dev libfuse3-dev fuse3 libinih-dev libcmocka-dev libmicrohttpd-dev \
+libfuzzer-14-dev libfuse3-dev liburing-dev fuse3 libinih-dev libcmocka-dev libmicrohttpd-dev \
 python3 python3-pytest python3-pytest-timeout python3-pyfuse3 attr acl fio mergerfs bindfs gnuplot-nox util-linux \
 procps psmisc strace prometheus debhelper dpkg-dev lintian bash-completion"
 

@@ -19,12 +19,19 @@ the test failed half-way:
 On failure the report carries a command line that reproduces the mount and
 the test, and the tail of the daemon log.
 
+MMAPFS_TRANSPORT=dev|io_uring runs every mount on that transport
+(`-o transport=...`, unless the test chooses one itself, by option or
+config key): scripts/test.sh
+runs the suite once per transport the kernel offers.
+
 Every test gets a per-test timeout: pytest-timeout's marker when the plugin
 is installed (scripts/install-deps.sh installs it), else a SIGALRM in the
 main thread.  Client operations have their own, shorter, deadlines (util).
 """
 
+import errno
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -44,6 +51,18 @@ MOUNT_TIMEOUT = float(os.environ.get("MMAPFS_MOUNT_TIMEOUT", "20"))
 EXIT_TIMEOUT = float(os.environ.get("MMAPFS_EXIT_TIMEOUT", "20"))
 TEST_TIMEOUT = float(os.environ.get("MMAPFS_TEST_TIMEOUT", "240"))
 LOG_TAIL_LINES = 300
+TRANSPORT = os.environ.get("MMAPFS_TRANSPORT", "")
+
+
+def daemon_gone_errnos(transport=None):
+    """The errors of client requests in flight when the daemon dies:
+    ENOTCONN or ECONNABORTED; over io_uring also ECANCELED (the kernel
+    ends a request it was handing to the dead daemon's ring with it).
+    transport: the mount's (default: the suite's; unset means auto, which
+    may be the ring)."""
+    transport = transport or TRANSPORT
+    gone = {errno.ENOTCONN, errno.ECONNABORTED}
+    return gone if transport == "dev" else gone | {errno.ECANCELED}
 
 # Sanitizer settings for a daemon built with them (ignored otherwise).
 # A user's own ASAN_OPTIONS/UBSAN_OPTIONS come after ours and win.
@@ -89,14 +108,30 @@ class Mount:
         opts = list(self.opts)
         if self.config is not None:
             opts.insert(0, f"config={self.config}")
+        if TRANSPORT and not self.chooses_transport(opts):
+            opts.append(f"transport={TRANSPORT}")
         if opts:
             argv += ["-o", ",".join(opts)]
         return argv + self.args
+
+    def chooses_transport(self, opts):
+        """True when the test set the transport itself (an -o transport=
+        or a transport key in its config)."""
+        if any(o.startswith("transport=") for o in opts):
+            return True
+        if self.config is None:
+            return False
+        try:
+            text = Path(self.config).read_text()
+        except OSError:
+            return False
+        return re.search(r"^\s*transport\s*=", text, re.M) is not None
 
     def repro(self):
         cmd = " ".join(shlex.quote(a) for a in self.argv())
         return (f"mount:  cd {shlex.quote(str(REPO))} && {env_prefix()} {cmd}\n"
                 f"test:   MMAPFS_BUILD={shlex.quote(str(REPO / BUILD))} "
+                f"MMAPFS_TRANSPORT={shlex.quote(TRANSPORT)} "
                 f"/usr/bin/python3 -m pytest -p no:cacheprovider "
                 f"{shlex.quote(self.nodeid)}\n"
                 f"log:    {self.log}")

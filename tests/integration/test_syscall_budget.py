@@ -6,7 +6,7 @@ back up unnoticed. Each test prints its counts in the summary section.
 The budgets hold the daemon's own work: every system call but those of
 the transport (read and writev of /dev/fuse: one writev per request, and
 reads that also count the wake-ups of idle worker threads, which vary with
-the machine's load) and of thread scheduling (futex). They are the counts
+the machine's load; io_uring_enter over FUSE over io_uring) and of thread scheduling (futex). They are the counts
 measured when they were set (docs/performance.md, "Per-request cost"),
 rounded up a little for the watcher thread's wake-ups and the coarse mtime
 clock. Lower them when the daemon gets cheaper.
@@ -23,7 +23,8 @@ NEW_FILE_BUDGET = 29     # measured 27.5-27.8 (33.3 before this was set)
 OVERWRITE_BUDGET = 3.5   # 2 fstat and mincore per WRITE, plus the mtime update
 #                          once per coarse clock tick (4 ms) and the
 #                          watcher's wake-up for it: 3.02-3.31 measured
-TRANSPORT = ("read", "writev", "futex", "restart_syscall")
+# io_uring_enter: the transport's one call per request over io_uring.
+TRANSPORT = ("read", "writev", "futex", "restart_syscall", "io_uring_enter")
 
 
 def _own(counts):

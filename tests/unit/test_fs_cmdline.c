@@ -72,10 +72,13 @@ static void test_paths_and_flags(void **state)
 static void test_own_options(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("/b", "/m", "-o", "config=/etc/x.ini,log_level=debug"),
+	assert_int_equal(PARSE("/b", "/m", "-o",
+			       "config=/etc/x.ini,log_level=debug,transport=dev"),
 			 0);
 	assert_string_equal(cl.config, "/etc/x.ini");
 	assert_string_equal(cl.log_level, "debug");
+	assert_string_equal(cl.transport, "dev");
+	assert_false(cl.auto_unmount);
 	assert_string_equal(cl.fuse_opts, "");
 	mmapfs_cmdline_free(&cl);
 
@@ -109,6 +112,7 @@ static void test_generic_mount_options(void **state)
 	assert_int_equal(PARSE("/b", "/m", "-o", "auto_unmount,max_read=65536"),
 			 0);
 	assert_string_equal(cl.fuse_opts, "auto_unmount,max_read=65536");
+	assert_true(cl.auto_unmount);
 	mmapfs_cmdline_free(&cl);
 }
 

@@ -169,9 +169,10 @@ static void test_files_bad_policy(void **state)
 }
 
 #define TOTALS_TEXT \
-	"# HELP mmapfs_info Version of the mmapfs daemon, as a label.\n" \
+	"# HELP mmapfs_info Version of the mmapfs daemon and the transport in " \
+	"use, as labels.\n" \
 	"# TYPE mmapfs_info gauge\n" \
-	"mmapfs_info{version=\"" MMAPFS_VERSION "\"} 1\n" \
+	"mmapfs_info{version=\"" MMAPFS_VERSION "\",transport=\"io_uring\"} 1\n" \
 	"# HELP mmapfs_files Files with an open mapping or non-zero counters.\n" \
 	"# TYPE mmapfs_files gauge\n" \
 	"mmapfs_files 3\n" \
@@ -207,7 +208,8 @@ static void test_metrics_totals_only(void **state)
 
 	(void)state;
 	mmapfs_stats_sum(rows, 3, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 0, NULL, &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 0, NULL,
+						     "io_uring", &b), 0);
 	assert_string_equal(b.data, TOTALS_TEXT);
 	mmapfs_buf_free(&b);
 }
@@ -221,7 +223,8 @@ static void test_metrics_exact(void **state)
 	mmapfs_stats_sum(rows, 3, &t);
 	/* Two of three: logs/app.log (most pending bytes), then
 	 * db/main.sqlite (more bytes written than the third). */
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 2, NULL, &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 2, NULL,
+						     "io_uring", &b), 0);
 	assert_string_equal(b.data, TOTALS_TEXT
 		"# HELP mmapfs_file_size_bytes Size of the file in bytes.\n"
 		"# TYPE mmapfs_file_size_bytes gauge\n"
@@ -270,7 +273,8 @@ static void test_metrics_mount_label(void **state)
 	(void)state;
 	mmapfs_stats_sum(rows, 3, &t);
 	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 1,
-						     "/mnt/a \"b\"", &b), 0);
+						     "/mnt/a \"b\"", "dev", &b),
+			 0);
 	assert_non_null(strstr(b.data,
 		"mmapfs_info{mount=\"/mnt/a \\\"b\\\"\",version=\""));
 	assert_non_null(strstr(b.data,
@@ -300,7 +304,8 @@ static void test_metrics_label_escaping(void **state)
 	r[1].relpath = "bad\xff\xc3utf8\xe2\x82\xac";
 	r[1].pending_bytes = 1;
 	mmapfs_stats_sum(r, 2, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(r, 2, &t, 100, NULL, &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(r, 2, &t, 100, NULL,
+						     "io_uring", &b), 0);
 	assert_non_null(strstr(b.data,
 		"mmapfs_file_size_bytes{path=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8\xe2\x82\xac\"} 0\n"
 		"mmapfs_file_size_bytes{path=\"we\tird\\nname\\\\x \\\"q\\\"\"} 0\n"));
@@ -382,7 +387,8 @@ static void test_parse_prom(void **state)
 
 	(void)state;
 	mmapfs_stats_sum(rows, 3, &t);
-	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 3, NULL, &b), 0);
+	assert_int_equal(mmapfs_stats_format_metrics(rows, 3, &t, 3, NULL,
+						     "io_uring", &b), 0);
 	for (line = b.data; *line; line = next) {
 		int ret;
 

@@ -43,6 +43,7 @@
 #include "daemon/dead_mount.h"
 #include "daemon/metrics_http.h"
 #include "daemon/notify.h"
+#include "daemon/uring_transport.h"
 #include "handlers/handlers.h"
 #include "logic/closed_files.h"
 #include "logic/cmdline.h"
@@ -69,6 +70,8 @@
 #define MAX_WORKER_THREADS 64
 #define MMAPFS_READAHEAD_KB 1024
 #define MAX_IDLE_THREADS 16
+/* Ring threads per queue (per CPU) under FUSE over io_uring; -s: one. */
+#define RING_THREADS_PER_QUEUE 2
 
 static void print_help(const char *prog)
 {
@@ -110,6 +113,10 @@ static void print_help(const char *prog)
 "                      default_permissions); as root, new files belong to\n"
 "                      the requesting user\n"
 "  -o default_permissions  the kernel checks permissions (and POSIX ACLs)\n"
+"  -o transport=KIND   auto, dev or io_uring (overrides the config's\n"
+"                      transport; default auto: FUSE over io_uring when the\n"
+"                      kernel offers it and auto_unmount is not given, else\n"
+"                      /dev/fuse; io_uring refuses to mount without it)\n"
 "  -o auto_unmount     unmount when the daemon dies\n"
 "  -o ro               read-only mount\n"
 "  -o fsname=NAME, -o subtype=NAME, -o max_read=N and the other options of\n"
@@ -128,7 +135,8 @@ static void print_help(const char *prog)
 "     RLIMIT_NOFILE below 128 that cannot be raised\n"
 "  2  BACKING_DIR or MOUNTPOINT missing, unreadable, not a directory, or\n"
 "     MOUNTPOINT busy (already a FUSE mount)\n"
-"  3  the mount or the FUSE session failed\n",
+"  3  the mount or the FUSE session failed; transport=io_uring without\n"
+"     FUSE over io_uring in the kernel\n",
 	       prog, prog);
 }
 
@@ -478,10 +486,20 @@ static void notify_serving(const char *backing, const char *mountpoint)
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
-		 const char *backing, const struct mmapfs_listen *metrics)
+		 const char *backing, const struct mmapfs_listen *metrics,
+		 enum mmapfs_transport transport)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char why[320];
 	int res, status = 0;
+
+	if (mmapfs_uring_choose(transport, cl->single_thread ? 1 :
+				RING_THREADS_PER_QUEUE, cl->auto_unmount, why,
+				sizeof(why)) < 0) {
+		fprintf(stderr, "mmapfs: transport = io_uring: %s; nothing "
+			"mounted\n", why);
+		return EXIT_MOUNT;
+	}
 
 	if (build_fuse_args(cl, backing, &args) < 0) {
 		fprintf(stderr, "mmapfs: out of memory\n");
@@ -552,8 +570,12 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		mmapfs_err("session loop failed: %s", strerror(-res));
 		status = EXIT_MOUNT;
 	}
+	if (mmapfs_uring_failed())
+		status = EXIT_MOUNT;
 	mmapfs_notice("unmounting %s", mountpoint);
 out_threads:
+	/* No request may run while files are closed below. */
+	mmapfs_uring_stop();
 	mmapfs_metrics_http_stop();
 	mmapfs_signals_stop();
 	mmapfs_outside_stop();
@@ -568,6 +590,8 @@ out_signals:
 out_destroy:
 	fuse_session_destroy(mmapfs_d.se);
 	mmapfs_d.se = NULL;
+	/* After /dev/fuse is closed: the kernel is done with the rings. */
+	mmapfs_uring_destroy();
 	return status;
 }
 
@@ -577,6 +601,7 @@ int main(int argc, char **argv)
 	struct mmapfs_config *cfg;
 	enum mmapfs_log_level level = MMAPFS_LOG_NOTICE;
 	struct mmapfs_listen metrics;
+	enum mmapfs_transport transport;
 	char err[256], *backing = NULL, *mountpoint = NULL, *config = NULL;
 	int root_fd, status;
 
@@ -605,6 +630,11 @@ int main(int argc, char **argv)
 	if (cl.log_level && mmapfs_log_level_parse(cl.log_level, &level) < 0) {
 		fprintf(stderr, "mmapfs: bad log_level '%s' (error, warning, "
 			"notice, info, debug)\n", cl.log_level);
+		goto out;
+	}
+	if (cl.transport && mmapfs_transport_parse(cl.transport, &transport) < 0) {
+		fprintf(stderr, "mmapfs: bad transport '%s' (auto, dev, "
+			"io_uring)\n", cl.transport);
 		goto out;
 	}
 	status = EXIT_PATHS;
@@ -688,7 +718,9 @@ int main(int argc, char **argv)
 	}
 	mmapfs_config_install(cfg);
 
-	status = serve(&cl, mountpoint, backing, &metrics);
+	if (!cl.transport)
+		transport = mmapfs_config_global(cfg)->transport;
+	status = serve(&cl, mountpoint, backing, &metrics, transport);
 
 	mmapfs_virtual_cleanup();
 	mmapfs_closed_clear();

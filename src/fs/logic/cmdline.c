@@ -5,11 +5,11 @@
  * --check-config) and -o lists are recognised anywhere, positional
  * arguments fill BACKING_DIR then MOUNTPOINT ("--" ends the flags).
  * Each -o list is split on unescaped commas and every option is sorted
- * into: mmapfs's own (config=, log_level=, metrics_listen=), config keys
- * given as KEY=VALUE (overrides, kept in order for the config loader),
- * mount(8)'s generic options that mean nothing to a FUSE daemon (dropped),
- * and options for libfuse (re-joined, escaped, into fuse_opts). Pure
- * logic: no I/O, no globals.
+ * into: mmapfs's own (config=, log_level=, metrics_listen=, transport=),
+ * config keys given as KEY=VALUE (overrides, kept in order for the config
+ * loader), mount(8)'s generic options that mean nothing to a FUSE daemon
+ * (dropped), and options for libfuse (re-joined, escaped, into fuse_opts).
+ * Pure logic: no I/O, no globals.
  */
 #include "cmdline.h"
 
@@ -140,6 +140,9 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 	if (strncmp(opt, "log_level=", 10) == 0)
 		return set_value(&c->log_level, opt + 10, "log_level=", err,
 				 errlen);
+	if (strncmp(opt, "transport=", 10) == 0)
+		return set_value(&c->transport, opt + 10, "transport=", err,
+				 errlen);
 	if (is_dropped(opt))
 		return 0;
 	res = add_override(c, opt, err, errlen);
@@ -149,6 +152,8 @@ static int one_option(struct mmapfs_cmdline *c, const char *opt, char *err,
 		c->allow_other = true;
 	else if (strcmp(opt, "default_permissions") == 0)
 		c->default_permissions = true;
+	else if (strcmp(opt, "auto_unmount") == 0)
+		c->auto_unmount = true;
 	else if (strncmp(opt, "fsname=", 7) == 0)
 		c->has_fsname = true;
 	else if (strncmp(opt, "subtype=", 8) == 0)
@@ -266,9 +271,11 @@ void mmapfs_cmdline_free(struct mmapfs_cmdline *c)
 {
 	free(c->config);
 	free(c->log_level);
+	free(c->transport);
 	free(c->metrics_listen);
 	free(c->fuse_opts);
-	c->config = c->log_level = c->metrics_listen = c->fuse_opts = NULL;
+	c->config = c->log_level = c->metrics_listen = c->transport = NULL;
+	c->fuse_opts = NULL;
 	for (size_t i = 0; i < c->noverrides; i++)
 		free((char *)c->overrides[i].key);   /* holds the value too */
 	free(c->overrides);

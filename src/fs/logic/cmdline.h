@@ -23,12 +23,14 @@ struct mmapfs_cmdline {
 	bool version;               /* -V, --version */
 	bool allow_other;           /* -o allow_other */
 	bool default_permissions;   /* asked, or implied by allow_other */
+	bool auto_unmount;          /* -o auto_unmount (also passed on) */
 	bool has_fsname;            /* -o fsname= given */
 	bool has_subtype;           /* -o subtype= given */
 	char *config;               /* -o config=FILE (malloc'd) or NULL */
 	char *log_level;            /* -o log_level=LEVEL (malloc'd) or NULL */
 	char *metrics_listen;       /* -o metrics_listen=ADDR:PORT (malloc'd)
 				     * or NULL; checked by listen_addr.h */
+	char *transport;            /* -o transport=KIND (malloc'd) or NULL */
 	char *fuse_opts;            /* options for libfuse, comma-separated,
 				     * commas inside values escaped (malloc'd;
 				     * "" when none) */
@@ -42,7 +44,7 @@ struct mmapfs_cmdline {
 /* Parses argv. Options may come before or after the paths. -o takes a
  * comma-separated list ("\," is a literal comma) and may repeat; mount(8)'s
  * generic options are dropped (rw, ro and the kernel flags libfuse
- * understands are passed on), config=, log_level= and metrics_listen= are
+ * understands are passed on), config=, log_level=, metrics_listen= and transport= are
  * mmapfs's own, KEY=VALUE for any other config key is an override of the
  * config's [global] (checked when the config is loaded,
  * mmapfs_config_load_with()),

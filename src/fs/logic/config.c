@@ -75,6 +75,8 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 		   CONFIG_MODE, stats_mode, 0, 0),
 	GLOBAL_KEY(CONFIG_KEY_LOG_LEVEL, "log_level",
 		   CONFIG_LOG_LEVEL, log_level, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_TRANSPORT, "transport",
+		   CONFIG_TRANSPORT, transport, 0, 0),
 };
 
 static const char *const log_level_names[] = {
@@ -97,6 +99,30 @@ int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out)
 	for (unsigned i = 0; i < sizeof(log_level_names) / sizeof(*log_level_names); i++) {
 		if (strcmp(text, log_level_names[i]) == 0) {
 			*out = (enum mmapfs_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const transport_names[] = {
+	[MMAPFS_TRANSPORT_AUTO] = "auto",
+	[MMAPFS_TRANSPORT_DEV] = "dev",
+	[MMAPFS_TRANSPORT_IO_URING] = "io_uring",
+};
+
+const char *mmapfs_transport_name(enum mmapfs_transport t)
+{
+	if ((unsigned)t >= sizeof(transport_names) / sizeof(*transport_names))
+		return NULL;
+	return transport_names[t];
+}
+
+int mmapfs_transport_parse(const char *text, enum mmapfs_transport *out)
+{
+	for (unsigned i = 0; i < sizeof(transport_names) / sizeof(*transport_names); i++) {
+		if (strcmp(text, transport_names[i]) == 0) {
+			*out = (enum mmapfs_transport)i;
 			return 0;
 		}
 	}
@@ -135,6 +161,7 @@ struct mmapfs_config *config_new_defaults(void)
 		.stats_group = "-",
 		.stats_mode = 0500,
 		.log_level = MMAPFS_LOG_NOTICE,
+		.transport = MMAPFS_TRANSPORT_AUTO,
 	};
 	return c;
 }
@@ -208,6 +235,8 @@ size_t config_value_size(const struct config_key *k)
 		return NAME_MAX + 1;
 	case CONFIG_MODE:
 		return sizeof(unsigned);
+	case CONFIG_TRANSPORT:
+		return sizeof(enum mmapfs_transport);
 	}
 	return 0;
 }
@@ -310,6 +339,12 @@ int config_format_value(const struct config_key *k, const void *field,
 		return snprintf(buf, len, "%s", (const char *)field);
 	case CONFIG_MODE:
 		return snprintf(buf, len, "%04o", *(const unsigned *)field);
+	case CONFIG_TRANSPORT: {
+		const char *name = mmapfs_transport_name(
+			*(const enum mmapfs_transport *)field);
+
+		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
+	}
 	}
 	return -EINVAL;
 }
@@ -378,6 +413,9 @@ static bool values_equal(const struct config_key *k, const void *a,
 		return strcmp(a, b) == 0;
 	case CONFIG_MODE:
 		return *(const unsigned *)a == *(const unsigned *)b;
+	case CONFIG_TRANSPORT:
+		return *(const enum mmapfs_transport *)a ==
+		       *(const enum mmapfs_transport *)b;
 	}
 	return false;
 }

@@ -26,6 +26,13 @@ enum mmapfs_log_level {
 	MMAPFS_LOG_DEBUG,
 };
 
+/* How requests travel between the kernel and the daemon. */
+enum mmapfs_transport {
+	MMAPFS_TRANSPORT_AUTO = 0,     /* the ring when the kernel offers it */
+	MMAPFS_TRANSPORT_DEV,          /* read/write on /dev/fuse */
+	MMAPFS_TRANSPORT_IO_URING,     /* FUSE over io_uring, or no mount */
+};
+
 /* Settings that [match GLOB] sections may set per path. */
 struct mmapfs_file_settings {
 	struct mmapio_policy flush;    /* flush = never | always | thresholds */
@@ -58,6 +65,7 @@ struct mmapfs_global_settings {
 	unsigned stats_mode;           /* mode of the stats directory: 0500
 					* plus group/other r-x bits */
 	enum mmapfs_log_level log_level;
+	enum mmapfs_transport transport; /* fixed when the connection starts */
 };
 
 struct mmapfs_config;
@@ -141,5 +149,10 @@ int mmapfs_config_reload_check(const struct mmapfs_config *running,
 const char *mmapfs_log_level_name(enum mmapfs_log_level level);
 /* The inverse of mmapfs_log_level_name(): 0, or -EINVAL for other text. */
 int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out);
+
+/* "auto", "dev", "io_uring"; NULL when out of range. */
+const char *mmapfs_transport_name(enum mmapfs_transport t);
+/* The inverse of mmapfs_transport_name(): 0, or -EINVAL for other text. */
+int mmapfs_transport_parse(const char *text, enum mmapfs_transport *out);
 
 #endif /* MMAPFS_CONFIG_H */

@@ -640,6 +640,12 @@ static int parse_value(const struct config_key *k, const char *v, void *field,
 		return parse_group(v, field, msg, len);
 	case CONFIG_MODE:
 		return parse_mode(v, field, msg, len);
+	case CONFIG_TRANSPORT:
+		if (mmapfs_transport_parse(v, field) == 0)
+			return 0;
+		return bad_value(msg, len,
+				 "bad transport '%s' (expected auto, dev or "
+				 "io_uring)", v);
 	}
 	return bad_value(msg, len, "internal: unknown value type");
 }
@@ -670,6 +676,7 @@ static int on_key(void *user, const char *section, const char *name,
 		double seconds;
 		char dirname[NAME_MAX + 1];
 		enum mmapfs_log_level level;
+		enum mmapfs_transport transport;
 	} parsed;
 	char label[PATH_MAX], msg[256];
 	const struct config_key *k;

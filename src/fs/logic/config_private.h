@@ -24,6 +24,7 @@ enum config_type {
 	CONFIG_LISTEN,      /* char[MMAPFS_LISTEN_TEXT_MAX], listen_addr.h */
 	CONFIG_GROUP,       /* char[NAME_MAX + 1]: "-", a group name or gid */
 	CONFIG_MODE,        /* unsigned, octal permission bits */
+	CONFIG_TRANSPORT,   /* enum mmapfs_transport */
 };
 
 /* One key of the config. Per-path keys come first in config_keys[] so that
@@ -62,6 +63,7 @@ enum config_key_index {
 	CONFIG_KEY_STATS_GROUP,
 	CONFIG_KEY_STATS_MODE,
 	CONFIG_KEY_LOG_LEVEL,
+	CONFIG_KEY_TRANSPORT,
 	CONFIG_NKEYS
 };
 extern const struct config_key config_keys[CONFIG_NKEYS];

@@ -245,6 +245,9 @@ static int format_config(const struct mmapfs_control *c, struct mmapfs_buf *out)
 		ret = -ENOMEM;
 	if (ret == 0)
 		ret = mmapfs_buf_append(out, text, text_len);
+	if (ret == 0 && c->ops->transport)
+		ret = mmapfs_buf_printf(out, "\n; transport in use: %s\n",
+					c->ops->transport(c->ctx));
 	if (ret == 0 && last_error) {
 		ret = mmapfs_buf_printf(out, "\n; The last reload was rejected; "
 					"the config above stays in effect:\n");
@@ -320,8 +323,10 @@ int mmapfs_control_stats_open(const struct mmapfs_control *c,
 	case MMAPFS_STATS_METRICS:
 		ret = metrics_max_files(c, &max_files);
 		if (ret == 0)
-			ret = mmapfs_stats_format_metrics(set.rows, set.n, &totals,
-							  max_files, c->mount, out);
+			ret = mmapfs_stats_format_metrics(
+				set.rows, set.n, &totals, max_files, c->mount,
+				c->ops->transport ? c->ops->transport(c->ctx) :
+						    NULL, out);
 		if (ret == 0)
 			ret = mmapfs_metrics_format_daemon(c->mount, out);
 		break;

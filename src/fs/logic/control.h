@@ -128,6 +128,9 @@ struct mmapfs_control_ops {
 	int (*config)(void *ctx, struct mmapfs_config **cfg, char **last_error);
 	/* Writes one line to the daemon's log (msg has no newline). */
 	void (*log)(void *ctx, enum mmapfs_log_level level, const char *msg);
+	/* The transport in use ("dev" or "io_uring"), for .stats/config and
+	 * metrics.prom; may be NULL (not shown). */
+	const char *(*transport)(void *ctx);
 };
 
 struct mmapfs_control {

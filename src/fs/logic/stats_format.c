@@ -460,6 +460,7 @@ static int append_totals(struct mmapfs_buf *out, const char *labels,
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
 				uint64_t max_files, const char *mount,
+				const char *transport,
 				struct mmapfs_buf *out)
 {
 	struct mmapfs_buf labels = MMAPFS_BUF_INIT, prefix = MMAPFS_BUF_INIT;
@@ -473,10 +474,15 @@ int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 		ret = mount_label_text(&prefix, mount, ",");
 	if (ret == 0)
 		ret = append_family(out, "mmapfs_info", "gauge",
-				    "Version of the mmapfs daemon, as a label.");
+				    "Version of the mmapfs daemon and the transport "
+				    "in use, as labels.");
 	if (ret == 0)
-		ret = mmapfs_buf_printf(out, "mmapfs_info{%sversion=\"%s\"} 1\n",
+		ret = mmapfs_buf_printf(out, "mmapfs_info{%sversion=\"%s\"",
 					prefix.data, MMAPFS_VERSION);
+	if (ret == 0 && transport)
+		ret = mmapfs_buf_printf(out, ",transport=\"%s\"", transport);
+	if (ret == 0)
+		ret = mmapfs_buf_printf(out, "} 1\n");
 	if (ret == 0)
 		ret = append_totals(out, labels.data, t);
 	if (ret == 0 && shown > 0)

@@ -116,13 +116,17 @@ int mmapfs_stats_format_files(const struct mmapfs_stats_row *rows, size_t n,
  * mmapfs_writes_total); per-file families mmapfs_file_* labelled
  * path="..." for at most max_files rows, the busiest first: most pending
  * bytes, then most bytes written, then path. mount (may be NULL: no such
- * label) is the value of a mount="..." label put first on every sample.
+ * label) is the value of a mount="..." label put first on every sample;
+ * transport (the one in use, "dev" or "io_uring"; NULL: no such label) is
+ * a label of mmapfs_info.
  * Label values escape backslash, double quote and newline; bytes that are
- * not valid UTF-8 become U+FFFD. Returns 0, -ENOMEM. */
+ * not valid UTF-8 become U+FFFD. transport (the one in use, "dev" or
+ * "io_uring") is a label of mmapfs_info; NULL leaves it out. Returns 0,
+ * -ENOMEM. */
 int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 				const struct mmapfs_stats_totals *t,
 				uint64_t max_files, const char *mount,
-				struct mmapfs_buf *out);
+				const char *transport, struct mmapfs_buf *out);
 
 /* Appends s as a Prometheus label value (without the quotes), escaped as
  * above. Returns 0 or -ENOMEM. */

@@ -38,6 +38,10 @@ struct mmapfs_daemon {
 	bool metrics_listen_forced;
 	bool log_level_forced;        /* -o log_level given: the config's
 				       * log_level is ignored */
+	/* The transport in use, MMAPFS_TRANSPORT_DEV or _IO_URING: written
+	 * by daemon/uring_transport.c when the connection starts (and
+	 * ends), read by the stats files. */
+	_Atomic enum mmapfs_transport transport;
 };
 
 extern struct mmapfs_daemon mmapfs_d;

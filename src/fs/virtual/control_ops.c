@@ -703,6 +703,13 @@ static void ops_log(void *ctx, enum mmapfs_log_level level, const char *msg)
 	mmapfs_log(level, "%s", msg);
 }
 
+static const char *ops_transport(void *ctx)
+{
+	(void)ctx;
+	return mmapfs_transport_name(atomic_load_explicit(
+		&mmapfs_d.transport, memory_order_relaxed));
+}
+
 static const struct mmapfs_control_ops control_ops = {
 	.resolve = ops_resolve,
 	.put = ops_put,
@@ -719,6 +726,7 @@ static const struct mmapfs_control_ops control_ops = {
 	.for_each_file = ops_for_each_file,
 	.config = ops_config,
 	.log = ops_log,
+	.transport = ops_transport,
 };
 
 void mmapfs_control_instance(struct mmapfs_control *c)
