@@ -1,20 +1,22 @@
 /*
- * daemon/dead_mount.c — detaches a dead mmapfs mount at the mount point before a
- * new daemon mounts there.
+ * daemon/dead_mount.c — detaches a dead mmapfs mount at the mount point
+ * before a new daemon mounts there.
  *
  * Design: a daemon that dies without unmounting leaves its mount in
- * place; every access to it fails with ENOTCONN, and a new mount on the
- * same path would be stacked over it (or, for `mmapfs /data /data`,
- * could not even reach the backing directory). Only a mount that is
- * provably dead and provably mmapfs's is touched: ENOTCONN from stat(2)
- * or statfs(2) on the path (a live daemon answers, a hung one blocks;
- * stat alone may answer from attributes the kernel cached before the
- * daemon died, statfs always asks the daemon), and the type
- * fuse.mmapfs on the last mountinfo entry for the absolute path (the
- * mount that stat reached). The absolute path is built from realpath of
- * the parent directory (realpath of the path itself fails with ENOTCONN).
- * Detaching is lazy (MNT_DETACH, fusermount3 -z): processes that still
- * hold files of the dead mount keep their ENOTCONN, nothing else does.
+ * place; every access to it fails with ENOTCONN (ECONNABORTED while the
+ * kernel tears down the io_uring queues of a killed daemon), and a new
+ * mount on the same path would be stacked over it (or, for `mmapfs /data
+ * /data`, could not even reach the backing directory). Only a mount that
+ * is provably dead and provably mmapfs's is touched: ENOTCONN or
+ * ECONNABORTED from stat(2) or statfs(2) on the path (a live daemon
+ * answers, a hung one blocks; stat alone may answer from attributes the
+ * kernel cached before the daemon died, statfs always asks the daemon),
+ * and the type fuse.mmapfs on the last mountinfo entry for the absolute
+ * path (the mount that stat reached). The absolute path is built from
+ * realpath of the parent directory (realpath of the path itself fails
+ * with ENOTCONN). Detaching is lazy (MNT_DETACH, fusermount3 -z):
+ * processes that still hold files of the dead mount keep their error,
+ * nothing else does.
  *
  * Runs in the main thread at start-up, before anything is mounted.
  */
@@ -131,6 +133,14 @@ static int fusermount_detach(const char *abs)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
 }
 
+/* The errors of a connection whose daemon is gone: ENOTCONN, and, while
+ * the kernel still tears down the io_uring queues of a killed daemon,
+ * ECONNABORTED. */
+static bool dead_errno(int e)
+{
+	return e == ENOTCONN || e == ECONNABORTED;
+}
+
 /* True when path is on a FUSE connection whose daemon is gone. */
 static bool connection_is_dead(const char *path)
 {
@@ -138,8 +148,8 @@ static bool connection_is_dead(const char *path)
 	struct stat st;
 
 	if (stat(path, &st) < 0)
-		return errno == ENOTCONN;
-	return statfs(path, &sfs) < 0 && errno == ENOTCONN;
+		return dead_errno(errno);
+	return statfs(path, &sfs) < 0 && dead_errno(errno);
 }
 
 int mmapfs_clear_dead_mount(const char *path)
