@@ -267,12 +267,30 @@ def test_metrics_prom(cmount_factory):
             assert line.startswith("# HELP mmapfs_") or \
                 line.startswith("# TYPE mmapfs_") or \
                 line.startswith("mmapfs_"), line
-        # One file only, the busiest (most pending bytes), label escaped,
+        # One file only, the busiest (most bytes written), label escaped,
         # after the mount label every sample has.
         assert f'mmapfs_file_pending_bytes{{mount="{m.mnt}",' \
             f'path="big\\"quoted"}} {3 * PAGE}' in prom
         assert 'path="small"' not in prom
         assert "mmapfs_bytes_written_total " in prom
+    finally:
+        for fd in fds:
+            util.fs.close(fd)
+
+
+def test_metrics_per_file_series_stay_put_across_flushes(cmount_factory):
+    """With metrics_max_files = 1 the file shown is the one that wrote the
+    most; a flush that empties its pending bytes does not hand its place to
+    a file with fewer bytes written but more pending (series that come and
+    go with every flush break every rate() over them)."""
+    m = cmount_factory(config="[global]\nmetrics_max_files = 1\n")
+    fds = [hold_open(m.mnt / "heavy", b"h" * (8 * PAGE)),
+           hold_open(m.mnt / "light", b"l" * PAGE)]
+    try:
+        assert 'path="heavy"' in stats(m.mnt, "metrics.prom")
+        ctl_ok(m.mnt, "flush", "heavy\n")
+        prom = stats(m.mnt, "metrics.prom")
+        assert 'path="heavy"' in prom and 'path="light"' not in prom, prom
     finally:
         for fd in fds:
             util.fs.close(fd)

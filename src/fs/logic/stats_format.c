@@ -176,16 +176,20 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(ra->relpath, rb->relpath);
 }
 
-/* Busiest first: pending bytes, then bytes written, both descending. */
+/* Busiest first: bytes written, then pending bytes, both descending, then
+ * path. Bytes written only grow while the daemon knows the file (closed
+ * files keep their row), so the files shown change only when another file
+ * out-writes one of them, not at every flush: the per-file series stay
+ * stable from one scrape to the next. */
 static int cmp_busiest(const void *a, const void *b)
 {
 	const struct mmapfs_stats_row *ra = *(const struct mmapfs_stats_row *const *)a;
 	const struct mmapfs_stats_row *rb = *(const struct mmapfs_stats_row *const *)b;
 
-	if (ra->pending_bytes != rb->pending_bytes)
-		return ra->pending_bytes > rb->pending_bytes ? -1 : 1;
 	if (ra->bytes_written != rb->bytes_written)
 		return ra->bytes_written > rb->bytes_written ? -1 : 1;
+	if (ra->pending_bytes != rb->pending_bytes)
+		return ra->pending_bytes > rb->pending_bytes ? -1 : 1;
 	return strcmp(ra->relpath, rb->relpath);
 }
 
