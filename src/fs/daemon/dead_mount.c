@@ -35,49 +35,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "logic/mountinfo.h"
+
 extern char **environ;
-
-/* Decodes the octal escapes (\040 ...) of a mountinfo field in place. */
-static void unescape_field(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
 
 /* True when the last mount on abs (the one on top) is of type type. */
 static bool top_mount_is(const char *abs, const char *type)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, mnt[PATH_MAX], fstype[64];
-	size_t cap = 0;
-	bool is = false;
+	char fstype[64], majmin[32];
 
-	if (!f)
-		return false;
-	while (getline(&line, &cap, f) > 0) {
-		char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		unescape_field(mnt);
-		if (strcmp(mnt, abs) == 0)
-			is = strcmp(fstype, type) == 0;
-	}
-	free(line);
-	fclose(f);
-	return is;
+	return mmapfs_mountinfo_top(abs, fstype, sizeof(fstype), majmin,
+				    sizeof(majmin)) &&
+	       strcmp(fstype, type) == 0;
 }
 
 /* The absolute, canonical form of path whose last component cannot be

@@ -50,6 +50,7 @@
 #include "logic/counters.h"
 #include "logic/listen_addr.h"
 #include "logic/log.h"
+#include "logic/mountinfo.h"
 #include "mmapfs_config.h"
 #include "model/creds.h"
 #include "model/ctl_lock.h"
@@ -160,52 +161,15 @@ static int check_config(const char *path)
 	return 0;
 }
 
-/* Decodes the octal escapes of a /proc/self/mountinfo field in place. */
-static void unescape_mountinfo(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/* Finds the last FUSE mount on path in /proc/self/mountinfo and writes
- * its device ("MAJ:MIN") to dev. Returns true when there is one. */
+/* When the top mount on path is a FUSE mount: true, and its device
+ * ("MAJ:MIN") in dev. */
 static bool find_fuse_mount(const char *path, char *dev, size_t devlen)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	bool found = false;
+	char fstype[64];
 
-	if (!f)
-		return false;
-	while (getline(&line, &cap, f) > 0) {
-		char mnt[PATH_MAX], majmin[32], *sep = strstr(line, " - ");
-		char fstype[64];
-
-		if (!sep ||
-		    sscanf(line, "%*s %*s %31s %*s %4095s", majmin, mnt) != 2 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		unescape_mountinfo(mnt);
-		if (strcmp(mnt, path) == 0 && strncmp(fstype, "fuse", 4) == 0) {
-			snprintf(dev, devlen, "%s", majmin);
-			found = true;
-		}
-	}
-	free(line);
-	fclose(f);
-	return found;
+	return mmapfs_mountinfo_top(path, fstype, sizeof(fstype), dev,
+				    devlen) &&
+	       strncmp(fstype, "fuse", 4) == 0;
 }
 
 static bool is_fuse_mountpoint(const char *path)
@@ -221,8 +185,8 @@ static const char *tune_mountpoint;
  * connection starts with to max_write, so sequential reads arrive in
  * 1 MiB requests. The INIT reply cannot raise it above what the kernel
  * offered, and the kernel sets it while it processes that reply, so this
- * runs at the first request after INIT (kernel_io.c calls it once). Best effort: needs a writable
- * /sys (root). */
+ * runs at the first request after INIT (kernel_io.c calls it once).
+ * Best effort: needs a writable /sys (root). */
 static void tune_readahead_once(void)
 {
 	char dev[32], path[96];
