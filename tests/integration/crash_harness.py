@@ -101,30 +101,8 @@ class Recorder:
         wrong, or ''."""
         if self.proc is None or self.proc.returncode is not None:
             return ""
-        problems = []
-        try:
-            if util.is_fuse_mounted(self.mnt):
-                r = util.run(["fusermount3", "-u", str(self.mnt)],
-                             timeout=EXIT_TIMEOUT)
-                if r.returncode != 0 and util.is_fuse_mounted(self.mnt):
-                    problems.append(f"fusermount3 -u: {r.stderr.strip()}")
-                    util.run(["fusermount3", "-uz", str(self.mnt)],
-                             timeout=EXIT_TIMEOUT)
-        finally:
-            try:
-                status = self.proc.wait(EXIT_TIMEOUT)
-                if status != 0:
-                    problems.append(f"recordfs exited with status {status}")
-            except subprocess.TimeoutExpired:
-                problems.append(f"recordfs pid {self.proc.pid} did not exit: "
-                                "killed")
-                self.proc.kill()
-                self.proc.wait(EXIT_TIMEOUT)
-            if util.is_fuse_mounted(self.mnt):
-                util.run(["fusermount3", "-uz", str(self.mnt)],
-                         timeout=EXIT_TIMEOUT)
-                problems.append(f"{self.mnt} was still mounted")
-        return "\n".join(problems)
+        return util.stop_fuse_server(self.proc, self.mnt, "recordfs",
+                                     EXIT_TIMEOUT)
 
 
 class CrashRun:

@@ -322,6 +322,33 @@ class SyscallCount(SyscallTrace):
         return False
 
 
+def stop_fuse_server(proc, mnt, name, timeout):
+    """Unmounts mnt, served by proc (a FUSE server the test started:
+    faultfs, recordfs), and reaps proc, killing it by its pid when it does
+    not exit; a lazy unmount is the last resort. Returns what went wrong
+    ('' when nothing did)."""
+    problems = []
+    try:
+        if is_fuse_mounted(mnt):
+            r = run(["fusermount3", "-u", str(mnt)], timeout=timeout)
+            if r.returncode != 0 and is_fuse_mounted(mnt):
+                problems.append(f"fusermount3 -u: {r.stderr.strip()}")
+                run(["fusermount3", "-uz", str(mnt)], timeout=timeout)
+    finally:
+        try:
+            status = proc.wait(timeout)
+            if status != 0:
+                problems.append(f"{name} exited with status {status}")
+        except subprocess.TimeoutExpired:
+            problems.append(f"{name} pid {proc.pid} did not exit: killed")
+            proc.kill()
+            proc.wait(timeout)
+        if is_fuse_mounted(mnt):
+            run(["fusermount3", "-uz", str(mnt)], timeout=timeout)
+            problems.append(f"{mnt} was still mounted")
+    return "\n".join(problems)
+
+
 def run(argv, timeout=None, check=False, **kwargs):
     """Runs a command with captured text output and a deadline, like
     subprocess.run, but never waits without bound: a child stuck in the
