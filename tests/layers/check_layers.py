@@ -33,6 +33,8 @@ import os
 import re
 import sys
 
+import scc
+
 LAYERS = ['logic', 'model', 'virtual', 'handlers', 'daemon']
 RANK = {name: i for i, name in enumerate(LAYERS)}
 
@@ -118,44 +120,10 @@ def call_graph(root, sub):
     return files, edges
 
 
-def cycles(files, edges):
-    """Strongly connected components of more than one file (Tarjan)."""
-    index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in edges[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    sys.setrecursionlimit(10000)
-    for v in files:
-        if v not in index:
-            visit(v)
-    return out
-
-
 def check_cycles(root, errors, report):
     for sub in ('src/fs', 'src/core'):
         files, edges = call_graph(root, sub)
-        found = cycles(files, edges)
+        found = scc.cycles({f: set(edges[f]) for f in files})
         report.append(f'{sub}: {len(files)} files, '
                       f'{sum(len(e) for e in edges.values())} file-to-file '
                       f'dependencies, {len(found)} cycles')

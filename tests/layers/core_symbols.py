@@ -10,14 +10,16 @@
 Prints a summary (the counts quoted in reports); exit status 1 on a
 violation.
 
-Usage: check_symbols.py MMAPIO_H LIBMMAPIO_A LIBMMAPIO_SO
+Usage: core_symbols.py MMAPIO_H LIBMMAPIO_A LIBMMAPIO_SO
 """
 
 import re
 import subprocess
 import sys
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+# mmapio_map.py (src/core, beside the header it reads) lists the public
+# functions the version script exports.
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../../src/core")
 from mmapio_map import public_functions  # noqa: E402
 
 

@@ -13,13 +13,15 @@ A cycle is printed as the files on it; the exit status is 1 then.
 With --print, the edges and the strongly connected components are listed
 (the counts quoted in reports).
 
-Usage: check_graph.py SRC_CORE_DIR STATIC_LIB [--print]
+Usage: core_graph.py SRC_CORE_DIR STATIC_LIB [--print]
 """
 
 import os
 import re
 import subprocess
 import sys
+
+import scc
 
 
 def include_graph(src):
@@ -56,47 +58,12 @@ def call_graph(lib):
     return g
 
 
-def sccs(g):
-    """Tarjan: the strongly connected components with more than one node
-    (or a self-loop)."""
-    index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in sorted(g.get(v, ())):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1 or v in g.get(v, ()):
-                out.append(sorted(comp))
-
-    sys.setrecursionlimit(10000)
-    for v in sorted(g):
-        if v not in index:
-            visit(v)
-    return out
-
-
 def main():
     src, lib = sys.argv[1], sys.argv[2]
     show = "--print" in sys.argv[3:]
     bad = False
     for name, g in (("includes", include_graph(src)), ("calls", call_graph(lib))):
-        cycles = sccs(g)
+        cycles = scc.cycles(g)
         edges = sum(len(v) for v in g.values())
         if show:
             print(f"{name}: {len(g)} files, {edges} edges, "
