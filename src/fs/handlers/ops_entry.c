@@ -343,6 +343,25 @@ void mmapfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	make_entry(req, parent, name, NEW_SYMLINK, 0, 0, link);
 }
 
+/* Pins the descriptors of a and b (link, rename); on failure replies the
+ * error and pins nothing. Returns 0 or -errno. */
+static int pin_both(fuse_req_t req, struct mmapfs_inode *a, int *afd,
+		    struct mmapfs_inode *b, int *bfd)
+{
+	*afd = mmapfs_inode_fd_get(a);
+	if (*afd < 0) {
+		fuse_reply_err(req, -*afd);
+		return *afd;
+	}
+	*bfd = mmapfs_inode_fd_get(b);
+	if (*bfd < 0) {
+		mmapfs_inode_fd_put(a);
+		fuse_reply_err(req, -*bfd);
+		return *bfd;
+	}
+	return 0;
+}
+
 void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
@@ -356,17 +375,8 @@ void mmapfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		return;
 	in = mmapfs_inode_get(ino);
 	dir = mmapfs_inode_get(newparent);
-	fd = mmapfs_inode_fd_get(in);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
+	if (pin_both(req, in, &fd, dir, &dfd) < 0)
 		return;
-	}
-	dfd = mmapfs_inode_fd_get(dir);
-	if (dfd < 0) {
-		mmapfs_inode_fd_put(in);
-		fuse_reply_err(req, -dfd);
-		return;
-	}
 	mmapfs_own_change_begin(in, fd); /* the link count is in the ctime */
 	mmapfs_own_change_begin(dir, dfd);
 	res = linkat(fd, "", dfd, newname, AT_EMPTY_PATH);
@@ -439,17 +449,8 @@ void mmapfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	dir = mmapfs_inode_get(parent);
 	newdir = mmapfs_inode_get(newparent);
-	dfd = mmapfs_inode_fd_get(dir);
-	if (dfd < 0) {
-		fuse_reply_err(req, -dfd);
+	if (pin_both(req, dir, &dfd, newdir, &newdfd) < 0)
 		return;
-	}
-	newdfd = mmapfs_inode_fd_get(newdir);
-	if (newdfd < 0) {
-		mmapfs_inode_fd_put(dir);
-		fuse_reply_err(req, -newdfd);
-		return;
-	}
 	/* With the requester's credentials, as create: the backing file
 	 * system checks as the caller, and the whiteout RENAME_WHITEOUT
 	 * leaves behind belongs to the caller (not to the daemon). */
