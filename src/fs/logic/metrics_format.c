@@ -21,6 +21,7 @@
 #include "closed_files.h"
 #include "counters.h"
 #include "req_stats.h"
+#include "stats_format.h"
 
 struct labels {
 	struct mmapfs_buf alone;    /* mount="..." or "" */
@@ -243,29 +244,14 @@ static int daemon_state(struct mmapfs_buf *b, const struct labels *l)
 	return ret;
 }
 
-static int label_text(struct mmapfs_buf *b, const char *mount,
-		      const char *sep)
-{
-	int ret;
-
-	if (!mount)
-		return mmapfs_buf_append(b, "", 0);
-	ret = mmapfs_buf_append(b, "mount=\"", 7);
-	if (ret == 0)
-		ret = mmapfs_prom_label_value(b, mount);
-	if (ret == 0)
-		ret = mmapfs_buf_printf(b, "\"%s", sep);
-	return ret;
-}
-
 int mmapfs_metrics_format_daemon(const char *mount, struct mmapfs_buf *out)
 {
 	struct labels l = { MMAPFS_BUF_INIT, MMAPFS_BUF_INIT };
 	int ret;
 
-	ret = label_text(&l.alone, mount, "");
+	ret = mmapfs_prom_mount_label(&l.alone, mount, "");
 	if (ret == 0)
-		ret = label_text(&l.first, mount, ",");
+		ret = mmapfs_prom_mount_label(&l.first, mount, ",");
 	if (ret == 0)
 		ret = family(out, "mmapfs_process_start_time_seconds", "gauge",
 			     "Unix time the daemon started.");

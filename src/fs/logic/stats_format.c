@@ -333,9 +333,7 @@ static int append_total(struct mmapfs_buf *b, const char *labels,
 	return ret;
 }
 
-/* `mount="..."` for mount, "" for NULL, with the separator sep after it
- * (for a label list that goes on). */
-static int mount_label_text(struct mmapfs_buf *b, const char *mount,
+int mmapfs_prom_mount_label(struct mmapfs_buf *b, const char *mount,
 			    const char *sep)
 {
 	int ret;
@@ -473,9 +471,9 @@ int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 	int ret;
 
 	/* The mount label alone, and as the first of a list. */
-	ret = mount_label_text(&labels, mount, "");
+	ret = mmapfs_prom_mount_label(&labels, mount, "");
 	if (ret == 0)
-		ret = mount_label_text(&prefix, mount, ",");
+		ret = mmapfs_prom_mount_label(&prefix, mount, ",");
 	if (ret == 0)
 		ret = append_family(out, "mmapfs_info", "gauge",
 				    "Version of the mmapfs daemon and the transport "

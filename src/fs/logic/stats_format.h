@@ -131,6 +131,11 @@ int mmapfs_stats_format_metrics(const struct mmapfs_stats_row *rows, size_t n,
 /* Appends s as a Prometheus label value (without the quotes), escaped as
  * above. Returns 0 or -ENOMEM. */
 int mmapfs_prom_label_value(struct mmapfs_buf *b, const char *s);
+/* Appends `mount="MOUNT"` (escaped) followed by sep, or nothing when
+ * mount is NULL: the label every series of a mount carries. Returns 0 or
+ * -ENOMEM. */
+int mmapfs_prom_mount_label(struct mmapfs_buf *b, const char *mount,
+			    const char *sep);
 
 /* `version`: "mmapfs VERSION\n". Returns 0 or -ENOMEM. */
 int mmapfs_stats_format_version(struct mmapfs_buf *out);
