@@ -71,8 +71,8 @@ static int pin_range(struct mmapio_file *f, uint64_t off, uint64_t len,
 static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 		     bool writable, struct mmapio_view *v)
 {
-	struct mmapio__pin *rec;
-	uint8_t *data;
+	struct mmapio__pin *rec = NULL;
+	uint8_t *data = NULL;
 	int rc;
 
 	if (f->unmapped)
@@ -179,7 +179,7 @@ static int walk_chunks(void *arg)
 
 static int walk(struct mmapio_file *f, struct walk *w)
 {
-	struct mmapio__pin *rec;
+	struct mmapio__pin *rec = NULL;
 	int rc, arc;
 
 	if (f->unmapped)
