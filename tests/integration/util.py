@@ -246,12 +246,14 @@ class SyscallTrace:
                 continue
         return True
 
+    def _argv(self):
+        return ["strace", "-f", "-qq", "-p", str(self.pid), "-o",
+                str(self.out), "-e", "trace=" + ",".join(self.syscalls)]
+
     def __enter__(self):
         self.proc = subprocess.Popen(
-            ["strace", "-f", "-qq", "-p", str(self.pid), "-o", str(self.out),
-             "-e", "trace=" + ",".join(self.syscalls)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            self._argv(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             wait_until(self._attached, timeout=10, what="strace attached")
         except BaseException:
@@ -293,18 +295,9 @@ class SyscallCount(SyscallTrace):
         self.counts = {}
         self.total = 0
 
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["strace", "-f", "-qq", "-c", "-p", str(self.pid),
-             "-o", str(self.out)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
-        try:
-            wait_until(self._attached, timeout=10, what="strace attached")
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
+    def _argv(self):
+        return ["strace", "-f", "-qq", "-c", "-p", str(self.pid), "-o",
+                str(self.out)]
 
     def __exit__(self, *exc):
         super().__exit__(*exc)
