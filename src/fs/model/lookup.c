@@ -14,10 +14,10 @@
 #include "model/invalidate.h"
 #include "model/outside.h"
 
-static int checked(struct mmapfs_inode *parent, int res,
-		   struct fuse_entry_param *e)
+/* After a lookup that found e (res 0): drops the kernel's cache of a
+ * regular file changed from outside. Returns res. */
+static int checked(int res, struct fuse_entry_param *e)
 {
-	(void)parent;
 	if (res == 0 && S_ISREG(e->attr.st_mode) &&
 	    mmapfs_outside_check(mmapfs_inode_get(e->ino), &e->attr))
 		mmapfs_invalidate_queue(e->ino);
@@ -27,12 +27,12 @@ static int checked(struct mmapfs_inode *parent, int res,
 int mmapfs_lookup(struct mmapfs_inode *parent, const char *name,
 		  struct fuse_entry_param *e)
 {
-	return checked(parent, mmapfs_inode_find_entry(parent, name, 0, e), e);
+	return checked(mmapfs_inode_find_entry(parent, name, 0, e), e);
 }
 
 int mmapfs_lookup_listed(struct mmapfs_inode *parent, const char *name,
 			 ino_t listed_ino, struct fuse_entry_param *e)
 {
-	return checked(parent,
-		       mmapfs_inode_find_entry(parent, name, listed_ino, e), e);
+	return checked(mmapfs_inode_find_entry(parent, name, listed_ino, e),
+		       e);
 }
