@@ -187,7 +187,10 @@ class CrashRun:
             m.unmount()
         verdict = m.verdict()
         if verdict:
-            problems.append(f"the daemon over this state: {verdict}")
+            log = m.log_text().splitlines()[-20:]
+            problems.append(f"the daemon over this state: {verdict}\n"
+                            f"  its log ({m.log}):\n    "
+                            + "\n    ".join(log))
         if problems:
             directory.rename(self.tmp_path / f"state-violation-{n}")
         else:

@@ -131,6 +131,8 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned done, failures;        /* start(): threads reported */
+	unsigned ended;                 /* of them: found the connection
+					 * gone (an unmount during start) */
 	bool started;
 } ur = {
 	.wanted = MMAPFS_TRANSPORT_DEV,
@@ -218,6 +220,14 @@ int mmapfs_uring_choose(enum mmapfs_transport wanted,
 	}
 	ur.wanted = MMAPFS_TRANSPORT_IO_URING;
 	return 0;
+}
+
+/* The errors of a connection that ended: the kernel refuses entries
+ * once the mount is gone, which a quick unmount can make happen while
+ * the rings start. Not a failure of the transport. */
+static bool connection_ended(int res)
+{
+	return res == -ENOTCONN || res == -ECONNABORTED || res == -ENODEV;
 }
 
 static void fail_required(const char *what)
@@ -436,7 +446,7 @@ static void serve(struct ring_thread *t)
 			} else if (r < 0) {
 				/* ENOTCONN, ECONNABORTED: the connection
 				 * ended; anything else loses the entry. */
-				if (r != -ENOTCONN && r != -ECONNABORTED)
+				if (!connection_ended(r))
 					mmapfs_warn("io_uring: queue %u: "
 						    "entry failed: %s",
 						    t->qid, strerror(-r));
@@ -455,7 +465,9 @@ static void report(int res)
 {
 	pthread_mutex_lock(&ur.lock);
 	ur.done++;
-	if (res < 0)
+	if (connection_ended(res))
+		ur.ended++;
+	else if (res < 0)
 		ur.failures++;
 	pthread_cond_broadcast(&ur.cond);
 	pthread_mutex_unlock(&ur.lock);
@@ -468,7 +480,7 @@ static void *ring_main(void *arg)
 
 	pin_to_cpu(t->qid);
 	res = ring_setup(t);
-	if (res < 0)
+	if (res < 0 && !connection_ended(res))
 		mmapfs_warn("io_uring: queue %u: cannot register: %s", t->qid,
 			    strerror(-res));
 	report(res);
@@ -522,8 +534,10 @@ static int start_threads(void)
 	return res;
 }
 
-/* Waits until every started thread reported its registration. */
-static unsigned wait_registered(unsigned started)
+/* Waits until every started thread reported its registration; returns
+ * the failures, and in *ended the threads that found the connection
+ * gone. */
+static unsigned wait_registered(unsigned started, unsigned *ended)
 {
 	struct timespec until;
 	unsigned failures;
@@ -535,6 +549,7 @@ static unsigned wait_registered(unsigned started)
 	       pthread_cond_timedwait(&ur.cond, &ur.lock, &until) == 0)
 		;
 	failures = ur.failures + (started - ur.done);
+	*ended = ur.ended;
 	pthread_mutex_unlock(&ur.lock);
 	return failures;
 }
@@ -542,7 +557,7 @@ static unsigned wait_registered(unsigned started)
 int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size,
 		       void (*note_request)(const char *buf, size_t len))
 {
-	unsigned queues = possible_cpus(), started = 0, failures;
+	unsigned queues = possible_cpus(), started = 0, failures, ended;
 	int res = 0;
 
 	pthread_mutex_lock(&ur.lock);
@@ -572,9 +587,16 @@ int mmapfs_uring_start(struct fuse_session *se, int fd, size_t payload_size,
 	}
 	for (unsigned i = 0; ur.threads && i < ur.nthreads; i++)
 		started += ur.threads[i].joinable;
-	failures = wait_registered(started);
+	failures = wait_registered(started, &ended);
 	if (res == 0 && failures)
 		res = -EIO;
+	if (res == 0 && ended) {
+		/* Unmounted before every entry was in: the session is
+		 * ending, and /dev/fuse sees it end. */
+		mmapfs_info("transport: the connection ended while the rings "
+			    "started");
+		return 0;
+	}
 	if (res < 0) {
 		char what[160];
 
