@@ -250,7 +250,7 @@ static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
 		mmapio__rwunlock(&f->map_lock);
 	}
 
-	rc = mmapio__state_attach(f, &o->policy);
+	rc = mmapio__state_attach(f, &o->policy, &st);
 	if (rc < 0) {
 		unmap_all(f);
 		return rc;
@@ -549,7 +549,7 @@ int mmapio_anon(uint64_t size, struct mmapio_file **out)
 		f->mapped = mmapio__page_up(size);
 	}
 	atomic_init(&f->len, size);
-	rc = mmapio__state_attach(f, NULL);
+	rc = mmapio__state_attach(f, NULL, NULL);
 	if (rc < 0) {
 		unmap_all(f);
 		file_free(f);

@@ -209,9 +209,11 @@ int mmapio__smaps_huge(FILE *fp, uintptr_t lo, uintptr_t hi);
 /* --- Durability state (state.c, accum.c, flush.c, flusher.c) ----------- */
 
 /* Called by open once the mapping exists: finds or creates f's fstate
- * (by fstat of f->fd; a private state for COW and anonymous mappings) and
- * applies policy p when the state is new or p is not NULL. */
-int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p);
+ * (by the device and inode of st, f->fd's fstat, or of a new fstat when
+ * st is NULL; a private state for COW and anonymous mappings) and applies
+ * policy p when the state is new or p is not NULL. */
+int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p,
+			 const struct stat *st);
 /* Called at the last close/unmap: applies the close rule (anything but
  * never flushes what is pending) and detaches; returns the flush result. */
 int mmapio__state_detach(struct mmapio_file *f);

@@ -294,7 +294,8 @@ static void files_remove(struct mmapio_fstate *s, struct mmapio_file *f)
 	}
 }
 
-int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
+int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p,
+			 const struct stat *known)
 {
 	static const struct mmapio_policy never = { .kind = MMAPIO_POLICY_NEVER };
 	struct mmapio_fstate *s;
@@ -314,7 +315,9 @@ int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p)
 		f->state = s;
 		return 0;
 	}
-	if (fstat(f->fd, &st))
+	if (known)
+		st = *known;
+	else if (fstat(f->fd, &st))
 		return -errno;
 
 	mmapio__mutex_lock(&reg.lock);
