@@ -12,9 +12,17 @@
 # Rows: randwrite-j2 randwrite-j1 randread-j2 seqwrite-j1 seqread-j1
 #       smallfiles md-create dur-sync4k (4 KiB writes, each O_SYNC)
 #
-# Invariants: every mount is undone by the EXIT trap (mounts.sh); only the
-# daemons this script started are killed, by pid. Warm rows only: the
-# transport changes the round trip, not the disk.
+# The backing file system is, unless --backing names a directory, a new
+# ext4 without a journal in a RAM-backed image (/dev/shm) made for the
+# run, and no row deletes thousands of files while the run lasts (each
+# repetition creates in directories of its own): on a reused ext4 the
+# inode allocator's skipping of recently deleted inodes swung the
+# small-file rows 3x between repetitions, whatever the transport.
+#
+# Invariants: every mount is undone by the EXIT trap (mounts.sh), the
+# image's loop mount last, and the image removed; only the daemons this
+# script started are killed, by pid. Warm rows only: the transport changes
+# the round trip, not the disk.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +33,7 @@ repo=$(dirname "$here")
 REPS=5
 RUNTIME=5
 ROWS="randwrite-j2 randwrite-j1 randread-j2 seqwrite-j1 seqread-j1 smallfiles md-create dur-sync4k"
-BACKING=/work/mmapfs-bench
+BACKING=""
 OUT=""
 MMAPFS_BIN=$repo/build/src/fs/mmapfs
 SIZE_MIB=256
@@ -49,9 +57,28 @@ if [ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" != Y ]; then
 fi
 OUT=${OUT:-$here/results/ab-transport-$(date -u +%Y%m%dT%H%M%S)}
 MNTROOT=$(mktemp -d /tmp/mmapfs-ab-transport.XXXXXX)
+IMAGE=""
+cleanup() {
+	bench_unmount_all
+	if [ -n "$IMAGE" ]; then
+		umount "$BACKING" 2>/dev/null || umount -l "$BACKING" || true
+		rm -f "$IMAGE"
+	fi
+	rm -rf "$MNTROOT"
+}
+trap cleanup EXIT
+if [ -z "$BACKING" ]; then
+	# Sparse: RAM holds only what is written (at most the 256 MiB of the
+	# random rows, one seqwrite file and 8 MiB of small files per run).
+	IMAGE=$(mktemp /dev/shm/mmapfs-ab-transport.XXXXXX.img)
+	BACKING=$MNTROOT/backing
+	mkdir -p "$BACKING"
+	truncate -s 4G "$IMAGE"
+	mkfs.ext4 -q -O ^has_journal "$IMAGE"
+	mount -o loop "$IMAGE" "$BACKING"
+fi
 mkdir -p "$OUT/raw" "$OUT/logs" "$BACKING"
 export MMAPFS_BIN PY=/usr/bin/python3
-trap 'bench_unmount_all; rm -rf "$MNTROOT"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -111,15 +138,13 @@ one_rep() {   # one_rep REP — every row once on the mounted transport $T
 			JOBS=1 SIZE=${SIZE_MIB}M DIR=$W/sw \
 				fio_run seqwrite "$row" "$rep" fio:bw MiB/s
 			rm -rf "$W/sw" ;;
-		smallfiles)
-			rm -rf "$W/sf" && mkdir "$W/sf"
-			DIR=$W/sf fio_run smallfiles "$row" "$rep" fio:iops files/s
-			rm -rf "$W/sf" ;;
+		smallfiles)   # kept until the end: see the header
+			mkdir "$W/sf"
+			DIR=$W/sf fio_run smallfiles "$row" "$rep" fio:iops files/s ;;
 		md-create)
-			rm -rf "$W/md" && mkdir "$W/md"
+			mkdir "$W/md"
 			DIR=$W/md MDFILES=2000 fio_run md-create "$row" "$rep" \
-				fio:iops files/s
-			rm -rf "$W/md" ;;
+				fio:iops files/s ;;
 		dur-sync4k)
 			rm -rf "$W/dur" && mkdir "$W/dur"
 			DIR=$W/dur DSIZE=16M SYNC=1 RUNTIME=$RUNTIME \
@@ -140,14 +165,14 @@ for rep in $(seq 1 "$REPS"); do
 			tail -n 3 "$MNT/.stats/config" >&2
 			exit 1
 		fi
-		W=$MNT/w-ab
-		rm -rf "$W" && mkdir -p "$W"
+		W=$MNT/w-ab.$T.r$rep
+		mkdir -p "$W"
 		one_rep "$rep"
-		rm -rf "$W"
 		bench_unmount "$MNT" "$MOUNT_PID"
 	done
 done
 echo "load at end: $(cat /proc/loadavg)" | tee -a "$OUT/machine.txt"
+[ -n "$IMAGE" ] || rm -rf "$BACKING"/w-ab.*
 
 $PY - "$OUT/runs.tsv" <<'EOF' | tee "$OUT/summary.md"
 import statistics, sys

@@ -10,8 +10,12 @@
  * Design:
  *   - The kernel has one queue per possible CPU and uses the rings only
  *     when every queue has a registered entry. Each queue gets
- *     threads_per_queue ring threads (pinned to that CPU, best effort);
- *     each thread owns one io_uring (SQE128, single issuer) and one ring
+ *     threads_per_queue ring threads, left where the scheduler puts them.
+ *     Pinning was measured and loses: 4 KiB random writes of one job ran
+ *     at 0.71x of /dev/fuse with each thread pinned to its queue's CPU,
+ *     0.44x pinned to the next CPU, 1.79-1.92x unpinned
+ *     (bench/ab-transport.sh; docs/performance.md, "Transports").
+ *     Each ring thread owns one io_uring (SQE128, single issuer) and one ring
  *     entry: a 288-byte header buffer and a payload buffer of
  *     max(8 KiB, max_write, max_pages pages), in one anonymous mapping with
  *     a page in front of the payload (uring_frame.h). A thread that blocks
@@ -69,7 +73,6 @@
 #include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -289,18 +292,6 @@ static unsigned possible_cpus(void)
 	return n ? n : 1;
 }
 
-static void pin_to_cpu(unsigned cpu)
-{
-	cpu_set_t set;
-
-	if (cpu >= CPU_SETSIZE)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	/* Best effort: a cpuset may not allow it. */
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 static struct io_uring_sqe *get_sqe(struct ring_thread *t)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
@@ -478,7 +469,6 @@ static void *ring_main(void *arg)
 	struct ring_thread *t = arg;
 	int res;
 
-	pin_to_cpu(t->qid);
 	res = ring_setup(t);
 	if (res < 0 && !connection_ended(res))
 		mmapfs_warn("io_uring: queue %u: cannot register: %s", t->qid,
