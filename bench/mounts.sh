@@ -37,8 +37,10 @@ wait_mounted() {
 }
 
 # bench_mount TARGET BACKING MNT LOG [MMAPFS_CONFIG] — mounts TARGET (mmapfs,
-# mergerfs or bindfs) of BACKING on MNT, daemon output to LOG. Sets MOUNT_PID.
-# Returns non-zero (and leaves nothing mounted) when the mount fails.
+# mergerfs, bindfs, or passthrough: libfuse's example passthrough_ll, built
+# by the caller into PASSTHROUGH_BIN) of BACKING on MNT, daemon output to
+# LOG. Sets MOUNT_PID. Returns non-zero (and leaves nothing mounted) when
+# the mount fails.
 bench_mount() {
 	local target=$1 backing=$2 mnt=$3 log=$4 cfg=${5:-}
 	mkdir -p "$mnt"
@@ -51,12 +53,20 @@ bench_mount() {
 		fi
 		;;
 	mergerfs)
-		# The man page's recommended setup for workloads that need mmap.
-		mergerfs -f -o use_ino,cache.files=partial,dropcacheonclose=true,category.create=mfs,fsname=bench-mergerfs \
+		# The man page's recommended setup for workloads that need mmap;
+		# minfreespace=0: a small backing (bench/peers.sh's RAM-backed
+		# ext4) must not make creates fail, as on no other target (the
+		# default refuses them below 4 GiB free).
+		mergerfs -f -o use_ino,cache.files=partial,dropcacheonclose=true,category.create=mfs,minfreespace=0,fsname=bench-mergerfs \
 			"$backing" "$mnt" >"$log" 2>&1 &
 		;;
 	bindfs)
 		bindfs -f "$backing" "$mnt" >"$log" 2>&1 &
+		;;
+	passthrough)
+		# Its defaults: multi-threaded, cache=auto (1 s entry and attr
+		# timeouts), no writeback cache, no xattrs.
+		"$PASSTHROUGH_BIN" -f -o "source=$backing" "$mnt" >"$log" 2>&1 &
 		;;
 	*)
 		echo "bench_mount: unknown target $target" >&2

@@ -18,6 +18,12 @@ Subcommands:
                       where a peer is faster.
   scale DIR           print DIR/scale.tsv (written by bench/scale.sh) as
                       Markdown tables, one per experiment.
+  peers DIR           print the Markdown table of bench/peers.sh (issue
+                      16) from DIR/runs.tsv (target, row, run, value,
+                      unit, load) and DIR/settings.tsv: medians and ranges
+                      per row and target, then the goal ratios of issue 16
+                      (ratio of medians, the range of per-run ratios, met
+                      or MISS) and the ratios to libfuse's passthrough_ll.
 
 Design: run.sh never parses JSON itself; every number goes through extract,
 so the unit conventions live here only (MiB = 2^20 bytes; fio reports bw in
@@ -210,6 +216,144 @@ def scale(outdir):
             print("| " + " | ".join([p] + cells) + " |")
 
 
+# bench/peers.sh: the table's columns (title, target); its rows are in peers().
+# In the row dur-bytes-4k the mmapfs column holds mmapfs-bytes (policy
+# bytes=1MiB); in dur-always-4k the `always` column holds mmapfs-always.
+PEER_COLS = [("native", "native"), ("mergerfs", "mergerfs"),
+             ("libfuse passthrough", "passthrough"),
+             ("mmapfs `never`", "mmapfs"), ("mmapfs `always`", "mmapfs-always")]
+# (ratio, row, target, reference target, "<=" or ">=", goal): issue 16.
+PEER_GOALS = [
+    ("tar x time: mmapfs `never` / mergerfs", "tarx", "mmapfs", "mergerfs", "<=", 0.7),
+    ("tar x time: mmapfs `always` / mmapfs `never`", "tarx", "mmapfs-always", "mmapfs", "<=", 1.5),
+    ("new files/s: mmapfs / mergerfs", "newfiles", "mmapfs", "mergerfs", ">=", 1.3),
+    ("random write IOPS, 1 job: mmapfs / mergerfs", "randwrite-j1", "mmapfs", "mergerfs", ">=", 1.2),
+    ("random write IOPS, 2 jobs: mmapfs / mergerfs", "randwrite-j2", "mmapfs", "mergerfs", ">=", 1.2),
+    ("sequential write MiB/s: mmapfs / mergerfs", "seqwrite", "mmapfs", "mergerfs", ">=", 1.0),
+    ("4 KiB IOPS: mmapfs `always` / native O_DSYNC", "dur-always-4k", "mmapfs-always", "native", ">=", 0.8),
+    ("4 KiB IOPS: mmapfs `bytes=1MiB` / native fdatasync per MiB", "dur-bytes-4k", "mmapfs-bytes", "native", ">=", 0.5),
+    ("random write IOPS, 1 job: mmapfs / native", "randwrite-j1", "mmapfs", "native", ">=", 0.6),
+]
+
+
+def peer_fmt(value, unit):
+    if unit == "s":
+        return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def peers(outdir):
+    settings = {}
+    with open(os.path.join(outdir, "settings.tsv")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("\t")
+            settings[key] = value
+    runs = {}      # (row, target) -> {run: value}
+    units = {}
+    with open(os.path.join(outdir, "runs.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            target, row, run, value, unit = line.rstrip("\n").split("\t")[:5]
+            runs.setdefault((row, target), {})[int(run)] = float(value)
+            units[row] = unit
+
+    def med(row, target):
+        vals = runs.get((row, target))
+        return statistics.median(vals.values()) if vals else None
+
+    def cell(row, target, ref=None, note=""):
+        vals = runs.get((row, target))
+        if not vals:
+            return "–"
+        unit = units[row]
+        v = list(vals.values())
+        text = f"{peer_fmt(statistics.median(v), unit)} {unit}"
+        if len(v) > 1:
+            text += f" ({peer_fmt(min(v), unit)}–{peer_fmt(max(v), unit)})"
+        if ref is not None and med(row, ref):
+            text += f"; {statistics.median(v) / med(row, ref):.2f}× {ref}"
+        return text + note
+
+    n = settings.get("runs", "?")
+    entries = int(settings.get("tar_entries", "0") or 0)
+    size = settings.get("size_mib", "?")
+    rt = settings.get("runtime_s", "?")
+    rows = [
+        ("tarx", f"`tar x` of {settings.get('tar_src', '?')} ({entries:,} entries), fresh ext4, "
+                 f"median of {n} (extraction alone)", None),
+        ("tarx-sync", "the same `tar x`, and the `sync -f` of the ext4 after it", None),
+        ("newfiles", f"fio {int(settings.get('nrfiles', '0')):,} new 4 KiB files, fresh ext4, "
+                     f"median of {n}", {"mmapfs-always"}),
+        ("randwrite-j1", f"fio random write 4 KiB, 1 job, warm ({size} MiB, {rt} s)", {"mmapfs-always"}),
+        ("randwrite-j2", f"fio random write 4 KiB, 2 jobs, warm ({size} MiB, {rt} s)", {"mmapfs-always"}),
+        ("seqwrite", f"fio sequential write 1 MiB ({size} MiB, final fsync)", {"mmapfs-always"}),
+    ]
+    print("| work | " + " | ".join(title for title, _t in PEER_COLS) + " |")
+    print("|---|" + "---|" * len(PEER_COLS))
+    for row, label, blank in rows:
+        if not any((row, t) in runs for _c, t in PEER_COLS):
+            continue
+        cells = ["" if blank and t in blank else cell(row, t) for _c, t in PEER_COLS]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    dur = [
+        ("dur-always-4k", f"4 KiB writes ({settings.get('dsize_mib', '?')} MiB file, random, {rt} s), "
+                          "mmapfs `always` vs native O_DSYNC",
+         {"native": ("native", None, " O_DSYNC"), "mmapfs-always": ("mmapfs-always", "native", "")}),
+        ("dur-bytes-4k", f"4 KiB writes ({settings.get('dseqsize_mib', '?')} MiB, sequential), "
+                         "mmapfs `bytes=1MiB` vs native write + fdatasync every 1 MiB",
+         {"native": ("native", None, " write+fdatasync/MiB"), "mmapfs": ("mmapfs-bytes", "native", " (`bytes=1MiB`)")}),
+    ]
+    for row, label, placed in dur:
+        if not any((row, t) in runs for t, _r, _n in placed.values()):
+            continue
+        cells = []
+        for _c, col in PEER_COLS:
+            if col in placed:
+                t, ref, note = placed[col]
+                cells.append(cell(row, t, ref, note))
+            else:
+                cells.append("")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print(f"Cells: median (range) of the {n} run(s). Every tar x and new-files run on a new ext4 "
+          "without a journal in a RAM-backed loop image; the warm rows and the durability rows "
+          "share one such ext4 per target and run. tar x times the extraction alone (wall clock); "
+          "the row below it adds the `sync -f` after it.")
+    print()
+    print("### Goals (issue 16)")
+    print()
+    print("| ratio | ratio of medians | per-run ratios | goal | |")
+    print("|---|---|---|---|---|")
+    for label, row, t, ref, op, goal in PEER_GOALS:
+        a, b = med(row, t), med(row, ref)
+        if a is None or b is None or not b:
+            print(f"| {label} | – | – | {op} {goal} | not measured |")
+            continue
+        r = a / b
+        pairs = [runs[(row, t)][k] / runs[(row, ref)][k]
+                 for k in sorted(runs[(row, t)]) if runs[(row, ref)].get(k)]
+        span = "–" if not pairs else f"{min(pairs):.2f}–{max(pairs):.2f}" if len(pairs) > 1 else f"{pairs[0]:.2f}"
+        met = r <= goal if op == "<=" else r >= goal
+        print(f"| {label} | {r:.2f} | {span} | {op} {goal} | {'met' if met else '**MISS**'} |")
+    ref_rows = [r for r, _l, _b in rows if (r, "passthrough") in runs]
+    if ref_rows:
+        print()
+        print("### Against libfuse's passthrough_ll (ratio of medians; for times lower is faster)")
+        print()
+        print("| row | mmapfs / passthrough | mergerfs / passthrough |")
+        print("|---|---|---|")
+        for row in ref_rows:
+            p = med(row, "passthrough")
+            out = []
+            for t in ("mmapfs", "mergerfs"):
+                m = med(row, t)
+                out.append("–" if m is None or not p else f"{m / p:.2f}")
+            print(f"| {row} | " + " | ".join(out) + " |")
+
+
 def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if len(argv) == 4 and argv[1] == "extract":
@@ -218,6 +362,8 @@ def main(argv):
         table(argv[2])
     elif len(argv) == 3 and argv[1] == "scale":
         scale(argv[2])
+    elif len(argv) == 3 and argv[1] == "peers":
+        peers(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2
