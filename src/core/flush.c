@@ -382,6 +382,22 @@ int mmapio_schedule_flush(struct mmapio_file *f, uint64_t off, uint64_t len)
 	return 0;
 }
 
+void mmapio__state_set_policy(struct mmapio_fstate *s,
+			      const struct mmapio_policy *p)
+{
+	MMAPIO__ASSERT_HELD(&s->lock);
+	s->policy = *p;
+	atomic_store_explicit(&s->write_through,
+			      p->kind == MMAPIO_POLICY_ALWAYS,
+			      memory_order_relaxed);
+}
+
+bool mmapio__state_write_through(const struct mmapio_file *f)
+{
+	return f->state && atomic_load_explicit(&f->state->write_through,
+						memory_order_relaxed);
+}
+
 int mmapio_set_policy(struct mmapio_file *f, const struct mmapio_policy *p)
 {
 	struct mmapio_fstate *s = f->state;
@@ -391,7 +407,7 @@ int mmapio_set_policy(struct mmapio_file *f, const struct mmapio_policy *p)
 	if (mmapio_policy_validate(p))
 		return -EINVAL;
 	mmapio__mutex_lock(&s->lock);
-	s->policy = *p;
+	mmapio__state_set_policy(s, p);
 	if (!s->private_state) {
 		/* Re-arm from scratch: T may have changed, or ms gone. */
 		if (s->timer_armed) {

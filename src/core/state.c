@@ -254,7 +254,7 @@ static void state_adopt_policy(struct mmapio_fstate *s,
 
 	MMAPIO__ASSERT_HELD(&s->lock);
 
-	s->policy = *p;
+	mmapio__state_set_policy(s, p);
 	if (p->kind == MMAPIO_POLICY_THRESHOLD && p->ms && dirty) {
 		if (mmapio__flusher_arm(&s->timer, s->first_dirty_ns +
 					  (int64_t)p->ms * 1000000) == 0)
@@ -311,7 +311,7 @@ int mmapio__state_attach(struct mmapio_file *f, const struct mmapio_policy *p,
 			return -ENOMEM;
 		s->private_state = true;
 		s->attached = 1;
-		s->policy = p ? *p : never;
+		s->policy = p ? *p : never;   /* not shared: no lock yet */
 		f->state = s;
 		return 0;
 	}

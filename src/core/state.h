@@ -102,7 +102,7 @@ struct mmapio_fstate {
 	struct mmapio_file **files;     /* the attached mappings (flushes of
 					 * the flusher borrow files[0]) */
 	unsigned nfiles, files_cap;
-	struct mmapio_policy policy;
+	struct mmapio_policy policy;    /* set with mmapio__state_set_policy */
 	struct mmapio_accum accum;
 	uint64_t pending_writes_n;
 	int64_t first_dirty_ns;         /* when the file last became dirty */
@@ -115,6 +115,10 @@ struct mmapio_fstate {
 	 * mmapio__flush_deadline_fired as its callback. */
 	struct mmapio_timer timer;
 
+	/* policy.kind == ALWAYS, for access.c's choice of copy without the
+	 * lock: written under lock, read lock-free. */
+	atomic_bool write_through;
+
 	/* Statistics: written under lock, read lock-free. */
 	_Atomic uint64_t st_bytes_written;
 	_Atomic uint64_t st_writes;
@@ -126,6 +130,14 @@ struct mmapio_fstate {
 	_Atomic uint64_t st_last_flush_duration_ns;
 	_Atomic int st_sticky;
 };
+
+/* Sets s's policy (and write_through with it; flush.c). Caller holds
+ * s->lock. */
+void mmapio__state_set_policy(struct mmapio_fstate *s,
+			      const struct mmapio_policy *p);
+/* True when every write to f is made durable at once (policy `always`):
+ * access.c then copies with pwrite instead of a store (see there). */
+bool mmapio__state_write_through(const struct mmapio_file *f);
 
 /* Refreshes the pending statistics from the locked fields (flush.c).
  * Caller holds s->lock. */

@@ -478,6 +478,47 @@ static void test_resident_pages_are_stored(void **state)
 	free(data);
 }
 
+/* Under `always` every write (resident pages, parts of a page) goes
+ * through pwrite: a store would dirty its whole folio, and the sync that
+ * follows would write all of it. Other policies store again after a
+ * switch. */
+static void test_always_writes_through(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = calloc(1, 2 * ps), back[100];
+	struct mmapio_policy always, bytes;
+	struct mmapio_file *f;
+
+	(void)state;
+	memset(data, 'a', 2 * ps);
+	assert_int_equal(mmapio_policy_parse("always", &always, NULL, 0), 0);
+	assert_int_equal(mmapio_policy_parse("bytes=1GiB", &bytes, NULL, 0), 0);
+	f = open_counted("t", MMAPIO_RW);
+	inject_residency(1, 0);
+	assert_int_equal(mmapio_set_policy(f, &always), 0);
+	assert_int_equal(mmapio_write(f, 10, data, 100), 0);
+	assert_int_equal(mmapio_write(f, 0, data, 2 * ps), 0);
+	assert_int_equal(mmapio_write_grow(f, 4 * ps + 5, data, 100), 0);
+	assert_int_equal(pwrite_calls, 3);
+	/* Durable and counted as with a store: nothing pending. */
+	assert_int_equal(mmapio_pending_bytes(f), 0);
+	assert_int_equal(mmapio_read(f, 4 * ps + 5, back, 100), 0);
+	assert_memory_equal(back, data, 100);
+	/* Back to a policy that syncs later: stores again. */
+	assert_int_equal(mmapio_set_policy(f, &bytes), 0);
+	assert_int_equal(mmapio_write(f, 10, data, 100), 0);
+	assert_int_equal(pwrite_calls, 3);
+	assert_int_equal(mmapio_pending_bytes(f), ps);
+	assert_int_equal(mmapio_close(f), 0);
+	/* A COW mapping's pages are private: never pwrite to the file. */
+	assert_int_equal(mmapio_open_cow(tmpdir_path("t"), true, &f), 0);
+	assert_int_equal(mmapio_set_policy(f, &always), 0);
+	assert_int_equal(mmapio_write(f, 0, data, 100), 0);
+	assert_int_equal(pwrite_calls, 3);
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
 static void test_failed_pwrite_is_reported_and_not_counted(void **state)
 {
 	size_t ps = mmapio_page_size();
@@ -680,6 +721,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_growers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whole_cold_pages_are_written_without_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resident_pages_are_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_always_writes_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_pwrite_is_reported_and_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_fd_writes_at_the_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_fd_takes_unaligned_buffers, setup, teardown),
