@@ -668,6 +668,15 @@ int mmapio_truncate(struct mmapio_file *f, uint64_t size);
  * mremap(2). */
 int64_t mmapio_refresh(struct mmapio_file *f);
 
+/* mmapio_refresh() after the caller wrote [off, off + len) through the
+ * file's descriptor (a write(2) or pwrite(2) that succeeded): when that
+ * write is what grew the file past its old end, the grown range is known
+ * to be allocated (the write allocated it, or reserved it as delayed
+ * allocation, which counts the same) and is not scanned for holes.
+ * Returns and fails as mmapio_refresh(). */
+int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
+			       uint64_t len);
+
 /* ------------------------------------------------------------------------
  * Advice, prefetch, residency (advice.c). Thread-safe; nothing of these is
  * durable or accounted as a write.

@@ -416,7 +416,10 @@ int mmapio_truncate(struct mmapio_file *f, uint64_t size)
 	return set_length(f, size, true);
 }
 
-int64_t mmapio_refresh(struct mmapio_file *f)
+/* mmapio_refresh and mmapio_refresh_written: written says the caller
+ * wrote [off, end) through the descriptor. */
+static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
+		       uint64_t end)
 {
 	struct stat st;
 	uint64_t old, size;
@@ -439,8 +442,15 @@ int64_t mmapio_refresh(struct mmapio_file *f)
 			rc = remap_shrink(f, size);
 		else
 			rc = 0;
-		if (rc == 0 && size > old &&
-		    atomic_load(&f->alloc_upto) >= old)
+		if (rc == 0 && size > old && written && off <= old &&
+		    end >= size && atomic_load(&f->alloc_upto) >= old) {
+			/* Grown by the caller's own write, from at most the
+			 * old end: no hole below the new end, and no FIEMAP
+			 * to learn it (one per append before). */
+			if (atomic_load(&f->preallocate))
+				advance_alloc(f, size);
+		} else if (rc == 0 && size > old &&
+			   atomic_load(&f->alloc_upto) >= old)
 			/* Grown (an append through the fd): only the new part
 			 * can hold holes, so a file that is appended to all
 			 * the time is not scanned from 0 at every append. */
@@ -456,4 +466,17 @@ int64_t mmapio_refresh(struct mmapio_file *f)
 		}
 		return rc < 0 ? rc : (int64_t)size;
 	}
+}
+
+int64_t mmapio_refresh(struct mmapio_file *f)
+{
+	return refresh(f, false, 0, 0);
+}
+
+int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
+			       uint64_t len)
+{
+	if (len > UINT64_MAX - off)
+		return -EINVAL;
+	return refresh(f, len > 0, off, off + len);
 }

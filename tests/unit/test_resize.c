@@ -305,6 +305,52 @@ static void test_refresh(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* refresh_written: growth by the caller's own write counts as allocated;
+ * growth it did not write (a hole from outside, a write past the old end)
+ * is scanned as by mmapio_refresh, so a hole is never taken for data. */
+static void test_refresh_written(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char block[4096];
+	int fd;
+
+	(void)state;
+	memset(block, 'w', sizeof(block));
+	assert_int_equal(mmapio_create_rw(tmpdir_path("rw"), 0, &f), 0);
+	fd = open(tmpdir_path("rw"), O_RDWR);
+	/* Appends from the old end: allocated up to the new end. */
+	for (int i = 0; i < 3; i++) {
+		off_t at = (off_t)(i * sizeof(block));
+
+		assert_int_equal(pwrite(fd, block, sizeof(block), at),
+				 (ssize_t)sizeof(block));
+		assert_int_equal(mmapio_refresh_written(f, (uint64_t)at,
+							sizeof(block)),
+				 (int64_t)((i + 1) * sizeof(block)));
+		assert_int_equal(atomic_load(&f->alloc_upto),
+				 (i + 1) * sizeof(block));
+	}
+	/* Grown further from outside than the write reached: the hole
+	 * beyond it is found by the scan. */
+	assert_int_equal(pwrite(fd, block, 10, 3 * sizeof(block)), 10);
+	assert_int_equal(ftruncate(fd, (off_t)(16 * page)), 0);
+	assert_int_equal(mmapio_refresh_written(f, 3 * sizeof(block), 10),
+			 (int64_t)(16 * page));
+	assert_true(atomic_load(&f->alloc_upto) < 16 * page);
+	/* A write past the old end leaves a hole below it: scanned. */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(mmapio_refresh(f), 0);
+	assert_int_equal(pwrite(fd, block, sizeof(block), (off_t)(8 * page)),
+			 (ssize_t)sizeof(block));
+	assert_int_equal(mmapio_refresh_written(f, 8 * page, sizeof(block)),
+			 (int64_t)(8 * page + sizeof(block)));
+	assert_true(atomic_load(&f->alloc_upto) <= 8 * page);
+	assert_int_equal(mmapio_refresh_written(f, UINT64_MAX, 2), -EINVAL);
+	close(fd);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 /* Concurrency smoke test: readers, writers and view users on the first
  * 64 KiB while a resizer moves the length between 64 KiB and 4 MiB. The
  * first 32 KiB hold 'r' and are only read; each thread writes its own
@@ -413,6 +459,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reserve_keeps_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shrink_waits_for_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_smoke, setup, teardown),
 	};
 

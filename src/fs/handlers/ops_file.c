@@ -468,10 +468,12 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 		if (append)
 			off = lseek(fd, 0, SEEK_CUR) - n;
 		/* The mapping follows the size first, so the range is in it
-		 * (-ERANGE: the file shrank meanwhile, nothing to count). A
-		 * mapping that cannot grow (no address space) must not hide
-		 * what was written: reads go around it from now on. */
-		int64_t len = mmapio_refresh(mf);
+		 * (-ERANGE: the file shrank meanwhile, nothing to count); what
+		 * this write grew needs no hole scan. A mapping that cannot
+		 * grow (no address space) must not hide what was written:
+		 * reads go around it from now on. */
+		int64_t len = mmapio_refresh_written(mf, (uint64_t)off,
+						     (uint64_t)n);
 
 		if (len >= 0) {
 			res = mmapio_account_external_write(mf, (uint64_t)off,
