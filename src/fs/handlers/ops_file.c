@@ -136,7 +136,7 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	bool changed;
 	int res;
 
-	res = mmapfs_mapping_open(in, h, &changed);
+	res = mmapfs_mapping_open(in, h, created, &changed);
 	if (res < 0) {
 		mmapfs_handle_free(h);
 		return res;
@@ -263,7 +263,8 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
 	if (res == 0)
-		res = mmapfs_lookup(dir, name, e);
+		res = created ? mmapfs_lookup_created(dir, name, e) :
+				mmapfs_lookup(dir, name, e);
 	if (res < 0) {
 		if (h->fd >= 0) {
 			if (created)

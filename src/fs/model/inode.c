@@ -394,7 +394,8 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
  * once: the stat by name only serves to find inodes the table has
  * (without opening them), and the descriptor's own stat fills e. */
 static int lookup_in(struct mmapfs_inode *parent, const char *name,
-		     ino_t listed_ino, struct fuse_entry_param *e)
+		     ino_t listed_ino, bool created,
+		     struct fuse_entry_param *e)
 {
 	struct mmapfs_inode *in = NULL;
 	int dfd, fd, res = 0;
@@ -406,7 +407,7 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 	dfd = mmapfs_inode_fd_get(parent);
 	if (dfd < 0)
 		return dfd;
-	if (!listed_ino || table_holds(parent->dev, listed_ino)) {
+	if (!created && (!listed_ino || table_holds(parent->dev, listed_ino))) {
 		if (fstatat(dfd, name, &e->attr, AT_SYMLINK_NOFOLLOW) < 0)
 			res = -errno;
 		in = res < 0 ? NULL : table_find_ref(&e->attr);
@@ -438,7 +439,13 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 int mmapfs_inode_find_entry(struct mmapfs_inode *parent, const char *name,
 			    ino_t listed_ino, struct fuse_entry_param *e)
 {
-	return lookup_in(parent, name, listed_ino, e);
+	return lookup_in(parent, name, listed_ino, false, e);
+}
+
+int mmapfs_inode_created_entry(struct mmapfs_inode *parent, const char *name,
+			       struct fuse_entry_param *e)
+{
+	return lookup_in(parent, name, 0, true, e);
 }
 
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)

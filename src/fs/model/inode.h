@@ -250,6 +250,12 @@ fuse_ino_t mmapfs_inode_nodeid(const struct mmapfs_inode *in);
  * changes from outside. */
 int mmapfs_inode_find_entry(struct mmapfs_inode *parent, const char *name,
 			    ino_t listed_ino, struct fuse_entry_param *e);
+/* The same for an entry this request just created (O_CREAT|O_EXCL, mknod,
+ * mkdir...): no stat by name to find it in the table first (the table
+ * cannot hold a new object; an inode whose number the new one reuses is
+ * found dead when the new one is inserted). */
+int mmapfs_inode_created_entry(struct mmapfs_inode *parent, const char *name,
+			       struct fuse_entry_param *e);
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 /* The inode of the object an O_PATH descriptor fd refers to (taking over

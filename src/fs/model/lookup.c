@@ -30,6 +30,12 @@ int mmapfs_lookup(struct mmapfs_inode *parent, const char *name,
 	return checked(mmapfs_inode_find_entry(parent, name, 0, e), e);
 }
 
+int mmapfs_lookup_created(struct mmapfs_inode *parent, const char *name,
+			  struct fuse_entry_param *e)
+{
+	return checked(mmapfs_inode_created_entry(parent, name, e), e);
+}
+
 int mmapfs_lookup_listed(struct mmapfs_inode *parent, const char *name,
 			 ino_t listed_ino, struct fuse_entry_param *e)
 {

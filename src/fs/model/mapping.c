@@ -777,7 +777,7 @@ bool mmapfs_mapping_stale(struct mmapfs_inode *in)
 }
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			bool *changed)
+			bool created, bool *changed)
 {
 	struct stat st;
 	int res = 0, pfd;
@@ -802,8 +802,11 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		mmapfs_outside_watch_add(in, pfd);
 	}
 	/* The kernel's cache of the file may predate a change made from
-	 * outside (it outlives closes: keep_cache). */
-	*changed = mmapfs_outside_check_fresh(in, pfd, &st);
+	 * outside (it outlives closes: keep_cache). A file just created has
+	 * none; a change from outside after the watch was added is seen by
+	 * the watcher, and one before it by the next check (its ctime is
+	 * newer than any this daemon has seen). */
+	*changed = !created && mmapfs_outside_check_fresh(in, pfd, &st);
 	if (*changed && in->map.mf && in->map.inflight == 0 &&
 	    (uint64_t)st.st_size != mmapio_len(in->map.mf))
 		(void)mmapio_refresh(in->map.mf);

@@ -11,9 +11,11 @@
  * open maps the file (daemon credentials; RW, else RO) with the settings
  * for its path and watches it for changes from outside. *changed: the
  * file was changed from outside since the kernel may have cached it (the
- * caller drops the kernel's cache). Returns 0 or -errno. */
+ * caller drops the kernel's cache); never for a file this open created
+ * (created: the kernel has nothing of it cached, so no stat is spent on
+ * the question). Returns 0 or -errno. */
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			bool *changed);
+			bool created, bool *changed);
 /* Unregisters the open of h; the last one closes the mapping (policy
  * flush). Frees h. */
 void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h);
