@@ -72,6 +72,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -672,10 +673,12 @@ int64_t mmapio_refresh(struct mmapio_file *f);
  * file's descriptor (a write(2) or pwrite(2) that succeeded): when that
  * write is what grew the file past its old end, the grown range is known
  * to be allocated (the write allocated it, or reserved it as delayed
- * allocation, which counts the same) and is not scanned for holes.
+ * allocation, which counts the same) and is not scanned for holes. st,
+ * when not NULL, receives the fstat(2) the refresh took (the file's
+ * attributes after the write), so the caller need not take another.
  * Returns and fails as mmapio_refresh(). */
 int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
-			       uint64_t len);
+			       uint64_t len, struct stat *st);
 
 /* ------------------------------------------------------------------------
  * Advice, prefetch, residency (advice.c). Thread-safe; nothing of these is

@@ -419,7 +419,7 @@ int mmapio_truncate(struct mmapio_file *f, uint64_t size)
 /* mmapio_refresh and mmapio_refresh_written: written says the caller
  * wrote [off, end) through the descriptor. */
 static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
-		       uint64_t end)
+		       uint64_t end, struct stat *out)
 {
 	struct stat st;
 	uint64_t old, size;
@@ -464,19 +464,21 @@ static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
 				return rc;
 			continue;
 		}
+		if (out)
+			*out = st;
 		return rc < 0 ? rc : (int64_t)size;
 	}
 }
 
 int64_t mmapio_refresh(struct mmapio_file *f)
 {
-	return refresh(f, false, 0, 0);
+	return refresh(f, false, 0, 0, NULL);
 }
 
 int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
-			       uint64_t len)
+			       uint64_t len, struct stat *st)
 {
 	if (len > UINT64_MAX - off)
 		return -EINVAL;
-	return refresh(f, len > 0, off, off + len);
+	return refresh(f, len > 0, off, off + len, st);
 }

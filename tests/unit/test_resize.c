@@ -313,6 +313,7 @@ static void test_refresh_written(void **state)
 	size_t page = mmapio_page_size();
 	struct mmapio_file *f;
 	char block[4096];
+	struct stat st;
 	int fd;
 
 	(void)state;
@@ -326,7 +327,7 @@ static void test_refresh_written(void **state)
 		assert_int_equal(pwrite(fd, block, sizeof(block), at),
 				 (ssize_t)sizeof(block));
 		assert_int_equal(mmapio_refresh_written(f, (uint64_t)at,
-							sizeof(block)),
+							sizeof(block), NULL),
 				 (int64_t)((i + 1) * sizeof(block)));
 		assert_int_equal(atomic_load(&f->alloc_upto),
 				 (i + 1) * sizeof(block));
@@ -335,18 +336,22 @@ static void test_refresh_written(void **state)
 	 * beyond it is found by the scan. */
 	assert_int_equal(pwrite(fd, block, 10, 3 * sizeof(block)), 10);
 	assert_int_equal(ftruncate(fd, (off_t)(16 * page)), 0);
-	assert_int_equal(mmapio_refresh_written(f, 3 * sizeof(block), 10),
+	assert_int_equal(mmapio_refresh_written(f, 3 * sizeof(block), 10, &st),
 			 (int64_t)(16 * page));
+	/* The attributes it read come back. */
+	assert_int_equal(st.st_size, (off_t)(16 * page));
 	assert_true(atomic_load(&f->alloc_upto) < 16 * page);
 	/* A write past the old end leaves a hole below it: scanned. */
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(mmapio_refresh(f), 0);
 	assert_int_equal(pwrite(fd, block, sizeof(block), (off_t)(8 * page)),
 			 (ssize_t)sizeof(block));
-	assert_int_equal(mmapio_refresh_written(f, 8 * page, sizeof(block)),
+	assert_int_equal(mmapio_refresh_written(f, 8 * page, sizeof(block),
+						NULL),
 			 (int64_t)(8 * page + sizeof(block)));
 	assert_true(atomic_load(&f->alloc_upto) <= 8 * page);
-	assert_int_equal(mmapio_refresh_written(f, UINT64_MAX, 2), -EINVAL);
+	assert_int_equal(mmapio_refresh_written(f, UINT64_MAX, 2, NULL),
+			 -EINVAL);
 	close(fd);
 	assert_int_equal(mmapio_close(f), 0);
 }

@@ -447,11 +447,13 @@ fallback:
 }
 
 /* Writes through data_fd() and accounts the write to the
- * mapping's policy (or, unmapped, applies `always` itself). Returns the
- * bytes written or -errno. */
+ * mapping's policy (or, unmapped, applies `always` itself). *seen: *after
+ * holds the file's attributes read after the write (the mapping's refresh
+ * took them for its size). Returns the bytes written or -errno. */
 static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 			      struct mmapfs_handle *h, const char *buf,
-			      size_t size, off_t off)
+			      size_t size, off_t off, struct stat *after,
+			      bool *seen)
 {
 	/* The open's own descriptor appends by itself; the mapping's is
 	 * written at off, the end the caller found. */
@@ -459,6 +461,7 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 	int res, fd = data_fd(h, mf);
 	ssize_t n;
 
+	*seen = false;
 	if (fd < 0)
 		return fd;
 	n = append ? write(fd, buf, size) : pwrite(fd, buf, size, off);
@@ -474,9 +477,10 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 		 * grow (no address space) must not hide what was written:
 		 * reads go around it from now on. */
 		int64_t len = mmapio_refresh_written(mf, (uint64_t)off,
-						     (uint64_t)n);
+						     (uint64_t)n, after);
 
 		if (len >= 0) {
+			*seen = true;
 			res = mmapio_account_external_write(mf, (uint64_t)off,
 							    (uint64_t)n);
 			if (res < 0 && res != -ERANGE)
@@ -496,6 +500,8 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct mmapfs_handle *h = handle_of(fi);
 	struct mmapfs_inode *in;
 	struct mmapio_file *mf;
+	struct stat after;
+	bool seen = false;
 	ssize_t res;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
@@ -504,7 +510,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	mf = mmapfs_mapping_get(in);
 	mmapfs_own_change_begin(in, data_fd(h, mf));
 	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
-		res = write_fallback(in, mf, h, buf, size, off);
+		res = write_fallback(in, mf, h, buf, size, off, &after, &seen);
 	} else {
 		if (h->flags & O_APPEND) {
 			/* The file may have grown from outside. */
@@ -531,7 +537,8 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (mmapio_is_mapped(mf) &&
 		    ((uint64_t)off + size > mmapio_len(mf) ||
 		     mmapfs_mapping_stale(in)))
-			res = write_fallback(in, mf, h, buf, size, off);
+			res = write_fallback(in, mf, h, buf, size, off, &after,
+					     &seen);
 		else
 			res = mmapio_write_grow(mf, (uint64_t)off, buf, size);
 		if (res == 0) {
@@ -539,7 +546,10 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			res = (ssize_t)size;
 		}
 	}
-	mmapfs_own_change_end_data(in, data_fd(h, mf));
+	/* A write through the descriptor left the attributes its refresh
+	 * read (nothing changed them since: no mtime touch on that path). */
+	mmapfs_own_change_end_data_seen(in, data_fd(h, mf),
+					seen ? &after : NULL);
 	mmapfs_mapping_put(in, mf);
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);

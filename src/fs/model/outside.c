@@ -138,14 +138,18 @@ static bool bracketed(const struct mmapfs_inode *in)
 	return S_ISREG(in->type);
 }
 
-static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
+static void own_change_done(struct mmapfs_inode *in, int fd, bool data,
+			    const struct stat *known)
 {
 	struct stat st;
-	int res;
+	int res = 0;
 
 	if (!bracketed(in))
 		return;
-	res = stat_fd_or_inode(in, fd, &st);
+	if (known)
+		st = *known;
+	else
+		res = stat_fd_or_inode(in, fd, &st);
 
 	if (res == 0 && data && mmapfs_kill_privs(in, fd, &st))
 		res = stat_fd_or_inode(in, fd, &st);
@@ -163,12 +167,18 @@ static void own_change_done(struct mmapfs_inode *in, int fd, bool data)
 
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd)
 {
-	own_change_done(in, fd, false);
+	own_change_done(in, fd, false, NULL);
 }
 
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd)
 {
-	own_change_done(in, fd, true);
+	own_change_done(in, fd, true, NULL);
+}
+
+void mmapfs_own_change_end_data_seen(struct mmapfs_inode *in, int fd,
+				     const struct stat *st)
+{
+	own_change_done(in, fd, true, st);
 }
 
 /* The check proper. st must have been taken between the two reads of

@@ -24,6 +24,10 @@ void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
  * copy_file_range): also drops set-ID bits and capabilities as the
  * kernel would have (killpriv_v2, killpriv.c). */
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd);
+/* The same with the file's attributes already read after the change (st,
+ * or NULL: stat fd now), as an append's mapping refresh reads them. */
+void mmapfs_own_change_end_data_seen(struct mmapfs_inode *in, int fd,
+				     const struct stat *st);
 /* True when st (attributes just read) shows a change made from outside
  * since the kernel's cache of in was last known good; records it, so
  * each change is reported once. */
