@@ -352,16 +352,18 @@ void mmapio__reset_alloc_locked(struct mmapio_file *f)
 }
 
 /* After growth from old to len: alloc_upto (>= old) moves over what is
- * allocated of the new part. map_lock held exclusively. */
+ * allocated of the new part; written: the caller's own write covered all
+ * of it (allocated or reserved by that write: no scan). map_lock held
+ * exclusively. */
 static void extend_alloc_locked(struct mmapio_file *f, uint64_t old,
-				uint64_t len)
+				uint64_t len, bool written)
 {
 	int64_t hole;
 
 	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (!atomic_load(&f->preallocate))
 		return;
-	hole = first_hole(f, old, len);
+	hole = written ? (int64_t)len : first_hole(f, old, len);
 	if (hole > 0)
 		advance_alloc(f, (uint64_t)hole < len ? (uint64_t)hole : len);
 }
@@ -442,19 +444,15 @@ static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
 			rc = remap_shrink(f, size);
 		else
 			rc = 0;
-		if (rc == 0 && size > old && written && off <= old &&
-		    end >= size && atomic_load(&f->alloc_upto) >= old) {
-			/* Grown by the caller's own write, from at most the
-			 * old end: no hole below the new end, and no FIEMAP
-			 * to learn it (one per append before). */
-			if (atomic_load(&f->preallocate))
-				advance_alloc(f, size);
-		} else if (rc == 0 && size > old &&
-			   atomic_load(&f->alloc_upto) >= old)
+		if (rc == 0 && size > old &&
+		    atomic_load(&f->alloc_upto) >= old)
 			/* Grown (an append through the fd): only the new part
 			 * can hold holes, so a file that is appended to all
-			 * the time is not scanned from 0 at every append. */
-			extend_alloc_locked(f, old, size);
+			 * the time is not scanned from 0 at every append; and
+			 * not at all when the caller's own write, from at most
+			 * the old end, made all of it. */
+			extend_alloc_locked(f, old, size,
+					    written && off <= old && end >= size);
 		else if (rc == 0)
 			mmapio__reset_alloc_locked(f);
 		mmapio__rwunlock(&f->map_lock);
