@@ -73,9 +73,7 @@ if [ -z "$BACKING" ]; then
 	IMAGE=$(mktemp /dev/shm/mmapfs-ab-transport.XXXXXX.img)
 	BACKING=$MNTROOT/backing
 	mkdir -p "$BACKING"
-	truncate -s 4G "$IMAGE"
-	mkfs.ext4 -q -O ^has_journal "$IMAGE"
-	mount -o loop "$IMAGE" "$BACKING"
+	bench_fresh_ext4 "$IMAGE" 4G "$BACKING"
 fi
 mkdir -p "$OUT/raw" "$OUT/logs" "$BACKING"
 export MMAPFS_BIN PY=/usr/bin/python3

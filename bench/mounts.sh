@@ -119,6 +119,16 @@ bench_unmount_all() {
 	done
 }
 
+# bench_fresh_ext4 IMAGE SIZE DIR — a new ext4 without a journal (like the
+# benchmarks' backing) in the sparse image IMAGE of SIZE (as truncate(1)
+# takes it), loop-mounted on DIR. The caller unmounts it and removes IMAGE.
+bench_fresh_ext4() {
+	rm -f "$1"
+	truncate -s "$2" "$1"
+	mkfs.ext4 -q -O ^has_journal "$1"
+	mount -o loop "$1" "$3"
+}
+
 # drop_caches — writes dirty data back, then drops clean page, dentry and
 # inode caches.
 drop_caches() {

@@ -273,11 +273,8 @@ fail() {
 
 # fresh_fs — a new ext4 without a journal, loop-mounted on FS.
 fresh_fs() {
-	rm -f "$IMAGE"
-	truncate -s "${IMAGE_GIB}G" "$IMAGE"
-	mkfs.ext4 -q -O ^has_journal "$IMAGE"
 	FS_MOUNTED=true
-	mount -o loop "$IMAGE" "$FS"
+	bench_fresh_ext4 "$IMAGE" "${IMAGE_GIB}G" "$FS"
 }
 
 drop_fs() {

@@ -61,11 +61,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 for target in $TARGETS; do
-	rm -f "$IMAGE"
 	# 16 GiB sparse: mergerfs's create policy wants 4 GiB free by default.
-	truncate -s 16G "$IMAGE"
-	mkfs.ext4 -q -O ^has_journal "$IMAGE"
-	mount -o loop "$IMAGE" "$FS"
+	bench_fresh_ext4 "$IMAGE" 16G "$FS"
 	fs_mounted=true
 	dir=$FS
 	if [ "$target" != native ]; then
