@@ -48,22 +48,8 @@ import util
 from util import fs
 from test_config import reload_ctl, reload_sighup, start_unchecked, \
     wait_config
-
-ALICE = (1000, 1000)
-BOB = (1001, 1001)
-STAFF = 2000
-
-
-
-@pytest.fixture
-def shared(mount_factory):
-    m = mount_factory(opts=["allow_other"], world=True)
-    fs.chmod(m.mnt, 0o777)
-    return m
-
-
-def as_alice(code, groups=()):
-    return util.run_as(*ALICE, code, groups=groups)
+# The users, their group and the shared mount of the multi-user tests.
+from test_users import ALICE, STAFF, as_alice, shared  # noqa: F401
 
 
 # ---- 1: set-ID bits and capabilities under killpriv_v2 ------------------
