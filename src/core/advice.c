@@ -50,7 +50,7 @@ static int page_span(struct mmapio_file *f, uint64_t off, uint64_t n,
 
 	MMAPIO__ASSERT_LOCKED(&f->map_lock);
 
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (!mmapio__range_ok(off, n, atomic_load_explicit(&f->len,
 							  memory_order_relaxed)))

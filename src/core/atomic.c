@@ -101,7 +101,7 @@ static int atomic_at(struct mmapio_file *f, uint64_t off,
 	bool writes = r->op != OP_LOAD;
 	int rc;
 
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (off % r->width)
 		return -EINVAL;

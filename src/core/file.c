@@ -20,18 +20,22 @@
  *     mmap, such as a FUSE file system serving direct_io files; ENOMEM:
  *     the address space is full) is that error, unless
  *     options.unmapped_fallback: then the object is made without a
- *     mapping (f->unmapped; base stays NULL, any reserve is given back) and
+ *     mapping (mmapio__unmapped(f); base stays NULL, any reserve is given back) and
  *     access.c copies with pread/pwrite, while the durability state is
  *     attached as for any file. An empty file has no pages to map, so it
  *     is probed with a one-page mapping (legal past EOF, never touched):
  *     the kernel's answer then comes at open, not at the first growth.
  *     options.no_mapping makes the object without a mapping from the
- *     start (a caller that keeps its address space bounded).
+ *     start (a caller that keeps its address space bounded, or one that
+ *     maps an empty file only once it needs the mapping: mmapio_map()
+ *     maps an unmapped object in place, under map_lock held for
+ *     writing).
  *   - File pages are mapped through mmapio__sys.mmap (fault injection).
  *
  * Invariants: base/mapped/len describe one mapping of [0, len) of the file,
  * never past EOF as far as this object changed it; an unmapped object has
- * base == NULL and mapped == reserved == 0 for its whole life. refs > 0
+ * base == NULL and mapped == reserved == 0 until mmapio_map() maps it
+ * (unmapped then turns false for good). refs > 0
  * while the object is reachable.
  *
  * Threads: constructors and accessors are thread-safe; the last
@@ -106,6 +110,7 @@ static struct mmapio_file *file_alloc(const char *path)
 	mmapio__mutex_init(&f->pin_lock);
 	pthread_cond_init(&f->pin_cv, NULL);
 	atomic_init(&f->refs, 1);
+	atomic_init(&f->unmapped, false);
 	f->fd = -1;
 	return f;
 }
@@ -180,7 +185,7 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 		if ((f->fd_status & O_DIRECT) ||
 		    ((f->fd_status & O_APPEND) && f->writable))
 			return -EINVAL;
-		f->unmapped = true;
+		atomic_store(&f->unmapped, true);
 		atomic_store(&f->len, len);
 		return 0;
 	}
@@ -206,7 +211,7 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 		if ((f->fd_status & O_DIRECT) ||
 		    ((f->fd_status & O_APPEND) && f->writable))
 			return rc;
-		f->unmapped = true;
+		atomic_store(&f->unmapped, true);
 	}
 	atomic_store(&f->len, len);
 	return 0;
@@ -639,7 +644,32 @@ int mmapio_fd(const struct mmapio_file *f)
 
 bool mmapio_is_mapped(const struct mmapio_file *f)
 {
-	return !f->unmapped;
+	return !mmapio__unmapped(f);
+}
+
+int mmapio_map(struct mmapio_file *f)
+{
+	uint64_t want;
+	int rc = 0;
+
+	if (!f)
+		return -EINVAL;
+	if (!mmapio__unmapped(f))
+		return 0;
+	if (f->mode == MMAPIO_COW)
+		return -EINVAL;
+	mmapio__wrlock(&f->map_lock);
+	if (mmapio__unmapped(f)) {
+		want = mmapio__page_up(atomic_load_explicit(
+				&f->len, memory_order_relaxed));
+		rc = want ? map_file_pages(f, (size_t)want) :
+			    probe_mappable(f);
+		if (rc == 0)
+			atomic_store_explicit(&f->unmapped, false,
+					      memory_order_release);
+	}
+	mmapio__rwunlock(&f->map_lock);
+	return rc;
 }
 
 bool mmapio_is_private(const struct mmapio_file *f)

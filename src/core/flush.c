@@ -196,7 +196,7 @@ static int flush_range_locked(struct mmapio_file *f, struct mmapio_fstate *s,
 	dirty = s->accum.dirty_pages;
 	mmapio__accum_clear_range(&s->accum, off, len);
 	dirty = (dirty - s->accum.dirty_pages) << s->accum.page_shift;
-	external = external || s->external_pending || f->unmapped;
+	external = external || s->external_pending || mmapio__unmapped(f);
 	if (!s->accum.dirty_pages)
 		state_went_clean(s);
 	mmapio__state_publish_pending(s);

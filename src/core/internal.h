@@ -73,11 +73,15 @@ struct mmapio_file {
 	bool writable;            /* PROT_WRITE mapping (RW, or COW+writable) */
 	bool anon;
 	bool hugepages;           /* MADV_HUGEPAGE on every (re)mapping */
-	bool unmapped;            /* no mapping ever (the kernel refused one,
-				   * options.unmapped_fallback): base stays
-				   * NULL, copies use pread/pwrite, len
-				   * still tracks the file under map_lock.
-				   * Set at open, then constant. */
+	atomic_bool unmapped;     /* no mapping (the kernel refused one,
+				   * options.unmapped_fallback, or
+				   * options.no_mapping): base stays NULL,
+				   * copies use pread/pwrite, len still
+				   * tracks the file under map_lock. Set at
+				   * open; only mmapio_map() clears it, under
+				   * map_lock held for writing, once the
+				   * mapping is made (read it with
+				   * mmapio__unmapped()). */
 	int fd;                   /* -1 for anonymous */
 	int fd_status;            /* O_APPEND, O_DIRECT, O_SYNC/O_DSYNC of a
 				   * caller's fd (mmapio_from_fd); 0 for the
@@ -152,6 +156,12 @@ static inline uint64_t mmapio__page_up(uint64_t n)
 	uint64_t p = mmapio_page_size();
 
 	return (n + p - 1) & ~(p - 1);
+}
+/* True while f has no mapping (f->unmapped; acquire: a false read here
+ * comes after the mapping mmapio_map() made). */
+static inline bool mmapio__unmapped(const struct mmapio_file *f)
+{
+	return atomic_load_explicit(&f->unmapped, memory_order_acquire);
 }
 /* True when [off, off + n) lies inside [0, len) (overflow-safe). */
 static inline bool mmapio__range_ok(uint64_t off, uint64_t n, uint64_t len)

@@ -352,10 +352,21 @@ const char *mmapio_path(const struct mmapio_file *f);
 int mmapio_fd(const struct mmapio_file *f);
 /* Copies f's current policy to *out. */
 void mmapio_flush_policy(const struct mmapio_file *f, struct mmapio_policy *out);
-/* False for a file opened without a mapping (options.unmapped_fallback);
- * true for every other file, anonymous mappings and empty files included.
- * Constant for the life of f. */
+/* False for a file opened without a mapping (options.unmapped_fallback,
+ * options.no_mapping) until mmapio_map() maps it; true for every other
+ * file, anonymous mappings and empty files included. */
 bool mmapio_is_mapped(const struct mmapio_file *f);
+/* Maps a file that was opened without a mapping (options.no_mapping, or
+ * the fallback) now, in place: the same object, its durability state and
+ * pending counts unchanged (writes made by pwrite before stay flushed by
+ * fdatasync until flushed), every later access through the mapping. For
+ * a caller that opens files unmapped until it needs the mapping (an
+ * empty file that may only ever be appended to). Returns 0 (also when f
+ * was mapped already), or the mmap error (-ENODEV, -ENOMEM; -EINVAL for
+ * COW), and f stays as it was. Thread-safe: it waits for accesses in
+ * progress (map_lock), and an access that started before it may still
+ * take the unmapped path once. */
+int mmapio_map(struct mmapio_file *f);
 /* True for COW and anonymous mappings: nothing written through f reaches a
  * file, so their flushes (sync or async) make nothing durable and return
  * 0. Constant for the life of f. */

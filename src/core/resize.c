@@ -35,7 +35,7 @@
  *     (ext4, xfs) and is slow on them (it scans the page cache). Without
  *     FIEMAP (tmpfs), SEEK_HOLE.
  *
- *   - A file without a mapping (f->unmapped) takes the same paths: the
+ *   - A file without a mapping (mmapio__unmapped(f)) takes the same paths: the
  *     file is extended, allocated and truncated alike, and only the
  *     mapping steps are skipped (len alone follows the file).
  *
@@ -85,7 +85,7 @@ static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 	void *p;
 
 	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
-	if (want == have || f->unmapped)
+	if (want == have || mmapio__unmapped(f))
 		goto done;
 	if (f->reserved && want <= f->reserved) {
 		p = mmapio__sys.mmap(f->base + have, want - have, f->prot,
@@ -134,7 +134,7 @@ static int remap_shrink(struct mmapio_file *f, uint64_t new_len)
 	MMAPIO__ASSERT_WRLOCKED(&f->map_lock);
 	if (is_pinned(f))
 		return mmapio__pinned_error(f);
-	if (want != have && !f->unmapped) {
+	if (want != have && !mmapio__unmapped(f)) {
 		if (f->reserved) {
 			p = mmap(f->base + want, have - want, PROT_NONE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |

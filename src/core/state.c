@@ -414,7 +414,7 @@ int mmapio__state_detach(struct mmapio_file *f)
 int mmapio__state_account(struct mmapio_file *f, uint64_t off, uint64_t len)
 {
 	/* Without a mapping, the bytes went around it (pwrite). */
-	return mmapio__flush_account(f, off, len, f->unmapped);
+	return mmapio__flush_account(f, off, len, mmapio__unmapped(f));
 }
 
 void mmapio__state_truncated(struct mmapio_file *f, uint64_t new_len)

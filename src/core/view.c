@@ -33,7 +33,7 @@
  *     writable, accounted as one write of its bytes at release.
  *   - Pins are recorded per thread (pin.c): a view holder whose own
  *     resize or growth would have to wait for its view gets -EDEADLK.
- *   - A file without a mapping (f->unmapped) has no bytes to point at:
+ *   - A file without a mapping (mmapio__unmapped(f)) has no bytes to point at:
  *     views, walks, cursors, segments and declared raw writes are -ENODEV,
  *     the raw pointers NULL (its base is NULL).
  *
@@ -75,7 +75,7 @@ static int make_view(struct mmapio_file *f, uint64_t off, size_t len,
 	uint8_t *data = NULL;
 	int rc;
 
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	rc = pin_range(f, off, len, writable, &data, &rec);
 	if (rc < 0)
@@ -135,7 +135,7 @@ void *mmapio_mut_ptr(struct mmapio_file *f)
 
 int mmapio_declare_written(struct mmapio_file *f, uint64_t off, size_t len)
 {
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (!f->writable)
 		return -EBADF;
@@ -182,7 +182,7 @@ static int walk(struct mmapio_file *f, struct walk *w)
 	struct mmapio__pin *rec = NULL;
 	int rc, arc;
 
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (!w->chunk)
 		w->chunk = mmapio_page_size();
@@ -229,7 +229,7 @@ int mmapio_for_each_chunk_mut(struct mmapio_file *f, uint64_t off,
 int mmapio_cursor_init(struct mmapio_cursor *c, struct mmapio_file *f,
 		       uint64_t off, uint64_t len, size_t chunk)
 {
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
@@ -267,7 +267,7 @@ int mmapio_cursor_next(struct mmapio_cursor *c, const void **data, size_t *len)
 int mmapio_segment(struct mmapio_file *f, uint64_t off, uint64_t len,
 		   struct mmapio_segment *out)
 {
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (!mmapio__range_ok(off, len, mmapio_len(f)))
 		return -ERANGE;
@@ -308,7 +308,7 @@ int mmapio_segment_release(struct mmapio_segment *s)
 static int atomic_view(struct mmapio_file *f, uint64_t off, size_t width,
 		       struct mmapio_view *v)
 {
-	if (f->unmapped)
+	if (mmapio__unmapped(f))
 		return -ENODEV;
 	if (off % width)
 		return -EINVAL;

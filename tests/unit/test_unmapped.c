@@ -574,6 +574,63 @@ static void test_enomem_and_no_mapping(void **state)
 	assert_int_equal(mmapio_open(dur_path("nomem"), &o, &f), -EINVAL);
 }
 
+/* mmapio_map: an object opened with no_mapping is mapped in place; what
+ * was written through pwrite stays pending under its policy and is synced
+ * by the next flush; views work from then on. A kernel that refuses the
+ * mapping leaves the object as it was. */
+static void test_map_in_place(void **state)
+{
+	struct mmapio_file *f = NULL;
+	struct mmapio_options o;
+	struct mmapio_view v;
+	char buf[4];
+	int syncs;
+
+	(void)state;
+	mmapio_options_init(&o);
+	o.mode = MMAPIO_RW;
+	o.how = MMAPIO_CREATE;
+	o.no_mapping = true;
+	unlink(dur_path("lazy"));
+	assert_int_equal(mmapio_policy_parse("bytes=1MiB", &o.policy, NULL, 0),
+			 0);
+	assert_int_equal(mmapio_open(dur_path("lazy"), &o, &f), 0);
+	assert_false(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_write_grow(f, 0, "ABCD", 4), 0);
+	assert_int_equal(mmapio_view(f, 0, 4, &v), -ENODEV);
+	assert_int_equal(mmapio_pending_bytes(f), PS);
+
+	/* refused: stays unmapped, nothing lost */
+	mmapio__sys.mmap = refuse_shared;
+	assert_int_equal(mmapio_map(f), -ENODEV);
+	assert_false(mmapio_is_mapped(f));
+	mmapio__sys.mmap = mmap;
+
+	assert_int_equal(mmapio_map(f), 0);
+	assert_true(mmapio_is_mapped(f));
+	assert_int_equal(mmapio_map(f), 0);	/* mapped already */
+	assert_int_equal(mmapio_pending_bytes(f), PS);
+	assert_int_equal(mmapio_view(f, 0, 4, &v), 0);
+	assert_memory_equal(v.data, "ABCD", 4);
+	assert_int_equal(mmapio_view_release(&v), 0);
+	assert_int_equal(dur_write(f, 1, 2, 'z'), 0);
+	assert_int_equal(mmapio_read(f, 0, buf, 4), 0);
+	assert_memory_equal(buf, "AzzD", 4);
+	{	/* as another reader sees the file */
+		int fd = open(dur_path("lazy"), O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, buf, 4, 0), 4);
+		close(fd);
+		assert_memory_equal(buf, "AzzD", 4);
+	}
+	syncs = dur_syncs();
+	assert_int_equal(mmapio_flush(f), 0);
+	assert_true(dur_syncs() > syncs);
+	assert_int_equal(mmapio_pending_bytes(f), 0);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +648,7 @@ int main(void)
 		T(test_resize_truncate_refresh),
 		T(test_mapping_calls_enodev),
 		T(test_enomem_and_no_mapping),
+		T(test_map_in_place),
 #undef T
 	};
 
