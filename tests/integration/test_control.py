@@ -119,8 +119,9 @@ def xattr(path, name):
 
 
 def hold_open(path, data=b""):
-    """Opens path read-write (creating it), writes data; returns the fd."""
-    fd = util.call(os.open, str(path), os.O_RDWR | os.O_CREAT, 0o644)
+    """Opens path read-write (creating it first: mapped at this open, see
+    util.open_mapped), writes data; returns the fd."""
+    fd = util.open_mapped(path)
     if data:
         util.pwrite_all(fd, data, 0)
     return fd

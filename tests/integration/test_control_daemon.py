@@ -283,3 +283,36 @@ def test_reload_renames_the_control_dirs(mount_factory):
     assert util.read_file(str(m.mnt / ".s2" / "version")).startswith(
         b"mmapfs ")
     assert ctl(m.mnt, "flush", "*\n", ctl_dir=".c2") is None
+
+
+def test_new_file_is_mapped_when_a_request_needs_it(mount):
+    """A file its open created (or truncated) is served by pread/pwrite
+    until a request needs its mapping: appends leave it unmapped (a file
+    written once costs no mapping), a write inside it or a read maps it in
+    place, with its pending counts and bytes unchanged."""
+    mnt = mount.mnt
+    fd = fs.open(mnt / "n", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        util.pwrite_all(fd, b"a" * PAGE, 0)
+        util.pwrite_all(fd, b"b" * PAGE, PAGE)
+        r = rows(mnt)["n"]
+        assert (r["mapped"], r["size"], r["pending_writes"]) == \
+            ("no", str(2 * PAGE), "2")
+        util.pwrite_all(fd, b"c" * 10, 5)     # inside the file: mapped now
+        r = rows(mnt)["n"]
+        assert (r["mapped"], r["pending_writes"]) == ("yes", "3")
+        assert fs.pread(fd, 20, 0) == b"a" * 5 + b"c" * 10 + b"a" * 5
+    finally:
+        fs.close(fd)
+    assert (mount.backing / "n").read_bytes() == \
+        b"a" * 5 + b"c" * 10 + b"a" * (PAGE - 15) + b"b" * PAGE
+    # Truncated by its open: unmapped again until a read needs it.
+    fd = fs.open(mnt / "n", os.O_RDWR | os.O_TRUNC)
+    try:
+        util.pwrite_all(fd, b"d" * 100, 0)
+        assert rows(mnt)["n"]["mapped"] == "no"
+        ctl(mnt, "evict", "n\n")          # the kernel's cache goes too
+        assert fs.pread(fd, 100, 0) == b"d" * 100
+        assert rows(mnt)["n"]["mapped"] == "yes"
+    finally:
+        fs.close(fd)

@@ -282,7 +282,7 @@ def test_error_is_sticky_across_descriptors_until_all_are_closed(stack):
 def test_stats_count_the_failed_syncs(stack):
     m, ffs = stack
     path = m.mnt / "f"
-    fd = fs.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = util.open_mapped(path)
     try:
         util.pwrite_all(fd, util.pattern(PAGE), 0)
         fs.fsync(fd)
@@ -359,7 +359,7 @@ def test_failed_write_back_is_reported_by_fsync(stack):
     An append goes around the mapping (pwrite), so it fails at once."""
     m, ffs = stack
     path = m.mnt / "f"
-    fd = fs.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = util.open_mapped(path)
     try:
         util.pwrite_all(fd, util.pattern(2 * PAGE), 0)
         fs.fsync(fd)
@@ -393,14 +393,14 @@ def test_error_survives_eviction_of_the_mapping(faultfs, mount_factory):
     m = mount_factory(config="[global]\nmax_mapped_files = 1\n",
                       backing=faultfs.mnt)
     ffs = faultfs
-    fd_a = fs.open(m.mnt / "a", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_a = util.open_mapped(m.mnt / "a")
     fd_b = None
     try:
         util.pwrite_all(fd_a, util.pattern(PAGE), 0)
         ffs.fail_fsync(True)
         util.expect_errno(errno.EIO, os.fsync, fd_a)
         ffs.fail_fsync(False)
-        fd_b = fs.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)
+        fd_b = util.open_mapped(m.mnt / "b")
         util.pwrite_all(fd_b, b"b" * PAGE, 0)
         row = util.call(stats_row, m.mnt, "a")
         assert row is not None and row["mapped"] == "yes", row
@@ -424,14 +424,14 @@ def test_failed_flush_at_eviction_is_reported(faultfs, mount_factory):
     m = mount_factory(config="[global]\nmax_mapped_files = 1\n"
                       "flush = ms=60000\n", backing=faultfs.mnt)
     ffs = faultfs
-    fd_a = fs.open(m.mnt / "a", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_a = util.open_mapped(m.mnt / "a")
     fd_b = None
     try:
         util.pwrite_all(fd_a, util.pattern(2 * PAGE), 0)
         fs.fsync(fd_a)
         util.pwrite_all(fd_a, b"pending", 10)
         ffs.fail_fsync(True)
-        fd_b = fs.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)
+        fd_b = util.open_mapped(m.mnt / "b")
         util.pwrite_all(fd_b, b"b" * PAGE, 0)
         row = util.call(stats_row, m.mnt, "a")
         assert row is not None and row["mapped"] == "no", row
@@ -553,17 +553,19 @@ def test_slow_flush_at_eviction_stalls_no_other_file(faultfs,
     # the head of the open list when over the cap), and the hand moves
     # to the entry after it.
     _make_other(m.mnt)
-    fd_a = fs.open(m.mnt / "slow.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    fd_a = util.open_mapped(m.mnt / "slow.bin")
     fd_x = fd_b = None
     opened = []
     try:
-        fd_x = fs.open(m.mnt / "x", os.O_RDWR | os.O_CREAT, 0o644)
+        fd_x = util.open_mapped(m.mnt / "x")
         util.pwrite_all(fd_a, util.pattern(4 * PAGE), 0)
         faultfs.slow_fsync(SLOW)
         # In a thread of its own (util.call serves one call at a time);
         # join_all bounds it.
+        # b exists: its open maps it (util.open_mapped), which evicts.
+        fs.close(fs.open(m.mnt / "b", os.O_WRONLY | os.O_CREAT, 0o644))
         t = util.spawn(lambda: opened.append(
-            os.open(m.mnt / "b", os.O_RDWR | os.O_CREAT, 0o644)))
+            os.open(m.mnt / "b", os.O_RDWR)))
         util.wait_until(lambda: _slow_flush_started(faultfs),
                         timeout=2 * SLOW, what="the eviction's slow flush")
         took = _other_file_round_trip(m.mnt)

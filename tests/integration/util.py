@@ -213,6 +213,17 @@ def pwrite_all(fd, data, offset):
     call(raw_pwrite_all, fd, data, offset)
 
 
+def open_mapped(path, flags=os.O_RDWR):
+    """Opens path (created empty first if missing) with an open that
+    does not create it: mmapfs maps a file that its open created (or
+    truncated) only once a request needs the mapping, so a test about a
+    file's mapping (eviction, .stats/files' `mapped`) opens an existing
+    one, which is mapped at its first open."""
+    if not call(os.path.exists, path):
+        fs.close(fs.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+    return fs.open(path, flags)
+
+
 def pattern(size, seed=0):
     """Deterministic non-repeating-looking bytes (page-misaligned period)."""
     period = 4093

@@ -128,15 +128,20 @@ static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
 }
 
 /* Registers h (fd already open) as an open of in and applies O_TRUNC
- * (nothing to truncate in a file this create just made: created). On
+ * (nothing to truncate in a file this create just made). how: for
+ * mmapfs_mapping_open (CREATED, GIVE_FD; EMPTY is added for O_TRUNC). On
  * failure h is freed. Returns 0 or -errno. */
 static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
-		       struct fuse_file_info *fi, bool created)
+		       struct fuse_file_info *fi, unsigned how)
 {
+	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
 	bool changed;
 	int res;
 
-	res = mmapfs_mapping_open(in, h, created, &changed);
+	if (created || ((fi->flags & O_TRUNC) &&
+			(fi->flags & O_ACCMODE) != O_RDONLY))
+		how |= MMAPFS_OPEN_EMPTY;
+	res = mmapfs_mapping_open(in, h, how, &changed);
 	if (res < 0) {
 		mmapfs_handle_free(h);
 		return res;
@@ -187,7 +192,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	res = open_handle(in, h, fi, false);
+	res = open_handle(in, h, fi, 0);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -197,17 +202,18 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mmapfs_mapping_release(in, h);	/* the opener is gone */
 }
 
-/* openat(O_CREAT) that says whether it made the file: O_EXCL first, then
- * an open of the existing file (retried if it vanished in between), so a
- * create that fails later (EMFILE for the inode's descriptor, say) can
- * take back a file it made instead of leaving it behind. */
-static int create_at(int dirfd, const char *name, int flags, mode_t mode,
-		     bool *created)
+/* openat(O_CREAT) that says whether it made the file: O_EXCL first (with
+ * make_flags), then an open of the existing file (flags; retried if it
+ * vanished in between), so a create that fails later (EMFILE for the
+ * inode's descriptor, say) can take back a file it made instead of
+ * leaving it behind. */
+static int create_at(int dirfd, const char *name, int make_flags, int flags,
+		     mode_t mode, bool *created)
 {
 	int fd;
 
 	for (;;) {
-		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, mode);
+		fd = openat(dirfd, name, make_flags | O_CREAT | O_EXCL, mode);
 		if (fd < 0 && mmapfs_fdcache_relieve(errno))
 			continue;
 		if (fd >= 0) {
@@ -237,6 +243,21 @@ static void uncreate_at(int dirfd, const char *name, int fd)
 		unlinkat(dirfd, name, 0);
 }
 
+/* The flags a create makes a new file with: read-write without status
+ * flags when the open asks for none (the descriptor then becomes the
+ * file's mapping descriptor: mmapfs_mapping_open's GIVE_FD, which saves
+ * reopening it and closing the open's own), else the open's own. The
+ * creator may write a file it makes whatever its mode. */
+static int make_flags(const struct fuse_file_info *fi, bool *give)
+{
+	int flags = backing_open_flags(fi->flags) | O_NOFOLLOW;
+
+	/* (The kernel's O_LARGEFILE bit is in fi->flags, but glibc's
+	 * O_LARGEFILE is 0 on 64-bit: the flags that matter are named.) */
+	*give = !(fi->flags & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC));
+	return *give ? O_RDWR | O_CLOEXEC | O_NOFOLLOW : flags;
+}
+
 /* create's work with the parent's descriptor dfd pinned: creates name,
  * looks it up (*e) and registers h as its open. Returns 0 or -errno (h
  * freed, nothing left behind). Replies nothing: the caller unpins the
@@ -245,10 +266,14 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		     const char *name, mode_t mode, struct fuse_file_info *fi,
 		     struct mmapfs_handle *h, struct fuse_entry_param *e)
 {
+	int flags = backing_open_flags(fi->flags) | O_NOFOLLOW |
+		    (fi->flags & O_EXCL);
 	struct mmapfs_creds_saved saved;
 	struct mmapfs_inode *in;
-	bool created = false;
-	int res;
+	bool created = false, give;
+	int make = make_flags(fi, &give) | (fi->flags & O_EXCL);
+	struct mmapio_file *mf;
+	int res, sfd;
 
 	res = mmapfs_creds_enter(req, &saved);
 	if (res < 0) {
@@ -256,9 +281,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	mmapfs_own_change_begin(dir, dfd);
-	h->fd = create_at(dfd, name,
-			  backing_open_flags(fi->flags) | O_NOFOLLOW |
-			  (fi->flags & O_EXCL), mode, &created);
+	h->fd = create_at(dfd, name, make, flags, mode, &created);
 	mmapfs_own_change_end(dir, dfd);
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
@@ -275,9 +298,15 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	in = mmapfs_inode_get(e->ino);
-	res = open_handle(in, h, fi, created);
+	res = open_handle(in, h, fi, created ? MMAPFS_OPEN_CREATED |
+			  (give ? MMAPFS_OPEN_GIVE_FD : 0) : 0);
 	if (res == 0) {
-		res = mmapfs_sync_metadata(dir, name, h->fd);
+		/* The create's descriptor may be the mapping's now. */
+		mf = h->fd < 0 ? mmapfs_mapping_get_lazy(in) : NULL;
+		sfd = data_fd(h, mf);
+		res = mmapfs_sync_metadata(dir, name, sfd >= 0 ? sfd : h->fd);
+		if (h->fd < 0)
+			mmapfs_mapping_put(in, mf);
 		if (res < 0)
 			mmapfs_mapping_release(in, h);
 		else
@@ -507,7 +536,7 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_write(req, ino, buf, size, fi));
 	in = mmapfs_inode_get(ino);
-	mf = mmapfs_mapping_get(in);
+	mf = mmapfs_mapping_get_lazy(in);	/* an append needs no mapping */
 	mmapfs_own_change_begin(in, data_fd(h, mf));
 	if (!mf || mmapio_mode(mf) != MMAPIO_RW) {
 		res = write_fallback(in, mf, h, buf, size, off, &after, &seen);
@@ -533,10 +562,17 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			}
 		}
 		/* Growth goes through the descriptor (the mapping follows),
-		 * and so does every write once the mapping could not. */
-		if (mmapio_is_mapped(mf) &&
-		    ((uint64_t)off + size > mmapio_len(mf) ||
-		     mmapfs_mapping_stale(in)))
+		 * and so does every write once the mapping could not. A
+		 * lazily mapped file is mapped for a write inside it. */
+		bool lazy = mmapfs_mapping_lazy(in);
+		bool grows = (uint64_t)off + size > mmapio_len(mf);
+
+		if (lazy && !grows) {
+			mmapfs_mapping_map(in);
+			lazy = false;
+		}
+		if ((mmapio_is_mapped(mf) || lazy) &&
+		    (grows || mmapfs_mapping_stale(in)))
 			res = write_fallback(in, mf, h, buf, size, off, &after,
 					     &seen);
 		else
@@ -582,7 +618,7 @@ void mmapfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_reply_ok(req));
 	in = mmapfs_inode_get(ino);
-	mf = mmapfs_mapping_get(in);
+	mf = mmapfs_mapping_get_lazy(in);
 	if (mf) {
 		res = mmapio_flush(mf);
 	}
@@ -612,7 +648,7 @@ void mmapfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
-	mf = mmapfs_mapping_get(in);
+	mf = mmapfs_mapping_get_lazy(in);
 	fd = data_fd(h, mf);
 	mmapfs_own_change_begin(in, fd);
 	if (fd < 0)
@@ -655,7 +691,7 @@ void mmapfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 	MMAPFS_ROUTE_VIRTUAL(req, ino);
 	in = mmapfs_inode_get(ino);
-	mf = mmapfs_mapping_get(in);
+	mf = mmapfs_mapping_get_lazy(in);
 	/* SEEK_DATA/SEEK_HOLE (the kernel keeps the file position): the
 	 * shared descriptor's position does not matter. */
 	fd = data_fd(handle_of(fi), mf);

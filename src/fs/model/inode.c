@@ -115,6 +115,9 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	atomic_init(&in->out.listing_ctime_ns, 0);
 	in->out.watch_wd = -1;
 	in->out.watch_next = NULL;
+	in->out.watch_pending = false;
+	in->out.pending_next = in->out.pending_prev = NULL;
+	in->out.pending_due_ns = 0;
 	atomic_init(&in->out.watch_users, 0);
 	in->map.policy_override = false;
 	in->map.evict_state = MMAPFS_EVICT_NONE;
@@ -122,6 +125,7 @@ static void inode_init_fields(struct mmapfs_inode *in, int fd,
 	in->map.map_unmapped = false;
 	in->map.demote = false;
 	atomic_init(&in->map.stale, false);
+	atomic_init(&in->map.lazy, false);
 	memset(&in->map.override_policy, 0, sizeof(in->map.override_policy));
 	in->ctl.handle = NULL;
 	in->ctl.locks = (struct mmapfs_lockset)MMAPFS_LOCKSET_INIT;

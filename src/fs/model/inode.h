@@ -107,8 +107,8 @@ struct mmapfs_inode_entry {
  * evict_error, relpath, settings, locked_bytes, handles, policy_override,
  * override_policy, evict_state, mapped_len, map_unmapped and demote;
  * open_next, open_prev, listed: the open-list lock (mapping.c);
- * counts_carry, counts_base: lock; referenced, mtime_tick, stale: atomics
- * (stale set under lock). While
+ * counts_carry, counts_base: lock; referenced, mtime_tick, stale, lazy:
+ * atomics (stale and lazy set under lock). While
  * open_count > 0 the kernel holds the inode, so no FORGET can free it. */
 struct mmapfs_inode_mapping {
 	struct mmapfs_lock lock;
@@ -150,6 +150,12 @@ struct mmapfs_inode_mapping {
 	bool map_unmapped;
 	bool demote;
 	atomic_bool stale;
+	/* Mapped lazily: the file was empty at its first open (created, or
+	 * opened with O_TRUNC), so mf is served by pread/pwrite until a
+	 * request needs the mapping (a read, a write inside the file), which
+	 * maps it in place. A file written only by appends (most new files)
+	 * never gets mapped. */
+	atomic_bool lazy;
 
 	/* The file's event counters: those of its earlier mappings (and,
 	 * taken back at the first open, of the table of recently closed
@@ -166,8 +172,8 @@ struct mmapfs_inode_mapping {
 };
 
 /* Changes made from outside the mount.
- * Locking: watch_wd, watch_next: the watch lock of outside.c; the rest
- * atomics. */
+ * Locking: watch_wd, watch_next, watch_pending, pending_*: the watch lock
+ * of outside.c; the rest atomics. */
 struct mmapfs_inode_outside {
 	/* The newest backing ctime (ns) the kernel's cache of this inode
 	 * accounts for; changes through the mount in progress / finished. */
@@ -179,6 +185,11 @@ struct mmapfs_inode_outside {
 	_Atomic int64_t listing_ctime_ns;
 	int watch_wd;            /* inotify watch while open, else -1 */
 	struct mmapfs_inode *watch_next;
+	/* Waiting for its watch (an open file, outside.c): on the pending
+	 * list since due_ns - WATCH_DELAY. */
+	bool watch_pending;
+	struct mmapfs_inode *pending_next, *pending_prev;
+	int64_t pending_due_ns;
 	atomic_uint watch_users; /* the watcher thread is checking it */
 };
 

@@ -292,6 +292,8 @@ static void account_len_locked(struct mmapfs_inode *in)
 	in->map.mapped_len = want;
 }
 
+static void mapped_locked(struct mmapfs_inode *in);
+
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
  * the kernel allows and the file was not demoted (a file longer than
  * max_mapped_bytes is demoted by its first unpin). in->lock held. Returns
@@ -309,7 +311,7 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	o.preallocate = in->map.settings.preallocate;
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
-	o.no_mapping = in->map.map_unmapped;
+	o.no_mapping = in->map.map_unmapped || atomic_load(&in->map.lazy);
 	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
 	if (res < 0) {
 		close(fd);
@@ -320,8 +322,19 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	 * brings along are not this mapping's. */
 	mmapio_stats(mf, &in->map.counts_base);
 	log_mapped(in, rw);
-	if (!mmapio_is_mapped(mf))
-		return 0;
+	if (mmapio_is_mapped(mf))
+		mapped_locked(in);
+	return 0;
+}
+
+/* in->mf was just mapped (at open, again after an eviction, or a lazily
+ * mapped file now): its address space, advice and locking. in->lock
+ * held. */
+static void mapped_locked(struct mmapfs_inode *in)
+{
+	struct mmapio_file *mf = in->map.mf;
+
+	assert(mmapfs_lock_held(&in->map.lock));
 	account_len_locked(in);
 	/* Longer than the cap (no stat of its own for it: the first open
 	 * of every file would pay one): the first unpin demotes it. */
@@ -335,7 +348,6 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	(void)mmapio_advise(mf, 0, mmapio_len(mf), MMAPIO_ADV_RANDOM);
 	atomic_fetch_add(&mapped_count, 1);
 	lock_if_asked(in);
-	return 0;
 }
 
 /* Applies the inode's .ctl/policy override, if any, to in->settings
@@ -348,8 +360,10 @@ static void override_apply_locked(struct mmapfs_inode *in)
 }
 
 /* The first open: path, settings, descriptor, mapping. in->lock held;
- * pfd: the inode's pinned O_PATH descriptor. */
-static int first_open_locked(struct mmapfs_inode *in, int pfd)
+ * pfd: the inode's pinned O_PATH descriptor; how: mmapfs_mapping_open's
+ * (MMAPFS_OPEN_GIVE_FD: h->fd becomes the mapping's). */
+static int first_open_locked(struct mmapfs_inode *in, int pfd,
+			     struct mmapfs_handle *h, unsigned how)
 {
 	struct mmapfs_config *cfg;
 	char proc[64];
@@ -372,6 +386,15 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd)
 	mmapfs_config_unref(cfg);
 	override_apply_locked(in);
 	(void)mmapfs_closed_take(in->dev, in->ino, &in->map.counts_carry);
+	/* Nothing to map yet: mapped by the first request that needs the
+	 * mapping (map_lazy_locked). */
+	atomic_store(&in->map.lazy, (how & MMAPFS_OPEN_EMPTY) != 0);
+	if ((how & MMAPFS_OPEN_GIVE_FD) && h->fd >= 0) {
+		/* The create's own read-write descriptor: no reopen. */
+		fd = h->fd;
+		h->fd = -1;
+		return map_fd_locked(in, fd, true);
+	}
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
@@ -492,6 +515,7 @@ static void release_detach_locked(struct mmapfs_inode *in,
 	in->map.map_unmapped = false;
 	in->map.demote = false;
 	atomic_store(&in->map.stale, false);
+	atomic_store(&in->map.lazy, false);
 	memset(&r->closed, 0, sizeof(r->closed));
 	r->in = in;
 	r->closed.dev = in->dev;
@@ -777,8 +801,9 @@ bool mmapfs_mapping_stale(struct mmapfs_inode *in)
 }
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			bool created, bool *changed)
+			unsigned how, bool *changed)
 {
+	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
 	struct stat st;
 	int res = 0, pfd;
 
@@ -787,7 +812,7 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		return pfd;
 	mmapfs_lock(&in->map.lock);
 	if (in->map.open_count == 0) {
-		res = first_open_locked(in, pfd);
+		res = first_open_locked(in, pfd, h, how);
 		if (res < 0) {
 			struct released r;
 
@@ -797,15 +822,16 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			release_finish(&r);
 			return res;
 		}
-		/* Watched before the check: a change from outside after the
-		 * check is then seen by the watcher. */
-		mmapfs_outside_watch_add(in, pfd);
+		/* Watched from WATCH_DELAY_MS on; the watcher checks it
+		 * once then, for changes between this check and its watch. */
+		mmapfs_outside_watch_later(in);
 	}
 	/* The kernel's cache of the file may predate a change made from
 	 * outside (it outlives closes: keep_cache). A file just created has
-	 * none; a change from outside after the watch was added is seen by
-	 * the watcher, and one before it by the next check (its ctime is
-	 * newer than any this daemon has seen). */
+	 * none; a change from outside after this check is seen by the
+	 * watcher (its check after adding the watch, then its events), or
+	 * by the next check (its ctime is newer than any this daemon has
+	 * seen). */
 	*changed = !created && mmapfs_outside_check_fresh(in, pfd, &st);
 	if (*changed && in->map.mf && in->map.inflight == 0 &&
 	    (uint64_t)st.st_size != mmapio_len(in->map.mf))
@@ -846,23 +872,74 @@ void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h)
 	mmapfs_handle_free(h);
 }
 
-struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
+/* Maps in again from the descriptor its unmap kept (map_fd). Returns
+ * true when in has an mf again. in->lock held. */
+static bool remap_locked(struct mmapfs_inode *in)
+{
+	int fd = in->map.map_fd;
+	int fl = fcntl(fd, F_GETFL);
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	in->map.map_fd = -1;
+	if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
+		mmapfs_err("%s: cannot map again after eviction; its opens "
+			   "fail with EIO (ops_file.c data_fd)",
+			   in->map.relpath);
+	return in->map.mf != NULL;
+}
+
+/* A lazily mapped file (in->lazy) is mapped now, in place (mmapio_map:
+ * the same mf, its pending counts unchanged). A file the kernel will not
+ * map stays served by pread/pwrite. Returns true when it mapped one.
+ * in->lock held. */
+static bool map_lazy_locked(struct mmapfs_inode *in)
+{
+	int res;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (!atomic_load(&in->map.lazy))
+		return false;
+	atomic_store(&in->map.lazy, false);
+	if (!in->map.mf || mmapio_is_mapped(in->map.mf))
+		return false;
+	res = mmapio_map(in->map.mf);
+	if (res < 0) {
+		mmapfs_info("%s: cannot be mapped (%s): served by pread/pwrite",
+			    in->map.relpath, strerror(-res));
+		return false;
+	}
+	mapped_locked(in);
+	return true;
+}
+
+void mmapfs_mapping_map(struct mmapfs_inode *in)
+{
+	bool mapped;
+
+	mmapfs_lock(&in->map.lock);
+	mapped = map_lazy_locked(in);
+	mmapfs_unlock(&in->map.lock);
+	if (mapped)	/* the caller's pin keeps in itself from the sweep */
+		evict_if_needed();
+}
+
+bool mmapfs_mapping_lazy(struct mmapfs_inode *in)
+{
+	return atomic_load_explicit(&in->map.lazy, memory_order_relaxed);
+}
+
+/* mmapfs_mapping_get (map: a lazily mapped file is mapped first) and
+ * mmapfs_mapping_get_lazy. */
+static struct mmapio_file *get(struct mmapfs_inode *in, bool map)
 {
 	struct mmapio_file *mf;
 	bool remapped = false;
 
 	mmapfs_lock(&in->map.lock);
-	if (!in->map.mf && in->map.map_fd >= 0) {
-		int fd = in->map.map_fd;
-		int fl = fcntl(fd, F_GETFL);
-
-		in->map.map_fd = -1;
-		if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
-			mmapfs_err("%s: cannot map again after eviction; "
-				   "its opens fail with EIO (ops_file.c "
-				   "data_fd)", in->map.relpath);
-		remapped = in->map.mf != NULL;
-	}
+	if (!in->map.mf && in->map.map_fd >= 0)
+		remapped = remap_locked(in);
+	if (map && map_lazy_locked(in))
+		remapped = true;
 	in->map.inflight++;
 	/* The caller's own reference: the last RELEASE may close the
 	 * inode's mapping while a request without a file handle (setattr by
@@ -873,6 +950,16 @@ struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
 	if (remapped)
 		evict_if_needed();
 	return mf;
+}
+
+struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in)
+{
+	return get(in, true);
+}
+
+struct mmapio_file *mmapfs_mapping_get_lazy(struct mmapfs_inode *in)
+{
+	return get(in, false);
 }
 
 void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf)

@@ -7,15 +7,37 @@
 
 #include "model/inode.h"
 
+/* How an open came about (mmapfs_mapping_open's how, or'ed):
+ *   CREATED   the open's request made the file: the kernel has nothing
+ *             of it cached, so no stat is spent on *changed;
+ *   EMPTY     the file is empty, or about to be (O_TRUNC): on a first
+ *             open it is mapped lazily (mmapfs_mapping_lazy);
+ *   GIVE_FD   h->fd is a read-write descriptor of the file without
+ *             status flags (O_APPEND, O_DIRECT, O_SYNC) that a first open
+ *             takes as its mapping's (h->fd is -1 then) instead of
+ *             opening one. */
+enum {
+	MMAPFS_OPEN_CREATED = 1,
+	MMAPFS_OPEN_EMPTY = 2,
+	MMAPFS_OPEN_GIVE_FD = 4,
+};
 /* Registers an open of a regular file through handle h: on the first
  * open maps the file (daemon credentials; RW, else RO) with the settings
  * for its path and watches it for changes from outside. *changed: the
  * file was changed from outside since the kernel may have cached it (the
- * caller drops the kernel's cache); never for a file this open created
- * (created: the kernel has nothing of it cached, so no stat is spent on
- * the question). Returns 0 or -errno. */
+ * caller drops the kernel's cache); never for a CREATED one. Returns 0
+ * or -errno. */
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			bool created, bool *changed);
+			unsigned how, bool *changed);
+/* True while the open file in is mapped lazily: its mf (not mapped yet)
+ * is served by pread/pwrite. mmapfs_mapping_get() maps it;
+ * mmapfs_mapping_get_lazy() leaves it for requests that need no mapping
+ * (an append, a truncation, a sync), and mmapfs_mapping_map() maps it
+ * when such a request finds it needs one after all (a write inside the
+ * file). A file only ever appended to is never mapped: no mapping to
+ * make, grow and unmap for a file written once. */
+bool mmapfs_mapping_lazy(struct mmapfs_inode *in);
+void mmapfs_mapping_map(struct mmapfs_inode *in);
 /* Unregisters the open of h; the last one closes the mapping (policy
  * flush). Frees h. */
 void mmapfs_mapping_release(struct mmapfs_inode *in, struct mmapfs_handle *h);
@@ -68,6 +90,7 @@ void mmapfs_mapping_counts_locked(struct mmapfs_inode *in,
  * RELEASE cannot free it), or NULL for files served by pread/pwrite. Every
  * call is paired with mmapfs_mapping_put(in, the returned mf). */
 struct mmapio_file *mmapfs_mapping_get(struct mmapfs_inode *in);
+struct mmapio_file *mmapfs_mapping_get_lazy(struct mmapfs_inode *in);
 void mmapfs_mapping_put(struct mmapfs_inode *in, struct mmapio_file *mf);
 /* Calls fn for every inode with open files, under the open-list lock
  * (fn must not block for long, nor call mapping functions). */

@@ -91,9 +91,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "logic/log.h"
+#include "model/fdcache.h"
 #include "model/inode.h"
 #include "model/invalidate.h"
 #include "model/killpriv.h"
@@ -104,11 +106,21 @@
 #define WATCH_BATCH 64      /* events read at once; distinct files checked */
 #define WATCH_PAUSE_MS 10   /* between batches: outside changes to open
 			     * files are noticed within about this */
+#define WATCH_DELAY_MS 10   /* an open file is watched once open this long */
+#define WATCH_LINGER_MS 200 /* after the last file waited for its watch, the
+			     * watcher wakes every WATCH_DELAY_MS this long
+			     * before it sleeps until kicked */
+#define NS_PER_MS 1000000LL
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mmapfs_inode *watch_table[WATCH_BUCKETS];
 static int inotify_fd = -1;
 static int stop_fd = -1;
+static int kick_fd = -1;   /* wakes a watcher that sleeps without timeout */
+/* Open files waiting for their watch, oldest (first due) first; the
+ * watcher sleeps until kicked (watcher_idle). Both under watch_lock. */
+static struct mmapfs_inode *pending_head, *pending_tail;
+static bool watcher_idle;
 static bool started, warned_add;
 static pthread_t thread;
 
@@ -269,12 +281,132 @@ void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 	pthread_mutex_unlock(&watch_lock);
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void pending_unlink_locked(struct mmapfs_inode *in)
+{
+	if (in->out.pending_prev)
+		in->out.pending_prev->out.pending_next = in->out.pending_next;
+	else
+		pending_head = in->out.pending_next;
+	if (in->out.pending_next)
+		in->out.pending_next->out.pending_prev = in->out.pending_prev;
+	else
+		pending_tail = in->out.pending_prev;
+	in->out.pending_next = in->out.pending_prev = NULL;
+	in->out.watch_pending = false;
+}
+
+void mmapfs_outside_watch_later(struct mmapfs_inode *in)
+{
+	uint64_t one = 1;
+	bool kick = false;
+
+	assert(mmapfs_lock_held(&in->map.lock));
+	if (inotify_fd < 0)
+		return;
+	pthread_mutex_lock(&watch_lock);
+	if (in->out.watch_wd < 0 && !in->out.watch_pending) {
+		in->out.watch_pending = true;
+		in->out.pending_due_ns = now_ns() + WATCH_DELAY_MS * NS_PER_MS;
+		in->out.pending_next = NULL;
+		in->out.pending_prev = pending_tail;
+		if (pending_tail)
+			pending_tail->out.pending_next = in;
+		else
+			pending_head = in;
+		pending_tail = in;
+		kick = watcher_idle;
+		watcher_idle = false;
+	}
+	pthread_mutex_unlock(&watch_lock);
+	if (kick && write(kick_fd, &one, sizeof(one)) < 0)
+		mmapfs_err("outside-change watcher: cannot wake it: %s",
+			   strerror(errno));
+}
+
+/* The watcher's part of mmapfs_outside_watch_later: watches in (taken off
+ * the pending list; watch_users counts the caller) if it is still open,
+ * then checks it once, for a change from outside between its open and
+ * the watch. No lock held. */
+static void watch_now(struct mmapfs_inode *in)
+{
+	char proc[64];
+	struct stat st;
+	bool added = false, drop = false;
+	int fd, wd;
+
+	fd = mmapfs_inode_fd_get(in);
+	if (fd < 0)
+		return;		/* gone: nothing to watch */
+	mmapfs_fd_procpath(fd, proc, sizeof(proc));
+	wd = inotify_add_watch(inotify_fd, proc, WATCH_EVENTS);
+	mmapfs_inode_fd_put(in);
+	if (wd < 0) {
+		if (!warned_add)
+			mmapfs_warn("cannot watch an open file for changes "
+				    "from outside (%s; fs.inotify."
+				    "max_user_watches?): such changes are "
+				    "seen at the next stat or open",
+				    strerror(errno));
+		warned_add = true;
+		return;
+	}
+	mmapfs_lock(&in->map.lock);
+	pthread_mutex_lock(&watch_lock);
+	if (in->map.open_count > 0 && in->out.watch_wd < 0) {
+		in->out.watch_wd = wd;
+		in->out.watch_next = *bucket_of(wd);
+		*bucket_of(wd) = in;
+		added = true;
+	} else {
+		/* Released meanwhile (or watched already: the same wd). */
+		drop = in->out.watch_wd != wd;
+	}
+	pthread_mutex_unlock(&watch_lock);
+	mmapfs_unlock(&in->map.lock);
+	if (drop)
+		(void)inotify_rm_watch(inotify_fd, wd);
+	if (added && mmapfs_outside_check_fresh(in, -1, &st))
+		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+}
+
+/* Watches the open files that have waited WATCH_DELAY_MS. */
+static void watch_due(void)
+{
+	int64_t now = now_ns();
+
+	for (;;) {
+		struct mmapfs_inode *in;
+
+		pthread_mutex_lock(&watch_lock);
+		in = pending_head;
+		if (!in || in->out.pending_due_ns > now) {
+			pthread_mutex_unlock(&watch_lock);
+			return;
+		}
+		pending_unlink_locked(in);
+		atomic_fetch_add(&in->out.watch_users, 1);
+		pthread_mutex_unlock(&watch_lock);
+		watch_now(in);
+		atomic_fetch_sub(&in->out.watch_users, 1);
+	}
+}
+
 void mmapfs_outside_watch_remove(struct mmapfs_inode *in)
 {
 	struct mmapfs_inode **p;
 
 	assert(mmapfs_lock_held(&in->map.lock));
 	pthread_mutex_lock(&watch_lock);
+	if (in->out.watch_pending)
+		pending_unlink_locked(in);
 	if (in->out.watch_wd >= 0) {
 		for (p = bucket_of(in->out.watch_wd); *p; p = &(*p)->out.watch_next) {
 			if (*p == in) {
@@ -417,20 +549,58 @@ void mmapfs_outside_forget(struct mmapfs_inode *in)
 		sched_yield();
 }
 
+/* Milliseconds from now to t for poll (0 when due). */
+static int ms_until(int64_t t, int64_t now)
+{
+	return t <= now ? 0 : (int)((t - now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+static int earlier(int timeout, int ms)
+{
+	return timeout < 0 || ms < timeout ? ms : timeout;
+}
+
+/* The poll timeout (-1: none, idle until kicked) for what is due next:
+ * inotify events again after a pause (events_from), the first pending
+ * watch, or a lingering wake-up. */
+static int next_timeout(int64_t now, int64_t events_from, int64_t *linger)
+{
+	int timeout = now < events_from ? ms_until(events_from, now) : -1;
+
+	pthread_mutex_lock(&watch_lock);
+	if (pending_head) {
+		timeout = earlier(timeout,
+				  ms_until(pending_head->out.pending_due_ns, now));
+		*linger = now + WATCH_LINGER_MS * NS_PER_MS;
+	} else if (now < *linger) {
+		timeout = earlier(timeout, WATCH_DELAY_MS);
+	}
+	watcher_idle = timeout < 0;
+	pthread_mutex_unlock(&watch_lock);
+	return timeout;
+}
+
 static void *watch_main(void *arg)
 {
 	char buf[WATCH_BATCH * (sizeof(struct inotify_event) + NAME_MAX + 1)]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = inotify_fd, .events = POLLIN },
 		{ .fd = stop_fd, .events = POLLIN },
+		{ .fd = kick_fd, .events = POLLIN },
 	};
+	int64_t events_from = 0, linger = 0;
 
 	(void)arg;
 	for (;;) {
+		int64_t now = now_ns();
+		int timeout = next_timeout(now, events_from, &linger);
+		uint64_t kicks;
 		ssize_t n;
 
-		if (poll(pfd, 2, -1) < 0) {
+		/* Paused: a negative fd is left out by poll. */
+		pfd[0].fd = now < events_from ? -1 : inotify_fd;
+		if (poll(pfd, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			mmapfs_err("outside-change watcher: poll: %s",
@@ -439,21 +609,27 @@ static void *watch_main(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		n = read(inotify_fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		if ((pfd[2].revents & POLLIN) &&
+		    read(kick_fd, &kicks, sizeof(kicks)) < 0 && errno != EAGAIN)
 			mmapfs_err("outside-change watcher: read: %s",
 				   strerror(errno));
-			break;
+		if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN)) {
+			n = read(inotify_fd, buf, sizeof(buf));
+			if (n < 0 && errno != EINTR && errno != EAGAIN) {
+				mmapfs_err("outside-change watcher: read: %s",
+					   strerror(errno));
+				break;
+			}
+			if (n > 0)
+				handle_events(buf, n);
+			/* Let events gather: inotify merges repeats of an
+			 * unread event, so a file written all the time
+			 * (also by the daemon itself: its pwrite appends
+			 * raise events too) costs one check per pause, not
+			 * one per write. */
+			events_from = now_ns() + WATCH_PAUSE_MS * NS_PER_MS;
 		}
-		handle_events(buf, n);
-		/* Let events gather: inotify merges repeats of an unread
-		 * event, so a file written all the time (also by the daemon
-		 * itself: its pwrite appends raise events too) costs one
-		 * check per pause, not one per write. */
-		if (poll(&pfd[1], 1, WATCH_PAUSE_MS) > 0)
-			break;
+		watch_due();
 	}
 	return NULL;
 }
@@ -471,7 +647,8 @@ int mmapfs_outside_start(void)
 		return 0;
 	}
 	stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (stop_fd < 0) {
+	kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (stop_fd < 0 || kick_fd < 0) {
 		res = -errno;
 		goto fail;
 	}
@@ -483,8 +660,10 @@ int mmapfs_outside_start(void)
 fail:
 	if (stop_fd >= 0)
 		close(stop_fd);
+	if (kick_fd >= 0)
+		close(kick_fd);
 	close(inotify_fd);
-	inotify_fd = stop_fd = -1;
+	inotify_fd = stop_fd = kick_fd = -1;
 	return res;
 }
 
@@ -501,6 +680,8 @@ void mmapfs_outside_stop(void)
 	started = false;
 	close(stop_fd);
 	stop_fd = -1;
+	close(kick_fd);
+	kick_fd = -1;
 	/* Watches of files still open (an unmount by signal) go with the
 	 * instance. */
 	close(inotify_fd);

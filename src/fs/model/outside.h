@@ -37,11 +37,16 @@ bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
  * not with an inode.lock held). */
 bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
 				struct stat *st);
-/* Watches an open file for changes from outside (first open; fd: a
- * pinned descriptor of it) / stops (last release). Call with in->lock
+/* Watches an open file for changes from outside once it has been open
+ * for WATCH_DELAY_MS (first open; the watcher thread adds the watch, then
+ * checks the file once for a change made before it): a file opened,
+ * written and closed at once costs no watch. / Stops watching, or waiting
+ * to (last release). Call with in->lock held. */
+void mmapfs_outside_watch_later(struct mmapfs_inode *in);
+void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
+/* Watches a directory now (fd: a pinned descriptor of it). in->lock
  * held. */
 void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd);
-void mmapfs_outside_watch_remove(struct mmapfs_inode *in);
 /* Directories (cache_readdir). After an opendir attached its handle
  * (fd: the handle's directory descriptor): watches the directory while it
  * has open handles, and returns whether the kernel must drop its cached

@@ -41,7 +41,9 @@ static void set_mtime_now(int pfd, int fd)
 
 int mmapfs_file_truncate(struct mmapfs_inode *in, int fd, off_t size)
 {
-	struct mmapio_file *mf = mmapfs_mapping_get(in);
+	/* Truncation works without a mapping: a lazily mapped file stays
+	 * so. */
+	struct mmapio_file *mf = mmapfs_mapping_get_lazy(in);
 	char proc[64];
 	int res, pfd = -1;
 
