@@ -78,13 +78,19 @@ void mmapfs_op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* Replies with the current attributes of in, and has the kernel's cache
- * of a file dropped when they show a change made from outside. */
-static void reply_attr(fuse_req_t req, struct mmapfs_inode *in)
+/* Replies with the current attributes of in (known: read just now, or
+ * NULL: stat it), and has the kernel's cache of a file dropped when they
+ * show a change made from outside. */
+static void reply_attr(fuse_req_t req, struct mmapfs_inode *in,
+		       const struct stat *known)
 {
 	struct stat st;
-	int res = mmapfs_inode_stat(in, &st);
+	int res = 0;
 
+	if (known)
+		st = *known;
+	else
+		res = mmapfs_inode_stat(in, &st);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -106,7 +112,7 @@ void mmapfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	(void)fi;
 	MMAPFS_ROUTE_VIRTUAL_TO(ino, mmapfs_virtual_getattr(req, ino));
-	reply_attr(req, mmapfs_inode_get(ino));
+	reply_attr(req, mmapfs_inode_get(ino), NULL);
 }
 
 /* pfd: the inode's pinned O_PATH descriptor; fd: an open one, or -1. */
@@ -204,7 +210,9 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
 	struct mmapfs_inode *in;
+	struct stat st;
 	int fd, res, pfd;
+	bool seen;
 
 	MMAPFS_ROUTE_VIRTUAL_TO(ino,
 				mmapfs_virtual_setattr(req, ino, valid, attr));
@@ -217,13 +225,13 @@ void mmapfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	mmapfs_own_change_begin(in, pfd);
 	res = do_setattr(in, pfd, attr, valid, fd);
-	mmapfs_own_change_end(in, fd >= 0 ? fd : pfd);
+	seen = mmapfs_own_change_end_attrs(in, fd >= 0 ? fd : pfd, &st);
 	mmapfs_inode_fd_put(in);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
 	}
-	reply_attr(req, in);
+	reply_attr(req, in, seen ? &st : NULL);
 }
 
 void mmapfs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)

@@ -298,6 +298,14 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	in = mmapfs_inode_get(e->ino);
+	/* A file this request made exclusively has no security.capability:
+	 * the kernel's GETXATTR before its first write is answered from the
+	 * inode (the absence is tied to e->attr's ctime, like one read by
+	 * getxattr; only a capability set from outside in the microseconds
+	 * between the create and that stat would be missed, and setting one
+	 * takes CAP_SETFCAP). */
+	if (created)
+		mmapfs_inode_nocap_set(in, mmapfs_ctime_ns(&e->attr));
 	res = open_handle(in, h, fi, created ? MMAPFS_OPEN_CREATED |
 			  (give ? MMAPFS_OPEN_GIVE_FD : 0) : 0);
 	if (res == 0) {

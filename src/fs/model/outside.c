@@ -150,14 +150,20 @@ static bool bracketed(const struct mmapfs_inode *in)
 	return S_ISREG(in->type);
 }
 
-static void own_change_done(struct mmapfs_inode *in, int fd, bool data,
-			    const struct stat *known)
+/* The end of a change: data (a write, truncation...: drops set-ID bits
+ * and capabilities), nocap (the change adds no capability: a known
+ * absence of security.capability stays known); known: the attributes
+ * already read after the change, or NULL. Returns whether *out (if not
+ * NULL) holds the attributes read after it. */
+static bool own_change_done(struct mmapfs_inode *in, int fd, bool data,
+			    bool nocap, const struct stat *known,
+			    struct stat *out)
 {
 	struct stat st;
 	int res = 0;
 
 	if (!bracketed(in))
-		return;
+		return false;
 	if (known)
 		st = *known;
 	else
@@ -168,29 +174,39 @@ static void own_change_done(struct mmapfs_inode *in, int fd, bool data,
 	if (res == 0) {
 		raise_seen(in, mmapfs_ctime_ns(&st));
 		/* The daemon's own change added no capability: a known
-		 * absence stays known (and under killpriv_v2 it was just
-		 * made so). */
-		if (data && mmapfs_killpriv_v2())
+		 * absence stays known (and under killpriv_v2 a data change
+		 * just made it so). */
+		if ((data && mmapfs_killpriv_v2()) ||
+		    (nocap && mmapfs_inode_nocap_known(in)))
 			mmapfs_inode_nocap_set(in, mmapfs_ctime_ns(&st));
+		if (out)
+			*out = st;
 	}
 	atomic_fetch_add(&in->out.own_gen, 1);
 	atomic_fetch_sub(&in->out.own_busy, 1);
+	return res == 0 && out;
 }
 
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd)
 {
-	own_change_done(in, fd, false, NULL);
+	own_change_done(in, fd, false, false, NULL, NULL);
+}
+
+bool mmapfs_own_change_end_attrs(struct mmapfs_inode *in, int fd,
+				 struct stat *st)
+{
+	return own_change_done(in, fd, false, true, NULL, st);
 }
 
 void mmapfs_own_change_end_data(struct mmapfs_inode *in, int fd)
 {
-	own_change_done(in, fd, true, NULL);
+	own_change_done(in, fd, true, false, NULL, NULL);
 }
 
 void mmapfs_own_change_end_data_seen(struct mmapfs_inode *in, int fd,
 				     const struct stat *st)
 {
-	own_change_done(in, fd, true, st);
+	own_change_done(in, fd, true, false, st, NULL);
 }
 
 /* The check proper. st must have been taken between the two reads of

@@ -20,6 +20,12 @@ void mmapfs_outside_stop(void);
  * could take it for its own. */
 void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd);
 void mmapfs_own_change_end(struct mmapfs_inode *in, int fd);
+/* The end of a setattr's change (mode, owner, size, times: none adds a
+ * capability, so a known absence of security.capability stays known).
+ * Returns true with the attributes it read after the change in *st (a
+ * regular file's: the reply needs no stat of its own), else false. */
+bool mmapfs_own_change_end_attrs(struct mmapfs_inode *in, int fd,
+				 struct stat *st);
 /* The end of a change of a file's data (write, truncation, fallocate,
  * copy_file_range): also drops set-ID bits and capabilities as the
  * kernel would have (killpriv_v2, killpriv.c). */
