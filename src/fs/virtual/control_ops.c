@@ -308,7 +308,7 @@ static int ops_flush(void *ctx, struct mmapfs_control_node *node)
 	res = mmapfs_ctl_open(in, &h);
 	if (res < 0)
 		return res;
-	mf = mmapfs_mapping_get(in);
+	mf = mmapfs_mapping_get_lazy(in);	/* a flush needs no mapping */
 	if (mf) {
 		res = mmapio_flush(mf);
 	} else {
