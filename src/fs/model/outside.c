@@ -50,6 +50,16 @@
  *     recognises them. Stores into mappings (also an outside process's)
  *     cause no inotify events; those are noticed at the next GETATTR,
  *     LOOKUP or OPEN.
+ *   - A file is watched from WATCH_DELAY_MS after its first open on: the
+ *     open puts it on the pending list (kicking the watcher only when it
+ *     sleeps without a timeout), the watcher adds the watch when it is
+ *     due and then runs the check once, for changes made between the
+ *     open's check and the watch. A file opened, written and closed
+ *     within the delay (most new files) costs no inotify_add_watch, no
+ *     inotify_rm_watch and no IN_IGNORED wake-up; its release just takes
+ *     it off the list. After the last pending file the watcher keeps
+ *     waking every WATCH_DELAY_MS for WATCH_LINGER_MS, so a stream of
+ *     creates does not kick it for every file.
  *   - A change from outside queues an invalidation (invalidate.c sends it
  *     from its own thread) and forgets the cached absence of
  *     security.capability.
@@ -69,10 +79,14 @@
  *
  * Invariants: an inode is in the watch table exactly while it has open
  * files (directories: open handles) and its watch could be added
- * (watch_wd >= 0).
+ * (watch_wd >= 0); a file is on the pending list (watch_pending) only
+ * while open and not yet watched; only the watcher thread adds files'
+ * watches (an inode's watches share one wd), and it inserts one into the
+ * table only under the inode's lock with the file still open.
  *
- * Locking: watch_lock guards the watch table and every inode's watch_wd
- * and watch_next; nothing else is taken while it is held. Order:
+ * Locking: watch_lock guards the watch table, the pending list,
+ * watcher_idle and every inode's watch_wd, watch_next, watch_pending and
+ * pending links; nothing else is taken while it is held. Order:
  * inode.lock -> watch_lock. The watcher finds an inode under watch_lock
  * and counts itself in the inode's watch_users before it lets go; the
  * last release removes the inode from the table (under watch_lock), and
@@ -561,6 +575,12 @@ static void handle_events(const char *buf, ssize_t len)
 
 void mmapfs_outside_forget(struct mmapfs_inode *in)
 {
+	/* An inode freed while open (the table's teardown at exit) may
+	 * still wait for its watch. */
+	pthread_mutex_lock(&watch_lock);
+	if (in->out.watch_pending)
+		pending_unlink_locked(in);
+	pthread_mutex_unlock(&watch_lock);
 	while (atomic_load(&in->out.watch_users))
 		sched_yield();
 }
