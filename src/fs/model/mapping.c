@@ -800,6 +800,8 @@ bool mmapfs_mapping_stale(struct mmapfs_inode *in)
 	return atomic_load_explicit(&in->map.stale, memory_order_acquire);
 }
 
+static bool map_lazy_locked(struct mmapfs_inode *in);
+
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			unsigned how, bool *changed)
 {
@@ -825,6 +827,12 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		/* Watched from WATCH_DELAY_MS on; the watcher checks it
 		 * once then, for changes between this check and its watch. */
 		mmapfs_outside_watch_later(in);
+	} else if (!(how & MMAPFS_OPEN_EMPTY)) {
+		/* A plain open of a file still mapped lazily (the release of
+		 * the open that created it may not have arrived yet: FUSE
+		 * sends RELEASE in the background) maps it, as its first
+		 * open would have. */
+		(void)map_lazy_locked(in);
 	}
 	/* The kernel's cache of the file may predate a change made from
 	 * outside (it outlives closes: keep_cache). A file just created has

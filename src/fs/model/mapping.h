@@ -11,7 +11,8 @@
  *   CREATED   the open's request made the file: the kernel has nothing
  *             of it cached, so no stat is spent on *changed;
  *   EMPTY     the file is empty, or about to be (O_TRUNC): on a first
- *             open it is mapped lazily (mmapfs_mapping_lazy);
+ *             open it is mapped lazily (mmapfs_mapping_lazy); an open
+ *             without EMPTY maps a lazily mapped file;
  *   GIVE_FD   h->fd is a read-write descriptor of the file without
  *             status flags (O_APPEND, O_DIRECT, O_SYNC) that a first open
  *             takes as its mapping's (h->fd is -1 then) instead of
