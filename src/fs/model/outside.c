@@ -135,7 +135,8 @@ static int kick_fd = -1;   /* wakes a watcher that sleeps without timeout */
  * watcher sleeps until kicked (watcher_idle). Both under watch_lock. */
 static struct mmapfs_inode *pending_head, *pending_tail;
 static bool watcher_idle;
-static bool started, warned_add;
+static bool started;
+static atomic_bool warned_add;   /* watchers' add failures said once */
 static pthread_t thread;
 
 static void raise_seen(struct mmapfs_inode *in, int64_t ctime_ns)
@@ -283,6 +284,24 @@ static struct mmapfs_inode **bucket_of(int wd)
 	return &watch_table[(unsigned)wd % WATCH_BUCKETS];
 }
 
+/* Says once that watches cannot be added (err: inotify_add_watch's). */
+static void warn_add_failed(int err)
+{
+	if (!atomic_exchange(&warned_add, true))
+		mmapfs_warn("cannot watch an open file for changes from "
+			    "outside (%s; fs.inotify.max_user_watches?): such "
+			    "changes are seen at the next stat or open",
+			    strerror(err));
+}
+
+/* Enters in, watched as wd, in the watch table. watch_lock held. */
+static void table_insert_locked(struct mmapfs_inode *in, int wd)
+{
+	in->out.watch_wd = wd;
+	in->out.watch_next = *bucket_of(wd);
+	*bucket_of(wd) = in;
+}
+
 void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 {
 	char proc[64];
@@ -295,19 +314,10 @@ void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 	pthread_mutex_lock(&watch_lock);
 	wd = inotify_add_watch(inotify_fd, proc, S_ISDIR(in->type) ?
 			       DIR_EVENTS : WATCH_EVENTS);
-	if (wd < 0) {
-		if (!warned_add)
-			mmapfs_warn("cannot watch an open file for changes "
-				    "from outside (%s; fs.inotify."
-				    "max_user_watches?): such changes are "
-				    "seen at the next stat or open",
-				    strerror(errno));
-		warned_add = true;
-	} else {
-		in->out.watch_wd = wd;
-		in->out.watch_next = *bucket_of(wd);
-		*bucket_of(wd) = in;
-	}
+	if (wd < 0)
+		warn_add_failed(errno);
+	else
+		table_insert_locked(in, wd);
 	pthread_mutex_unlock(&watch_lock);
 }
 
@@ -379,21 +389,13 @@ static void watch_now(struct mmapfs_inode *in)
 	wd = inotify_add_watch(inotify_fd, proc, WATCH_EVENTS);
 	mmapfs_inode_fd_put(in);
 	if (wd < 0) {
-		if (!warned_add)
-			mmapfs_warn("cannot watch an open file for changes "
-				    "from outside (%s; fs.inotify."
-				    "max_user_watches?): such changes are "
-				    "seen at the next stat or open",
-				    strerror(errno));
-		warned_add = true;
+		warn_add_failed(errno);
 		return;
 	}
 	mmapfs_lock(&in->map.lock);
 	pthread_mutex_lock(&watch_lock);
 	if (in->map.open_count > 0 && in->out.watch_wd < 0) {
-		in->out.watch_wd = wd;
-		in->out.watch_next = *bucket_of(wd);
-		*bucket_of(wd) = in;
+		table_insert_locked(in, wd);
 		added = true;
 	} else {
 		/* Released meanwhile (or watched already: the same wd). */
