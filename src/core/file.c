@@ -72,6 +72,7 @@ void mmapio_options_init(struct mmapio_options *o)
 	o->create_mode = 0644;
 	o->policy.kind = MMAPIO_POLICY_NEVER;
 	o->preallocate = true;
+	o->fd_flags = -1;
 }
 
 static int validate_options(const struct mmapio_options *o)
@@ -218,14 +219,18 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 }
 
 /* Finishes any constructor: f->fd is open (owned by f from here on unless
- * this fails), f->mode/writable set. */
-static int map_fd(struct mmapio_file *f, const struct mmapio_options *o)
+ * this fails), f->mode/writable set; known: f->fd's attributes when the
+ * caller has them (from_fd's options.fd_stat), else NULL. */
+static int map_fd(struct mmapio_file *f, const struct mmapio_options *o,
+		  const struct stat *known)
 {
 	struct stat st;
 	int rc;
 
 	mmapio__sigbus_install();
-	if (fstat(f->fd, &st) < 0)
+	if (known)
+		st = *known;
+	else if (fstat(f->fd, &st) < 0)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
@@ -378,7 +383,7 @@ int mmapio_open(const char *path, const struct mmapio_options *o,
 			goto fail_close;
 		allocated = rc == 1;
 	}
-	rc = map_fd(f, o);
+	rc = map_fd(f, o, NULL);
 	if (rc < 0)
 		goto fail_close;
 	/* SEEK_HOLE may call fresh fallocated extents holes; we know better. */
@@ -485,7 +490,7 @@ int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 	rc = validate_options(&opts);
 	if (rc < 0)
 		return rc;
-	fl = fcntl(fd, F_GETFL);
+	fl = opts.fd_flags >= 0 ? opts.fd_flags : fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
 	if (fl & O_PATH)
@@ -503,7 +508,7 @@ int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 		      (opts.mode == MMAPIO_COW && opts.cow_writable);
 	f->fd = fd;
 	f->fd_status = fl & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC);
-	rc = map_fd(f, &opts);
+	rc = map_fd(f, &opts, opts.fd_stat);
 	if (rc < 0) {
 		file_free(f);
 		return rc;

@@ -188,6 +188,15 @@ struct mmapio_options {
 				       * whatever the kernel would say (a caller
 				       * that bounds its address space); RO and
 				       * RW only (COW: -EINVAL). */
+	/* mmapio_from_fd_opts only, for a caller that has just opened fd
+	 * itself and knows what the call would ask the kernel (the other
+	 * constructors ignore them): */
+	const struct stat *fd_stat;   /* fd's attributes, read after fd was
+				       * opened and before anything changed
+				       * the file through it (default NULL:
+				       * the call stats fd) */
+	int fd_flags;                 /* fd's fcntl(F_GETFL) flags (default
+				       * -1: the call asks) */
 };
 
 /* Sets *o to the defaults above. Thread-safe (touches only *o). */

@@ -19,9 +19,10 @@ from util import PAGE, fs
 
 NEW_FILES = 200
 OVERWRITES = 1000
-NEW_FILE_BUDGET = 16     # measured 14.3-14.4 (33.3 when first set, 22.5 before
-#                          lazy mapping, the create's descriptor kept and
-#                          delayed watches)
+NEW_FILE_BUDGET = 12     # measured 10.3 (33.3 when first set, 22.5 before
+#                          lazy mapping, the create's descriptor kept,
+#                          delayed watches and the capability's absence
+#                          known at create)
 OVERWRITE_BUDGET = 3.5   # 2 fstat and mincore per WRITE, plus the mtime update
 #                          once per coarse clock tick (4 ms) and the
 #                          watcher's wake-up for it: 3.02-3.31 measured

@@ -628,6 +628,38 @@ static void test_delete(void **state)
 	assert_int_equal(mmapio_delete(NULL), -EINVAL);
 }
 
+/* options.fd_stat and options.fd_flags: what a caller that just opened
+ * the descriptor knows is taken as given, not asked again. */
+static void test_from_fd_known(void **state)
+{
+	struct mmapio_options o;
+	struct mmapio_file *f = NULL;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	write_file(tmpdir_path("k"), "0123456789", 10);
+	fd = open(tmpdir_path("k"), O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	mmapio_options_init(&o);
+	assert_int_equal(o.fd_flags, -1);
+	assert_null(o.fd_stat);
+	o.mode = MMAPIO_RW;
+	/* flags said to be write-only: refused without asking */
+	o.fd_flags = O_WRONLY;
+	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), -EBADF);
+	/* the given attributes are the object's length (they are the
+	 * caller's word: here they say 4 bytes) */
+	st.st_size = 4;
+	o.fd_flags = O_RDWR;
+	o.fd_stat = &st;
+	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), 0);
+	assert_int_equal(mmapio_len(f), 4);
+	assert_int_equal(mmapio_refresh(f), 10);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_or_create_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from_fd_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_fd_opts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ref_and_unmap_busy, setup, teardown),

@@ -128,11 +128,12 @@ static struct mmapfs_handle *handle_new(const struct fuse_file_info *fi)
 }
 
 /* Registers h (fd already open) as an open of in and applies O_TRUNC
- * (nothing to truncate in a file this create just made). how: for
+ * (nothing to truncate in a file this create just made). how and st: for
  * mmapfs_mapping_open (CREATED, GIVE_FD; EMPTY is added for O_TRUNC). On
  * failure h is freed. Returns 0 or -errno. */
 static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
-		       struct fuse_file_info *fi, unsigned how)
+		       struct fuse_file_info *fi, unsigned how,
+		       const struct stat *st)
 {
 	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
 	bool changed;
@@ -141,7 +142,7 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	if (created || ((fi->flags & O_TRUNC) &&
 			(fi->flags & O_ACCMODE) != O_RDONLY))
 		how |= MMAPFS_OPEN_EMPTY;
-	res = mmapfs_mapping_open(in, h, how, &changed);
+	res = mmapfs_mapping_open(in, h, how, st, &changed);
 	if (res < 0) {
 		mmapfs_handle_free(h);
 		return res;
@@ -192,7 +193,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -res);
 		return;
 	}
-	res = open_handle(in, h, fi, 0);
+	res = open_handle(in, h, fi, 0, NULL);
 	if (res < 0) {
 		fuse_reply_err(req, -res);
 		return;
@@ -307,7 +308,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 	if (created)
 		mmapfs_inode_nocap_set(in, mmapfs_ctime_ns(&e->attr));
 	res = open_handle(in, h, fi, created ? MMAPFS_OPEN_CREATED |
-			  (give ? MMAPFS_OPEN_GIVE_FD : 0) : 0);
+			  (give ? MMAPFS_OPEN_GIVE_FD : 0) : 0, &e->attr);
 	if (res == 0) {
 		/* The create's descriptor may be the mapping's now. */
 		mf = h->fd < 0 ? mmapfs_mapping_get_lazy(in) : NULL;

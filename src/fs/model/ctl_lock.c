@@ -58,7 +58,7 @@ int mmapfs_ctl_open(struct mmapfs_inode *in, struct mmapfs_handle **hp)
 		return -ENOMEM;
 	h->fd = -1;
 	h->flags = O_RDONLY;
-	res = mmapfs_mapping_open(in, h, 0, &changed);
+	res = mmapfs_mapping_open(in, h, 0, NULL, &changed);
 	if (res < 0) {
 		mmapfs_handle_free(h);
 		return res;

@@ -296,10 +296,14 @@ static void mapped_locked(struct mmapfs_inode *in);
 
 /* Opens fd (owned from now on; closed on failure) as in->mf, mapped when
  * the kernel allows and the file was not demoted (a file longer than
- * max_mapped_bytes is demoted by its first unpin). in->lock held. Returns
- * 0 or -errno. */
-static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
+ * max_mapped_bytes is demoted by its first unpin). fl: fd's F_GETFL flags
+ * when known, else -1; st: its attributes when just read, else NULL
+ * (libmmapio asks for what is not known). in->lock held. Returns 0 or
+ * -errno. */
+static int map_fd_locked(struct mmapfs_inode *in, int fd, int fl,
+			 const struct stat *st)
 {
+	bool rw = fl >= 0 ? (fl & O_ACCMODE) == O_RDWR : true;
 	struct mmapio_options o;
 	struct mmapio_file *mf;
 	int res;
@@ -312,6 +316,8 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, bool rw)
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
 	o.no_mapping = in->map.map_unmapped || atomic_load(&in->map.lazy);
+	o.fd_flags = fl;
+	o.fd_stat = st;
 	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
 	if (res < 0) {
 		close(fd);
@@ -360,10 +366,12 @@ static void override_apply_locked(struct mmapfs_inode *in)
 }
 
 /* The first open: path, settings, descriptor, mapping. in->lock held;
- * pfd: the inode's pinned O_PATH descriptor; how: mmapfs_mapping_open's
- * (MMAPFS_OPEN_GIVE_FD: h->fd becomes the mapping's). */
+ * pfd: the inode's pinned O_PATH descriptor; how and st:
+ * mmapfs_mapping_open's (MMAPFS_OPEN_GIVE_FD: h->fd becomes the
+ * mapping's). */
 static int first_open_locked(struct mmapfs_inode *in, int pfd,
-			     struct mmapfs_handle *h, unsigned how)
+			     struct mmapfs_handle *h, unsigned how,
+			     const struct stat *st)
 {
 	struct mmapfs_config *cfg;
 	char proc[64];
@@ -390,10 +398,12 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd,
 	 * mapping (map_lazy_locked). */
 	atomic_store(&in->map.lazy, (how & MMAPFS_OPEN_EMPTY) != 0);
 	if ((how & MMAPFS_OPEN_GIVE_FD) && h->fd >= 0) {
-		/* The create's own read-write descriptor: no reopen. */
+		/* The create's own read-write descriptor, opened without
+		 * status flags (ops_file.c make_flags): no reopen, and
+		 * nothing for libmmapio to ask. */
 		fd = h->fd;
 		h->fd = -1;
-		return map_fd_locked(in, fd, true);
+		return map_fd_locked(in, fd, O_RDWR, st);
 	}
 
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
@@ -410,7 +420,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd,
 		 * unprivileged daemon): the handle's fd serves it. */
 		return 0;
 	}
-	res = map_fd_locked(in, fd, rw);
+	res = map_fd_locked(in, fd, rw ? O_RDWR : O_RDONLY, NULL);
 	if (res == 0 && in->map.mf && in->map.settings.prefetch_on_open)
 		(void)mmapio_prefetch(in->map.mf, 0, mmapio_len(in->map.mf));
 	return res;
@@ -803,10 +813,10 @@ bool mmapfs_mapping_stale(struct mmapfs_inode *in)
 static bool map_lazy_locked(struct mmapfs_inode *in);
 
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			unsigned how, bool *changed)
+			unsigned how, const struct stat *st, bool *changed)
 {
 	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
-	struct stat st;
+	struct stat now;
 	int res = 0, pfd;
 
 	pfd = mmapfs_inode_fd_get(in);
@@ -814,7 +824,7 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 		return pfd;
 	mmapfs_lock(&in->map.lock);
 	if (in->map.open_count == 0) {
-		res = first_open_locked(in, pfd, h, how);
+		res = first_open_locked(in, pfd, h, how, st);
 		if (res < 0) {
 			struct released r;
 
@@ -840,9 +850,9 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	 * watcher (its check after adding the watch, then its events), or
 	 * by the next check (its ctime is newer than any this daemon has
 	 * seen). */
-	*changed = !created && mmapfs_outside_check_fresh(in, pfd, &st);
+	*changed = !created && mmapfs_outside_check_fresh(in, pfd, &now);
 	if (*changed && in->map.mf && in->map.inflight == 0 &&
-	    (uint64_t)st.st_size != mmapio_len(in->map.mf))
+	    (uint64_t)now.st_size != mmapio_len(in->map.mf))
 		(void)mmapio_refresh(in->map.mf);
 	mmapfs_inode_fd_put(in);
 	in->map.open_count++;
@@ -889,7 +899,7 @@ static bool remap_locked(struct mmapfs_inode *in)
 
 	assert(mmapfs_lock_held(&in->map.lock));
 	in->map.map_fd = -1;
-	if (map_fd_locked(in, fd, (fl & O_ACCMODE) == O_RDWR) < 0)
+	if (map_fd_locked(in, fd, fl, NULL) < 0)
 		mmapfs_err("%s: cannot map again after eviction; its opens "
 			   "fail with EIO (ops_file.c data_fd)",
 			   in->map.relpath);

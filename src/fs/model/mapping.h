@@ -24,12 +24,13 @@ enum {
 };
 /* Registers an open of a regular file through handle h: on the first
  * open maps the file (daemon credentials; RW, else RO) with the settings
- * for its path and watches it for changes from outside. *changed: the
- * file was changed from outside since the kernel may have cached it (the
- * caller drops the kernel's cache); never for a CREATED one. Returns 0
- * or -errno. */
+ * for its path and watches it for changes from outside. st: the file's
+ * attributes when the caller has just read them (a create's), else NULL.
+ * *changed: the file was changed from outside since the kernel may have
+ * cached it (the caller drops the kernel's cache); never for a CREATED
+ * one. Returns 0 or -errno. */
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
-			unsigned how, bool *changed);
+			unsigned how, const struct stat *st, bool *changed);
 /* True while the open file in is mapped lazily: its mf (not mapped yet)
  * is served by pread/pwrite. mmapfs_mapping_get() maps it;
  * mmapfs_mapping_get_lazy() leaves it for requests that need no mapping
