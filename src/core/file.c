@@ -72,7 +72,6 @@ void mmapio_options_init(struct mmapio_options *o)
 	o->create_mode = 0644;
 	o->policy.kind = MMAPIO_POLICY_NEVER;
 	o->preallocate = true;
-	o->fd_flags = -1;
 }
 
 static int validate_options(const struct mmapio_options *o)
@@ -220,7 +219,7 @@ static int map_initial(struct mmapio_file *f, uint64_t len, uint64_t reserve,
 
 /* Finishes any constructor: f->fd is open (owned by f from here on unless
  * this fails), f->mode/writable set; known: f->fd's attributes when the
- * caller has them (from_fd's options.fd_stat), else NULL. */
+ * caller has them (mmapio_from_fd_known), else NULL. */
 static int map_fd(struct mmapio_file *f, const struct mmapio_options *o,
 		  const struct stat *known)
 {
@@ -478,6 +477,13 @@ int mmapio_load(const char *path, enum mmapio_mode mode,
 int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 			const char *path, struct mmapio_file **out)
 {
+	return mmapio_from_fd_known(fd, o, path, -1, NULL, out);
+}
+
+int mmapio_from_fd_known(int fd, const struct mmapio_options *o,
+			 const char *path, int flags, const struct stat *st,
+			 struct mmapio_file **out)
+{
 	struct mmapio_options opts;
 	struct mmapio_file *f;
 	int fl, rc;
@@ -490,7 +496,7 @@ int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 	rc = validate_options(&opts);
 	if (rc < 0)
 		return rc;
-	fl = opts.fd_flags >= 0 ? opts.fd_flags : fcntl(fd, F_GETFL);
+	fl = flags >= 0 ? flags : fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
 	if (fl & O_PATH)
@@ -508,7 +514,7 @@ int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 		      (opts.mode == MMAPIO_COW && opts.cow_writable);
 	f->fd = fd;
 	f->fd_status = fl & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC);
-	rc = map_fd(f, &opts, opts.fd_stat);
+	rc = map_fd(f, &opts, st);
 	if (rc < 0) {
 		file_free(f);
 		return rc;

@@ -188,15 +188,6 @@ struct mmapio_options {
 				       * whatever the kernel would say (a caller
 				       * that bounds its address space); RO and
 				       * RW only (COW: -EINVAL). */
-	/* mmapio_from_fd_opts only, for a caller that has just opened fd
-	 * itself and knows what the call would ask the kernel (the other
-	 * constructors ignore them): */
-	const struct stat *fd_stat;   /* fd's attributes, read after fd was
-				       * opened and before anything changed
-				       * the file through it (default NULL:
-				       * the call stats fd) */
-	int fd_flags;                 /* fd's fcntl(F_GETFL) flags (default
-				       * -1: the call asks) */
 };
 
 /* Sets *o to the defaults above. Thread-safe (touches only *o). */
@@ -291,6 +282,14 @@ int mmapio_from_fd(int fd, enum mmapio_mode mode, const char *path,
 /* As mmapio_from_fd() with full options (o->how and o->size are ignored). */
 int mmapio_from_fd_opts(int fd, const struct mmapio_options *o,
 			const char *path, struct mmapio_file **out);
+/* As mmapio_from_fd_opts() for a caller that has just opened fd itself
+ * and knows what the call would ask the kernel: fd's fcntl(F_GETFL)
+ * flags, and its attributes read after fd was opened and before anything
+ * changed the file through it (st; NULL: the call stats fd). Both are
+ * taken as given. */
+int mmapio_from_fd_known(int fd, const struct mmapio_options *o,
+			 const char *path, int flags, const struct stat *st,
+			 struct mmapio_file **out);
 
 /* An anonymous shared mapping of size bytes (RW, no file: nothing of it is
  * ever durable, flushes return 0). Errors: -EINVAL (NULL out); -EFBIG;

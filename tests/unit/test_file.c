@@ -628,8 +628,8 @@ static void test_delete(void **state)
 	assert_int_equal(mmapio_delete(NULL), -EINVAL);
 }
 
-/* options.fd_stat and options.fd_flags: what a caller that just opened
- * the descriptor knows is taken as given, not asked again. */
+/* mmapio_from_fd_known: what a caller that just opened the descriptor
+ * knows is taken as given, not asked again. */
 static void test_from_fd_known(void **state)
 {
 	struct mmapio_options o;
@@ -643,18 +643,15 @@ static void test_from_fd_known(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	mmapio_options_init(&o);
-	assert_int_equal(o.fd_flags, -1);
-	assert_null(o.fd_stat);
 	o.mode = MMAPIO_RW;
 	/* flags said to be write-only: refused without asking */
-	o.fd_flags = O_WRONLY;
-	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), -EBADF);
+	assert_int_equal(mmapio_from_fd_known(fd, &o, NULL, O_WRONLY, NULL,
+					      &f), -EBADF);
 	/* the given attributes are the object's length (they are the
 	 * caller's word: here they say 4 bytes) */
 	st.st_size = 4;
-	o.fd_flags = O_RDWR;
-	o.fd_stat = &st;
-	assert_int_equal(mmapio_from_fd_opts(fd, &o, NULL, &f), 0);
+	assert_int_equal(mmapio_from_fd_known(fd, &o, NULL, O_RDWR, &st, &f),
+			 0);
 	assert_int_equal(mmapio_len(f), 4);
 	assert_int_equal(mmapio_refresh(f), 10);
 	assert_int_equal(mmapio_close(f), 0);

@@ -316,9 +316,7 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, int fl,
 	o.hugepages = in->map.settings.hugepages;
 	o.unmapped_fallback = true;
 	o.no_mapping = in->map.map_unmapped || atomic_load(&in->map.lazy);
-	o.fd_flags = fl;
-	o.fd_stat = st;
-	res = mmapio_from_fd_opts(fd, &o, in->map.relpath, &mf);
+	res = mmapio_from_fd_known(fd, &o, in->map.relpath, fl, st, &mf);
 	if (res < 0) {
 		close(fd);
 		return res;
