@@ -10,7 +10,7 @@
  * lock, so concurrent growers never lose each other's bytes or shrink the
  * file.
  *
- * A file without a mapping (mmapio__unmapped(f)) takes the same paths, locks and
+ * A file without a mapping (f->unmapped) takes the same paths, locks and
  * accounting; only the copy itself is a full-length pread/pwrite (retried
  * on EINTR and short counts) instead of a guarded memcpy. A pread that
  * meets EOF early (the file was cut from outside) is -EIO, as the fault
@@ -158,7 +158,8 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 	rc = mmapio__prepare_write(f, off, n);
 	if (rc < 0)
 		return rc;
-	if (mmapio__unmapped(f) || write_through(f) || write_without_read(f, off, n))
+	if (mmapio__unmapped(f) || write_through(f) ||
+	    write_without_read(f, off, n))
 		return pwrite_full(f->fd, data, n, off);
 	return mmapio__guarded_copy(f->base + off, data, n);
 }

@@ -20,7 +20,7 @@
  *     mmap, such as a FUSE file system serving direct_io files; ENOMEM:
  *     the address space is full) is that error, unless
  *     options.unmapped_fallback: then the object is made without a
- *     mapping (mmapio__unmapped(f); base stays NULL, any reserve is given back) and
+ *     mapping (f->unmapped; base stays NULL, any reserve is given back) and
  *     access.c copies with pread/pwrite, while the durability state is
  *     attached as for any file. An empty file has no pages to map, so it
  *     is probed with a one-page mapping (legal past EOF, never touched):

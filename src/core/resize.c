@@ -35,7 +35,7 @@
  *     (ext4, xfs) and is slow on them (it scans the page cache). Without
  *     FIEMAP (tmpfs), SEEK_HOLE.
  *
- *   - A file without a mapping (mmapio__unmapped(f)) takes the same paths: the
+ *   - A file without a mapping (f->unmapped) takes the same paths: the
  *     file is extended, allocated and truncated alike, and only the
  *     mapping steps are skipped (len alone follows the file).
  *

@@ -33,7 +33,7 @@
  *     writable, accounted as one write of its bytes at release.
  *   - Pins are recorded per thread (pin.c): a view holder whose own
  *     resize or growth would have to wait for its view gets -EDEADLK.
- *   - A file without a mapping (mmapio__unmapped(f)) has no bytes to point at:
+ *   - A file without a mapping (f->unmapped) has no bytes to point at:
  *     views, walks, cursors, segments and declared raw writes are -ENODEV,
  *     the raw pointers NULL (its base is NULL).
  *
