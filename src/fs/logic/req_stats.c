@@ -27,7 +27,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
+
+#include "clock.h"
 
 struct op_stats {
 	_Atomic uint64_t count;
@@ -87,14 +88,6 @@ const char *mmapfs_req_op_name(unsigned op)
 	return op < MMAPFS_REQ_OPS && op_names[op] ? op_names[op] : "other";
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -124,7 +117,7 @@ void mmapfs_req_received(const void *buf, size_t len)
 		add(&ops[op_index(in.opcode)].count, 1);
 		return;
 	}
-	cur.t0_ns = now_ns();
+	cur.t0_ns = mmapfs_monotonic_ns();
 	cur.unique = in.unique;
 }
 
@@ -191,7 +184,7 @@ void mmapfs_req_replied(const struct iovec *iov, int count)
 	memcpy(&out, iov[0].iov_base, sizeof(out));
 	if (out.unique != cur.unique)
 		return;
-	t1 = now_ns();
+	t1 = mmapfs_monotonic_ns();
 	cur.unique = 0;
 	op = &ops[op_index(cur.opcode)];
 	add(&op->count, 1);

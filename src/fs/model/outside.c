@@ -105,9 +105,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "logic/clock.h"
 #include "logic/log.h"
 #include "model/fdcache.h"
 #include "model/inode.h"
@@ -321,14 +321,6 @@ void mmapfs_outside_watch_add(struct mmapfs_inode *in, int fd)
 	pthread_mutex_unlock(&watch_lock);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void pending_unlink_locked(struct mmapfs_inode *in)
 {
 	if (in->out.pending_prev)
@@ -354,7 +346,7 @@ void mmapfs_outside_watch_later(struct mmapfs_inode *in)
 	pthread_mutex_lock(&watch_lock);
 	if (in->out.watch_wd < 0 && !in->out.watch_pending) {
 		in->out.watch_pending = true;
-		in->out.pending_due_ns = now_ns() + WATCH_DELAY_MS * NS_PER_MS;
+		in->out.pending_due_ns = mmapfs_monotonic_ns() + WATCH_DELAY_MS * NS_PER_MS;
 		in->out.pending_next = NULL;
 		in->out.pending_prev = pending_tail;
 		if (pending_tail)
@@ -412,7 +404,7 @@ static void watch_now(struct mmapfs_inode *in)
 /* Watches the open files that have waited WATCH_DELAY_MS. */
 static void watch_due(void)
 {
-	int64_t now = now_ns();
+	int64_t now = mmapfs_monotonic_ns();
 
 	for (;;) {
 		struct mmapfs_inode *in;
@@ -631,7 +623,7 @@ static void *watch_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		int64_t now = now_ns();
+		int64_t now = mmapfs_monotonic_ns();
 		int timeout = next_timeout(now, events_from, &linger);
 		uint64_t kicks;
 		ssize_t n;
@@ -665,7 +657,7 @@ static void *watch_main(void *arg)
 			 * (also by the daemon itself: its pwrite appends
 			 * raise events too) costs one check per pause, not
 			 * one per write. */
-			events_from = now_ns() + WATCH_PAUSE_MS * NS_PER_MS;
+			events_from = mmapfs_monotonic_ns() + WATCH_PAUSE_MS * NS_PER_MS;
 		}
 		watch_due();
 	}

@@ -41,9 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "logic/clock.h"
 #include "logic/log.h"
 #include "mmapfs_config.h"
 #include "model/ctl_lock.h"
@@ -497,14 +497,6 @@ static void remember_open(struct row_walk *w, dev_t dev, ino_t ino)
 	w->open[w->nopen++] = (struct file_id){ dev, ino };
 }
 
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Copies a file's counters into its stats row; now_ns (CLOCK_MONOTONIC,
  * as last_flush_ns) gives the age of the last flush. */
 static void row_set_counts(struct mmapfs_stats_row *row,
@@ -672,7 +664,7 @@ static void sort_listed(struct row_walk *w)
 
 static int ops_for_each_file(void *ctx, mmapfs_control_row_fn cb, void *cbctx)
 {
-	struct row_walk w = { cb, cbctx, 0, monotonic_ns(), NULL, 0, 0 };
+	struct row_walk w = { cb, cbctx, 0, mmapfs_monotonic_ns(), NULL, 0, 0 };
 
 	(void)ctx;
 	mmapfs_mapping_for_each_open(file_row, &w);
