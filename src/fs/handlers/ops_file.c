@@ -204,7 +204,7 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* openat(O_CREAT) that says whether it made the file: O_EXCL first (with
- * make_flags), then an open of the existing file (flags; retried if it
+ * make_flags: create_gives_fd), then an open of the existing file (flags; retried if it
  * vanished in between), so a create that fails later (EMFILE for the
  * inode's descriptor, say) can take back a file it made instead of
  * leaving it behind. */
@@ -244,19 +244,15 @@ static void uncreate_at(int dirfd, const char *name, int fd)
 		unlinkat(dirfd, name, 0);
 }
 
-/* The flags a create makes a new file with: read-write without status
- * flags when the open asks for none (the descriptor then becomes the
- * file's mapping descriptor: mmapfs_mapping_open's GIVE_FD, which saves
- * reopening it and closing the open's own), else the open's own. The
- * creator may write a file it makes whatever its mode. */
-static int make_flags(const struct fuse_file_info *fi, bool *give)
+/* True when a create makes the new file read-write without status flags
+ * (the open asks for none): its descriptor then becomes the file's mapping
+ * descriptor (mmapfs_mapping_open's GIVE_FD), which saves reopening it and
+ * closing the open's own. The creator may write a file it makes whatever
+ * its mode. (The kernel's O_LARGEFILE bit is in fi->flags, but glibc's
+ * O_LARGEFILE is 0 on 64-bit: the flags that matter are named.) */
+static bool create_gives_fd(const struct fuse_file_info *fi)
 {
-	int flags = backing_open_flags(fi->flags) | O_NOFOLLOW;
-
-	/* (The kernel's O_LARGEFILE bit is in fi->flags, but glibc's
-	 * O_LARGEFILE is 0 on 64-bit: the flags that matter are named.) */
-	*give = !(fi->flags & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC));
-	return *give ? O_RDWR | O_CLOEXEC | O_NOFOLLOW : flags;
+	return !(fi->flags & (O_APPEND | O_DIRECT | O_SYNC | O_DSYNC));
 }
 
 /* create's work with the parent's descriptor dfd pinned: creates name,
@@ -269,12 +265,10 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 {
 	int flags = backing_open_flags(fi->flags) | O_NOFOLLOW |
 		    (fi->flags & O_EXCL);
+	bool created = false, give = create_gives_fd(fi);
 	struct mmapfs_creds_saved saved;
 	struct mmapfs_inode *in;
-	bool created = false, give;
-	int make = make_flags(fi, &give) | (fi->flags & O_EXCL);
-	struct mmapio_file *mf;
-	int res, sfd;
+	int res;
 
 	res = mmapfs_creds_enter(req, &saved);
 	if (res < 0) {
@@ -282,10 +276,16 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		return res;
 	}
 	mmapfs_own_change_begin(dir, dfd);
-	h->fd = create_at(dfd, name, make, flags, mode, &created);
+	h->fd = create_at(dfd, name,
+			  give ? O_RDWR | O_CLOEXEC | O_NOFOLLOW : flags, flags,
+			  mode, &created);
 	mmapfs_own_change_end(dir, dfd);
 	res = h->fd < 0 ? h->fd : 0;
 	mmapfs_creds_leave(&saved);
+	/* A new file is synced (under `always`) while the create's
+	 * descriptor is still the open's own: the mapping may take it. */
+	if (res == 0 && created)
+		res = mmapfs_sync_metadata(dir, name, h->fd);
 	if (res == 0)
 		res = created ? mmapfs_lookup_created(dir, name, e) :
 				mmapfs_lookup(dir, name, e);
@@ -309,18 +309,14 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 		mmapfs_inode_nocap_set(in, mmapfs_ctime_ns(&e->attr));
 	res = open_handle(in, h, fi, created ? MMAPFS_OPEN_CREATED |
 			  (give ? MMAPFS_OPEN_GIVE_FD : 0) : 0, &e->attr);
-	if (res == 0) {
-		/* The create's descriptor may be the mapping's now. */
-		mf = h->fd < 0 ? mmapfs_mapping_get_lazy(in) : NULL;
-		sfd = data_fd(h, mf);
-		res = mmapfs_sync_metadata(dir, name, sfd >= 0 ? sfd : h->fd);
-		if (h->fd < 0)
-			mmapfs_mapping_put(in, mf);
+	if (res == 0 && !created) {
+		/* An existing file: after open_handle's O_TRUNC. */
+		res = mmapfs_sync_metadata(dir, name, h->fd);
 		if (res < 0)
 			mmapfs_mapping_release(in, h);
-		else
-			drop_own_fd(in, h);
 	}
+	if (res == 0)
+		drop_own_fd(in, h);
 	if (res < 0) {
 		int fd = created ? mmapfs_inode_fd_get(in) : -1;
 
