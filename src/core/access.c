@@ -23,7 +23,10 @@
  * read. When a write covers whole pages and one of them is not resident
  * (mincore), the write goes through pwrite(2) on the file's descriptor
  * instead: the kernel fills whole pages without reading them, and the
- * shared mapping sees the same page-cache pages. Only for MAP_SHARED
+ * shared mapping sees the same page-cache pages. Whole pages a write
+ * stored into lately (within about a second: resident_hint) are taken as
+ * resident without asking, so a steady-state overwrite makes no system
+ * call. Only for MAP_SHARED
  * read-write files (a COW mapping's private pages are not the file's),
  * and only on descriptors without O_APPEND, O_DIRECT or O_SYNC/O_DSYNC
  * (f->fd_status, from mmapio_from_fd): O_APPEND would put the bytes at
@@ -108,18 +111,71 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
  * daemon's largest write); a longer write checks its first pages only. */
 #define RESIDENCY_PAGES 256
 
+/* The resident_hint entry of page (internal.h), valid this epoch. */
+static uint64_t hint_entry(uint64_t page, uint64_t epoch)
+{
+	return (page + 1) << 16 | (epoch & 0xffff);
+}
+
+static uint64_t hint_epoch(void)
+{
+	return (uint64_t)mmapio__sys.now_ns() >> 30;
+}
+
+/* True when every page in [first, first + pages) is in the hint. */
+static bool hinted_resident(struct mmapio_file *f, uint64_t first,
+			    size_t pages, uint64_t epoch)
+{
+	size_t i;
+
+	if (pages > MMAPIO__RESIDENT_SLOTS)
+		return false;
+	for (i = 0; i < pages; i++) {
+		uint64_t page = first + i;
+
+		if (atomic_load_explicit(
+			    &f->resident_hint[page % MMAPIO__RESIDENT_SLOTS],
+			    memory_order_relaxed) != hint_entry(page, epoch))
+			return false;
+	}
+	return true;
+}
+
+/* Records [first, first + pages) as resident: a write just put them in
+ * the page cache (a store or a pwrite). */
+static void hint_resident(struct mmapio_file *f, uint64_t first,
+			  size_t pages, uint64_t epoch)
+{
+	size_t i;
+
+	if (pages > MMAPIO__RESIDENT_SLOTS)
+		pages = MMAPIO__RESIDENT_SLOTS;
+	for (i = 0; i < pages; i++) {
+		uint64_t page = first + i;
+
+		atomic_store_explicit(
+			&f->resident_hint[page % MMAPIO__RESIDENT_SLOTS],
+			hint_entry(page, epoch), memory_order_relaxed);
+	}
+}
+
 /*
  * True when [off, off+n) of a shared read-write mapping covers at least
  * one whole page and one of its first RESIDENCY_PAGES whole pages is not in
  * the page cache: then pwrite beats a store that would read it first.
+ * Pages written within the current epoch (about a second) are taken as
+ * still resident without asking mincore: that is what keeps a
+ * steady-state overwrite free of system calls. The page cache may have
+ * dropped one meanwhile (memory pressure, an outside fadvise): the store
+ * then faults it in, which is all the check saves.
  */
-static bool write_without_read(const struct mmapio_file *f, uint64_t off,
-			       size_t n)
+static bool write_without_read(struct mmapio_file *f, uint64_t off, size_t n)
 {
 	unsigned char resident[RESIDENCY_PAGES];
 	uint64_t ps = mmapio_page_size();
 	uint64_t first = (off + ps - 1) & ~(ps - 1);
 	uint64_t end = (off + n) & ~(ps - 1);
+	uint64_t epoch;
 	size_t pages, i;
 
 	/* Only for our own descriptors' kind: under O_APPEND the kernel
@@ -131,12 +187,28 @@ static bool write_without_read(const struct mmapio_file *f, uint64_t off,
 	pages = (size_t)((end - first) / ps);
 	if (pages > RESIDENCY_PAGES)
 		pages = RESIDENCY_PAGES;
+	epoch = hint_epoch();
+	if (hinted_resident(f, first / ps, pages, epoch))
+		return false;
 	if (mmapio__sys.mincore(f->base + first, pages * ps, resident) < 0)
 		return false;
 	for (i = 0; i < pages; i++)
 		if (!(resident[i] & 1))
 			return true;
 	return false;
+}
+
+/* After a write of [off, off+n) into the page cache: its whole pages are
+ * resident now (see write_without_read). */
+static void written_resident(struct mmapio_file *f, uint64_t off, size_t n)
+{
+	uint64_t ps = mmapio_page_size();
+	uint64_t first = (off + ps - 1) & ~(ps - 1);
+	uint64_t end = (off + n) & ~(ps - 1);
+
+	if (end > first && f->mode == MMAPIO_RW && !f->anon && !f->fd_status)
+		hint_resident(f, first / ps, (size_t)((end - first) / ps),
+			      hint_epoch());
 }
 
 /* True when a write to f goes through pwrite because it is synced at
@@ -158,10 +230,15 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 	rc = mmapio__prepare_write(f, off, n);
 	if (rc < 0)
 		return rc;
-	if (mmapio__unmapped(f) || write_through(f) ||
-	    write_without_read(f, off, n))
+	if (mmapio__unmapped(f) || write_through(f))
 		return pwrite_full(f->fd, data, n, off);
-	return mmapio__guarded_copy(f->base + off, data, n);
+	if (write_without_read(f, off, n))
+		rc = pwrite_full(f->fd, data, n, off);
+	else
+		rc = mmapio__guarded_copy(f->base + off, data, n);
+	if (rc == 0)
+		written_resident(f, off, n);
+	return rc;
 }
 
 /* With map_lock held and the range checked: copy out. */

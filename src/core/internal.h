@@ -67,6 +67,9 @@
 
 struct mmapio_fstate;
 
+/* Entries of struct mmapio_file's resident_hint. */
+#define MMAPIO__RESIDENT_SLOTS 64
+
 struct mmapio_file {
 	atomic_uint refs;
 	enum mmapio_mode mode;
@@ -130,6 +133,14 @@ struct mmapio_file {
 	pthread_cond_t pin_cv;
 
 	_Atomic uint64_t locked_bytes;   /* mlock()ed by mmapio_lock */
+
+	/* Pages a write found (or left) in the page cache lately, so that
+	 * steady-state writes into them skip mincore (access.c, "write
+	 * without read"): a direct-mapped set, slot = page % slots, each
+	 * entry (page + 1) << 16 | epoch (the monotonic clock >> 30, about
+	 * a second). Relaxed atomics with no lock: a lost or stale entry
+	 * only costs one mincore, or one read fault. */
+	_Atomic uint64_t resident_hint[MMAPIO__RESIDENT_SLOTS];
 
 	struct mmapio_fstate *state;     /* never NULL after open */
 };

@@ -538,6 +538,73 @@ static void test_failed_pwrite_is_reported_and_not_counted(void **state)
 	free(data);
 }
 
+/* Counting mincore and a settable clock, for the residency hint. */
+static int mincore_calls;
+static int64_t fake_now;
+
+static int counting_mincore(void *addr, size_t len, unsigned char *vec)
+{
+	mincore_calls++;
+	return fake_mincore(addr, len, vec);
+}
+
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* Whole pages a write stored into are not looked up again within the
+ * hint's epoch (about a second): a steady-state overwrite makes no
+ * system call. A page the write did not cover, a later epoch or a
+ * failed write asks mincore again. */
+static void test_written_pages_skip_mincore(void **state)
+{
+	size_t ps = mmapio_page_size();
+	char *data = calloc(1, 3 * ps);
+	struct mmapio_file *f;
+
+	(void)state;
+	f = open_counted("h", MMAPIO_RW);
+	inject_residency(1, 0);
+	mincore_calls = 0;
+	fake_now = 5LL << 30;
+	mmapio__sys.mincore = counting_mincore;
+	mmapio__sys.now_ns = fake_clock;
+	assert_int_equal(mmapio_write(f, ps, data, ps), 0);
+	assert_int_equal(mincore_calls, 1);
+	/* The same page again, a part of it, and again: no lookup. */
+	assert_int_equal(mmapio_write(f, ps, data, ps), 0);
+	assert_int_equal(mmapio_write(f, ps + 8, data, 100), 0);
+	assert_int_equal(mmapio_write(f, ps, data, ps), 0);
+	assert_int_equal(mincore_calls, 1);
+	/* Two pages, one of them not written yet: asked, then known. */
+	assert_int_equal(mmapio_write(f, ps, data, 2 * ps), 0);
+	assert_int_equal(mincore_calls, 2);
+	assert_int_equal(mmapio_write(f, 2 * ps, data, ps), 0);
+	assert_int_equal(mincore_calls, 2);
+	/* A new epoch forgets. */
+	fake_now += 1LL << 30;
+	assert_int_equal(mmapio_write(f, ps, data, ps), 0);
+	assert_int_equal(mincore_calls, 3);
+	/* A cold page written by pwrite is resident afterwards. */
+	residency = 0;
+	assert_int_equal(mmapio_write(f, 3 * ps, data, ps), 0);
+	assert_int_equal(pwrite_calls, 1);
+	assert_int_equal(mincore_calls, 4);
+	assert_int_equal(mmapio_write(f, 3 * ps, data, ps), 0);
+	assert_int_equal(pwrite_calls, 1);
+	assert_int_equal(mincore_calls, 4);
+	/* A failed write leaves nothing behind. */
+	pwrite_errno = EIO;
+	assert_int_equal(mmapio_write(f, 0, data, ps), -EIO);
+	assert_int_equal(mincore_calls, 5);
+	assert_int_equal(mmapio_write(f, 0, data, ps), -EIO);
+	assert_int_equal(mincore_calls, 6);
+	mmapio__sys_reset();
+	assert_int_equal(mmapio_close(f), 0);
+	free(data);
+}
+
 /* --- descriptors given to mmapio_from_fd (issue 19) --------------------- */
 
 /* Creates tmpdir/name with `pages` pages of 'o' and opens it with flags.
@@ -723,6 +790,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resident_pages_are_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_always_writes_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_pwrite_is_reported_and_not_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_written_pages_skip_mincore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_fd_writes_at_the_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_fd_takes_unaligned_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_fd_stores_and_policy_decides, setup, teardown),
