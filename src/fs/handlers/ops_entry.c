@@ -329,7 +329,7 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	res = mmapfs_sync_metadata(dir, name,
 				   kind == NEW_DIR ? MMAPFS_SYNC_OPEN_DIR : -1);
 	if (res == 0)
-		res = mmapfs_lookup_created(dir, name, &e);
+		res = mmapfs_lookup_created(dir, name, -1, &e);
 	mmapfs_reply_entry_or_err(req, res, &e);
 }
 

@@ -287,7 +287,7 @@ static int create_in(fuse_req_t req, struct mmapfs_inode *dir, int dfd,
 	if (res == 0 && created)
 		res = mmapfs_sync_metadata(dir, name, h->fd);
 	if (res == 0)
-		res = created ? mmapfs_lookup_created(dir, name, e) :
+		res = created ? mmapfs_lookup_created(dir, name, h->fd, e) :
 				mmapfs_lookup(dir, name, e);
 	if (res < 0) {
 		if (h->fd >= 0) {

@@ -27,8 +27,13 @@
  * the tree (the kernel reconnects it), but a plain handle of a file whose
  * dentry left the dcache opens a disconnected dentry. So files get a
  * *connectable* handle (AT_HANDLE_CONNECTABLE, Linux 6.13: it also names
- * the parent directory), taken by name beneath the parent at lookup and
- * checked against the descriptor's (dev, ino); opened by handle, the
+ * the parent directory; the kernel takes none from a bare descriptor),
+ * taken by name beneath the parent at lookup. The name may have been
+ * given to another object from outside since the lookup opened the
+ * inode's descriptor: the first open by that handle checks the object's
+ * (dev, ino) (handle_checked), so a lookup costs no stat for it and only
+ * an inode whose descriptor the cache closed pays one, once; opened by
+ * handle, the
  * kernel reconnects the file through that parent. When the file has
  * moved to another directory since (and its dentry left the dcache) that
  * fails with ESTALE: get then opens it without the parent (the handle's
@@ -64,11 +69,11 @@
  * removed and no open file) fails with ESTALE; get reports -ENOENT, what
  * a path lookup of the removed name reports too.
  *
- * Locking: cache_lock guards every inode's fd, fd_pins, on_lru and LRU
- * links, the list and open_fds. It is a leaf: no other lock is taken
- * while it is held (callers may hold the open-list lock, never an
- * inode.lock: get may take in->lock for the mapping's descriptor; inode.c
- * never calls in under a table shard lock). The syscalls
+ * Locking: cache_lock guards every inode's fd, fd_pins, on_lru,
+ * handle_checked and LRU links, the list and open_fds. It is a leaf: no
+ * other lock is taken while it is held (callers may hold the open-list
+ * lock, never an inode.lock: get may take in->lock for the mapping's
+ * descriptor; inode.c never calls in under a table shard lock). The syscalls
  * (open_by_handle_at, name_to_handle_at, close) run outside it. handle is
  * set before the inode enters the table; afterwards only a rename
  * replaces it (under cache_lock; get copies it under the lock).
@@ -217,22 +222,14 @@ static struct file_handle *handle_at(int dirfd, const char *name,
 	return fh;
 }
 
-/* A connectable handle of the file name beneath dirfd, when name still
- * is the object of in (the name could have been replaced since in's
- * descriptor was opened). */
-static struct file_handle *file_handle_at(struct mmapfs_inode *in, int dirfd,
-					  const char *name, int *mount_id)
+/* A connectable handle of the file name beneath dirfd. Not checked
+ * against the inode here: the name could have been given to another
+ * object since the inode's descriptor was opened, which the first open by
+ * handle finds out (handle_checked). */
+static struct file_handle *file_handle_at(int dirfd, const char *name,
+					  int *mount_id)
 {
-	struct file_handle *fh;
-	struct stat st;
-
-	fh = handle_at(dirfd, name, AT_HANDLE_CONNECTABLE, mount_id);
-	if (fh && (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		   st.st_dev != in->dev || st.st_ino != in->ino)) {
-		free(fh);
-		fh = NULL;
-	}
-	return fh;
+	return handle_at(dirfd, name, AT_HANDLE_CONNECTABLE, mount_id);
 }
 
 static uint64_t budget_from_rlimit(void)
@@ -306,12 +303,17 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 	in->fds.on_lru = false;
 	in->fds.lru_next = in->fds.lru_prev = NULL;
 	in->fds.handle = NULL;
+	in->fds.handle_checked = false;
 	if (mount_fd < 0 || in == &mmapfs_d.root)
 		return;
-	if (S_ISDIR(in->type))
-		in->fds.handle = handle_at(in->fds.fd, "", AT_EMPTY_PATH, &mount_id);
-	else if (connectable && dirfd >= 0)
-		in->fds.handle = file_handle_at(in, dirfd, name, &mount_id);
+	if (S_ISDIR(in->type)) {
+		/* Taken from the descriptor itself: the inode's object. */
+		in->fds.handle = handle_at(in->fds.fd, "", AT_EMPTY_PATH,
+					   &mount_id);
+		in->fds.handle_checked = true;
+	} else if (connectable && dirfd >= 0) {
+		in->fds.handle = file_handle_at(dirfd, name, &mount_id);
+	}
 	if (in->fds.handle && mount_id != root_mount_id) {
 		free(in->fds.handle);
 		in->fds.handle = NULL;
@@ -329,7 +331,7 @@ void mmapfs_fdcache_admit(struct mmapfs_inode *in)
 	int fds[EVICT_BATCH], n;
 
 	mmapfs_lock(&cache_lock);
-	if (in->fds.handle)
+	if (in->fds.handle && in->fds.fd >= 0)
 		open_fds++;
 	n = unpin_locked(in, fds);
 	publish_locked();
@@ -385,7 +387,7 @@ void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
 
 	if (mount_fd < 0 || !connectable || S_ISDIR(in->type))
 		return;
-	fh = file_handle_at(in, dirfd, name, &mount_id);
+	fh = file_handle_at(dirfd, name, &mount_id);
 	if (fh && mount_id != root_mount_id) {
 		free(fh);
 		fh = NULL;
@@ -397,6 +399,7 @@ void mmapfs_fdcache_rehandle(struct mmapfs_inode *in, int dirfd,
 		struct file_handle *old = in->fds.handle;
 
 		in->fds.handle = fh;
+		in->fds.handle_checked = false;
 		fh = old;
 	}
 	mmapfs_unlock(&cache_lock);
@@ -418,9 +421,31 @@ static int stand_in_fd(struct mmapfs_inode *in)
 	return stand_in ? stand_in(in) : -ENOENT;
 }
 
+/* Whether fd, opened by a handle taken by name, is in's object: -ESTALE
+ * (fd closed) when the name had been given to another object. */
+static int check_opened(struct mmapfs_inode *in, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && st.st_dev == in->dev &&
+	    st.st_ino == in->ino)
+		return fd;
+	close(fd);
+	return -ESTALE;
+}
+
+static bool same_handle(const struct file_handle *a,
+			const struct file_handle *b)
+{
+	return a && a->handle_type == b->handle_type &&
+	       a->handle_bytes == b->handle_bytes &&
+	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
 int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 {
 	int fds[EVICT_BATCH], n, fd, mine, err;
+	bool checked = true, verified = false;
 	union handle_buf hb;
 
 	mmapfs_lock(&cache_lock);
@@ -428,9 +453,11 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	if (in->fds.on_lru)
 		lru_unlink(in);
 	fd = in->fds.fd;
-	if (fd < 0)	/* a rename may replace the handle meanwhile */
+	if (fd < 0) {	/* a rename may replace the handle meanwhile */
 		memcpy(&hb, in->fds.handle,
 		       sizeof(*in->fds.handle) + in->fds.handle->handle_bytes);
+		checked = in->fds.handle_checked;
+	}
 	mmapfs_unlock(&cache_lock);
 	if (fd >= 0) {
 		mmapfs_count(MMAPFS_CNT_FD_HITS, 1);
@@ -445,12 +472,18 @@ int mmapfs_inode_fd_get(struct mmapfs_inode *in)
 	if ((mine == -EMFILE || mine == -ENFILE) &&
 	    mmapfs_fdcache_relieve(-mine))
 		mine = open_by_handle(&hb);
+	if (mine >= 0 && !checked) {
+		mine = check_opened(in, mine);
+		verified = mine >= 0;
+	}
 	if (mine == -ESTALE || mine == -ENOENT)
 		/* Gone, or an unlinked open file: its mapping's descriptor
 		 * stands in (-ENOENT when not open). */
 		mine = stand_in_fd(in);
 	err = mine < 0 ? mine : 0;
 	mmapfs_lock(&cache_lock);
+	if (verified && same_handle(in->fds.handle, &hb.fh))
+		in->fds.handle_checked = true;
 	if (err == 0 && in->fds.fd < 0) {
 		in->fds.fd = mine;
 		mine = -1;

@@ -14,7 +14,9 @@ int mmapfs_fdcache_init(int root_fd);
 void mmapfs_fdcache_destroy(void);
 /* A new inode (in->fd, type, dev, ino set; not yet in the table) looked
  * up as name beneath dirfd (-1: made from a bare descriptor): records its
- * handle and pins its fd for the creator. */
+ * handle and pins its fd for the creator. A file's inode may start with
+ * in->fd -1 (closed, as if evicted) when it gets a handle; without one
+ * the caller must give it a descriptor before mmapfs_fdcache_admit. */
 void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 			    const char *name);
 /* The new inode is in the table: counts its fd and drops the creator's

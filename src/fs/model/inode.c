@@ -360,10 +360,33 @@ static void unhash_dead(struct mmapfs_inode *in)
 	mmapfs_inode_forget(in, 1);
 }
 
+/* Enters fresh (fields set from st, descriptor fd or -1, handle
+ * prepared) in the table, or drops it for an inode the table already has
+ * for the object. */
+static void insert_fresh(struct mmapfs_inode *fresh, const struct stat *st,
+			 struct mmapfs_inode **out)
+{
+	struct mmapfs_inode *in;
+
+	while ((in = table_get_or_insert(st, fresh)) != fresh &&
+	       !still_there(in))
+		unhash_dead(in);
+	if (in != fresh) {
+		mmapfs_lock_destroy(&fresh->map.lock);
+		free(fresh->fds.handle);
+		if (fresh->fds.fd >= 0)
+			close(fresh->fds.fd);
+		free(fresh);
+	} else {
+		mmapfs_fdcache_admit(fresh);
+	}
+	*out = in;
+}
+
 int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 			 struct mmapfs_inode **out)
 {
-	struct mmapfs_inode *fresh, *in;
+	struct mmapfs_inode *fresh;
 
 	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = -errno;
@@ -378,18 +401,46 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
 	}
 	inode_init_fields(fresh, fd, st);
 	mmapfs_fdcache_prepare(fresh, dirfd, name);
-	while ((in = table_get_or_insert(st, fresh)) != fresh &&
-	       !still_there(in))
-		unhash_dead(in);
-	if (in != fresh) {
-		mmapfs_lock_destroy(&fresh->map.lock);
-		free(fresh->fds.handle);
-		free(fresh);
-		close(fd);
-	} else {
-		mmapfs_fdcache_admit(fresh);
+	insert_fresh(fresh, st, out);
+	return 0;
+}
+
+/* The inode of the file made as name beneath dirfd and open as made_fd
+ * (the create's own descriptor, which stays the caller's), with its
+ * attributes in *st. With a file handle the inode starts without a
+ * descriptor of its own, as if the fd cache had closed it: most new
+ * files are written through made_fd and closed, and never need one
+ * (the first request that does opens it by the handle). Without a
+ * handle it gets one through made_fd, which is the object for sure. */
+static int inode_from_made(int dirfd, const char *name, int made_fd,
+			   struct stat *st, struct mmapfs_inode **out)
+{
+	struct mmapfs_inode *fresh;
+	char proc[64];
+	int fd;
+
+	if (fstat(made_fd, st) < 0)
+		return -errno;
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	inode_init_fields(fresh, -1, st);
+	mmapfs_fdcache_prepare(fresh, dirfd, name);
+	if (!fresh->fds.handle) {
+		mmapfs_fd_procpath(made_fd, proc, sizeof(proc));
+		fd = open(proc, O_PATH | O_CLOEXEC);
+		if (fd < 0 && mmapfs_fdcache_relieve(errno))
+			fd = open(proc, O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			int err = -errno;
+
+			mmapfs_lock_destroy(&fresh->map.lock);
+			free(fresh);
+			return err;
+		}
+		fresh->fds.fd = fd;
 	}
-	*out = in;
+	insert_fresh(fresh, st, out);
 	return 0;
 }
 
@@ -398,7 +449,7 @@ int mmapfs_inode_from_fd(int dirfd, const char *name, int fd, struct stat *st,
  * once: the stat by name only serves to find inodes the table has
  * (without opening them), and the descriptor's own stat fills e. */
 static int lookup_in(struct mmapfs_inode *parent, const char *name,
-		     ino_t listed_ino, bool created,
+		     ino_t listed_ino, bool created, int made_fd,
 		     struct fuse_entry_param *e)
 {
 	struct mmapfs_inode *in = NULL;
@@ -420,7 +471,9 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 			in = NULL;
 		}
 	}
-	if (res == 0 && !in) {
+	if (made_fd >= 0) {
+		res = inode_from_made(dfd, name, made_fd, &e->attr, &in);
+	} else if (res == 0 && !in) {
 		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && mmapfs_fdcache_relieve(errno))
 			fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -443,13 +496,13 @@ static int lookup_in(struct mmapfs_inode *parent, const char *name,
 int mmapfs_inode_find_entry(struct mmapfs_inode *parent, const char *name,
 			    ino_t listed_ino, struct fuse_entry_param *e)
 {
-	return lookup_in(parent, name, listed_ino, false, e);
+	return lookup_in(parent, name, listed_ino, false, -1, e);
 }
 
 int mmapfs_inode_created_entry(struct mmapfs_inode *parent, const char *name,
-			       struct fuse_entry_param *e)
+			       int made_fd, struct fuse_entry_param *e)
 {
-	return lookup_in(parent, name, 0, true, e);
+	return lookup_in(parent, name, 0, true, made_fd, e);
 }
 
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n)

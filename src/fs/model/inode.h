@@ -78,6 +78,10 @@ struct mmapfs_inode_fds {
 	int fd;                  /* O_PATH | O_NOFOLLOW; -1 while the
 				  * fd cache has it closed */
 	struct file_handle *handle; /* NULL: fd stays open until FORGET */
+	bool handle_checked;     /* handle opened this inode's object once;
+				  * a file's handle is taken by name, and the
+				  * name may have been given to another object
+				  * from outside in between */
 	unsigned pins;           /* users of fd right now */
 	bool on_lru;             /* idle, fd open: may be closed */
 	struct mmapfs_inode *lru_next, *lru_prev;
@@ -264,9 +268,12 @@ int mmapfs_inode_find_entry(struct mmapfs_inode *parent, const char *name,
 /* The same for an entry this request just created (O_CREAT|O_EXCL, mknod,
  * mkdir...): no stat by name to find it in the table first (the table
  * cannot hold a new object; an inode whose number the new one reuses is
- * found dead when the new one is inserted). */
+ * found dead when the new one is inserted). made_fd: the creator's open
+ * descriptor of the new file (stays the caller's), or -1: with one, the
+ * inode is made from it (no lookup by name, and no descriptor of its own
+ * while it has a file handle). */
 int mmapfs_inode_created_entry(struct mmapfs_inode *parent, const char *name,
-			       struct fuse_entry_param *e);
+			       int made_fd, struct fuse_entry_param *e);
 /* Drops n lookup references; frees the inode at zero. */
 void mmapfs_inode_forget(struct mmapfs_inode *in, uint64_t n);
 /* The inode of the object an O_PATH descriptor fd refers to (taking over

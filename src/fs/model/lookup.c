@@ -31,9 +31,10 @@ int mmapfs_lookup(struct mmapfs_inode *parent, const char *name,
 }
 
 int mmapfs_lookup_created(struct mmapfs_inode *parent, const char *name,
-			  struct fuse_entry_param *e)
+			  int made_fd, struct fuse_entry_param *e)
 {
-	return checked(mmapfs_inode_created_entry(parent, name, e), e);
+	return checked(mmapfs_inode_created_entry(parent, name, made_fd, e),
+		       e);
 }
 
 int mmapfs_lookup_listed(struct mmapfs_inode *parent, const char *name,

@@ -12,10 +12,10 @@
  * lookup reference. Returns 0 or -errno. */
 int mmapfs_lookup(struct mmapfs_inode *parent, const char *name,
 		  struct fuse_entry_param *e);
-/* The same for an entry that the calling request just created (one stat
- * fewer; see mmapfs_inode_created_entry). */
+/* The same for an entry that the calling request just created, open as
+ * made_fd or -1 (fewer syscalls; see mmapfs_inode_created_entry). */
 int mmapfs_lookup_created(struct mmapfs_inode *parent, const char *name,
-			  struct fuse_entry_param *e);
+			  int made_fd, struct fuse_entry_param *e);
 /* The same for an entry of parent's listing, whose inode number
  * (listed_ino, from getdents) tells whether the table may hold it. */
 int mmapfs_lookup_listed(struct mmapfs_inode *parent, const char *name,

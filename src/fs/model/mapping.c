@@ -364,7 +364,7 @@ static void override_apply_locked(struct mmapfs_inode *in)
 }
 
 /* The first open: path, settings, descriptor, mapping. in->lock held;
- * pfd: the inode's pinned O_PATH descriptor; how and st:
+ * pfd: the inode's pinned O_PATH descriptor (-1 with GIVE_FD); how and st:
  * mmapfs_mapping_open's (MMAPFS_OPEN_GIVE_FD: h->fd becomes the
  * mapping's). */
 static int first_open_locked(struct mmapfs_inode *in, int pfd,
@@ -404,6 +404,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd,
 		return map_fd_locked(in, fd, O_RDWR, st);
 	}
 
+	assert(pfd >= 0);	/* only a create that gives its fd has none */
 	mmapfs_fd_procpath(pfd, proc, sizeof(proc));
 	fd = open(proc, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && mmapfs_fdcache_relieve(errno))
@@ -815,11 +816,16 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 {
 	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
 	struct stat now;
-	int res = 0, pfd;
+	int res = 0, pfd = -1;
 
-	pfd = mmapfs_inode_fd_get(in);
-	if (pfd < 0)
-		return pfd;
+	/* A create that gives its descriptor needs none of the inode's: the
+	 * mapping takes the create's, and a new file has no outside change
+	 * to check (a new file's inode may have none open: inode.c). */
+	if (!created || !(how & MMAPFS_OPEN_GIVE_FD)) {
+		pfd = mmapfs_inode_fd_get(in);
+		if (pfd < 0)
+			return pfd;
+	}
 	mmapfs_lock(&in->map.lock);
 	if (in->map.open_count == 0) {
 		res = first_open_locked(in, pfd, h, how, st);
@@ -828,7 +834,8 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 
 			release_detach_locked(in, &r);
 			mmapfs_unlock(&in->map.lock);
-			mmapfs_inode_fd_put(in);
+			if (pfd >= 0)
+				mmapfs_inode_fd_put(in);
 			release_finish(&r);
 			return res;
 		}
@@ -852,7 +859,8 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	if (*changed && in->map.mf && in->map.inflight == 0 &&
 	    (uint64_t)now.st_size != mmapio_len(in->map.mf))
 		(void)mmapio_refresh(in->map.mf);
-	mmapfs_inode_fd_put(in);
+	if (pfd >= 0)
+		mmapfs_inode_fd_put(in);
 	in->map.open_count++;
 	h->inode = in;
 	h->prev = NULL;
