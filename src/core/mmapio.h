@@ -699,6 +699,15 @@ int64_t mmapio_refresh(struct mmapio_file *f);
 int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
 			       uint64_t len, struct stat *st);
 
+/* As mmapio_refresh_written(), without the fstat(2): for a caller that
+ * knows nothing but its own write changed the file's size since the
+ * library last saw it (the file is used only through this object). The
+ * length becomes the larger of the known length and off + len; it never
+ * shrinks. Returns the new length; -EINVAL; -EDEADLK; errors of
+ * mremap(2). */
+int64_t mmapio_note_written(struct mmapio_file *f, uint64_t off,
+			    uint64_t len);
+
 /* ------------------------------------------------------------------------
  * Advice, prefetch, residency (advice.c). Thread-safe; nothing of these is
  * durable or accounted as a write.

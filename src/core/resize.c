@@ -421,7 +421,7 @@ int mmapio_truncate(struct mmapio_file *f, uint64_t size)
 /* mmapio_refresh and mmapio_refresh_written: written says the caller
  * wrote [off, end) through the descriptor. */
 static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
-		       uint64_t end, struct stat *out)
+		       uint64_t end, bool trusted, struct stat *out)
 {
 	struct stat st;
 	uint64_t old, size;
@@ -432,12 +432,17 @@ static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
 	for (;;) {
 		mmapio__wrlock(&f->map_lock);
 		old = atomic_load_explicit(&f->len, memory_order_relaxed);
-		if (fstat(f->fd, &st) < 0) {
+		if (trusted) {
+			/* The caller's write is the only change: the file
+			 * ends where it ended, or where that write did. */
+			size = end > old ? end : old;
+		} else if (fstat(f->fd, &st) < 0) {
 			rc = -errno;
 			mmapio__rwunlock(&f->map_lock);
 			return rc;
+		} else {
+			size = (uint64_t)st.st_size;
 		}
-		size = (uint64_t)st.st_size;
 		if (size > old)
 			rc = remap_grow(f, size);
 		else if (size < old)
@@ -462,7 +467,7 @@ static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
 				return rc;
 			continue;
 		}
-		if (out)
+		if (out && !trusted)
 			*out = st;
 		return rc < 0 ? rc : (int64_t)size;
 	}
@@ -470,7 +475,7 @@ static int64_t refresh(struct mmapio_file *f, bool written, uint64_t off,
 
 int64_t mmapio_refresh(struct mmapio_file *f)
 {
-	return refresh(f, false, 0, 0, NULL);
+	return refresh(f, false, 0, 0, false, NULL);
 }
 
 int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
@@ -478,5 +483,13 @@ int64_t mmapio_refresh_written(struct mmapio_file *f, uint64_t off,
 {
 	if (len > UINT64_MAX - off)
 		return -EINVAL;
-	return refresh(f, len > 0, off, off + len, st);
+	return refresh(f, len > 0, off, off + len, false, st);
+}
+
+int64_t mmapio_note_written(struct mmapio_file *f, uint64_t off,
+			    uint64_t len)
+{
+	if (len > UINT64_MAX - off)
+		return -EINVAL;
+	return refresh(f, len > 0, off, off + len, true, NULL);
 }

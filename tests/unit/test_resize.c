@@ -356,6 +356,50 @@ static void test_refresh_written(void **state)
 	assert_int_equal(mmapio_close(f), 0);
 }
 
+/* note_written: the caller vouches its write is the only change, so the
+ * length follows it without asking the file: it grows to the write's
+ * end, never shrinks, the mapping covers what was written, and growth
+ * from outside is not seen (that is the caller's promise). */
+static void test_note_written(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char block[4096], back[4096];
+	int fd;
+
+	(void)state;
+	memset(block, 'n', sizeof(block));
+	assert_int_equal(mmapio_create_rw(tmpdir_path("nw"), 0, &f), 0);
+	fd = open(tmpdir_path("nw"), O_RDWR);
+	assert_int_equal(pwrite(fd, block, sizeof(block), 0),
+			 (ssize_t)sizeof(block));
+	assert_int_equal(mmapio_note_written(f, 0, sizeof(block)),
+			 (int64_t)sizeof(block));
+	assert_int_equal(mmapio_len(f), sizeof(block));
+	assert_int_equal(mmapio_read(f, 0, back, sizeof(back)), 0);
+	assert_memory_equal(back, block, sizeof(block));
+	/* Allocated: the write made it, from the old end. */
+	assert_int_equal(atomic_load(&f->alloc_upto), sizeof(block));
+	/* A write inside the file changes nothing. */
+	assert_int_equal(mmapio_note_written(f, 10, 20),
+			 (int64_t)sizeof(block));
+	/* A write past the end leaves a hole below it: mapped, scanned. */
+	assert_int_equal(pwrite(fd, block, 100, (off_t)(4 * page)), 100);
+	assert_int_equal(mmapio_note_written(f, 4 * page, 100),
+			 (int64_t)(4 * page + 100));
+	assert_int_equal(mmapio_read(f, 4 * page, back, 100), 0);
+	assert_memory_equal(back, block, 100);
+	assert_true(atomic_load(&f->alloc_upto) < 4 * page + 100);
+	/* Grown from outside: not seen until a refresh. */
+	assert_int_equal(ftruncate(fd, (off_t)(8 * page)), 0);
+	assert_int_equal(mmapio_note_written(f, 0, 1),
+			 (int64_t)(4 * page + 100));
+	assert_int_equal(mmapio_refresh(f), (int64_t)(8 * page));
+	assert_int_equal(mmapio_note_written(f, UINT64_MAX, 2), -EINVAL);
+	close(fd);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 /* Concurrency smoke test: readers, writers and view users on the first
  * 64 KiB while a resizer moves the length between 64 KiB and 4 MiB. The
  * first 32 KiB hold 'r' and are only read; each thread writes its own
@@ -465,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shrink_waits_for_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_smoke, setup, teardown),
 	};
 
