@@ -255,3 +255,73 @@ def test_only_outside_changes_drop_the_cache(mount_factory):
                         CHANGE_DEADLINE, what="the outside write seen")
     finally:
         fs.close(fd)
+
+
+# ---- outside_changes = ignore -------------------------------------------
+
+IGNORE = "[global]\noutside_changes = ignore\n"
+
+
+def test_ignore_mode_follows_sizes_at_open_and_survives(mount_factory):
+    """outside_changes = ignore: the daemon does not look for changes made
+    from outside (no bracket, no watch, no invalidation), but a file's size
+    is still followed at its next open, an append never overwrites bytes
+    an outside writer added, a file cut from outside under a reader gives
+    short reads or EIO, and the daemon lives through all of it."""
+    m = mount_factory(config=IGNORE, opts=["log_level=info"])
+    assert "outside_changes = ignore" in m.log_text()
+    data = util.pattern(8 * PAGE, seed=7)
+    util.write_file(m.mnt / "f", data)
+    assert util.read_file(m.mnt / "f") == data
+    # Grown from outside: read whole from the next open on (once the
+    # kernel's attribute timeout let it see the new size).
+    more = util.pattern(3 * PAGE + 5, seed=8)
+    with open(m.backing / "f", "ab") as f:
+        f.write(more)
+    util.wait_until(lambda: util.raw_read(m.mnt / "f") == data + more,
+                    CHANGE_DEADLINE, what="outside growth read at reopen")
+    # An append through the mount lands after the outside bytes.
+    with open(m.backing / "f", "ab") as f:
+        f.write(b"OUT")
+    fd = fs.open(m.mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        fs.write(fd, b"IN")
+    finally:
+        fs.close(fd)
+    assert (m.backing / "f").read_bytes() == data + more + b"OUTIN"
+    # Cut from outside under an open reader: short reads or EIO, never
+    # junk; the daemon serves the file afterwards.
+    fd = fs.open(m.mnt / "f", os.O_RDONLY)
+    try:
+        os.truncate(m.backing / "f", PAGE)
+        for off in (0, 4 * PAGE, 9 * PAGE):
+            try:
+                got = fs.pread(fd, 2 * PAGE, off)
+            except OSError as e:
+                assert e.errno == errno.EIO, e
+                continue
+            whole = data + more + b"OUTIN"
+            assert got == whole[off:off + len(got)] or \
+                got == bytes(len(got)), (off, len(got))
+    finally:
+        fs.close(fd)
+    assert m.running()
+    util.wait_until(lambda: util.raw_read(m.mnt / "f") == data[:PAGE],
+                    CHANGE_DEADLINE, what="cut file read at reopen")
+    # Writes through the mount are exact as ever.
+    util.write_file(m.mnt / "g", b"through the mount")
+    assert (m.backing / "g").read_bytes() == b"through the mount"
+    assert "changed from outside" not in m.log_text()
+
+
+def test_ignore_mode_is_fixed_until_remount(mount_factory):
+    """outside_changes is read once, at start: a reload that changes it
+    applies the rest of the config and says the mode stays."""
+    from test_config import reload_ctl
+    m = mount_factory(config=IGNORE)
+    m.config.write_text("[global]\noutside_changes = notice\n")
+    assert reload_ctl(m) is None
+    util.wait_until(lambda: "outside_changes stays ignore until the next "
+                    "mount" in m.log_text(), CHANGE_DEADLINE,
+                    what="the reload's notice")
+    assert m.running()

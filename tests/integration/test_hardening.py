@@ -8,7 +8,8 @@ directly and compares.
   - test_setid_bits_dropped_as_natively[...]: every data-changing call
     (write, truncate, O_TRUNC, fallocate in each mode, copy_file_range) by
     a group member on a 4775/2775/6775/2765/6765 root-owned file with a
-    security.capability drops what ext4 drops; root keeps them as on ext4.
+    security.capability drops what ext4 drops; root keeps them as on ext4;
+    with outside_changes = notice and = ignore.
   - test_huge_files_cannot_exhaust_address_space,
     test_write_past_unmappable_end_reads_back,
     test_file_larger_than_mapped_bytes_cap: a write acknowledged through
@@ -125,13 +126,24 @@ def setid_outcome(path):
     return (oct(stat.S_IMODE(st.st_mode)), cap)
 
 
+@pytest.fixture(params=["notice", "ignore"])
+def shared_any(request, mount_factory):
+    """The shared mount, with either outside_changes setting: without the
+    outside-change bracket the daemon must still drop what it owes."""
+    m = mount_factory(opts=["allow_other",
+                            f"outside_changes={request.param}"], world=True)
+    fs.chmod(m.mnt, 0o777)
+    return m
+
+
 @pytest.mark.parametrize("caller", ["member", "root"])
-def test_setid_bits_dropped_as_natively(shared, caller):
+def test_setid_bits_dropped_as_natively(shared_any, caller):
     """cp /bin/true f; chown root:grp f; chmod 4775 f; a member of grp
     changes f's data: ext4 drops set-user-ID, set-group-ID when group-
     executable, and security.capability; the mount must do the same
     (under killpriv_v2 that is the daemon's job). Root (CAP_FSETID)
     keeps the set-ID bits on ext4, and so through the mount."""
+    shared = shared_any
     native = str(shared.backing / "native")
     mounted = str(shared.mnt / "mounted")
     jobs = {native: setid_prepare(native), mounted: setid_prepare(mounted)}

@@ -449,6 +449,18 @@ static void notify_serving(const char *backing, const char *mountpoint)
 
 /* Mounts, serves until unmount or signal, and cleans up. Returns the exit
  * status. */
+/* Whether the running config has the daemon look for changes made from
+ * outside (outside_changes; fixed for the daemon's life). */
+static bool notice_outside_changes(void)
+{
+	struct mmapfs_config *c = mmapfs_config_current();
+	bool notice = mmapfs_config_global(c)->outside_changes ==
+		      MMAPFS_OUTSIDE_NOTICE;
+
+	mmapfs_config_unref(c);
+	return notice;
+}
+
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		 const char *backing, const struct mmapfs_listen *metrics,
 		 enum mmapfs_transport transport)
@@ -512,7 +524,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 	if (res == 0)
 		res = mmapfs_invalidate_start();
 	if (res == 0)
-		res = mmapfs_outside_start();
+		res = mmapfs_outside_start(notice_outside_changes());
 	if (res == 0)
 		res = mmapfs_metrics_http_start();
 	if (res < 0) {

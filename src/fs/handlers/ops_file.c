@@ -509,12 +509,17 @@ static ssize_t write_fallback(struct mmapfs_inode *in, struct mmapio_file *mf,
 		 * (-ERANGE: the file shrank meanwhile, nothing to count); what
 		 * this write grew needs no hole scan. A mapping that cannot
 		 * grow (no address space) must not hide what was written:
-		 * reads go around it from now on. */
-		int64_t len = mmapio_refresh_written(mf, (uint64_t)off,
-						     (uint64_t)n, after);
+		 * reads go around it from now on. With no changes from
+		 * outside (outside_changes = ignore) the size is known
+		 * without a stat. */
+		bool noticed = mmapfs_outside_noticed();
+		int64_t len = noticed ?
+			mmapio_refresh_written(mf, (uint64_t)off, (uint64_t)n,
+					       after) :
+			mmapio_note_written(mf, (uint64_t)off, (uint64_t)n);
 
 		if (len >= 0) {
-			*seen = true;
+			*seen = noticed;
 			res = mmapio_account_external_write(mf, (uint64_t)off,
 							    (uint64_t)n);
 			if (res < 0 && res != -ERANGE)
@@ -547,8 +552,15 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		res = write_fallback(in, mf, h, buf, size, off, &after, &seen);
 	} else {
 		if (h->flags & O_APPEND) {
-			/* The file may have grown from outside. */
-			int64_t cur = mmapio_refresh(mf);
+			/* The file may have grown from outside. Under
+			 * outside_changes = ignore its end is the larger of
+			 * the daemon's and the kernel's idea of it: either
+			 * may lag, and bytes past the smaller end are not
+			 * overwritten. */
+			int64_t cur = mmapfs_outside_noticed() ?
+				      mmapio_refresh(mf) :
+				      (int64_t)(mmapio_len(mf) > (uint64_t)off ?
+						mmapio_len(mf) : (uint64_t)off);
 			struct stat st;
 			uint64_t end;
 

@@ -77,7 +77,31 @@ const struct config_key config_keys[CONFIG_NKEYS] = {
 		   CONFIG_LOG_LEVEL, log_level, 0, 0),
 	GLOBAL_KEY(CONFIG_KEY_TRANSPORT, "transport",
 		   CONFIG_TRANSPORT, transport, 0, 0),
+	GLOBAL_KEY(CONFIG_KEY_OUTSIDE_CHANGES, "outside_changes",
+		   CONFIG_OUTSIDE, outside_changes, 0, 0),
 };
+
+#define NAMES(a) (sizeof(a) / sizeof(*(a)))
+
+/* names[v], or NULL when v is out of range: the text of an enum value. */
+static const char *enum_name(const char *const *names, unsigned n,
+			     unsigned v)
+{
+	return v < n ? names[v] : NULL;
+}
+
+/* The index of text in names: 0 and *out, or -EINVAL. */
+static int enum_parse(const char *const *names, unsigned n, const char *text,
+		      unsigned *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 static const char *const log_level_names[] = {
 	[MMAPFS_LOG_ERROR] = "error",
@@ -89,20 +113,17 @@ static const char *const log_level_names[] = {
 
 const char *mmapfs_log_level_name(enum mmapfs_log_level level)
 {
-	if ((unsigned)level >= sizeof(log_level_names) / sizeof(*log_level_names))
-		return NULL;
-	return log_level_names[level];
+	return enum_name(log_level_names, NAMES(log_level_names), level);
 }
 
 int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out)
 {
-	for (unsigned i = 0; i < sizeof(log_level_names) / sizeof(*log_level_names); i++) {
-		if (strcmp(text, log_level_names[i]) == 0) {
-			*out = (enum mmapfs_log_level)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	unsigned v;
+
+	if (enum_parse(log_level_names, NAMES(log_level_names), text, &v) < 0)
+		return -EINVAL;
+	*out = (enum mmapfs_log_level)v;
+	return 0;
 }
 
 static const char *const transport_names[] = {
@@ -113,20 +134,38 @@ static const char *const transport_names[] = {
 
 const char *mmapfs_transport_name(enum mmapfs_transport t)
 {
-	if ((unsigned)t >= sizeof(transport_names) / sizeof(*transport_names))
-		return NULL;
-	return transport_names[t];
+	return enum_name(transport_names, NAMES(transport_names), t);
 }
 
 int mmapfs_transport_parse(const char *text, enum mmapfs_transport *out)
 {
-	for (unsigned i = 0; i < sizeof(transport_names) / sizeof(*transport_names); i++) {
-		if (strcmp(text, transport_names[i]) == 0) {
-			*out = (enum mmapfs_transport)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	unsigned v;
+
+	if (enum_parse(transport_names, NAMES(transport_names), text, &v) < 0)
+		return -EINVAL;
+	*out = (enum mmapfs_transport)v;
+	return 0;
+}
+
+static const char *const outside_names[] = {
+	[MMAPFS_OUTSIDE_NOTICE] = "notice",
+	[MMAPFS_OUTSIDE_IGNORE] = "ignore",
+};
+
+const char *mmapfs_outside_changes_name(enum mmapfs_outside_changes o)
+{
+	return enum_name(outside_names, NAMES(outside_names), o);
+}
+
+int mmapfs_outside_changes_parse(const char *text,
+				 enum mmapfs_outside_changes *out)
+{
+	unsigned v;
+
+	if (enum_parse(outside_names, NAMES(outside_names), text, &v) < 0)
+		return -EINVAL;
+	*out = (enum mmapfs_outside_changes)v;
+	return 0;
 }
 
 struct mmapfs_config *config_new_defaults(void)
@@ -162,6 +201,7 @@ struct mmapfs_config *config_new_defaults(void)
 		.stats_mode = 0500,
 		.log_level = MMAPFS_LOG_NOTICE,
 		.transport = MMAPFS_TRANSPORT_AUTO,
+		.outside_changes = MMAPFS_OUTSIDE_NOTICE,
 	};
 	return c;
 }
@@ -237,6 +277,8 @@ size_t config_value_size(const struct config_key *k)
 		return sizeof(unsigned);
 	case CONFIG_TRANSPORT:
 		return sizeof(enum mmapfs_transport);
+	case CONFIG_OUTSIDE:
+		return sizeof(enum mmapfs_outside_changes);
 	}
 	return 0;
 }
@@ -345,6 +387,12 @@ int config_format_value(const struct config_key *k, const void *field,
 
 		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
 	}
+	case CONFIG_OUTSIDE: {
+		const char *name = mmapfs_outside_changes_name(
+			*(const enum mmapfs_outside_changes *)field);
+
+		return name ? snprintf(buf, len, "%s", name) : -EINVAL;
+	}
 	}
 	return -EINVAL;
 }
@@ -416,6 +464,9 @@ static bool values_equal(const struct config_key *k, const void *a,
 	case CONFIG_TRANSPORT:
 		return *(const enum mmapfs_transport *)a ==
 		       *(const enum mmapfs_transport *)b;
+	case CONFIG_OUTSIDE:
+		return *(const enum mmapfs_outside_changes *)a ==
+		       *(const enum mmapfs_outside_changes *)b;
 	}
 	return false;
 }

@@ -33,6 +33,13 @@ enum mmapfs_transport {
 	MMAPFS_TRANSPORT_IO_URING,     /* FUSE over io_uring, or no mount */
 };
 
+/* Whether the daemon looks for changes made to backing files from
+ * outside the mount (docs/reliability.md). */
+enum mmapfs_outside_changes {
+	MMAPFS_OUTSIDE_NOTICE = 0,     /* bracket own changes, watch, check */
+	MMAPFS_OUTSIDE_IGNORE,         /* the admin says there are none */
+};
+
 /* Settings that [match GLOB] sections may set per path. */
 struct mmapfs_file_settings {
 	struct mmapio_policy flush;    /* flush = never | always | thresholds */
@@ -66,6 +73,7 @@ struct mmapfs_global_settings {
 					* plus group/other r-x bits */
 	enum mmapfs_log_level log_level;
 	enum mmapfs_transport transport; /* fixed when the connection starts */
+	enum mmapfs_outside_changes outside_changes; /* fixed at start */
 };
 
 struct mmapfs_config;
@@ -154,5 +162,10 @@ int mmapfs_log_level_parse(const char *text, enum mmapfs_log_level *out);
 const char *mmapfs_transport_name(enum mmapfs_transport t);
 /* The inverse of mmapfs_transport_name(): 0, or -EINVAL for other text. */
 int mmapfs_transport_parse(const char *text, enum mmapfs_transport *out);
+/* "notice", "ignore"; NULL when out of range. */
+const char *mmapfs_outside_changes_name(enum mmapfs_outside_changes o);
+/* The inverse of mmapfs_outside_changes_name(): 0, or -EINVAL. */
+int mmapfs_outside_changes_parse(const char *text,
+				 enum mmapfs_outside_changes *out);
 
 #endif /* MMAPFS_CONFIG_H */

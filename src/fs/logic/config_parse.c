@@ -646,6 +646,12 @@ static int parse_value(const struct config_key *k, const char *v, void *field,
 		return bad_value(msg, len,
 				 "bad transport '%s' (expected auto, dev or "
 				 "io_uring)", v);
+	case CONFIG_OUTSIDE:
+		if (mmapfs_outside_changes_parse(v, field) == 0)
+			return 0;
+		return bad_value(msg, len,
+				 "bad outside_changes '%s' (expected notice or "
+				 "ignore)", v);
 	}
 	return bad_value(msg, len, "internal: unknown value type");
 }

@@ -25,6 +25,7 @@ enum config_type {
 	CONFIG_GROUP,       /* char[NAME_MAX + 1]: "-", a group name or gid */
 	CONFIG_MODE,        /* unsigned, octal permission bits */
 	CONFIG_TRANSPORT,   /* enum mmapfs_transport */
+	CONFIG_OUTSIDE,     /* enum mmapfs_outside_changes */
 };
 
 /* One key of the config. Per-path keys come first in config_keys[] so that
@@ -64,6 +65,7 @@ enum config_key_index {
 	CONFIG_KEY_STATS_MODE,
 	CONFIG_KEY_LOG_LEVEL,
 	CONFIG_KEY_TRANSPORT,
+	CONFIG_KEY_OUTSIDE_CHANGES,
 	CONFIG_NKEYS
 };
 extern const struct config_key config_keys[CONFIG_NKEYS];

@@ -320,6 +320,25 @@ void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 	}
 }
 
+int mmapfs_fdcache_prepare_made(struct mmapfs_inode *in, int dirfd,
+				const char *name, int made_fd)
+{
+	char proc[64];
+	int fd;
+
+	mmapfs_fdcache_prepare(in, dirfd, name);
+	if (in->fds.handle)
+		return 0;	/* closed, as if evicted: opened when needed */
+	mmapfs_fd_procpath(made_fd, proc, sizeof(proc));
+	fd = open(proc, O_PATH | O_CLOEXEC);
+	if (fd < 0 && mmapfs_fdcache_relieve(errno))
+		fd = open(proc, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	in->fds.fd = fd;
+	return 0;
+}
+
 /* Publishes open_fds and budget for metrics.prom. cache_lock held. */
 static void publish_locked(void)
 {

@@ -14,11 +14,15 @@ int mmapfs_fdcache_init(int root_fd);
 void mmapfs_fdcache_destroy(void);
 /* A new inode (in->fd, type, dev, ino set; not yet in the table) looked
  * up as name beneath dirfd (-1: made from a bare descriptor): records its
- * handle and pins its fd for the creator. A file's inode may start with
- * in->fd -1 (closed, as if evicted) when it gets a handle; without one
- * the caller must give it a descriptor before mmapfs_fdcache_admit. */
+ * handle and pins its fd for the creator. */
 void mmapfs_fdcache_prepare(struct mmapfs_inode *in, int dirfd,
 			    const char *name);
+/* The same for a file this request made and holds open as made_fd: with
+ * a handle the inode starts without a descriptor (in->fd -1); without
+ * one it gets an O_PATH descriptor of made_fd's object. Returns 0 or
+ * -errno (nothing to undo). */
+int mmapfs_fdcache_prepare_made(struct mmapfs_inode *in, int dirfd,
+				const char *name, int made_fd);
 /* The new inode is in the table: counts its fd and drops the creator's
  * pin. */
 void mmapfs_fdcache_admit(struct mmapfs_inode *in);

@@ -416,8 +416,7 @@ static int inode_from_made(int dirfd, const char *name, int made_fd,
 			   struct stat *st, struct mmapfs_inode **out)
 {
 	struct mmapfs_inode *fresh;
-	char proc[64];
-	int fd;
+	int res;
 
 	if (fstat(made_fd, st) < 0)
 		return -errno;
@@ -425,20 +424,11 @@ static int inode_from_made(int dirfd, const char *name, int made_fd,
 	if (!fresh)
 		return -ENOMEM;
 	inode_init_fields(fresh, -1, st);
-	mmapfs_fdcache_prepare(fresh, dirfd, name);
-	if (!fresh->fds.handle) {
-		mmapfs_fd_procpath(made_fd, proc, sizeof(proc));
-		fd = open(proc, O_PATH | O_CLOEXEC);
-		if (fd < 0 && mmapfs_fdcache_relieve(errno))
-			fd = open(proc, O_PATH | O_CLOEXEC);
-		if (fd < 0) {
-			int err = -errno;
-
-			mmapfs_lock_destroy(&fresh->map.lock);
-			free(fresh);
-			return err;
-		}
-		fresh->fds.fd = fd;
+	res = mmapfs_fdcache_prepare_made(fresh, dirfd, name, made_fd);
+	if (res < 0) {
+		mmapfs_lock_destroy(&fresh->map.lock);
+		free(fresh);
+		return res;
 	}
 	insert_fresh(fresh, st, out);
 	return 0;

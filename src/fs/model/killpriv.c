@@ -119,6 +119,13 @@ static int kill_capability(struct mmapfs_inode *in, int fd,
 	return (fd >= 0 ? fremovexattr(fd, cap) : removexattr(path, cap)) == 0;
 }
 
+bool mmapfs_kill_privs_needs_stat(struct mmapfs_inode *in)
+{
+	return mmapfs_killpriv_v2() &&
+	       (request_kills_suidgid || request_asks_caller ||
+		!mmapfs_inode_nocap_known(in));
+}
+
 bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st)
 {
 	char proc[64] = "";

@@ -24,6 +24,12 @@ bool mmapfs_killpriv_v2(void);
  * as the current request asks, and drops security.capability. True when
  * it changed something. */
 bool mmapfs_kill_privs(struct mmapfs_inode *in, int fd, const struct stat *st);
+/* Whether mmapfs_kill_privs() after the current request's change of in
+ * may have something to drop, and so needs the file's attributes: under
+ * killpriv_v2, when the request asks to clear set-ID bits (the kernel
+ * asks for every caller without CAP_FSETID) or to ask the caller, or
+ * when security.capability is not known to be absent. */
+bool mmapfs_kill_privs_needs_stat(struct mmapfs_inode *in);
 /* For requests without a kill flag (fallocate, copy_file_range): the
  * set-ID bits go unless the caller of req has CAP_FSETID, as on a local
  * file system. Call in the handler before mmapfs_own_change_end_data. */

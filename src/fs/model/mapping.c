@@ -814,7 +814,7 @@ static bool map_lazy_locked(struct mmapfs_inode *in);
 int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 			unsigned how, const struct stat *st, bool *changed)
 {
-	bool created = (how & MMAPFS_OPEN_CREATED) != 0;
+	bool created = (how & MMAPFS_OPEN_CREATED) != 0, size_known;
 	struct stat now;
 	int res = 0, pfd = -1;
 
@@ -856,7 +856,13 @@ int mmapfs_mapping_open(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	 * by the next check (its ctime is newer than any this daemon has
 	 * seen). */
 	*changed = !created && mmapfs_outside_check_fresh(in, pfd, &now);
-	if (*changed && in->map.mf && in->map.inflight == 0 &&
+	size_known = *changed;
+	/* Under outside_changes = ignore nothing is checked, but an open
+	 * still follows the file's size, so a file grown or cut behind the
+	 * daemon's back reads as long as it is from its next open on. */
+	if (!created && !mmapfs_outside_noticed())
+		size_known = fstat(pfd, &now) == 0;
+	if (size_known && in->map.mf && in->map.inflight == 0 &&
 	    (uint64_t)now.st_size != mmapio_len(in->map.mf))
 		(void)mmapio_refresh(in->map.mf);
 	if (pfd >= 0)

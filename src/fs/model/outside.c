@@ -136,6 +136,9 @@ static int kick_fd = -1;   /* wakes a watcher that sleeps without timeout */
 static struct mmapfs_inode *pending_head, *pending_tail;
 static bool watcher_idle;
 static bool started;
+/* outside_changes = ignore: the admin says the backing files change only
+ * through the mount. Set once by mmapfs_outside_start, before requests. */
+static bool ignoring;
 static atomic_bool warned_add;   /* watchers' add failures said once */
 static pthread_t thread;
 
@@ -179,11 +182,23 @@ static bool own_change_done(struct mmapfs_inode *in, int fd, bool data,
 
 	if (!bracketed(in))
 		return false;
+	if (ignoring && !known && !out &&
+	    !(data && mmapfs_kill_privs_needs_stat(in))) {
+		/* Nothing to tell apart, and nothing to drop. */
+		atomic_fetch_add(&in->out.own_gen, 1);
+		atomic_fetch_sub(&in->out.own_busy, 1);
+		return false;
+	}
 	if (known)
 		st = *known;
 	else
 		res = stat_fd_or_inode(in, fd, &st);
 
+	/* Without the bracket no ctime was compared since the daemon's last
+	 * change: a capability set from outside meanwhile must not hide
+	 * behind a cached absence. */
+	if (res == 0 && data && ignoring)
+		mmapfs_inode_nocap_check(in, &st);
 	if (res == 0 && data && mmapfs_kill_privs(in, fd, &st))
 		res = stat_fd_or_inode(in, fd, &st);
 	if (res == 0) {
@@ -233,6 +248,8 @@ static bool check_stat(struct mmapfs_inode *in, const struct stat *st,
 {
 	int64_t ctime_ns = mmapfs_ctime_ns(st);
 
+	if (ignoring)
+		return false;
 	if (busy0 != mine || atomic_load(&in->out.own_busy) != mine ||
 	    atomic_load(&in->out.own_gen) != gen0)
 		return false;	/* ours, or too close to ours to tell */
@@ -252,11 +269,16 @@ void mmapfs_own_change_begin(struct mmapfs_inode *in, int fd)
 
 	if (!bracketed(in))
 		return;
-	if (atomic_fetch_add(&in->out.own_busy, 1) != 0 || fd < 0)
+	if (atomic_fetch_add(&in->out.own_busy, 1) != 0 || fd < 0 || ignoring)
 		return;	/* another change of ours is in flight: cannot tell */
 	gen0 = atomic_load(&in->out.own_gen);
 	if (fstat(fd, &st) == 0 && check_stat(in, &st, 1, 1, gen0))
 		mmapfs_invalidate_queue(mmapfs_inode_nodeid(in));
+}
+
+bool mmapfs_outside_noticed(void)
+{
+	return !ignoring;
 }
 
 bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st)
@@ -274,7 +296,7 @@ bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
 	unsigned busy0 = atomic_load(&in->out.own_busy);
 	unsigned gen0 = atomic_load(&in->out.own_gen);
 
-	if (stat_fd_or_inode(in, fd, st) < 0)
+	if (ignoring || stat_fd_or_inode(in, fd, st) < 0)
 		return false;
 	return check_stat(in, st, 0, busy0, gen0);
 }
@@ -487,6 +509,8 @@ bool mmapfs_outside_dir_opened(struct mmapfs_inode *in, int fd)
 	struct stat st;
 	int64_t ctime_ns;
 
+	if (ignoring)
+		return false;
 	/* Watched before the stat: a change after it is seen by the
 	 * watcher. */
 	mmapfs_lock(&in->map.lock);
@@ -664,10 +688,16 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-int mmapfs_outside_start(void)
+int mmapfs_outside_start(bool notice)
 {
 	int res;
 
+	if (!notice) {
+		ignoring = true;
+		mmapfs_info("outside_changes = ignore: changes made to backing "
+			    "files from outside the mount are not looked for");
+		return 0;
+	}
 	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (inotify_fd < 0) {
 		/* Not fatal: changes are then seen at stat and open. */

@@ -7,9 +7,15 @@
 
 #include "model/inode.h"
 
-/* Starts/stops the inotify watcher of open files (after daemonizing). */
-int mmapfs_outside_start(void);
+/* Starts/stops the inotify watcher of open files (after daemonizing).
+ * notice false (outside_changes = ignore, fixed for the daemon's life):
+ * no watcher, and from then on the brackets stat only what dropping
+ * set-ID bits and capabilities needs, and no check reports a change. */
+int mmapfs_outside_start(bool notice);
 void mmapfs_outside_stop(void);
+/* False under outside_changes = ignore: nothing but the mount changes the
+ * backing files, so a file's size after a write is the daemon's to know. */
+bool mmapfs_outside_noticed(void);
 /* Bracket every change the daemon makes to a file's data or attributes
  * (a no-op for directories and other non-regular objects, whose changes
  * from outside are found otherwise);
@@ -40,7 +46,8 @@ void mmapfs_own_change_end_data_seen(struct mmapfs_inode *in, int fd,
 bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
 /* The same with attributes it reads itself into *st: of fd (a pinned
  * descriptor of in), or of the inode when fd is -1 (mmapfs_inode_fd_get:
- * not with an inode.lock held). */
+ * not with an inode.lock held). *st is only filled when it returns
+ * true. */
 bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
 				struct stat *st);
 /* Watches an open file for changes from outside once it has been open

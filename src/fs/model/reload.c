@@ -40,6 +40,7 @@
 #include "model/invalidate.h"
 #include "model/mapping.h"
 #include "model/mount.h"
+#include "model/outside.h"
 #include "model/running_config.h"
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,6 +80,7 @@ static void log_lines(const char *text)
 int mmapfs_reload(void)
 {
 	struct mmapfs_config *fresh = NULL, *old;
+	bool outside_fixed;
 	char *errors = NULL;
 	uint64_t ticket;
 	int res;
@@ -125,6 +127,9 @@ int mmapfs_reload(void)
 		return -EINVAL;
 	}
 	applied_ticket = ticket;
+	/* Fixed at start (outside.c): a change waits for the next mount. */
+	outside_fixed = (mmapfs_config_global(fresh)->outside_changes ==
+			 MMAPFS_OUTSIDE_NOTICE) != mmapfs_outside_noticed();
 	old = mmapfs_running_config_swap(fresh);
 	mmapfs_mount_apply_globals(fresh);
 	mmapfs_mapping_apply_config(fresh);
@@ -137,6 +142,10 @@ int mmapfs_reload(void)
 	mmapfs_count(MMAPFS_CNT_RELOADS_OK, 1);
 	mmapfs_counters_mark_reload_ok();
 	mmapfs_notice("reload: %s applied", mmapfs_d.config_path);
+	if (outside_fixed)
+		mmapfs_notice("reload: outside_changes stays %s until the "
+			      "next mount", mmapfs_outside_noticed() ?
+			      "notice" : "ignore");
 	return 0;
 }
 
