@@ -7,7 +7,7 @@
 #
 # Usage: bench/peers.sh [--quick] [--runs N] [--runtime S] [--size MIB]
 #                       [--targets "native mergerfs passthrough mmapfs
-#                                   mmapfs-always mmapfs-bytes"]
+#                                   mmapfs-ignore mmapfs-always mmapfs-bytes"]
 #                       [--rows "tarx newfiles seqwrite randwrite-j1
 #                                randwrite-j2 dur-always-4k dur-bytes-4k"]
 #                       [--mmapfs BIN] [--out DIR]
@@ -27,7 +27,8 @@
 #    not a disk (a flush of the loop device on tmpfs costs nothing).
 #  - Targets: native (the ext4 directory itself); mergerfs and mmapfs as
 #    bench/mounts.sh mounts them (mmapfs-always and mmapfs-bytes with a
-#    generated config whose [global] flush is `always` / `bytes=1MiB`);
+#    generated config whose [global] flush is `always` / `bytes=1MiB`,
+#    mmapfs-ignore with `outside_changes = ignore`);
 #    passthrough: /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c,
 #    compiled here at run time (never copied into the repository), in the
 #    foreground, multi-threaded, with its default options.
@@ -70,7 +71,7 @@ repo=$(dirname "$here")
 # shellcheck source=bench/mounts.sh
 . "$here/mounts.sh"
 
-ALL_TARGETS="native mergerfs passthrough mmapfs mmapfs-always mmapfs-bytes"
+ALL_TARGETS="native mergerfs passthrough mmapfs mmapfs-ignore mmapfs-always mmapfs-bytes"
 ALL_ROWS="tarx newfiles seqwrite randwrite-j1 randwrite-j2 dur-always-4k dur-bytes-4k"
 RUNS=3
 RUNTIME=5
@@ -211,6 +212,7 @@ esac
 for policy in always bytes=1MiB; do
 	printf '[global]\nflush = %s\n' "$policy" >"$OUT/mmapfs-$policy.ini"
 done
+printf '[global]\noutside_changes = ignore\n' >"$OUT/mmapfs-ignore.ini"
 
 git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
 if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
@@ -258,7 +260,7 @@ applies() {
 	case $2 in
 	tarx) [ "$1" != mmapfs-bytes ] ;;
 	newfiles|seqwrite|randwrite-j*)
-		case $1 in native|mergerfs|passthrough|mmapfs) return 0 ;; esac
+		case $1 in native|mergerfs|passthrough|mmapfs|mmapfs-ignore) return 0 ;; esac
 		return 1 ;;
 	dur-always-4k) [ "$1" = native ] || [ "$1" = mmapfs-always ] ;;
 	dur-bytes-4k) [ "$1" = native ] || [ "$1" = mmapfs-bytes ] ;;
@@ -295,6 +297,7 @@ enter_target() {
 		return 0 ;;
 	mmapfs-always) cfg=$OUT/mmapfs-always.ini ;;
 	mmapfs-bytes) cfg=$OUT/mmapfs-bytes=1MiB.ini ;;
+	mmapfs-ignore) cfg=$OUT/mmapfs-ignore.ini ;;
 	esac
 	CUR_LOG=$OUT/logs/$CUR_TARGET.r$CUR_RUN.$1.log
 	bench_mount "${CUR_TARGET%%-*}" "$FS" "$MNT" "$CUR_LOG" "$cfg" || return 1

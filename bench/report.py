@@ -221,7 +221,11 @@ def scale(outdir):
 # bytes=1MiB); in dur-always-4k the `always` column holds mmapfs-always.
 PEER_COLS = [("native", "native"), ("mergerfs", "mergerfs"),
              ("libfuse passthrough", "passthrough"),
-             ("mmapfs `never`", "mmapfs"), ("mmapfs `always`", "mmapfs-always")]
+             ("mmapfs `never`", "mmapfs"),
+             ("mmapfs `never`, outside_changes = ignore", "mmapfs-ignore"),
+             ("mmapfs `always`", "mmapfs-always")]
+# Shown only when the run measured it.
+PEER_OPTIONAL = {"mmapfs-ignore"}
 # (ratio, row, target, reference target, "<=" or ">=", goal): issue 16.
 PEER_GOALS = [
     ("tar x time: mmapfs `never` / mergerfs", "tarx", "mmapfs", "mergerfs", "<=", 0.7),
@@ -291,12 +295,14 @@ def peers(outdir):
         ("randwrite-j2", f"fio random write 4 KiB, 2 jobs, warm ({size} MiB, {rt} s)", {"mmapfs-always"}),
         ("seqwrite", f"fio sequential write 1 MiB ({size} MiB, final fsync)", {"mmapfs-always"}),
     ]
-    print("| work | " + " | ".join(title for title, _t in PEER_COLS) + " |")
-    print("|---|" + "---|" * len(PEER_COLS))
+    cols = [(c, t) for c, t in PEER_COLS
+            if t not in PEER_OPTIONAL or any(k[1] == t for k in runs)]
+    print("| work | " + " | ".join(title for title, _t in cols) + " |")
+    print("|---|" + "---|" * len(cols))
     for row, label, blank in rows:
-        if not any((row, t) in runs for _c, t in PEER_COLS):
+        if not any((row, t) in runs for _c, t in cols):
             continue
-        cells = ["" if blank and t in blank else cell(row, t) for _c, t in PEER_COLS]
+        cells = ["" if blank and t in blank else cell(row, t) for _c, t in cols]
         print(f"| {label} | " + " | ".join(cells) + " |")
     dur = [
         ("dur-always-4k", f"4 KiB writes ({settings.get('dsize_mib', '?')} MiB file, random, {rt} s), "
@@ -310,7 +316,7 @@ def peers(outdir):
         if not any((row, t) in runs for t, _r, _n in placed.values()):
             continue
         cells = []
-        for _c, col in PEER_COLS:
+        for _c, col in cols:
             if col in placed:
                 t, ref, note = placed[col]
                 cells.append(cell(row, t, ref, note))

@@ -79,6 +79,19 @@ def test_outside_truncate_shorter_seen(mount):
                     what="append after outside truncate")
 
 
+def _reads_real_bytes_or_eio(fd, whole, offsets, size):
+    """preads size bytes of fd at each offset of a file cut from outside:
+    each gives EIO or bytes of whole (or zeros), never junk."""
+    for off in offsets:
+        try:
+            got = fs.pread(fd, size, off)
+        except OSError as e:
+            assert e.errno == errno.EIO, e
+            continue
+        assert got == whole[off:off + len(got)] or \
+            got == bytes(len(got)), (off, len(got))
+
+
 def test_shrink_under_open_reader(mount):
     """The backing file shrinks while a client holds it open and has read
     it: later reads past the new end are short, empty or EIO; the daemon
@@ -89,15 +102,8 @@ def test_shrink_under_open_reader(mount):
     try:
         assert util.pread_all(fd, len(data)) == data
         os.truncate(mount.backing / "f", 2 * PAGE)
-        for off in (0, 10 * PAGE, 63 * PAGE):
-            try:
-                got = fs.pread(fd, 4 * PAGE, off)
-            except OSError as e:
-                assert e.errno == errno.EIO, e
-                continue
-            # whatever comes back must be the file's real bytes, not junk
-            assert got == data[off:off + len(got)] or \
-                got == bytes(len(got)), (off, len(got))
+        _reads_real_bytes_or_eio(fd, data, (0, 10 * PAGE, 63 * PAGE),
+                                 4 * PAGE)
     finally:
         fs.close(fd)
     assert mount.running()
@@ -294,15 +300,8 @@ def test_ignore_mode_follows_sizes_at_open_and_survives(mount_factory):
     fd = fs.open(m.mnt / "f", os.O_RDONLY)
     try:
         os.truncate(m.backing / "f", PAGE)
-        for off in (0, 4 * PAGE, 9 * PAGE):
-            try:
-                got = fs.pread(fd, 2 * PAGE, off)
-            except OSError as e:
-                assert e.errno == errno.EIO, e
-                continue
-            whole = data + more + b"OUTIN"
-            assert got == whole[off:off + len(got)] or \
-                got == bytes(len(got)), (off, len(got))
+        _reads_real_bytes_or_eio(fd, data + more + b"OUTIN",
+                                 (0, 4 * PAGE, 9 * PAGE), 2 * PAGE)
     finally:
         fs.close(fd)
     assert m.running()
