@@ -7,7 +7,9 @@
  *     preallocate is on, else ftruncate), then the mapping: inside the
  *     address-space reserve by mapping the new pages MAP_FIXED after the
  *     old ones (never moves); otherwise mremap in place, and only when that
- *     fails mremap MREMAP_MAYMOVE, which needs no view pinned.
+ *     fails mremap MREMAP_MAYMOVE, which needs no view pinned. A mapping
+ *     in several VMAs (parts locked or advised differently), which
+ *     mremap refuses with EFAULT, is moved piece by piece (move_pieces).
  *   - Shrink: needs no view pinned; cut the mapping first (the reserve gets
  *     PROT_NONE pages back), then truncate the file. So the mapping never
  *     covers bytes past EOF that this object removed.
@@ -51,6 +53,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -74,6 +77,92 @@ static void hint_hugepages(struct mmapio_file *f)
 	/* A hint: kernels without THP answer EINVAL, which changes nothing. */
 	if (f->hugepages && f->mapped)
 		madvise(f->base, f->mapped, MADV_HUGEPAGE);
+}
+
+/* One piece moved by move_pieces: at from before, at to now. */
+struct moved_piece {
+	uint8_t *from, *to;
+	size_t len;
+};
+
+/* Puts the pieces move_pieces moved back where they were. */
+static void unmove_pieces(const struct moved_piece *m, size_t n)
+{
+	while (n--)
+		(void)mremap(m[n].to, m[n].len, m[n].len,
+			     MREMAP_MAYMOVE | MREMAP_FIXED, m[n].from);
+}
+
+/*
+ * Moves [base, base + have) to a new place with room for want bytes and
+ * maps the file's [have, want) behind it; returns the new base or
+ * MAP_FAILED (errno set; nothing changed). For a mapping made of several
+ * VMAs: a part of it locked (mmapio_lock) or advised differently
+ * (mmapio_advise) is a VMA of its own, and mremap refuses to move or grow
+ * a range across VMAs (EFAULT). Each piece is moved by itself (the
+ * largest range from the current offset that mremap takes, found by
+ * halving), so it keeps its lock and advice. A rare path: only a grown
+ * mapping whose pages are not all alike and that cannot grow in place.
+ */
+static void *move_pieces(struct mmapio_file *f, size_t have, size_t want)
+{
+	size_t ps = mmapio_page_size(), off = 0, n = 0, cap = 16;
+	struct moved_piece *m = malloc(cap * sizeof(*m));
+	uint8_t *dst;
+	int err = 0;
+
+	if (!m)
+		return MAP_FAILED;
+	dst = mmap(NULL, want, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (dst == MAP_FAILED) {
+		free(m);
+		return MAP_FAILED;
+	}
+	while (off < have && !err) {
+		size_t len = have - off;
+		void *p;
+
+		for (;;) {
+			p = mremap(f->base + off, len, len,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, dst + off);
+			if (p != MAP_FAILED || errno != EFAULT || len == ps)
+				break;
+			len = ((len / 2) + ps - 1) & ~(ps - 1);
+		}
+		if (p == MAP_FAILED) {
+			err = errno;
+			break;
+		}
+		if (n == cap) {
+			struct moved_piece *more = realloc(m, 2 * cap *
+							   sizeof(*m));
+
+			if (!more) {
+				err = ENOMEM;
+				unmove_pieces(&(struct moved_piece){
+					f->base + off, dst + off, len }, 1);
+				break;
+			}
+			m = more;
+			cap *= 2;
+		}
+		m[n++] = (struct moved_piece){ f->base + off, dst + off, len };
+		off += len;
+	}
+	if (!err && mmapio__sys.mmap(dst + have, want - have, f->prot,
+				     f->map_flags | MAP_FIXED, f->fd,
+				     (off_t)have) == MAP_FAILED)
+		err = errno;
+	if (err) {
+		unmove_pieces(m, n);
+		munmap(dst + off, want - off);	/* the rest of the room */
+		free(m);
+		errno = err;
+		return MAP_FAILED;
+	}
+	free(m);
+	return dst;
 }
 
 /* Grows the mapping to cover new_len (> len; the file is already that
@@ -112,6 +201,9 @@ static int remap_grow(struct mmapio_file *f, uint64_t new_len)
 					return mmapio__pinned_error(f);
 				p = mremap(f->base, have, want, MREMAP_MAYMOVE);
 			}
+			/* A mapping of several VMAs (move_pieces). */
+			if (p == MAP_FAILED && errno == EFAULT)
+				p = move_pieces(f, have, want);
 		}
 		if (p == MAP_FAILED)
 			return -errno;

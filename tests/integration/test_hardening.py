@@ -545,3 +545,30 @@ def test_lock_released_when_unlinked_and_closed(mount_factory):
     assert_locked_kib(m, 3072)
     assert ctl(m.mnt, "unlock", "b\n") is None
     assert_locked_kib(m, 0)
+
+
+def test_partly_locked_file_grows(mount_factory):
+    """A lock of part of a file splits the daemon's mapping of it in two
+    (mremap then refuses to grow or move it across the split with EFAULT:
+    ftruncate failed with 'Bad address'); the file still grows by
+    ftruncate and by writes past its end, reads back whole, and keeps its
+    locked pages locked."""
+    m = locks_mount(mount_factory)
+    path = m.mnt / "c"
+    assert ctl(m.mnt, "lock", "c 0 65536\n") is None
+    assert_locked_kib(m, 64)
+    fd = fs.open(path, os.O_RDWR)
+    try:
+        for size in (3 * MIB, 16 * MIB, 40 * MIB):
+            fs.ftruncate(fd, size)
+            util.pwrite_all(fd, b"end", size - 3)
+            assert util.pread_all(fd, 3, size - 3) == b"end"
+        util.pwrite_all(fd, b"tail", 40 * MIB)
+        assert util.pread_all(fd, 4, 0) == b"xxxx"
+        assert util.pread_all(fd, 4, 40 * MIB) == b"tail"
+    finally:
+        fs.close(fd)
+    assert_locked_kib(m, 64)
+    assert ctl(m.mnt, "unlock", "c\n") is None
+    assert_locked_kib(m, 0)
+    assert m.running()

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -360,6 +361,54 @@ static void test_refresh_written(void **state)
  * length follows it without asking the file: it grows to the write's
  * end, never shrinks, the mapping covers what was written, and growth
  * from outside is not seen (that is the caller's promise). */
+/* A mapping split into several VMAs (a part advised or locked on its
+ * own) that cannot grow in place still grows: mremap refuses to move a
+ * range across VMAs (EFAULT), so the pieces move one by one, keeping
+ * their bytes, and the file's new pages follow. */
+static void test_grow_split_mapping(void **state)
+{
+	size_t page = mmapio_page_size();
+	struct mmapio_file *f;
+	char buf[64];
+	void *block;
+	int i;
+
+	(void)state;
+	assert_int_equal(mmapio_create_rw(tmpdir_path("split"), 4 * page, &f),
+			 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "page %d", i);
+		assert_int_equal(mmapio_write(f, (uint64_t)i * page, buf,
+					      strlen(buf) + 1), 0);
+	}
+	/* Three VMAs: [0,1) normal, [1,2) random, [2,4) normal. */
+	assert_int_equal(mmapio_advise(f, page, page, MMAPIO_ADV_RANDOM), 0);
+	/* Nothing may follow the mapping in place. */
+	block = mmap((uint8_t *)mmapio_ptr(f) + 4 * page, page, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	assert_int_equal(mmapio_resize(f, 64 * page), 0);
+	assert_int_equal(mmapio_len(f), 64 * page);
+	for (i = 0; i < 4; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "page %d", i);
+		assert_int_equal(mmapio_read(f, (uint64_t)i * page, buf,
+					     strlen(want) + 1), 0);
+		assert_string_equal(buf, want);
+	}
+	assert_int_equal(mmapio_write(f, 63 * page, "end", 4), 0);
+	assert_int_equal(mmapio_read(f, 63 * page, buf, 4), 0);
+	assert_string_equal(buf, "end");
+	/* And again, now from its new place, after a shrink. */
+	assert_int_equal(mmapio_resize(f, 2 * page), 0);
+	assert_int_equal(mmapio_resize(f, 80 * page), 0);
+	assert_int_equal(mmapio_read(f, page, buf, 7), 0);
+	assert_string_equal(buf, "page 1");
+	if (block != MAP_FAILED)
+		munmap(block, page);
+	assert_int_equal(mmapio_close(f), 0);
+}
+
 static void test_note_written(void **state)
 {
 	size_t page = mmapio_page_size();
@@ -510,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_note_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grow_split_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_smoke, setup, teardown),
 	};
 

@@ -337,6 +337,7 @@ static int map_fd_locked(struct mmapfs_inode *in, int fd, int fl,
 static void mapped_locked(struct mmapfs_inode *in)
 {
 	struct mmapio_file *mf = in->map.mf;
+	uint64_t len;
 
 	assert(mmapfs_lock_held(&in->map.lock));
 	account_len_locked(in);
@@ -348,8 +349,14 @@ static void mapped_locked(struct mmapfs_inode *in)
 	 * reads ahead exactly what the kernel asked for (ops_file.c). The
 	 * default read-around of the backing device (up to read_ahead_kb,
 	 * often 8 MiB, zero-filled for holes) made random reads of large
-	 * sparse files a thousand times slower than native. */
-	(void)mmapio_advise(mf, 0, mmapio_len(mf), MMAPIO_ADV_RANDOM);
+	 * sparse files a thousand times slower than native. The whole
+	 * mapping: a write may grow it meanwhile (the length is read
+	 * before libmmapio's lock), and advice on a part only splits the
+	 * mapping in two, which then moves piece by piece when it grows. */
+	do {
+		len = mmapio_len(mf);
+		(void)mmapio_advise(mf, 0, len, MMAPIO_ADV_RANDOM);
+	} while (mmapio_len(mf) > len);
 	atomic_fetch_add(&mapped_count, 1);
 	lock_if_asked(in);
 }
