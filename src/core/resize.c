@@ -99,10 +99,11 @@ static void unmove_pieces(const struct moved_piece *m, size_t n)
  * MAP_FAILED (errno set; nothing changed). For a mapping made of several
  * VMAs: a part of it locked (mmapio_lock) or advised differently
  * (mmapio_advise) is a VMA of its own, and mremap refuses to move or grow
- * a range across VMAs (EFAULT). Each piece is moved by itself (the
- * largest range from the current offset that mremap takes, found by
- * halving), so it keeps its lock and advice. A rare path: only a grown
- * mapping whose pages are not all alike and that cannot grow in place.
+ * a range across VMAs (EFAULT). Each piece is moved by itself (from the
+ * current offset, a range mremap takes, found by halving; pieces of one
+ * VMA merge again where they land), so it keeps its lock and advice. A
+ * rare path: only a grown mapping whose pages are not all alike and that
+ * cannot grow in place.
  */
 static void *move_pieces(struct mmapio_file *f, size_t have, size_t want)
 {
