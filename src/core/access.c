@@ -111,6 +111,36 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
  * daemon's largest write); a longer write checks its first pages only. */
 #define RESIDENCY_PAGES 256
 
+/* The whole pages inside a byte range: page index of the first, count
+ * (0: the range covers none). */
+struct whole_pages {
+	uint64_t first;
+	size_t n;
+};
+
+static struct whole_pages whole_pages_of(uint64_t off, size_t n)
+{
+	uint64_t ps = mmapio_page_size();
+	uint64_t first = (off + ps - 1) & ~(ps - 1);
+	uint64_t end = (off + n) & ~(ps - 1);
+
+	return (struct whole_pages){
+		.first = first / ps,
+		.n = end > first ? (size_t)((end - first) / ps) : 0,
+	};
+}
+
+/* True when a write may go through pwrite on f's descriptor instead of a
+ * store: only for MAP_SHARED read-write files and our own descriptors'
+ * kind: under O_APPEND the kernel ignores pwrite's offset (the bytes would
+ * land at EOF), under O_DIRECT an unaligned buffer is EINVAL, and under
+ * O_SYNC the write would be synchronous where a store is not
+ * (mmapio_from_fd). */
+static bool pwrite_allowed(const struct mmapio_file *f)
+{
+	return f->mode == MMAPIO_RW && !f->anon && !f->fd_status;
+}
+
 /* The resident_hint entry of page (internal.h), valid this epoch. */
 static uint64_t hint_entry(uint64_t page, uint64_t epoch)
 {
@@ -122,75 +152,67 @@ static uint64_t hint_epoch(void)
 	return (uint64_t)mmapio__sys.now_ns() >> 30;
 }
 
-/* True when every page in [first, first + pages) is in the hint. */
-static bool hinted_resident(struct mmapio_file *f, uint64_t first,
+static _Atomic uint64_t *hint_slot(struct mmapio_file *f, uint64_t page)
+{
+	return &f->resident_hint[page % MMAPIO__RESIDENT_SLOTS];
+}
+
+/* True when every one of the first pages pages of w is in the hint. */
+static bool hinted_resident(struct mmapio_file *f, struct whole_pages w,
 			    size_t pages, uint64_t epoch)
 {
 	size_t i;
 
 	if (pages > MMAPIO__RESIDENT_SLOTS)
 		return false;
-	for (i = 0; i < pages; i++) {
-		uint64_t page = first + i;
-
-		if (atomic_load_explicit(
-			    &f->resident_hint[page % MMAPIO__RESIDENT_SLOTS],
-			    memory_order_relaxed) != hint_entry(page, epoch))
+	for (i = 0; i < pages; i++)
+		if (atomic_load_explicit(hint_slot(f, w.first + i),
+					 memory_order_relaxed) !=
+		    hint_entry(w.first + i, epoch))
 			return false;
-	}
 	return true;
 }
 
-/* Records [first, first + pages) as resident: a write just put them in
- * the page cache (a store or a pwrite). */
-static void hint_resident(struct mmapio_file *f, uint64_t first,
-			  size_t pages, uint64_t epoch)
+/* Records the pages of w as resident: a write just put them in the page
+ * cache (a store or a pwrite). Entries already right are not written
+ * again, so writers of the same pages do not bounce the cache line. */
+static void hint_resident(struct mmapio_file *f, struct whole_pages w,
+			  uint64_t epoch)
 {
-	size_t i;
+	size_t i, pages = w.n < MMAPIO__RESIDENT_SLOTS ? w.n :
+			  MMAPIO__RESIDENT_SLOTS;
 
-	if (pages > MMAPIO__RESIDENT_SLOTS)
-		pages = MMAPIO__RESIDENT_SLOTS;
 	for (i = 0; i < pages; i++) {
-		uint64_t page = first + i;
+		_Atomic uint64_t *slot = hint_slot(f, w.first + i);
+		uint64_t entry = hint_entry(w.first + i, epoch);
 
-		atomic_store_explicit(
-			&f->resident_hint[page % MMAPIO__RESIDENT_SLOTS],
-			hint_entry(page, epoch), memory_order_relaxed);
+		if (atomic_load_explicit(slot, memory_order_relaxed) != entry)
+			atomic_store_explicit(slot, entry,
+					      memory_order_relaxed);
 	}
 }
 
 /*
- * True when [off, off+n) of a shared read-write mapping covers at least
- * one whole page and one of its first RESIDENCY_PAGES whole pages is not in
- * the page cache: then pwrite beats a store that would read it first.
- * Pages written within the current epoch (about a second) are taken as
- * still resident without asking mincore: that is what keeps a
- * steady-state overwrite free of system calls. The page cache may have
- * dropped one meanwhile (memory pressure, an outside fadvise): the store
- * then faults it in, which is all the check saves.
+ * True when one of the first RESIDENCY_PAGES whole pages w of a write
+ * (pwrite_allowed, at least one page) is not in the page cache: then
+ * pwrite beats a store that would read it first. Pages written within
+ * the current epoch (about a second) are taken as still resident without
+ * asking mincore: that is what keeps a steady-state overwrite free of
+ * system calls. The page cache may have dropped one meanwhile (memory
+ * pressure, an outside fadvise): the store then faults it in, which is
+ * all the check saves.
  */
-static bool write_without_read(struct mmapio_file *f, uint64_t off, size_t n)
+static bool write_without_read(struct mmapio_file *f, struct whole_pages w,
+			       uint64_t epoch)
 {
 	unsigned char resident[RESIDENCY_PAGES];
 	uint64_t ps = mmapio_page_size();
-	uint64_t first = (off + ps - 1) & ~(ps - 1);
-	uint64_t end = (off + n) & ~(ps - 1);
-	uint64_t epoch;
-	size_t pages, i;
+	size_t pages = w.n < RESIDENCY_PAGES ? w.n : RESIDENCY_PAGES, i;
 
-	/* Only for our own descriptors' kind: under O_APPEND the kernel
-	 * ignores pwrite's offset (the bytes would land at EOF), under
-	 * O_DIRECT an unaligned buffer is EINVAL, and under O_SYNC the write
-	 * would be synchronous where a store is not (mmapio_from_fd). */
-	if (f->mode != MMAPIO_RW || f->anon || f->fd_status || end <= first)
+	if (hinted_resident(f, w, pages, epoch))
 		return false;
-	pages = (size_t)((end - first) / ps);
-	if (pages > RESIDENCY_PAGES)
-		pages = RESIDENCY_PAGES;
-	epoch = hint_epoch();
-	if (hinted_resident(f, first / ps, pages, epoch))
-		return false;
-	if (mmapio__sys.mincore(f->base + first, pages * ps, resident) < 0)
+	if (mmapio__sys.mincore(f->base + w.first * ps, pages * ps,
+				resident) < 0)
 		return false;
 	for (i = 0; i < pages; i++)
 		if (!(resident[i] & 1))
@@ -198,32 +220,19 @@ static bool write_without_read(struct mmapio_file *f, uint64_t off, size_t n)
 	return false;
 }
 
-/* After a write of [off, off+n) into the page cache: its whole pages are
- * resident now (see write_without_read). */
-static void written_resident(struct mmapio_file *f, uint64_t off, size_t n)
-{
-	uint64_t ps = mmapio_page_size();
-	uint64_t first = (off + ps - 1) & ~(ps - 1);
-	uint64_t end = (off + n) & ~(ps - 1);
-
-	if (end > first && f->mode == MMAPIO_RW && !f->anon && !f->fd_status)
-		hint_resident(f, first / ps, (size_t)((end - first) / ps),
-			      hint_epoch());
-}
-
 /* True when a write to f goes through pwrite because it is synced at
- * once (write-through, above): same descriptor rules as
- * write_without_read. */
+ * once (write-through, above). */
 static bool write_through(const struct mmapio_file *f)
 {
-	return f->mode == MMAPIO_RW && !f->anon && !f->fd_status &&
-	       mmapio__state_write_through(f);
+	return pwrite_allowed(f) && mmapio__state_write_through(f);
 }
 
 /* With map_lock held and the range checked: allocation rule, then copy. */
 static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 			size_t n)
 {
+	struct whole_pages w;
+	uint64_t epoch;
 	int rc;
 
 	MMAPIO__ASSERT_LOCKED(&f->map_lock);
@@ -232,12 +241,16 @@ static int store_locked(struct mmapio_file *f, uint64_t off, const void *data,
 		return rc;
 	if (mmapio__unmapped(f) || write_through(f))
 		return pwrite_full(f->fd, data, n, off);
-	if (write_without_read(f, off, n))
+	w = whole_pages_of(off, n);
+	if (!pwrite_allowed(f) || !w.n)
+		return mmapio__guarded_copy(f->base + off, data, n);
+	epoch = hint_epoch();
+	if (write_without_read(f, w, epoch))
 		rc = pwrite_full(f->fd, data, n, off);
 	else
 		rc = mmapio__guarded_copy(f->base + off, data, n);
 	if (rc == 0)
-		written_resident(f, off, n);
+		hint_resident(f, w, epoch);
 	return rc;
 }
 
