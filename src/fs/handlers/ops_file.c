@@ -204,10 +204,10 @@ void mmapfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* openat(O_CREAT) that says whether it made the file: O_EXCL first (with
- * make_flags: create_gives_fd), then an open of the existing file (flags; retried if it
- * vanished in between), so a create that fails later (EMFILE for the
- * inode's descriptor, say) can take back a file it made instead of
- * leaving it behind. */
+ * make_flags: see create_gives_fd), then an open of the existing file
+ * (flags; retried if it vanished in between), so a create that fails
+ * later (EMFILE for the inode's descriptor, say) can take back a file it
+ * made instead of leaving it behind. */
 static int create_at(int dirfd, const char *name, int make_flags, int flags,
 		     mode_t mode, bool *created)
 {
@@ -557,10 +557,11 @@ void mmapfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			 * the daemon's and the kernel's idea of it: either
 			 * may lag, and bytes past the smaller end are not
 			 * overwritten. */
+			uint64_t known = mmapio_len(mf);
 			int64_t cur = mmapfs_outside_noticed() ?
 				      mmapio_refresh(mf) :
-				      (int64_t)(mmapio_len(mf) > (uint64_t)off ?
-						mmapio_len(mf) : (uint64_t)off);
+				      (int64_t)(known > (uint64_t)off ?
+						known : (uint64_t)off);
 			struct stat st;
 			uint64_t end;
 

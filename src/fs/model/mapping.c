@@ -404,7 +404,7 @@ static int first_open_locked(struct mmapfs_inode *in, int pfd,
 	atomic_store(&in->map.lazy, (how & MMAPFS_OPEN_EMPTY) != 0);
 	if ((how & MMAPFS_OPEN_GIVE_FD) && h->fd >= 0) {
 		/* The create's own read-write descriptor, opened without
-		 * status flags (ops_file.c make_flags): no reopen, and
+		 * status flags (ops_file.c create_gives_fd): no reopen, and
 		 * nothing for libmmapio to ask. */
 		fd = h->fd;
 		h->fd = -1;

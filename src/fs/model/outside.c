@@ -368,7 +368,8 @@ void mmapfs_outside_watch_later(struct mmapfs_inode *in)
 	pthread_mutex_lock(&watch_lock);
 	if (in->out.watch_wd < 0 && !in->out.watch_pending) {
 		in->out.watch_pending = true;
-		in->out.pending_due_ns = mmapfs_monotonic_ns() + WATCH_DELAY_MS * NS_PER_MS;
+		in->out.pending_due_ns = mmapfs_monotonic_ns() +
+					 WATCH_DELAY_MS * NS_PER_MS;
 		in->out.pending_next = NULL;
 		in->out.pending_prev = pending_tail;
 		if (pending_tail)
