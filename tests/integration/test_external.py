@@ -275,7 +275,10 @@ def test_ignore_mode_follows_sizes_at_open_and_survives(mount_factory):
     an outside writer added, a file cut from outside under a reader gives
     short reads or EIO, and the daemon lives through all of it."""
     m = mount_factory(config=IGNORE, opts=["log_level=info"])
-    assert "outside_changes = ignore" in m.log_text()
+    # Logged as the daemon starts its threads, which may be just after
+    # the mount appears.
+    util.wait_until(lambda: "outside_changes = ignore" in m.log_text(),
+                    CHANGE_DEADLINE, what="the mode logged at start")
     data = util.pattern(8 * PAGE, seed=7)
     util.write_file(m.mnt / "f", data)
     assert util.read_file(m.mnt / "f") == data
