@@ -53,11 +53,13 @@
 #    without. Before each timed fio run `sync -f` of the ext4, so no
 #    writeback of earlier work falls into it.
 #  - Every timed run's raw output goes to OUT/raw/ (daemon and tool logs to
-#    OUT/logs/; bench/results/.gitignore keeps both out of git: they come
-#    back with the command in summary.md); its one number (bench/report.py
-#    extract for fio) to OUT/runs.tsv; bench/report.py peers turns
-#    runs.tsv into the table and the goal ratios of OUT/summary.md (medians,
-#    ranges). A failed run is left out and listed in OUT/failures.tsv.
+#    OUT/logs/); its one number (bench/report.py extract for fio) to
+#    OUT/runs.tsv; bench/report.py peers turns runs.tsv into the table and
+#    the goal ratios of OUT/summary.md (medians, ranges). A failed run is
+#    left out and listed in OUT/failures.tsv. Git keeps summary.md and
+#    machine.txt (bench/results/.gitignore); raw/, logs/, runs.tsv,
+#    failures.tsv and the generated configs come back with the command in
+#    summary.md.
 # Invariants: root only. Every mount made here is undone by the
 # EXIT/INT/TERM trap — the FUSE mount first, then the loop mount, then the
 # tmpfs — and the image and the temporary directory are removed. Only

@@ -17,7 +17,9 @@
 # OUT/JOB.vmstat.txt), under `perf record -g` of the daemon pid or of
 # the whole machine (call graphs: OUT/JOB.perf.txt), and under
 # `strace -c -f` of the daemon (syscall counts and times:
-# OUT/JOB.strace.txt).
+# OUT/JOB.strace.txt). bench/results/.gitignore keeps all of these out of
+# git; for a profile the docs cite, a summary.md in OUT states what they
+# quote (see bench/results/2026-11-26-s4/profiles/).
 # Invariants: the mount is undone by the EXIT trap; only the daemon, perf,
 # strace and vmstat started here are killed, by pid.
 set -euo pipefail

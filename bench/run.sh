@@ -20,11 +20,12 @@
 #    backing pages mapped, and drop_caches never drops mapped pages) and
 #    `sync; echo 3 > /proc/sys/vm/drop_caches`.
 #  - Every timed run's raw output is kept in OUT/raw/ (daemon logs in
-#    OUT/logs/; git ignores both: they come back with the same command);
-#    the one number taken from it (bench/report.py extract) goes to
-#    OUT/runs.tsv; at the end
+#    OUT/logs/); the one number taken from it (bench/report.py extract)
+#    goes to OUT/runs.tsv; at the end
 #    report.py prints medians and ratios and writes OUT/summary.tsv, which
-#    bench/plot.sh turns into OUT/ratio.png.
+#    bench/plot.sh turns into OUT/ratio.png; the printed table goes to
+#    OUT/table.txt. Git keeps table.txt, ratio.png and machine.txt
+#    (bench/results/.gitignore); the rest comes back with the command.
 #  - A failed fio run is left out of the medians and listed in
 #    OUT/failures.tsv; a daemon that died is noted there and mounted again.
 #  - Durability rows compare mmapfs under a policy with native writes that
