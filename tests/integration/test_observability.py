@@ -248,6 +248,31 @@ def test_http_endpoint_off_by_default(cmount):
     assert "metrics: serving" not in cmount.log_text()
 
 
+def _read_sys(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def test_host_note_says_when_idle_vcpus_halt_at_once(cmount):
+    """One start-up line on a haltpoll guest that does not poll (what the
+    daemon reads is read here too), none anywhere else."""
+    halts = (_read_sys("/sys/devices/system/cpu/cpuidle/current_driver")
+             == "haltpoll" and
+             _read_sys("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+             == "0")
+    note = "host: idle vCPUs halt at once"
+    util.wait_until(lambda: "serving " in cmount.log_text(),
+                    what="the start-up line")
+    if halts:
+        util.wait_until(lambda: note in cmount.log_text(), what=note)
+        assert cmount.log_text().count(note) == 1
+    else:
+        assert note not in cmount.log_text()
+
+
 def test_http_endpoint_port_in_use_refuses_mount(tmp_path):
     backing, mnt = tmp_path / "b", tmp_path / "m"
     backing.mkdir()

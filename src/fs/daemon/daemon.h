@@ -1,7 +1,8 @@
 /*
  * daemon/daemon.h — the composition root's own modules: the /dev/fuse
- * transport hooks (kernel_io.c) and the SIGHUP reader (signals.c). Nothing
- * below the root includes this header.
+ * transport hooks (kernel_io.c), the SIGHUP reader (signals.c) and the
+ * start-up note on the host (host_hints.c). Nothing below the root
+ * includes this header.
  */
 #ifndef MMAPFS_DAEMON_H
 #define MMAPFS_DAEMON_H
@@ -23,5 +24,9 @@ int mmapfs_kernel_io_install(struct fuse_session *se,
  * fuse_set_signal_handlers() and after daemonizing. */
 int mmapfs_signals_start(void);
 void mmapfs_signals_stop(void);
+
+/* Logs, once, what the host costs every round trip, when it is known to
+ * (idle vCPUs that halt at once). Never fails. */
+void mmapfs_host_hints_log(void);
 
 #endif /* MMAPFS_DAEMON_H */

@@ -533,6 +533,7 @@ static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		goto out_threads;
 	}
 	mmapfs_notice("serving %s on %s", backing, mountpoint);
+	mmapfs_host_hints_log();
 	notify_serving(backing, mountpoint);
 	res = run_loop(mmapfs_d.se, cl->single_thread);
 	(void)mmapfs_notify("STOPPING=1\nSTATUS=flushing and unmounting");
