@@ -9,8 +9,11 @@
 # Usage (root; the kernel's enable_uring must be Y):
 #   bench/ab-transport.sh [--reps N] [--runtime S] [--rows "ROW ..."]
 #                         [--backing DIR] [--out DIR] [--mmapfs BIN]
+#                         [--halt-poll-ns NS]
 # Rows: randwrite-j2 randwrite-j1 randread-j2 seqwrite-j1 seqread-j1
 #       smallfiles md-create dur-sync4k (4 KiB writes, each O_SYNC)
+# --halt-poll-ns: on a haltpoll guest, how long idle vCPUs poll before
+# halting, for this run (put back at exit); machine.txt records it.
 #
 # The backing file system is, unless --backing names a directory, a new
 # ext4 without a journal in a RAM-backed image (/dev/shm) made for the
@@ -36,6 +39,7 @@ ROWS="randwrite-j2 randwrite-j1 randread-j2 seqwrite-j1 seqread-j1 smallfiles md
 BACKING=""
 OUT=""
 MMAPFS_BIN=$repo/build/src/fs/mmapfs
+HALT_POLL_NS=""
 SIZE_MIB=256
 
 while [ $# -gt 0 ]; do
@@ -46,7 +50,8 @@ while [ $# -gt 0 ]; do
 	--backing) BACKING=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--mmapfs) MMAPFS_BIN=$2; shift ;;
-	*) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	--halt-poll-ns) HALT_POLL_NS=$2; shift ;;
+	*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
 done
@@ -60,6 +65,7 @@ MNTROOT=$(mktemp -d /tmp/mmapfs-ab-transport.XXXXXX)
 IMAGE=""
 cleanup() {
 	bench_unmount_all
+	halt_poll_restore
 	if [ -n "$IMAGE" ]; then
 		umount "$BACKING" 2>/dev/null || umount -l "$BACKING" || true
 		rm -f "$IMAGE"
@@ -67,6 +73,9 @@ cleanup() {
 	rm -rf "$MNTROOT"
 }
 trap cleanup EXIT
+if [ -n "$HALT_POLL_NS" ]; then
+	halt_poll_set "$HALT_POLL_NS" || exit 1
+fi
 if [ -z "$BACKING" ]; then
 	# Sparse: RAM holds only what is written (at most the 256 MiB of the
 	# random rows, one seqwrite file and 8 MiB of small files per run).
@@ -87,6 +96,7 @@ done
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
 	echo "kernel: $(uname -r)"
+	echo "cpuidle: $(cpuidle_describe)"
 	echo "backing: $BACKING ($(df --output=fstype "$BACKING" | tail -1))"
 	echo "mmapfs: $MMAPFS_BIN (git $(git -C "$repo" rev-parse --short HEAD))"
 	echo "settings: reps=$REPS runtime=${RUNTIME}s size=${SIZE_MIB}MiB rows='$ROWS'"

@@ -1,5 +1,6 @@
-# mounts.sh — mount helpers shared by bench/run.sh and bench/scale.sh (sourced,
-# not executed).
+# mounts.sh — mount helpers shared by the bench/ scripts (sourced, not
+# executed), and the guest idle-policy helpers of peers.sh and
+# ab-transport.sh.
 #
 # Design: every FUSE daemon is started in the foreground (-f) as a background
 # job of this shell, so its pid is known exactly; that pid is what perf, RSS
@@ -18,6 +19,43 @@
 MOUNTED_MNTS=""
 MOUNTED_PIDS=""
 MOUNT_PID=""
+
+# The guest's idle policy (docs/operations.md, "Virtual machines"): with the
+# haltpoll cpuidle driver, how long an idle vCPU polls before it halts. It
+# moves every FUSE row (a halted vCPU is slow to wake), so the benchmarks
+# record it and can set it for a run.
+HALT_POLL_PARAM=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+HALT_POLL_SAVED=""
+
+# cpuidle_describe — the cpuidle driver, and haltpoll's window if there is one.
+cpuidle_describe() {
+	local drv
+	drv=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)
+	if [ -r "$HALT_POLL_PARAM" ]; then
+		echo "$drv, guest_halt_poll_ns=$(cat "$HALT_POLL_PARAM")"
+	else
+		echo "$drv"
+	fi
+}
+
+# halt_poll_set NS — sets haltpoll's window for this run (returns non-zero
+# where there is none); halt_poll_restore, from the caller's EXIT trap, puts
+# the value found back.
+halt_poll_set() {
+	if [ ! -w "$HALT_POLL_PARAM" ]; then
+		echo "no writable $HALT_POLL_PARAM (not a haltpoll guest, or not root)" >&2
+		return 1
+	fi
+	HALT_POLL_SAVED=$(cat "$HALT_POLL_PARAM")
+	echo "$1" >"$HALT_POLL_PARAM"
+}
+
+halt_poll_restore() {
+	if [ -n "$HALT_POLL_SAVED" ]; then
+		echo "$HALT_POLL_SAVED" >"$HALT_POLL_PARAM" || true
+		HALT_POLL_SAVED=""
+	fi
+}
 
 # is_mounted MNT — true when MNT (an absolute path) is a mount point.
 is_mounted() {

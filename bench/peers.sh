@@ -10,9 +10,12 @@
 #                                   mmapfs-ignore mmapfs-always mmapfs-bytes"]
 #                       [--rows "tarx newfiles seqwrite randwrite-j1
 #                                randwrite-j2 dur-always-4k dur-bytes-4k"]
-#                       [--mmapfs BIN] [--out DIR]
+#                       [--mmapfs BIN] [--halt-poll-ns NS] [--out DIR]
 #   --quick: tiny sizes (/usr/include/linux, 500 files, 64 MiB), 1 run, 1 s
 #            runtimes: checks that the script works; its numbers mean little.
+#   --halt-poll-ns: on a haltpoll guest, how long idle vCPUs poll before
+#            halting, for this run (the old value is put back at exit);
+#            machine.txt and summary.md record the value in force.
 #
 # Design:
 #  - Fresh file systems: on a reused ext4 the inode allocator skips inodes
@@ -86,6 +89,7 @@ IMAGE_GIB=8            # sparse: only what is written takes RAM
 TARGETS=$ALL_TARGETS
 ROWS=$ALL_ROWS
 MMAPFS_BIN=""
+HALT_POLL_NS=""
 OUT=""
 PY=/usr/bin/python3
 PASSTHROUGH_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
@@ -93,7 +97,7 @@ COMMAND=bench/peers.sh
 [ $# -gt 0 ] && COMMAND="$COMMAND$(printf ' %q' "$@")"
 
 usage() {
-	sed -n '8,15p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '8,18p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -106,6 +110,7 @@ while [ $# -gt 0 ]; do
 	--targets) TARGETS=$2; shift ;;
 	--rows) ROWS=$2; shift ;;
 	--mmapfs) MMAPFS_BIN=$2; shift ;;
+	--halt-poll-ns) HALT_POLL_NS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	-h|--help) usage ;;
 	*) echo "peers.sh: unknown option $1" >&2; usage ;;
@@ -172,6 +177,7 @@ FS_MOUNTED=false
 
 cleanup() {
 	bench_unmount_all
+	halt_poll_restore
 	if $FS_MOUNTED; then
 		umount "$FS" 2>/dev/null || umount -l "$FS" || true
 		FS_MOUNTED=false
@@ -189,6 +195,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- setup
+if [ -n "$HALT_POLL_NS" ]; then
+	halt_poll_set "$HALT_POLL_NS" || die "--halt-poll-ns: cannot set it here"
+fi
 mount -t tmpfs -o "size=$((IMAGE_GIB + 1))g,mode=0700" mmapfs-peers "$RAM"
 RAM_MOUNTED=true
 
@@ -226,6 +235,7 @@ fi
 	echo "kernel: $(uname -r)"
 	echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
 	echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "cpuidle: $(cpuidle_describe)"
 	echo "fio: $(fio --version)"
 	echo "tar: $(tar --version | head -1); mke2fs: $(mkfs.ext4 -V 2>&1 | head -1)"
 	echo "mergerfs: $(mergerfs --version 2>&1 | head -1)"
@@ -486,7 +496,7 @@ echo "load at end: $LOAD_END" | tee -a "$OUT/machine.txt"
 	echo
 	echo "- date: $DATE_START – $DATE_END (UTC)"
 	echo "- git: $git_rev; mmapfs: ${MMAPFS_BIN:-not used}"
-	echo "- kernel: $(uname -r); $(nproc) cores"
+	echo "- kernel: $(uname -r); $(nproc) cores; cpuidle: $(cpuidle_describe)"
 	echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END"
 	echo "- targets: $TARGETS; rows: $ROWS"
 	echo "- details: machine.txt; one line per timed run: runs.tsv"
