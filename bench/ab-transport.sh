@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--mmapfs) MMAPFS_BIN=$2; shift ;;
 	--halt-poll-ns) HALT_POLL_NS=$2; shift ;;
-	*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
 done
