@@ -10,8 +10,10 @@ Checked through ordinary system calls on the mmapfs mount:
      fault is on;
   2. the error is sticky: after the fault is gone, fsync on the same
      descriptor and on another descriptor of the file still fails, and
-     close(2) reports it (mmapfs_op_flush); once every descriptor is closed
-     and the daemon has released the file, a reopened file syncs again;
+     close(2) of a descriptor that can write reports it (mmapfs_op_flush;
+     a read-only one flushes nothing and reports nothing); once every
+     descriptor is closed and the daemon has released the file, a reopened
+     file syncs again;
   3. .stats/files (flush_errors of the file's row) and .stats/flush_errors
      count the failed syncs;
   4. under policy `always`, write(2) itself fails with EIO while the fault
@@ -276,6 +278,35 @@ def test_error_is_sticky_across_descriptors_until_all_are_closed(stack):
     finally:
         closes_with(0, fd)
     assert (ffs.src / "f").read_bytes()[:5] == b"after"
+    assert_mount_alive(m)
+
+
+def test_reader_close_reports_no_sticky_error(stack):
+    """A read-only descriptor's close flushes nothing and reports nothing
+    (the kernel sends no FLUSH for it: FOPEN_NOFLUSH); its reads see the
+    data. The writer's fsync and close still report the error, and the
+    reader's fsync too (every fsync syncs)."""
+    m, ffs = stack
+    path = m.mnt / "f"
+    data = util.pattern(2 * PAGE)
+    fd = fs.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    reader = None
+    try:
+        util.pwrite_all(fd, data, 0)
+        ffs.fail_fsync(True)
+        util.expect_errno(errno.EIO, os.fsync, fd)
+        ffs.fail_fsync(False)
+        reader = fs.open(path, os.O_RDONLY)
+        assert util.pread_all(reader, len(data), 0) == data
+        util.expect_errno(errno.EIO, os.fsync, reader)
+        closes_with(0, reader)
+        reader = None
+        util.expect_errno(errno.EIO, os.fsync, fd)
+    finally:
+        ffs.fail_fsync(False)
+        if reader is not None:
+            closes_with(0, reader)
+        closes_with(errno.EIO, fd)
     assert_mount_alive(m)
 
 

@@ -22,6 +22,7 @@ import urllib.request
 import pytest
 
 import util
+from util import fs
 from conftest import DAEMON
 from test_control import (ctl_ok, ctl_err, files_rows, stats, total, hold_open,
                           mmapfsctl, cmount_factory,
@@ -177,6 +178,29 @@ def test_metrics_requests_and_mount_label(cmount_factory):
                    f'{{{label}}}'] > 1e9
     assert re.search(r"^# TYPE mmapfs_fuse_request_duration_seconds "
                      r"histogram$", prom, re.M)
+
+
+def test_read_only_closes_send_no_flush(cmount_factory):
+    """A read-only open asks the kernel for no FLUSH at its close
+    (FOPEN_NOFLUSH: a round trip less); an open that can write keeps it,
+    since its close reports the sticky error."""
+    m = cmount_factory()
+    key = f'mmapfs_fuse_requests_total{{mount="{m.mnt}",op="flush"}}'
+
+    def flushes():
+        return prom_samples(stats(m.mnt, "metrics.prom")).get(key, 0)
+
+    (m.mnt / "f").write_bytes(b"x" * 100)
+    before = flushes()
+    for _ in range(20):
+        fd = fs.open(m.mnt / "f", os.O_RDONLY)
+        assert util.pread_all(fd, 100, 0) == b"x" * 100
+        fs.close(fd)
+    assert flushes() == before
+    for flags in (os.O_WRONLY, os.O_RDWR):
+        for _ in range(10):
+            fs.close(fs.open(m.mnt / "f", flags))
+    assert flushes() >= before + 20
 
 
 def test_metrics_reloads_counted(cmount_factory):

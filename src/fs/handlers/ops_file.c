@@ -38,6 +38,9 @@
  *     copy_file_range, fallocate) are accounted to the file's policy.
  *   - O_TRUNC (atomic_o_trunc) and setattr(size) resize through the
  *     mapping, which waits for pinned views.
+ *   - Read-only opens ask the kernel for no FLUSH at close
+ *     (FOPEN_NOFLUSH): they can dirty nothing, so a FLUSH would only
+ *     report a sticky error to a reader; writers' closes report it.
  *   - The kernel page cache of the mount stays (keep_cache from the
  *     config) unless the file changed from outside; no direct_io, so that
  *     applications' mmap of files on the mount shares the kernel's cache
@@ -162,6 +165,11 @@ static int open_handle(struct mmapfs_inode *in, struct mmapfs_handle *h,
 	 * check already forgot the cached absence of security.capability). */
 	fi->keep_cache = atomic_load(&mmapfs_d.keep_cache) && !changed;
 	fi->direct_io = (fi->flags & O_DIRECT) != 0;
+	/* A read-only descriptor flushes nothing at close: the kernel is told
+	 * not to send FLUSH for it (FOPEN_NOFLUSH), a round trip less per
+	 * read-only open, and its close reports no sticky error (the
+	 * descriptors that can write, and every fsync, still do). */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	return 0;
 }
 

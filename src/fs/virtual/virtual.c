@@ -18,7 +18,9 @@
  *     one write(2) is one WRITE request; the write offset is ignored and
  *     the reply is mmapfs_control_execute()'s (control.c checks the uid
  *     again). Truncation (O_TRUNC of `>` in a shell) is accepted and does
- *     nothing.
+ *     nothing. No virtual file asks for FLUSH at close (FOPEN_NOFLUSH):
+ *     each write's reply is its command's result, so a close has nothing
+ *     to report.
  *   - Stats files: open (read-only, owner or root) builds the snapshot
  *     with mmapfs_control_stats_open() into a buffer owned by the handle;
  *     reads reply from it (direct_io: the size attribute is 0); release
@@ -482,6 +484,7 @@ void mmapfs_virtual_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	fi->noflush = 1;	/* a close has nothing to report: no FLUSH */
 	fi->fh = 0;
 	if (v.kind == V_CTL_FILE) {
 		(void)fuse_reply_open(req, fi);
