@@ -8,8 +8,9 @@
 # Usage: bench/peers.sh [--quick] [--runs N] [--runtime S] [--size MIB]
 #                       [--targets "native mergerfs passthrough mmapfs
 #                                   mmapfs-ignore mmapfs-always mmapfs-bytes"]
-#                       [--rows "tarx newfiles seqwrite randwrite-j1
-#                                randwrite-j2 dur-always-4k dur-bytes-4k"]
+#                       [--rows "tarx readfiles newfiles seqwrite
+#                                randwrite-j1 randwrite-j2 dur-always-4k
+#                                dur-bytes-4k"]
 #                       [--mmapfs BIN] [--halt-poll-ns NS] [--out DIR]
 #   --quick: tiny sizes (/usr/include/linux, 500 files, 64 MiB), 1 run, 1 s
 #            runtimes: checks that the script works; its numbers mean little.
@@ -45,6 +46,12 @@
 #    tarx-sync adds the `sync -f` of the ext4 that follows (what the
 #    extraction left dirty, written to the RAM disk). FUSE releases still
 #    in flight when tar exits are in neither.
+#  - readfiles: the tarball extracted straight into the backing ext4
+#    (untimed), then every file read through the target with
+#    `find -type f | xargs cat` three times: readfiles-cold is the first
+#    pass (the mount has seen none of it), readfiles-warm the third (what
+#    the kernel caches of the mount decides: entries, attributes, pages).
+#    Mostly open, read and close of small files.
 #  - newfiles: bench/fio/newfiles.fio (4,000 × create + one 4 KiB write +
 #    close) into a new directory. seqwrite: seqwrite.fio, 1 job, SIZE MiB,
 #    final fsync timed. randwrite-jN: randwrite.fio over files laid out by
@@ -77,7 +84,7 @@ repo=$(dirname "$here")
 . "$here/mounts.sh"
 
 ALL_TARGETS="native mergerfs passthrough mmapfs mmapfs-ignore mmapfs-always mmapfs-bytes"
-ALL_ROWS="tarx newfiles seqwrite randwrite-j1 randwrite-j2 dur-always-4k dur-bytes-4k"
+ALL_ROWS="tarx readfiles newfiles seqwrite randwrite-j1 randwrite-j2 dur-always-4k dur-bytes-4k"
 RUNS=3
 RUNTIME=5
 SIZE_MIB=1024          # seqwrite file; randwrite's files (total)
@@ -215,7 +222,7 @@ case " $TARGETS " in *" passthrough "*)
 esac
 
 TAR_ENTRIES=0
-case " $ROWS " in *" tarx "*)
+case " $ROWS " in *" tarx "*|*" readfiles "*)
 	tar -cf "$TARBALL" -C "$(dirname "$TAR_SRC")" "$(basename "$TAR_SRC")"
 	TAR_ENTRIES=$(tar -tf "$TARBALL" | wc -l) ;;
 esac
@@ -271,7 +278,7 @@ applies() {
 	want_row "$2" || return 1
 	case $2 in
 	tarx) [ "$1" != mmapfs-bytes ] ;;
-	newfiles|seqwrite|randwrite-j*)
+	newfiles|readfiles|seqwrite|randwrite-j*)
 		case $1 in native|mergerfs|passthrough|mmapfs|mmapfs-ignore) return 0 ;; esac
 		return 1 ;;
 	dur-always-4k) [ "$1" = native ] || [ "$1" = mmapfs-always ] ;;
@@ -401,6 +408,27 @@ row_tarx() {
 	record tarx-sync "$(elapsed "$t0" "$t2")" s
 }
 
+row_readfiles() {
+	local src=$FS/r dir t0 t1 pass err=$OUT/logs/$CUR_TARGET.readfiles.r$CUR_RUN.err
+	mkdir "$src" && tar -xf "$TARBALL" -C "$src" 2>"$err" ||
+		{ fail readfiles "tar: $(tail -n 1 "$err")"; return; }
+	sync -f "$FS"
+	dir=${CUR_MNT:-$FS}/r
+	for pass in 1 2 3; do
+		t0=$EPOCHREALTIME
+		if ! find "$dir" -type f -print0 | xargs -0 cat >/dev/null 2>"$err"; then
+			fail readfiles "pass $pass: $(tail -n 1 "$err")"
+			return
+		fi
+		t1=$EPOCHREALTIME
+		case $pass in
+		1) record readfiles-cold "$(elapsed "$t0" "$t1")" s ;;
+		3) record readfiles-warm "$(elapsed "$t0" "$t1")" s ;;
+		esac
+	done
+	rm -f "$err"
+}
+
 row_newfiles() {
 	mkdir "$WORKDIR/nf" || { fail newfiles "mkdir failed"; return; }
 	DIR=$WORKDIR/nf NRFILES=$NRFILES fio_job newfiles newfiles fio:iops files/s || true
@@ -473,6 +501,9 @@ for CUR_RUN in $(seq 1 "$RUNS"); do
 		echo "== run $CUR_RUN/$RUNS: $CUR_TARGET (load $(cut -d' ' -f1-3 /proc/loadavg))"
 		if applies "$CUR_TARGET" tarx; then
 			with_fresh_fs tarx row_tarx
+		fi
+		if applies "$CUR_TARGET" readfiles; then
+			with_fresh_fs readfiles row_readfiles
 		fi
 		if applies "$CUR_TARGET" newfiles; then
 			with_fresh_fs newfiles row_newfiles

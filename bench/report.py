@@ -289,6 +289,9 @@ def peers(outdir):
         ("tarx", f"`tar x` of {settings.get('tar_src', '?')} ({entries:,} entries), fresh ext4, "
                  f"median of {n} (extraction alone)", None),
         ("tarx-sync", "the same `tar x`, and the `sync -f` of the ext4 after it", None),
+        ("readfiles-cold", f"`cat` of every file of {settings.get('tar_src', '?')} through a fresh "
+                           f"mount (find, xargs cat), fresh ext4", {"mmapfs-always"}),
+        ("readfiles-warm", "the same, third pass (the mount's caches warm)", {"mmapfs-always"}),
         ("newfiles", f"fio {int(settings.get('nrfiles', '0')):,} new 4 KiB files, fresh ext4, "
                      f"median of {n}", {"mmapfs-always"}),
         ("randwrite-j1", f"fio random write 4 KiB, 1 job, warm ({size} MiB, {rt} s)", {"mmapfs-always"}),
@@ -324,7 +327,7 @@ def peers(outdir):
                 cells.append("")
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
-    print(f"Cells: median (range) of the {n} run(s). Every tar x and new-files run on a new ext4 "
+    print(f"Cells: median (range) of the {n} run(s). Every tar x, read-files and new-files run on a new ext4 "
           "without a journal in a RAM-backed loop image; the warm rows and the durability rows "
           "share one such ext4 per target and run. tar x times the extraction alone (wall clock); "
           "the row below it adds the `sync -f` after it.")
