@@ -530,7 +530,7 @@ echo "load at end: $LOAD_END" | tee -a "$OUT/machine.txt"
 	echo "- kernel: $(uname -r); $(nproc) cores; cpuidle: $(cpuidle_describe)"
 	echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END"
 	echo "- targets: $TARGETS; rows: $ROWS"
-	echo "- details: machine.txt; one line per timed run: runs.tsv"
+	echo "- details: machine.txt; every timed run's number is in runs.tsv and its output in raw/ and logs/, which git does not keep (the command above makes them again)"
 	if [ -s "$OUT/failures.tsv" ]; then
 		echo "- **failures** (left out of the medians): $(wc -l <"$OUT/failures.tsv"), see failures.tsv"
 	fi
