@@ -447,8 +447,6 @@ static void notify_serving(const char *backing, const char *mountpoint)
 	free(state);
 }
 
-/* Mounts, serves until unmount or signal, and cleans up. Returns the exit
- * status. */
 /* Whether the running config has the daemon look for changes made from
  * outside (outside_changes; fixed for the daemon's life). */
 static bool notice_outside_changes(void)
@@ -461,6 +459,8 @@ static bool notice_outside_changes(void)
 	return notice;
 }
 
+/* Mounts, serves until unmount or signal, and cleans up. Returns the exit
+ * status. */
 static int serve(const struct mmapfs_cmdline *cl, const char *mountpoint,
 		 const char *backing, const struct mmapfs_listen *metrics,
 		 enum mmapfs_transport transport)

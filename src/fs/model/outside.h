@@ -46,8 +46,8 @@ void mmapfs_own_change_end_data_seen(struct mmapfs_inode *in, int fd,
 bool mmapfs_outside_check(struct mmapfs_inode *in, const struct stat *st);
 /* The same with attributes it reads itself into *st: of fd (a pinned
  * descriptor of in), or of the inode when fd is -1 (mmapfs_inode_fd_get:
- * not with an inode.lock held). *st is only filled when it returns
- * true. */
+ * not with an inode.lock held). *st is meaningful only when it returns
+ * true (under outside_changes = ignore it is not read at all). */
 bool mmapfs_outside_check_fresh(struct mmapfs_inode *in, int fd,
 				struct stat *st);
 /* Watches an open file for changes from outside once it has been open
